@@ -1,0 +1,76 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+
+from alexnet.config import CONF_DIR, model_from_config
+from alexnet.models import activation_names, preset_names
+from alexnet.summary import render
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_summary(*overrides: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "alexnet.summary", *overrides], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+
+
+def compose_summary(*overrides: str):
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        return compose(config_name="summary", overrides=list(overrides))
+
+
+def test_command_prints_the_paper2012_table_at_227():
+    result = run_summary("model=paper2012", "image_size=227")
+    assert result.returncode == 0, result.stderr
+    assert "60,965,224 parameters" in result.stdout
+    conv1 = next(line for line in result.stdout.splitlines() if line.startswith("features.0"))
+    assert conv1.split()[:4] == ["features.0", "conv1", "Conv2d", "96x55x55"]
+
+
+@pytest.mark.parametrize(("overrides", "message"), [
+    (["dropout.p=1.5"], "error: dropout.p=1.5 is not valid; it must be a probability in [0, 1)"),
+    (["model.pooling=max"], "error: model.pooling='max' is not valid; choose one of: "
+                            "overlapping, non_overlapping"),
+    (["image_size=32"], "error: image_size=32 is too small for model=alexnet; the minimum is 63"),
+])
+def test_bad_values_get_one_line_and_a_failing_exit_code(overrides, message):
+    result = run_summary(*overrides)
+    assert result.returncode != 0
+    assert result.stderr.strip() == message
+    assert result.stdout == ""
+
+
+def test_unknown_group_option_lists_the_valid_ones():
+    result = run_summary("activation=swish")
+    assert result.returncode != 0
+    assert "Could not find 'activation/swish'" in result.stderr
+    assert all(name in result.stderr for name in activation_names())
+
+
+@pytest.mark.parametrize("preset", preset_names())
+@pytest.mark.parametrize("activation", activation_names())
+def test_every_model_and_activation_option_composes(preset, activation):
+    cfg = compose_summary(f"model={preset}", f"activation={activation}", "dropout=none")
+    model = model_from_config(cfg, num_classes=3)
+    assert model.classifier[6].out_features == 3
+    assert type(model.features[7]).__name__.lower().replace("_", "") == {
+        "relu": "relu", "tanh": "tanh", "sigmoid": "sigmoid", "relu6": "relu6",
+        "leaky_relu": "leakyrelu", "elu": "elu", "gelu": "gelu", "silu": "silu"}[activation]
+
+
+def test_knob_overrides_reach_the_model():
+    cfg = compose_summary("model.lrn=true", "model.pooling=non_overlapping", "model.hidden=128",
+                          "model.widths=[32,64,96,64,64]", "activation=leaky_relu",
+                          "activation.params.negative_slope=0.3", "dropout.p=0.25")
+    model = model_from_config(cfg, num_classes=4)
+    assert model.features[1][1].size == 5 and model.features[2].kernel_size == 2
+    assert model.classifier[4].out_features == 128 and model.features[10].out_channels == 64
+    assert model.features[1][0].negative_slope == 0.3 and model.classifier[0].p == 0.25
+
+
+def test_markdown_format():
+    text = render(compose_summary("model=mini", "format=markdown", "image_size=96"))
+    assert "| features.0 | conv1 | Conv2d | 32x23x23 |" in text
