@@ -1,5 +1,8 @@
 """AlexNet Lab: train, dissect and ablate AlexNet."""
 
+from importlib import import_module
+from typing import Any
+
 from alexnet.models import (
     AlexNet,
     AlexNetFeatureExtractor,
@@ -12,7 +15,22 @@ from alexnet.models import (
 
 __version__ = "0.1.0"
 
+# Names whose modules import Lightning load on first use, so `import alexnet` stays light.
+_LAZY = {
+    "AlexNetDataModule": "alexnet.data",
+    "SyntheticImageNet": "alexnet.data",
+    "create_synthetic_dataset": "alexnet.data",
+    "AlexNetModule": "alexnet.module",
+}
+
 __all__ = [
-    "AlexNet", "AlexNetFeatureExtractor", "ModelSummary", "activation_names", "create_model",
+    "AlexNet", "AlexNetDataModule", "AlexNetFeatureExtractor", "AlexNetModule", "ModelSummary",
+    "SyntheticImageNet", "activation_names", "create_model", "create_synthetic_dataset",
     "preset_names", "summarize",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'alexnet' has no attribute {name!r}")

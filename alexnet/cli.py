@@ -1,0 +1,173 @@
+"""Hydra mains: compose -> validate -> instantiate -> fit/test -> write metrics -> return a metric."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import hydra
+import lightning as L
+import torch
+from hydra.core.hydra_config import HydraConfig
+from hydra.errors import InstantiationException
+from lightning.pytorch.callbacks import LearningRateMonitor
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from alexnet.config import CONF_DIR, config_key, model_kwargs
+from alexnet.data import AlexNetDataModule, DataError
+from alexnet.models.errors import InvalidValue, check_choice
+from alexnet.module import AlexNetModule
+from alexnet.optim import build_optimizer, build_schedules
+
+log = logging.getLogger(__name__)
+
+
+def _unique_suffix() -> str:
+    # Microseconds and the process id: two runs started in the same second never share a dir.
+    return f"{datetime.now():%f}-{os.getpid()}"
+
+
+OmegaConf.register_new_resolver("uid", _unique_suffix, use_cache=True, replace=True)
+
+
+def train(cfg: DictConfig) -> dict[str, Any]:
+    """Train and test as `cfg` says; write the run's config and metrics.json into its dir."""
+    output_dir = Path(cfg.paths.output_dir)
+    if cfg.seed is not None:
+        L.seed_everything(cfg.seed, workers=True)
+    datamodule = _instantiate_datamodule(cfg.data)
+    module = build_module(cfg, datamodule.num_classes)
+    loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c]
+    callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c]
+    if not loggers:  # nothing to write the learning rate to
+        callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
+    trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    if trainer.is_global_zero:
+        OmegaConf.save(cfg, output_dir / "config.yaml", resolve=True)
+    started = time.perf_counter()
+    trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+    metrics = _scalars(trainer.callback_metrics)
+    if cfg.get("test") and not trainer.fast_dev_run:
+        best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+        trainer.test(module, datamodule=datamodule, ckpt_path=best or None)
+        metrics.update(_scalars(trainer.callback_metrics))
+    summary = {
+        "status": "completed",
+        "metrics": metrics,
+        "epochs": trainer.current_epoch,
+        "global_step": trainer.global_step,
+        "best_checkpoint": _best_checkpoint(trainer),
+        "wall_time_s": round(time.perf_counter() - started, 1),
+        "overrides": _overrides(),
+    }
+    if trainer.is_global_zero:
+        (output_dir / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
+        log.info("Run dir: %s", output_dir)
+        log.info("TensorBoard: tensorboard --logdir %s", output_dir)
+    return summary
+
+
+def build_module(cfg: DictConfig, num_classes: int) -> AlexNetModule:
+    """The AlexNetModule `cfg` describes; a bad model, optimizer or schedule fails here, early."""
+    optimizer = OmegaConf.to_container(cfg.optimizer, resolve=True)
+    schedule = OmegaConf.to_container(cfg.schedule, resolve=True)
+    probe = [torch.nn.Parameter(torch.zeros(1))]
+    build_schedules(build_optimizer(probe, optimizer), schedule, max_epochs=1)
+    try:
+        return AlexNetModule(
+            model={"preset": cfg.model.preset, "num_classes": num_classes, **model_kwargs(cfg)},
+            optimizer=optimizer, schedule=schedule, label_smoothing=cfg.label_smoothing)
+    except InvalidValue as err:
+        raise err.renamed(config_key(err.key)) from None
+
+
+def _instantiate_datamodule(data_cfg: DictConfig) -> AlexNetDataModule:
+    try:
+        return instantiate(data_cfg)
+    except InstantiationException as err:  # unwrap our own errors from Hydra's wrapper
+        if isinstance(err.__cause__, (InvalidValue, DataError)):
+            raise err.__cause__ from None
+        raise
+
+
+def evaluate(cfg: DictConfig) -> dict[str, Any]:
+    """Evaluate checkpoint `cfg.ckpt_path` on `cfg.split`; write metrics.json into the run dir.
+
+    The data settings come from the checkpoint; any non-null `cfg.data` key overrides one.
+    """
+    check_choice("split", cfg.split, ("val", "test"))
+    if not cfg.get("ckpt_path"):
+        raise InvalidValue("ckpt_path", cfg.get("ckpt_path"), "set it to a .ckpt file")
+    path = Path(cfg.ckpt_path)
+    if not path.is_file():
+        raise InvalidValue("ckpt_path", str(path), "no such checkpoint file")
+    checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+    data_args = dict(checkpoint.get("datamodule_hyper_parameters") or {})
+    data_args.update({k: v for k, v in OmegaConf.to_container(cfg.data, resolve=True).items()
+                      if v is not None})
+    datamodule = AlexNetDataModule(**data_args)
+    module = AlexNetModule.load_from_checkpoint(path, map_location="cpu")
+    trainer: L.Trainer = instantiate(cfg.trainer, logger=False, callbacks=[])
+    run = trainer.validate if cfg.split == "val" else trainer.test
+    run(module, datamodule=datamodule)
+    summary = {
+        "status": "completed",
+        "checkpoint": str(path.resolve()),
+        "split": cfg.split,
+        "eval_crop": datamodule.eval_crop,
+        "metrics": _scalars(trainer.callback_metrics),
+        "overrides": _overrides(),
+    }
+    output_dir = Path(cfg.paths.output_dir)
+    if trainer.is_global_zero:
+        (output_dir / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
+        log.info("Metrics: %s", summary["metrics"])
+        log.info("Run dir: %s", output_dir)
+    return summary
+
+
+def _scalars(metrics: dict[str, torch.Tensor]) -> dict[str, float]:
+    return {key: round(float(value), 6) for key, value in sorted(metrics.items())
+            if key.count("/") == 1 and not key.endswith(("_step", "_epoch"))}
+
+
+def _best_checkpoint(trainer: L.Trainer) -> str | None:
+    callback = trainer.checkpoint_callback
+    return getattr(callback, "best_model_path", None) or None
+
+
+def _overrides() -> list[str]:
+    return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+
+
+def _fail(err: Exception) -> None:
+    """One line on stderr for a user mistake, and a non-zero exit."""
+    log.error("%s", err)
+    sys.exit(f"error: {err}")
+
+
+@hydra.main(config_path=str(CONF_DIR), config_name="train", version_base="1.3")
+def train_main(cfg: DictConfig) -> float | None:
+    """`python train.py ...`: returns the metric a sweeper optimizes (`optimized_metric`)."""
+    try:
+        summary = train(cfg)
+    except (InvalidValue, DataError) as err:
+        _fail(err)
+    metric = summary["metrics"].get(cfg.get("optimized_metric") or "")
+    return metric
+
+
+@hydra.main(config_path=str(CONF_DIR), config_name="eval", version_base="1.3")
+def eval_main(cfg: DictConfig) -> None:
+    """`python eval.py ckpt_path=... [split=val|test] [data.eval_crop=ten_crop]`."""
+    try:
+        evaluate(cfg)
+    except (InvalidValue, DataError) as err:
+        _fail(err)

@@ -1,0 +1,133 @@
+"""AlexNetDataModule: synthetic or ImageFolder images, with the paper's augmentation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import lightning as L
+from torch.utils.data import DataLoader, Dataset
+
+from alexnet.data.imagefolder import class_names, image_folder_splits, layout
+from alexnet.data.synthetic import SyntheticImageNet, normalize_imagenet
+from alexnet.data.transforms import eval_transform, resize_for, train_transform
+from alexnet.models.errors import InvalidValue, check_choice, check_int
+
+SOURCES = ("synthetic", "imagefolder")
+
+
+class AlexNetDataModule(L.LightningDataModule):
+    """Train/val/test loaders over synthetic images (no download) or an ImageFolder root.
+
+    Args:
+        source: ``synthetic`` or ``imagefolder``.
+        root: the ImageFolder root (``train/`` and ``val/``, or class folders to split).
+        num_classes: classes of the synthetic data (None: 10); for an ImageFolder, the count
+            the data must have (None: whatever it has).
+        image_size: the crop the model sees; images are first resized to ``resize_size``
+            (default 256/224 of it) on their shorter side.
+        augment: ``paper`` (random crop, flip, fancy PCA), ``torchvision`` (RandomResizedCrop,
+            flip) or ``none``.
+        eval_crop: ``center`` or ``ten_crop`` (softmax averaged over the 10 crops).
+        train_per_class, val_per_class, test_per_class: synthetic images per class and split.
+        val_fraction: share of each class held out when an ImageFolder root has no val/.
+        batch_size: per device (each DDP process loads its own batches of this size).
+    """
+
+    def __init__(self, source: str = "synthetic", root: str | None = None,
+                 num_classes: int | None = None, image_size: int = 224,
+                 resize_size: int | None = None, augment: str = "none", eval_crop: str = "center",
+                 pca_sigma: float = 0.1, train_per_class: int = 300, val_per_class: int = 50,
+                 test_per_class: int = 50, val_fraction: float = 0.1, batch_size: int = 128,
+                 num_workers: int = 2, pin_memory: bool = False, persistent_workers: bool = True,
+                 prefetch_factor: int | None = 2, seed: int = 0) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        check_choice("data.source", source, SOURCES)
+        check_int("data.batch_size", batch_size, minimum=1)
+        check_int("data.image_size", image_size, minimum=8)
+        check_int("data.num_workers", num_workers, minimum=0)
+        if source == "imagefolder" and not root:
+            raise InvalidValue("data.root", root, "set it to an ImageFolder root, e.g. "
+                               "data.root=/data/imagenet (with train/ and val/ inside)")
+        self.source, self.root = source, root
+        self._num_classes = num_classes
+        self.image_size = image_size
+        self.resize_size = resize_size or resize_for(image_size)
+        self.augment, self.eval_crop, self.pca_sigma = augment, eval_crop, pca_sigma
+        self.per_class = {"train": train_per_class, "val": val_per_class, "test": test_per_class}
+        self.val_fraction, self.seed = val_fraction, seed
+        self.batch_size, self.num_workers = batch_size, num_workers
+        self.pin_memory, self.persistent_workers = pin_memory, persistent_workers
+        self.prefetch_factor = prefetch_factor
+        self.classes: list[str] = []
+        self.datasets: dict[str, Dataset] = {}
+        # Build the pipelines now, so that a bad option fails before any run dir is written.
+        self._transforms = (self._train_transform(), self._eval_transform())
+
+    @property
+    def num_classes(self) -> int:
+        """The number of classes, read from the data for an ImageFolder (checked if configured)."""
+        if self.source == "synthetic":
+            count = 10 if self._num_classes is None else self._num_classes
+            check_int("data.num_classes", count, minimum=1)
+            return count
+        splits = layout(Path(self.root))
+        found = len(class_names(splits.get("train", splits.get("all"))))
+        if self._num_classes is not None and self._num_classes != found:
+            raise InvalidValue("data.num_classes", self._num_classes,
+                               f"the data at {self.root} has {found} classes; set it to {found} "
+                               "or null")
+        return found
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.datasets:
+            return
+        train_tf, eval_tf = self._transforms
+        if self.source == "synthetic":
+            self.classes = [f"class_{i:04d}" for i in range(self.num_classes)]
+            for split, tf in (("train", train_tf), ("val", eval_tf), ("test", eval_tf)):
+                size = self.image_size if self._renders_at_crop_size(split) else self.resize_size
+                self.datasets[split] = SyntheticImageNet(
+                    self.num_classes, self.per_class[split], size, self.seed, split, tf)
+        else:
+            num_classes = self.num_classes
+            train, val, test, self.classes = image_folder_splits(
+                self.root, train_tf, eval_tf, self.val_fraction, self.seed)
+            assert len(self.classes) == num_classes
+            self.datasets = {"train": train, "val": val, "test": test}
+
+    def _renders_at_crop_size(self, split: str) -> bool:
+        # Synthetic images need no crop when nothing asks for one: render at the crop size.
+        if split == "train":
+            return self.augment == "none"
+        return self.augment == "none" and self.eval_crop == "center"
+
+    def _train_transform(self):  # noqa: ANN202 - a torchvision transform
+        if self.source == "synthetic" and self.augment == "none":
+            return normalize_imagenet
+        return train_transform(self.augment, self.image_size, self.resize_size, self.pca_sigma,
+                               from_tensor=self.source == "synthetic")
+
+    def _eval_transform(self):  # noqa: ANN202 - a torchvision transform
+        if self.source == "synthetic" and self.augment == "none" and self.eval_crop == "center":
+            return normalize_imagenet
+        return eval_transform(self.eval_crop, self.image_size, self.resize_size,
+                              from_tensor=self.source == "synthetic")
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val", shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test", shuffle=False)
+
+    def _loader(self, split: str, shuffle: bool) -> DataLoader:
+        workers = self.num_workers
+        return DataLoader(
+            self.datasets[split], batch_size=self.batch_size, shuffle=shuffle,
+            num_workers=workers, pin_memory=self.pin_memory,
+            persistent_workers=self.persistent_workers and workers > 0,
+            prefetch_factor=self.prefetch_factor if workers > 0 else None,
+            drop_last=False)

@@ -1,0 +1,99 @@
+"""Real images in ImageFolder layout: root/train/<class>/*, root/val/<class>/* (or one folder, split)."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from torch.utils.data import Dataset, Subset
+from torchvision.datasets import ImageFolder
+from torchvision.datasets.folder import IMG_EXTENSIONS
+
+
+class DataError(ValueError):
+    """The data on disk cannot be used; the message names the path."""
+
+
+def load_rgb(path: str) -> Image.Image:
+    """Open an image as RGB, whatever its mode (grayscale, palette, RGBA, CMYK, ...)."""
+    with open(path, "rb") as handle:
+        image = Image.open(handle)
+        if image.mode == "P" and "transparency" in image.info:
+            image = image.convert("RGBA")
+        return image.convert("RGB")
+
+
+def class_names(folder: Path) -> list[str]:
+    """The class folders of `folder`, checked: it exists and every class holds an image."""
+    if not folder.is_dir():
+        raise DataError(f"data root {folder} does not exist or is not a folder")
+    classes = sorted(entry.name for entry in folder.iterdir() if entry.is_dir())
+    if not classes:
+        raise DataError(f"data root {folder} has no class folders (expected {folder}/<class>/*.jpg)")
+    empty = [name for name in classes if not _has_image(folder / name)]
+    if empty:
+        raise DataError(f"class folder {folder / empty[0]} has no images"
+                        + (f" (nor do {len(empty) - 1} other class folders)" if len(empty) > 1 else ""))
+    return classes
+
+
+def _has_image(folder: Path) -> bool:
+    return any(p.suffix.lower() in IMG_EXTENSIONS for p in folder.rglob("*") if p.is_file())
+
+
+def layout(root: Path) -> dict[str, Path]:
+    """The split folders of `root`: train and val (and test if present), or just `root` itself."""
+    if not root.is_dir():
+        raise DataError(f"data root {root} does not exist or is not a folder")
+    if (root / "train").is_dir() and (root / "val").is_dir():
+        splits = {"train": root / "train", "val": root / "val"}
+        if (root / "test").is_dir():
+            splits["test"] = root / "test"
+        return splits
+    return {"all": root}
+
+
+def image_folder_splits(root: str | Path, train_transform: Callable, eval_transform: Callable,
+                        val_fraction: float = 0.1, seed: int = 0,
+                        ) -> tuple[Dataset, Dataset, Dataset, list[str]]:
+    """(train, val, test, classes) from `root`; a root without train/val is split per class.
+
+    Test is root/test when present, else the validation set.
+    """
+    splits = layout(Path(root))
+    if "all" in splits:
+        classes = class_names(splits["all"])
+        full = ImageFolder(str(splits["all"]), transform=train_transform, loader=load_rgb)
+        train_idx, val_idx = stratified_split(full.targets, val_fraction, seed)
+        evaluation = copy.copy(full)
+        evaluation.transform = eval_transform
+        val = Subset(evaluation, val_idx)
+        return Subset(full, train_idx), val, val, classes
+    classes = class_names(splits["train"])
+    for name in ("val", "test"):
+        if name in splits and class_names(splits[name]) != classes:
+            raise DataError(f"class folders of {splits[name]} differ from those of {splits['train']}")
+    train = ImageFolder(str(splits["train"]), transform=train_transform, loader=load_rgb)
+    val = ImageFolder(str(splits["val"]), transform=eval_transform, loader=load_rgb)
+    test = ImageFolder(str(splits["test"]), transform=eval_transform, loader=load_rgb) \
+        if "test" in splits else val
+    return train, val, test, classes
+
+
+def stratified_split(targets: list[int], val_fraction: float, seed: int
+                     ) -> tuple[list[int], list[int]]:
+    """Indices (train, val): `val_fraction` of each class (at least one image) goes to val."""
+    if not 0 < val_fraction < 1:
+        raise ValueError(f"data.val_fraction={val_fraction!r} is not valid; it must be in (0, 1)")
+    rng = np.random.default_rng(seed)
+    labels = np.asarray(targets)
+    train, val = [], []
+    for label in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == label))
+        count = max(1, round(len(members) * val_fraction)) if len(members) > 1 else 0
+        val.extend(members[:count].tolist())
+        train.extend(members[count:].tolist())
+    return sorted(train), sorted(val)

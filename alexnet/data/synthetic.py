@@ -1,0 +1,196 @@
+"""Synthetic ImageNet-style images, rendered on the fly: no download, O(1) memory.
+
+Each class is a combination of a shape, a stripe orientation, a stripe frequency and a pair of
+complementary stripe colours. Every image draws the object's position, scale, rotation, stripe
+phase, hue jitter and background at random, then adds noise. The two stripe colours of an object
+are complementary and the background is random, so the mean colour of an image says little
+about its class: a model has to see shapes, orientations, textures and local colours.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from alexnet.models.errors import check_choice, check_int
+
+SHAPES = ("disk", "square", "triangle", "hexagon", "cross", "ring", "star", "bar")
+ORIENTATIONS = 8  # stripe angles, 22.5 degrees apart
+FREQUENCIES = (1.5, 2.5, 3.5, 5.0)  # stripe cycles across the object
+HUES = 6  # colour pairs (h, h + 180 degrees), h 30 degrees apart
+SPLITS = {"train": 0, "val": 1, "test": 2}
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+MAX_CLASSES = len(SHAPES) * ORIENTATIONS * len(FREQUENCIES) * HUES
+
+
+@dataclass(frozen=True)
+class ClassSpec:
+    """What makes a class: shape, stripe angle (radians), stripe frequency and hue (0..1)."""
+
+    shape: int
+    angle: float
+    frequency: float
+    hue: float
+
+
+def class_specs(num_classes: int, seed: int) -> list[ClassSpec]:
+    """The `num_classes` class definitions of `seed`: distinct attribute combinations."""
+    rng = np.random.default_rng([seed, 7919])
+    combos = rng.permutation(MAX_CLASSES)[:num_classes]
+    specs = []
+    for combo in combos.tolist():
+        shape, rest = combo % len(SHAPES), combo // len(SHAPES)
+        angle, rest = rest % ORIENTATIONS, rest // ORIENTATIONS
+        frequency, hue = rest % len(FREQUENCIES), rest // len(FREQUENCIES)
+        specs.append(ClassSpec(shape, angle * math.pi / ORIENTATIONS, FREQUENCIES[frequency],
+                               hue / (2 * HUES)))
+    return specs
+
+
+class SyntheticImageNet(Dataset):
+    """`num_classes` x `samples_per_class` images of `image_size`, rendered per index.
+
+    Image `i` has label ``i % num_classes`` and is a pure function of (seed, split, i).
+    Items are ``(image, label)``: the image is rendered in [0, 1] as a (3, size, size) tensor,
+    then passed through `transform` (default: ImageNet mean/std normalization).
+    """
+
+    def __init__(self, num_classes: int, samples_per_class: int, image_size: int = 224,
+                 seed: int = 0, split: str = "train",
+                 transform: Callable[[torch.Tensor], torch.Tensor] | None = None) -> None:
+        check_int("num_classes", num_classes, minimum=1)
+        if num_classes > MAX_CLASSES:
+            raise ValueError(f"num_classes={num_classes} is not valid; the synthetic data has at "
+                             f"most {MAX_CLASSES} classes")
+        check_int("samples_per_class", samples_per_class, minimum=1)
+        check_int("image_size", image_size, minimum=8)
+        check_choice("split", split, SPLITS)
+        self.num_classes, self.samples_per_class = num_classes, samples_per_class
+        self.image_size, self.seed, self.split = image_size, seed, split
+        self.transform = transform or normalize_imagenet
+        self.classes = [f"class_{i:04d}" for i in range(num_classes)]
+        self.specs = class_specs(num_classes, seed)
+        self._grid: torch.Tensor | None = None
+
+    def __len__(self) -> int:
+        return self.num_classes * self.samples_per_class
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        if not 0 <= index < len(self):
+            raise IndexError(f"index {index} is out of range for {len(self)} images")
+        label = index % self.num_classes
+        rng = np.random.default_rng([self.seed, SPLITS[self.split], index])
+        image = render(self.specs[label], rng, self._coordinates())
+        return self.transform(image), label
+
+    def __getstate__(self) -> dict:
+        # The coordinate grid is a cache: rebuilt on first use, never pickled to workers.
+        return {**self.__dict__, "_grid": None}
+
+    def _coordinates(self) -> torch.Tensor:
+        if self._grid is None:
+            axis = torch.linspace(-1.0, 1.0, self.image_size)
+            self._grid = torch.stack(torch.meshgrid(axis, axis, indexing="xy"))
+        return self._grid
+
+
+def create_synthetic_dataset(num_classes: int = 10, samples_per_class: int = 100,
+                             image_size: int = 224, seed: int = 0,
+                             test_samples_per_class: int | None = None,
+                             ) -> tuple[SyntheticImageNet, SyntheticImageNet]:
+    """(train, test) synthetic datasets over the same classes; test has its own images.
+
+    The test set has `test_samples_per_class` images per class (default: a fifth of
+    `samples_per_class`, at least 1).
+    """
+    test_count = test_samples_per_class or max(1, samples_per_class // 5)
+    train = SyntheticImageNet(num_classes, samples_per_class, image_size, seed, "train")
+    test = SyntheticImageNet(num_classes, test_count, image_size, seed, "test")
+    return train, test
+
+
+def normalize_imagenet(image: torch.Tensor) -> torch.Tensor:
+    """Normalize a [0, 1] image (3, H, W) with ImageNet's mean and std."""
+    mean = torch.tensor(IMAGENET_MEAN).view(3, 1, 1)
+    std = torch.tensor(IMAGENET_STD).view(3, 1, 1)
+    return (image - mean) / std
+
+
+def render(spec: ClassSpec, rng: np.random.Generator, grid: torch.Tensor) -> torch.Tensor:
+    """One [0, 1] image (3, H, W) of class `spec`, its nuisances drawn from `rng`."""
+    (cx, cy, scale, rotation, phase, angle_jitter, hue_jitter, bg_hue, bg_sat, bg_val, grad_angle,
+     grad_amp, noise, sharp) = rng.random(14).tolist()
+    x, y = grid[0], grid[1]
+    scale = 0.3 + 0.35 * scale
+    cx, cy = (cx * 2 - 1) * (0.95 - scale), (cy * 2 - 1) * (0.95 - scale)
+    rotation = (rotation - 0.5) * math.radians(30)
+    cos_r, sin_r = math.cos(rotation), math.sin(rotation)
+    u = ((x - cx) * cos_r + (y - cy) * sin_r) / scale
+    v = (-(x - cx) * sin_r + (y - cy) * cos_r) / scale
+    edge = grid.shape[-1] * scale * (0.25 + 0.25 * sharp)
+    mask = torch.sigmoid(-_signed_distance(SHAPES[spec.shape], u, v) * edge)
+
+    angle = spec.angle + (angle_jitter - 0.5) * math.radians(8)
+    along = (x * math.cos(angle) + y * math.sin(angle)) / scale
+    stripes = torch.sigmoid(6 * torch.sin(math.pi * spec.frequency * along + 2 * math.pi * phase))
+    hue = spec.hue + (hue_jitter - 0.5) / 18
+    colour_a, colour_b = _hsv(hue, 0.85, 0.9), _hsv(hue + 0.5, 0.85, 0.9)
+    stripes = stripes.unsqueeze(0)
+    foreground = colour_a * stripes + colour_b * (1 - stripes)
+
+    background = _hsv(bg_hue, 0.6 * bg_sat, 0.25 + 0.6 * bg_val)
+    gradient = x * math.cos(2 * math.pi * grad_angle) + y * math.sin(2 * math.pi * grad_angle)
+    background = background * (1 + 0.4 * grad_amp * gradient).unsqueeze(0)
+
+    mask = mask.unsqueeze(0)
+    image = foreground * mask + background * (1 - mask)
+    generator = torch.Generator().manual_seed(int(rng.integers(2**62)))
+    image = image + (0.02 + 0.08 * noise) * torch.randn(image.shape, generator=generator)
+    return image.clamp_(0.0, 1.0)
+
+
+def _signed_distance(shape: str, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """Negative inside the unit-sized `shape`, positive outside (object coordinates)."""
+    if shape == "disk":
+        return torch.sqrt(u * u + v * v) - 0.9
+    if shape == "square":
+        return torch.maximum(u.abs(), v.abs()) - 0.75
+    if shape == "triangle":
+        return _polygon(u, v, sides=3, radius=0.5)
+    if shape == "hexagon":
+        return _polygon(u, v, sides=6, radius=0.8)
+    if shape == "cross":
+        arm_h = torch.maximum(u.abs() - 0.9, v.abs() - 0.3)
+        arm_v = torch.maximum(u.abs() - 0.3, v.abs() - 0.9)
+        return torch.minimum(arm_h, arm_v)
+    if shape == "ring":
+        return (torch.sqrt(u * u + v * v) - 0.7).abs() - 0.22
+    if shape == "star":
+        radius = torch.sqrt(u * u + v * v)
+        return radius - (0.6 + 0.3 * torch.cos(5 * torch.atan2(v, u)))
+    if shape == "bar":
+        return torch.maximum(u.abs() - 0.95, v.abs() - 0.3)
+    raise ValueError(f"shape={shape!r} is not valid; choose one of: {', '.join(SHAPES)}")
+
+
+def _polygon(u: torch.Tensor, v: torch.Tensor, sides: int, radius: float) -> torch.Tensor:
+    distance = None
+    for k in range(sides):
+        a = math.pi / 2 + 2 * math.pi * k / sides
+        side = u * math.cos(a) + v * math.sin(a) - radius
+        distance = side if distance is None else torch.maximum(distance, side)
+    return distance
+
+
+def _hsv(hue: float, saturation: float, value: float) -> torch.Tensor:
+    """An RGB colour (3, 1, 1) from HSV in [0, 1] (hue wraps around)."""
+    hue = hue % 1.0
+    rgb = [value * (1 - saturation * max(0.0, min(1.0, 2 - abs((hue * 6 - k) % 6 - 3))))
+           for k in (0, 4, 2)]
+    return torch.tensor(rgb).view(3, 1, 1)

@@ -1,0 +1,83 @@
+"""Training augmentations (the paper's, torchvision's, none) and evaluation crops (centre, ten)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torchvision.transforms import v2
+
+from alexnet.data.synthetic import IMAGENET_MEAN, IMAGENET_STD
+from alexnet.models.errors import check_choice
+
+AUGMENTATIONS = ("paper", "torchvision", "none")
+EVAL_CROPS = ("center", "ten_crop")
+# ImageNet's RGB covariance eigen-decomposition, as used for the paper's colour augmentation.
+PCA_EIGVAL = (0.2175, 0.0188, 0.0045)
+PCA_EIGVEC = ((-0.5675, 0.7192, 0.4009), (-0.5808, -0.0045, -0.8140), (-0.5836, -0.6948, 0.4203))
+
+
+class FancyPCA(nn.Module):
+    """The paper's colour noise: add eigvec @ (alpha * eigval), alpha ~ N(0, sigma), per image."""
+
+    def __init__(self, sigma: float = 0.1) -> None:
+        super().__init__()
+        self.sigma = sigma
+        self.register_buffer("eigval", torch.tensor(PCA_EIGVAL), persistent=False)
+        self.register_buffer("eigvec", torch.tensor(PCA_EIGVEC), persistent=False)
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        if self.sigma <= 0:
+            return image
+        alpha = torch.randn(3) * self.sigma
+        shift = self.eigvec @ (alpha * self.eigval)
+        return image + shift.view(3, 1, 1).to(image.dtype)
+
+
+class StackCrops(nn.Module):
+    """Stack a tuple of crops (from TenCrop) into one (crops, C, H, W) tensor."""
+
+    def forward(self, crops: tuple[torch.Tensor, ...]) -> torch.Tensor:
+        return torch.stack(list(crops))
+
+
+def resize_for(image_size: int) -> int:
+    """The shorter-side resize before cropping `image_size`: 256 for 224, as in the paper."""
+    return round(image_size * 256 / 224)
+
+
+def train_transform(augment: str, image_size: int, resize: int | None = None,
+                    pca_sigma: float = 0.1, from_tensor: bool = False) -> v2.Compose:
+    """The training pipeline for PIL images (or [0, 1] tensors when `from_tensor`)."""
+    check_choice("data.augment", augment, AUGMENTATIONS)
+    resize = resize or resize_for(image_size)
+    if augment == "paper":
+        steps = [v2.Resize(resize, antialias=True), v2.RandomCrop(image_size),
+                 v2.RandomHorizontalFlip()]
+    elif augment == "torchvision":
+        steps = [v2.RandomResizedCrop(image_size, antialias=True), v2.RandomHorizontalFlip()]
+    else:
+        steps = [v2.Resize(resize, antialias=True), v2.CenterCrop(image_size)]
+    colour = [FancyPCA(pca_sigma)] if augment == "paper" else []
+    return v2.Compose([*steps, *_to_float(from_tensor), *colour, _normalize()])
+
+
+def eval_transform(crop: str, image_size: int, resize: int | None = None,
+                   from_tensor: bool = False) -> v2.Compose:
+    """The evaluation pipeline: resize the shorter side, then a centre crop or ten crops."""
+    check_choice("data.eval_crop", crop, EVAL_CROPS)
+    resize = resize or resize_for(image_size)
+    if crop == "center":
+        return v2.Compose([v2.Resize(resize, antialias=True), v2.CenterCrop(image_size),
+                           *_to_float(from_tensor), _normalize()])
+    return v2.Compose([v2.Resize(resize, antialias=True), v2.TenCrop(image_size),
+                       *_to_float(from_tensor), _normalize(), StackCrops()])
+
+
+def _to_float(from_tensor: bool) -> list[nn.Module]:
+    if from_tensor:
+        return []
+    return [v2.ToImage(), v2.ToDtype(torch.float32, scale=True)]
+
+
+def _normalize() -> v2.Normalize:
+    return v2.Normalize(mean=list(IMAGENET_MEAN), std=list(IMAGENET_STD))

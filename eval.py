@@ -1,0 +1,6 @@
+"""Evaluate a checkpoint: python eval.py ckpt_path=logs/.../last.ckpt split=test data.eval_crop=ten_crop"""
+
+from alexnet.cli import eval_main
+
+if __name__ == "__main__":
+    eval_main()

@@ -1,0 +1,60 @@
+"""Shared fixtures: tiny ImageFolders written as real image files, and Hydra composition."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig, open_dict
+from PIL import Image
+
+import alexnet.cli  # noqa: F401 - registers the config resolvers
+from alexnet.config import CONF_DIR
+
+ROOT = Path(__file__).resolve().parents[1]
+# A small, fast run: the mini preset on 64-pixel images, in-process, no loader workers.
+TINY = ["model=mini", "data.image_size=64", "data.batch_size=4", "data.num_workers=0",
+        "data.train_per_class=4", "data.val_per_class=2", "data.test_per_class=2",
+        "data.num_classes=3", "trainer=cpu"]
+
+
+def write_image(path: Path, mode: str, size: tuple[int, int], seed: int) -> None:
+    """A random image of `mode` (RGB, L, RGBA, P, CMYK) saved by its suffix (jpg or png)."""
+    rng = np.random.default_rng(seed)
+    rgb = Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8))
+    image = rgb.convert(mode) if mode != "P" else rgb.quantize(16)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path)
+
+
+def make_image_folder(root: Path, classes: int = 3, per_class: int = 4, split: bool = True) -> Path:
+    """ImageNet layout (train/ and val/) or plain class folders, with odd modes and sizes."""
+    odd = [("L", "jpg", (80, 70)), ("RGBA", "png", (90, 90)), ("P", "png", (72, 96)),
+           ("CMYK", "jpg", (100, 80)), ("RGB", "jpg", (12, 9))]  # the last one is tiny
+    folders = [("train", per_class), ("val", 2)] if split else [("", per_class + 2)]
+    seed = 0
+    for folder, count in folders:
+        for c in range(classes):
+            for i in range(count):
+                mode, suffix, size = odd[(seed) % len(odd)] if i == 0 else ("RGB", "jpg", (96, 80))
+                write_image(root / folder / f"class{c}" / f"img{i}.{suffix}", mode, size, seed)
+                seed += 1
+    return root
+
+
+@pytest.fixture
+def image_folder(tmp_path: Path) -> Path:
+    return make_image_folder(tmp_path / "images")
+
+
+def compose_train(*overrides: str, output_dir: Path | None = None) -> DictConfig:
+    """The composed train config, as `python train.py <overrides>` would see it."""
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose(config_name="train", overrides=list(overrides))
+    if output_dir is not None:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        with open_dict(cfg):
+            cfg.paths.output_dir = str(output_dir)
+    return cfg

@@ -1,0 +1,116 @@
+import pytest
+import torch
+
+from alexnet.data import AlexNetDataModule, DataError
+from alexnet.data.transforms import FancyPCA, eval_transform, train_transform
+from tests.conftest import make_image_folder
+
+
+def first_batch(loader):
+    return next(iter(loader))
+
+
+@pytest.mark.parametrize("augment", ["paper", "torchvision", "none"])
+def test_imagefolder_layout_with_odd_images(image_folder, augment):
+    dm = AlexNetDataModule(source="imagefolder", root=str(image_folder), image_size=64,
+                           augment=augment, batch_size=4, num_workers=0)
+    assert dm.num_classes == 3
+    dm.setup("fit")
+    assert dm.classes == ["class0", "class1", "class2"]
+    assert (len(dm.datasets["train"]), len(dm.datasets["val"])) == (12, 6)
+    for loader in (dm.train_dataloader(), dm.val_dataloader()):
+        for images, labels in loader:  # every image, grayscale, palette, RGBA, CMYK and tiny
+            assert images.shape[1:] == (3, 64, 64) and images.dtype == torch.float32
+            assert labels.max() < 3
+
+
+def test_ten_crop_evaluation_batches(image_folder):
+    dm = AlexNetDataModule(source="imagefolder", root=str(image_folder), image_size=64,
+                           resize_size=72, eval_crop="ten_crop", batch_size=2, num_workers=0)
+    dm.setup("test")
+    images, _ = first_batch(dm.test_dataloader())
+    assert images.shape == (2, 10, 3, 64, 64)
+    # The last five crops come from the mirrored image: crop 9 is the mirrored centre crop 4.
+    assert torch.allclose(images[0, 9], images[0, 4].flip(-1))
+    assert not torch.allclose(images[0, 0], images[0, 4])
+
+
+def test_root_without_train_val_is_split_per_class(tmp_path):
+    root = make_image_folder(tmp_path / "flat", classes=3, per_class=8, split=False)
+    dm = AlexNetDataModule(source="imagefolder", root=str(root), image_size=32, num_workers=0,
+                           val_fraction=0.2)
+    dm.setup("fit")
+    train, val = dm.datasets["train"], dm.datasets["val"]
+    assert len(train) + len(val) == 30 and len(val) == 6
+    assert set(train.indices).isdisjoint(val.indices)
+    targets = train.dataset.targets
+    assert sorted({targets[i] for i in val.indices}) == [0, 1, 2]
+    assert val.dataset.transform is not train.dataset.transform
+
+
+def test_missing_root_names_the_path(tmp_path):
+    dm = AlexNetDataModule(source="imagefolder", root=str(tmp_path / "nowhere"), num_workers=0)
+    with pytest.raises(DataError, match=f"data root {tmp_path / 'nowhere'} does not exist"):
+        dm.num_classes
+
+
+def test_root_without_class_folders_names_the_path(tmp_path):
+    (tmp_path / "empty").mkdir()
+    dm = AlexNetDataModule(source="imagefolder", root=str(tmp_path / "empty"), num_workers=0)
+    with pytest.raises(DataError, match="has no class folders"):
+        dm.setup("fit")
+
+
+def test_empty_class_folder_names_the_folder(image_folder):
+    (image_folder / "train" / "class9").mkdir()
+    dm = AlexNetDataModule(source="imagefolder", root=str(image_folder), num_workers=0)
+    with pytest.raises(DataError, match=f"class folder {image_folder / 'train' / 'class9'} has "
+                                        "no images"):
+        dm.num_classes
+
+
+def test_class_count_must_match_the_data(image_folder):
+    dm = AlexNetDataModule(source="imagefolder", root=str(image_folder), num_classes=5,
+                           num_workers=0)
+    with pytest.raises(ValueError, match="data.num_classes=5 is not valid; the data at .* has 3"):
+        dm.num_classes
+
+
+def test_imagefolder_needs_a_root():
+    with pytest.raises(ValueError, match="data.root=None is not valid"):
+        AlexNetDataModule(source="imagefolder")
+
+
+@pytest.mark.parametrize(("kwargs", "key"), [
+    ({"augment": "heavy"}, "data.augment"), ({"eval_crop": "five"}, "data.eval_crop"),
+    ({"source": "cifar"}, "data.source"), ({"batch_size": 0}, "data.batch_size")])
+def test_bad_data_options_name_the_key(kwargs, key):
+    with pytest.raises(ValueError, match=f"{key}="):
+        AlexNetDataModule(**kwargs)
+
+
+def test_fancy_pca_shifts_each_image_by_one_rgb_offset():
+    torch.manual_seed(0)
+    image = torch.rand(3, 8, 8)
+    shifted = FancyPCA(0.1)(image)
+    offset = (shifted - image).flatten(1)
+    assert torch.allclose(offset, offset[:, :1].expand_as(offset))
+    assert offset.abs().max() > 0
+    assert torch.equal(FancyPCA(0.0)(image), image)
+
+
+def test_small_images_are_resized_up_for_the_crop():
+    from PIL import Image
+    tiny = Image.new("RGB", (10, 7))
+    assert train_transform("paper", 224)(tiny).shape == (3, 224, 224)
+    assert eval_transform("center", 224)(tiny).shape == (3, 224, 224)
+
+
+def test_synthetic_datamodule_with_augmentation_and_ten_crop():
+    dm = AlexNetDataModule(num_classes=3, image_size=48, augment="paper", eval_crop="ten_crop",
+                           train_per_class=2, val_per_class=1, test_per_class=1, batch_size=3,
+                           num_workers=0)
+    dm.setup("fit")
+    train_images, _ = first_batch(dm.train_dataloader())
+    val_images, _ = first_batch(dm.val_dataloader())
+    assert train_images.shape == (3, 3, 48, 48) and val_images.shape == (3, 10, 3, 48, 48)

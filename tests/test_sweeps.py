@@ -1,0 +1,121 @@
+"""Real `python train.py` / `eval.py` processes: multirun, joblib, Optuna, errors, eval."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import ROOT, TINY
+
+
+def run(script: str, *overrides: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, script, *overrides], cwd=ROOT, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def job_dirs(log_dir: Path) -> list[Path]:
+    return sorted(p.parent for p in log_dir.glob("train/multiruns/*/*/metrics.json"))
+
+
+LIMIT = [*TINY, "debug=limit", "trainer.max_epochs=1", "logger=csv"]
+
+
+@pytest.mark.slow
+def test_multirun_runs_one_dir_per_job(tmp_path):
+    result = run("train.py", "-m", *LIMIT, "activation=relu,tanh", f"paths.log_dir={tmp_path}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    jobs = job_dirs(tmp_path)
+    assert len(jobs) == 2 and len({j.parent for j in jobs}) == 1
+    activations = {yaml.safe_load((j / "config.yaml").read_text())["activation"]["name"]
+                   for j in jobs}
+    assert activations == {"relu", "tanh"}
+    for job in jobs:
+        assert json.loads((job / "metrics.json").read_text())["status"] == "completed"
+
+
+@pytest.mark.slow
+def test_joblib_launcher_runs_jobs_in_parallel_processes(tmp_path):
+    result = run("train.py", "-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", *LIMIT,
+                 "dropout=none,standard", f"paths.log_dir={tmp_path}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert len(job_dirs(tmp_path)) == 2
+
+
+@pytest.mark.slow
+def test_optuna_search_returns_the_optimized_metric(tmp_path):
+    result = run("train.py", "hparams_search=optuna", "hydra.sweeper.n_trials=2",
+                 "hydra.sweeper.sampler.n_startup_trials=1", *LIMIT, f"paths.log_dir={tmp_path}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    jobs = job_dirs(tmp_path)
+    assert len(jobs) == 2
+    found = yaml.safe_load(next(tmp_path.glob("train/multiruns/*/optimization_results.yaml"))
+                           .read_text())
+    values = [json.loads((j / "metrics.json").read_text())["metrics"]["val/acc1"] for j in jobs]
+    assert found["best_value"] == pytest.approx(max(values))
+    assert set(found["best_params"]) == {"optimizer.lr", "dropout.p", "activation"}
+
+
+def test_two_runs_started_together_never_share_a_dir(tmp_path):
+    args = [sys.executable, "train.py", *TINY, "debug=fast_dev_run", "logger=none",
+            f"paths.log_dir={tmp_path}"]
+    procs = [subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+             for _ in range(2)]
+    for proc in procs:
+        assert proc.wait(timeout=300) == 0, proc.stderr.read()[-2000:]
+    assert len(list(tmp_path.glob("train/runs/*/metrics.json"))) == 2
+
+
+def test_help_lists_the_groups():
+    result = run("train.py", "--help")
+    assert result.returncode == 0
+    for line in ("model: alexnet, mini, paper2012", "dropout: none, standard",
+                 "optimizer: adam, adamw, sgd", "data: imagefolder, synthetic",
+                 "trainer: auto, cpu, gpu", "experiment: demo, paper, torchvision_recipe",
+                 "debug: fast_dev_run, limit, overfit"):
+        assert line in result.stdout, line
+
+
+def test_unknown_option_lists_the_valid_ones(tmp_path):
+    result = run("train.py", "activation=swish", f"paths.log_dir={tmp_path}")
+    assert result.returncode != 0
+    assert "Could not find 'activation/swish'" in result.stderr and "leaky_relu" in result.stderr
+
+
+@pytest.mark.parametrize(("overrides", "message"), [
+    (["data=imagefolder", "data.root=/no/such/dir"],
+     "error: data root /no/such/dir does not exist or is not a folder"),
+    (["model.pooling=max"], "error: model.pooling='max' is not valid; choose one of: "
+                            "overlapping, non_overlapping"),
+    (["optimizer.name=lbfgs"], "error: optimizer='lbfgs' is not valid; choose one of: sgd, adam, "
+                               "adamw"),
+    (["schedule.name=linear"], "error: schedule='linear' is not valid; choose one of: constant, "
+                               "step, multistep, cosine, exponential, plateau"),
+])
+def test_bad_values_stop_with_one_line(tmp_path, overrides, message):
+    result = run("train.py", "model=mini", "trainer=cpu", *overrides, f"paths.log_dir={tmp_path}")
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines()[-1] == message
+
+
+@pytest.mark.slow
+def test_eval_on_a_checkpoint_center_and_ten_crop(tmp_path):
+    result = run("train.py", *TINY, "trainer.max_epochs=1", "logger=none",
+                 f"paths.log_dir={tmp_path}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    ckpt = next(tmp_path.glob("train/runs/*/checkpoints/last.ckpt"))
+    for crop in ("center", "ten_crop"):
+        result = run("eval.py", f"ckpt_path={ckpt}", "split=val", f"data.eval_crop={crop}",
+                     "trainer=cpu", f"paths.log_dir={tmp_path}")
+        assert result.returncode == 0, result.stderr[-2000:]
+    written = [json.loads(p.read_text()) for p in tmp_path.glob("eval/runs/*/metrics.json")]
+    assert sorted(w["eval_crop"] for w in written) == ["center", "ten_crop"]
+    assert all(0 <= w["metrics"]["val/acc1"] <= 1 and w["split"] == "val" for w in written)
+
+
+def test_eval_without_a_checkpoint_names_the_key(tmp_path):
+    result = run("eval.py", "ckpt_path=/no/such.ckpt", f"paths.log_dir={tmp_path}")
+    assert result.returncode != 0
+    assert "ckpt_path='/no/such.ckpt' is not valid; no such checkpoint file" in result.stderr

@@ -1,0 +1,154 @@
+"""The Hydra configs composed as users type them, and real fast_dev_runs of every option."""
+
+import json
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+
+from alexnet.cli import train
+from alexnet.config import CONF_DIR
+from tests.conftest import TINY, compose_train
+
+
+def options(group: str) -> list[str]:
+    return sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml") if p.stem != "default")
+
+
+def fast_dev_run(tmp_path: Path, *overrides: str) -> dict:
+    cfg = compose_train(*TINY, "debug=fast_dev_run", *overrides, output_dir=tmp_path / "run")
+    return train(cfg)
+
+
+def test_default_config_is_alexnet_on_synthetic_data():
+    cfg = compose_train()
+    assert cfg.model.preset == "alexnet" and cfg.data.source == "synthetic"
+    assert cfg.activation.name == "relu" and cfg.dropout.p == 0.5
+    assert cfg.trainer.accelerator == "auto" and cfg.seed == 0
+
+
+def test_groups_have_the_options_the_docs_promise():
+    assert options("model") == ["alexnet", "mini", "paper2012"]
+    assert len(options("activation")) == 8
+    assert options("dropout") == ["none", "standard"]
+    assert options("optimizer") == ["adam", "adamw", "sgd"]
+    assert options("schedule") == ["constant", "cosine", "exponential", "multistep", "plateau",
+                                   "step"]
+    assert options("data") == ["imagefolder", "synthetic"]
+    assert options("trainer") == ["auto", "cpu", "gpu"]
+    assert options("logger") == ["csv", "none", "tensorboard"]
+    assert options("experiment") == ["demo", "paper", "torchvision_recipe"]
+    assert options("debug") == ["fast_dev_run", "limit", "overfit"]
+
+
+@pytest.mark.parametrize("override", [
+    *[f"activation={a}" for a in options("activation")],
+    *[f"dropout={d}" for d in options("dropout")],
+    *[f"optimizer={o}" for o in options("optimizer")],
+    *[f"schedule={s}" for s in options("schedule")],
+    *[f"logger={name}" for name in options("logger")],
+    *[f"callbacks={c}" for c in options("callbacks")],
+    "trainer=auto", "model.lrn=true", "model.pooling=non_overlapping", "data.augment=paper",
+    "data.augment=torchvision", "data.eval_crop=ten_crop", "dropout.p=0.3", "label_smoothing=0.1",
+])
+def test_every_option_runs_a_fast_dev_run(tmp_path, override):
+    summary = fast_dev_run(tmp_path, override)
+    assert summary["status"] == "completed" and summary["global_step"] == 1
+    assert "train/loss" in summary["metrics"] and "val/acc1" in summary["metrics"]
+
+
+@pytest.mark.parametrize("model", ["alexnet", "paper2012", "mini"])
+def test_every_model_runs_a_fast_dev_run(tmp_path, model):
+    size = "data.image_size=67" if model == "paper2012" else "data.image_size=64"
+    summary = fast_dev_run(tmp_path, f"model={model}", size, "data.batch_size=2")
+    assert summary["global_step"] == 1
+
+
+def test_imagefolder_data_runs_a_fast_dev_run(tmp_path, image_folder):
+    overrides = ["model=mini", "trainer=cpu", "data=imagefolder", f"data.root={image_folder}",
+                 "data.image_size=64", "data.batch_size=4", "data.num_workers=0",
+                 "debug=fast_dev_run"]
+    summary = train(compose_train(*overrides, output_dir=tmp_path / "run"))
+    assert summary["global_step"] == 1 and 0 <= summary["metrics"]["val/acc1"] <= 1
+
+
+@pytest.mark.parametrize("experiment", ["paper", "torchvision_recipe", "demo"])
+def test_every_experiment_runs_a_fast_dev_run(tmp_path, image_folder, experiment):
+    overrides = [f"experiment={experiment}", "data.batch_size=2", "data.num_workers=0",
+                 "trainer=cpu"]
+    if experiment != "demo":
+        overrides += [f"data.root={image_folder}", "data.image_size=67", "data.resize_size=72"]
+    summary = train(compose_train(*overrides, "debug=fast_dev_run", output_dir=tmp_path / "run"))
+    assert summary["global_step"] == 1
+
+
+def test_paper_experiment_is_the_papers_recipe():
+    cfg = compose_train("experiment=paper", "data.root=/data/imagenet")
+    assert cfg.model.preset == "paper2012" and cfg.optimizer.name == "sgd"
+    assert (cfg.optimizer.lr, cfg.optimizer.momentum, cfg.optimizer.weight_decay) == (
+        0.01, 0.9, 5e-4)
+    assert cfg.schedule.name == "plateau" and cfg.schedule.factor == 0.1
+    assert cfg.data.batch_size == 128 and cfg.trainer.max_epochs == 90
+    assert cfg.data.augment == "paper" and cfg.data.source == "imagefolder"
+
+
+def test_gpu_trainer_composes():
+    cfg = compose_train("trainer=gpu")
+    assert cfg.trainer.accelerator == "gpu" and cfg.trainer.precision == "bf16-mixed"
+
+
+@pytest.mark.parametrize("debug", ["limit", "overfit"])
+def test_debug_configs_run(tmp_path, debug):
+    overrides = [*TINY, f"debug={debug}", "trainer.max_epochs=2"]
+    summary = train(compose_train(*overrides, output_dir=tmp_path / "run"))
+    assert summary["epochs"] == 2
+
+
+def test_run_dir_holds_config_checkpoints_events_and_metrics(tmp_path):
+    out = tmp_path / "run"
+    summary = train(compose_train(*TINY, "trainer.max_epochs=2", output_dir=out))
+    written = json.loads((out / "metrics.json").read_text())
+    assert written["status"] == "completed" and written["epochs"] == 2
+    for key in ("train/loss", "train/acc1", "train/acc5", "val/loss", "val/acc1", "val/acc5",
+                "test/loss", "test/acc1", "test/acc5"):
+        assert key in written["metrics"], key
+    assert (out / "config.yaml").read_text().count("preset: mini") == 1
+    assert (out / "checkpoints" / "last.ckpt").exists()
+    assert Path(summary["best_checkpoint"]).exists()
+    assert list((out / "tensorboard").glob("events.out.tfevents.*"))
+
+
+def test_resume_continues_the_epoch_count(tmp_path):
+    first = train(compose_train(*TINY, "trainer.max_epochs=1", output_dir=tmp_path / "a"))
+    last = tmp_path / "a" / "checkpoints" / "last.ckpt"
+    resumed = train(compose_train(*TINY, "trainer.max_epochs=3", f"ckpt_path={last}",
+                                  output_dir=tmp_path / "b"))
+    assert first["epochs"] == 1 and resumed["epochs"] == 3
+    assert resumed["global_step"] == 3 * first["global_step"]
+
+
+def test_seed_zero_is_a_seed_like_any_other(tmp_path):
+    def loss(seed, name):
+        summary = fast_dev_run(tmp_path / name, f"seed={seed}", "dropout=none")
+        return summary["metrics"]["train/loss"]
+
+    assert loss(0, "a") == loss(0, "b")
+    assert loss(0, "c") != loss(1, "d")
+
+
+def test_slurm_launcher_composes():
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose(config_name="train", return_hydra_config=True,
+                      overrides=["hydra/launcher=slurm", "trainer=gpu", "trainer.devices=4",
+                                 "trainer.num_nodes=2"])
+    launcher = cfg.hydra.launcher
+    assert launcher._target_.endswith("SlurmLauncher")
+    assert (launcher.tasks_per_node, launcher.gpus_per_node, launcher.nodes) == (4, 4, 2)
+
+
+def test_optuna_search_composes():
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose(config_name="train", return_hydra_config=True,
+                      overrides=["hparams_search=optuna"])
+    assert cfg.hydra.sweeper._target_.endswith("OptunaSweeper")
+    assert cfg.hydra.sweeper.direction == "maximize" and cfg.optimized_metric == "val/acc1"
