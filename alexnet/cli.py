@@ -37,8 +37,19 @@ def _unique_suffix() -> str:
 OmegaConf.register_new_resolver("uid", _unique_suffix, use_cache=True, replace=True)
 
 
+def route_lightning_logs() -> None:
+    """Send Lightning's messages through the root logger, so that the run's log file has them."""
+    for name in ("lightning.pytorch", "lightning.fabric"):
+        logger = logging.getLogger(name)
+        if logging.getLogger().handlers:
+            for handler in list(logger.handlers):
+                logger.removeHandler(handler)
+            logger.propagate = True
+
+
 def train(cfg: DictConfig) -> dict[str, Any]:
     """Train and test as `cfg` says; write the run's config and metrics.json into its dir."""
+    route_lightning_logs()
     output_dir = Path(cfg.paths.output_dir)
     if cfg.seed is not None:
         L.seed_everything(cfg.seed, workers=True)
@@ -51,6 +62,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
     if trainer.is_global_zero:
         OmegaConf.save(cfg, output_dir / "config.yaml", resolve=True)
+        log.info("Training model=%s activation=%s dropout=%s on %s data (%d classes), "
+                 "optimizer=%s lr=%s schedule=%s; run dir %s", cfg.model.preset,
+                 cfg.activation.name, cfg.dropout.p, cfg.data.source, datamodule.num_classes,
+                 cfg.optimizer.name, cfg.optimizer.lr, cfg.schedule.name, output_dir)
     started = time.perf_counter()
     trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
     metrics = _scalars(trainer.callback_metrics)
@@ -69,6 +84,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     }
     if trainer.is_global_zero:
         (output_dir / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
+        log.info("Final metrics: %s", json.dumps(metrics))
         log.info("Run dir: %s", output_dir)
         log.info("TensorBoard: tensorboard --logdir %s", output_dir)
     return summary
