@@ -21,10 +21,12 @@ _LAZY = {
     "SyntheticImageNet": "alexnet.data",
     "create_synthetic_dataset": "alexnet.data",
     "AlexNetModule": "alexnet.module",
+    "AlexNetVisualizer": "alexnet.viz",
 }
 
 __all__ = [
-    "AlexNet", "AlexNetDataModule", "AlexNetFeatureExtractor", "AlexNetModule", "ModelSummary",
+    "AlexNet", "AlexNetDataModule", "AlexNetFeatureExtractor", "AlexNetModule",
+    "AlexNetVisualizer", "ModelSummary",
     "SyntheticImageNet", "activation_names", "create_model", "create_synthetic_dataset",
     "preset_names", "summarize",
 ]

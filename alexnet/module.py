@@ -56,13 +56,16 @@ class AlexNetModule(L.LightningModule):
         self._log_metrics("train", loss, logits, labels, on_step=True)
         return loss
 
-    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], _index: int) -> None:
-        self._evaluate("val", batch)
+    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], _index: int
+                        ) -> dict[str, torch.Tensor]:
+        return {"scores": self._evaluate("val", batch)}
 
-    def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], _index: int) -> None:
-        self._evaluate("test", batch)
+    def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], _index: int
+                  ) -> dict[str, torch.Tensor]:
+        return {"scores": self._evaluate("test", batch)}
 
-    def _evaluate(self, stage: str, batch: tuple[torch.Tensor, torch.Tensor]) -> None:
+    def _evaluate(self, stage: str, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        """Log the loss and accuracies of `batch`; return its class scores (detached)."""
         images, labels = batch
         if images.dim() == 5:  # (B, crops, C, H, W): average the softmax over the crops
             crops = images.shape[1]
@@ -70,9 +73,10 @@ class AlexNetModule(L.LightningModule):
             probs = probs.view(images.shape[0], crops, -1).mean(1)
             loss = F.nll_loss(probs.clamp_min(1e-12).log(), labels)
             self._log_metrics(stage, loss, probs, labels)
-        else:
-            logits = self.model(images)
-            self._log_metrics(stage, F.cross_entropy(logits, labels), logits, labels)
+            return probs.detach()
+        logits = self.model(images)
+        self._log_metrics(stage, F.cross_entropy(logits, labels), logits, labels)
+        return logits.detach()
 
     def _log_metrics(self, stage: str, loss: torch.Tensor, scores: torch.Tensor,
                      labels: torch.Tensor, on_step: bool = False) -> None:

@@ -34,6 +34,14 @@ def knob_names() -> list[str]:
     return [name for name in inspect.signature(AlexNet).parameters if name not in ("self", "num_classes")]
 
 
+def preset_knobs(name: str, **overrides: Any) -> dict[str, Any]:
+    """The knob values `create_model(name, **overrides)` builds with (defaults filled in)."""
+    check_choice("name", name, PRESETS)
+    defaults = {key: p.default for key, p in inspect.signature(AlexNet).parameters.items()
+                if key not in ("self", "num_classes")}
+    return {**defaults, **PRESETS[name], **overrides}
+
+
 def create_model(name: str = "alexnet", num_classes: int = 1000, **overrides: Any) -> AlexNet:
     """Build preset `name` with `num_classes` outputs; `overrides` replace any of its knobs.
 

@@ -1,0 +1,11 @@
+"""TensorBoard callbacks: filters, feature maps, activation statistics, confusion matrix, hparams."""
+
+from alexnet.callbacks.activation_stats import ActivationStatistics
+from alexnet.callbacks.confusion import ConfusionMatrixImage
+from alexnet.callbacks.feature_maps import FeatureMapImages
+from alexnet.callbacks.filters import FilterImages
+from alexnet.callbacks.hparams import HParamsSummary
+from alexnet.callbacks.history import MetricHistory
+
+__all__ = ["ActivationStatistics", "ConfusionMatrixImage", "FeatureMapImages", "FilterImages",
+           "HParamsSummary", "MetricHistory"]

@@ -1,0 +1,67 @@
+"""What the image callbacks share: when to draw, the TensorBoard writer, and fixed probe images."""
+
+from __future__ import annotations
+
+import lightning as L
+import torch
+from lightning.pytorch.loggers import TensorBoardLogger
+from torch.utils.tensorboard import SummaryWriter
+
+
+class EpochScheduledCallback(L.Callback):
+    """Draws every `every_n_epochs` epochs (after validation) and once at the end of fit.
+
+    Runs on rank zero only, with the model in eval mode and no gradients, and never on the
+    training hot path. Subclasses implement `draw(trainer, pl_module, writer, step)`.
+    """
+
+    def __init__(self, every_n_epochs: int = 1) -> None:
+        if every_n_epochs < 1:
+            raise ValueError(f"every_n_epochs={every_n_epochs!r} is not valid; it must be >= 1")
+        self.every_n_epochs = every_n_epochs
+        self._last_step: int | None = None
+
+    def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.sanity_checking or (trainer.current_epoch + 1) % self.every_n_epochs:
+            return
+        self._run(trainer, pl_module)
+
+    def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._run(trainer, pl_module)
+
+    def _run(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        writer = tensorboard_writer(trainer)
+        if writer is None or not trainer.is_global_zero or self._last_step == trainer.global_step:
+            return
+        self._last_step = trainer.global_step
+        was_training = pl_module.training
+        pl_module.eval()
+        try:
+            with torch.no_grad():
+                self.draw(trainer, pl_module, writer, trainer.global_step)
+        finally:
+            pl_module.train(was_training)
+        writer.flush()
+
+    def draw(self, trainer: L.Trainer, pl_module: L.LightningModule, writer: SummaryWriter,
+             step: int) -> None:
+        raise NotImplementedError
+
+
+def tensorboard_writer(trainer: L.Trainer) -> SummaryWriter | None:
+    """The SummaryWriter of the trainer's TensorBoard logger, if it has one."""
+    for logger in trainer.loggers:
+        if isinstance(logger, TensorBoardLogger):
+            return logger.experiment
+    return None
+
+
+def probe_images(trainer: L.Trainer, count: int) -> torch.Tensor:
+    """The first `count` validation images (centre crop of ten-crop data): the same every time."""
+    datamodule = trainer.datamodule
+    dataset = datamodule.datasets["val"]
+    images = [dataset[i][0] for i in range(min(count, len(dataset)))]
+    batch = torch.stack(images)
+    if batch.dim() == 5:  # ten crops: keep the centre crop
+        batch = batch[:, 4]
+    return batch

@@ -1,0 +1,158 @@
+"""Pictures of what AlexNet learns: filter grids, feature-map grids, confusion matrices.
+
+Figures are built without pyplot (no global figure registry, no backend switch), so callbacks
+never leak figures and notebooks keep their own backend. The grid functions return image tensors (3, H, W) in [0, 1]: the TensorBoard callbacks log them
+as they are, and AlexNetVisualizer shows the same tensors in matplotlib figures, so a notebook
+and TensorBoard never disagree.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from matplotlib.figure import Figure
+from torch import nn
+from torchvision.utils import make_grid
+
+from alexnet.data.synthetic import IMAGENET_MEAN, IMAGENET_STD
+from alexnet.models.errors import InvalidValue
+from alexnet.models.inspect import AlexNetFeatureExtractor, layer_names, resolve_layer
+
+
+def _scale_each(images: torch.Tensor) -> torch.Tensor:
+    """Scale every image of (N, C, H, W) to its own [0, 1] range."""
+    flat = images.flatten(1)
+    low, high = flat.min(1).values, flat.max(1).values
+    span = (high - low).clamp_min(1e-12)
+    return (images - low.view(-1, 1, 1, 1)) / span.view(-1, 1, 1, 1)
+
+
+def conv_weight(model: nn.Module, layer: str) -> tuple[torch.Tensor, int]:
+    """The weight (out, in/groups, kH, kW) of conv `layer` and the groups of the conv it feeds."""
+    name = resolve_layer(model, layer)
+    module = dict(model.named_modules())[name]
+    if not isinstance(module, nn.Conv2d):
+        convs = [n for n in layer_names(model)
+                 if isinstance(dict(model.named_modules()).get(resolve_layer(model, n)), nn.Conv2d)]
+        raise InvalidValue("layer", layer, f"it is not a conv layer; conv layers: {', '.join(convs)}")
+    consumers = [m for m in model.modules() if isinstance(m, nn.Conv2d)
+                 and m.in_channels == module.out_channels and m is not module]
+    towers = consumers[0].groups if consumers else module.groups
+    return module.weight.detach().float().cpu(), towers
+
+
+def filter_grid(weight: torch.Tensor, num_filters: int | None = None, towers: int = 1,
+                upscale: int = 4) -> torch.Tensor:
+    """A grid of conv kernels: RGB for 3 input channels, else the input-channel mean, grayscale.
+
+    Each kernel is scaled to its own range. With `towers` > 1 (the paper's two GPUs), the kernels
+    are laid out as one row block per tower, as in the paper's Figure 3.
+    """
+    count = weight.shape[0] if num_filters is None else max(1, min(num_filters, weight.shape[0]))
+    kernels = weight[:count]
+    if kernels.shape[1] != 3:
+        kernels = kernels.mean(1, keepdim=True).expand(-1, 3, -1, -1)
+    kernels = _scale_each(kernels)
+    if upscale > 1:
+        kernels = kernels.repeat_interleave(upscale, -1).repeat_interleave(upscale, -2)
+    per_tower = -(-count // towers)
+    blocks = [kernels[i:i + per_tower] for i in range(0, count, per_tower)]
+    row = min(16, per_tower)
+    grids = [make_grid(block, nrow=row, padding=2, pad_value=1.0) for block in blocks]
+    width = max(g.shape[-1] for g in grids)
+    grids = [torch.nn.functional.pad(g, (0, width - g.shape[-1]), value=1.0) for g in grids]
+    gap = torch.ones(3, 6 if len(grids) > 1 else 0, width)
+    parts = [p for g in grids for p in (g, gap)][:-1]
+    return torch.cat(parts, dim=1)
+
+
+def feature_map_grid(maps: torch.Tensor, num_maps: int | None = None, upscale: int = 1
+                     ) -> torch.Tensor:
+    """A grid of the channels of `maps` (N, C, H, W): one row per image, each map scaled alone."""
+    count = maps.shape[1] if num_maps is None else max(1, min(num_maps, maps.shape[1]))
+    tiles = maps[:, :count].float().cpu().flatten(0, 1).unsqueeze(1)
+    tiles = _scale_each(tiles).expand(-1, 3, -1, -1)
+    if upscale > 1:
+        tiles = tiles.repeat_interleave(upscale, -1).repeat_interleave(upscale, -2)
+    return make_grid(tiles, nrow=count, padding=1, pad_value=1.0)
+
+
+def denormalize(images: torch.Tensor) -> torch.Tensor:
+    """Undo ImageNet normalization: (N, 3, H, W) back to [0, 1] for display."""
+    mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+    return (images.float().cpu() * std + mean).clamp(0, 1)
+
+
+def confusion_figure(matrix: torch.Tensor, class_names: list[str] | None = None) -> Figure:
+    """The confusion matrix (true rows, predicted columns), normalized per true class."""
+    matrix = matrix.float().cpu()
+    rates = matrix / matrix.sum(1, keepdim=True).clamp_min(1)
+    count = matrix.shape[0]
+    size = min(12.0, 3 + 0.4 * count)
+    figure = Figure(figsize=(size, size))
+    axes = figure.subplots()
+    axes.imshow(rates.numpy(), cmap="Blues", vmin=0, vmax=1)
+    axes.set_xlabel("predicted")
+    axes.set_ylabel("true")
+    if count <= 30:
+        names = class_names or [str(i) for i in range(count)]
+        axes.set_xticks(range(count), names, rotation=90, fontsize=7)
+        axes.set_yticks(range(count), names, fontsize=7)
+        for i in range(count):
+            for j in range(count):
+                if matrix[i, j] > 0:
+                    axes.text(j, i, int(matrix[i, j]), ha="center", va="center", fontsize=6,
+                              color="white" if rates[i, j] > 0.5 else "black")
+    figure.tight_layout()
+    return figure
+
+
+def _show(grid: torch.Tensor, title: str, figsize: tuple[float, float],
+          path: str | Path | None) -> Figure:
+    figure = Figure(figsize=figsize)
+    axes = figure.subplots()
+    axes.imshow(grid.permute(1, 2, 0).numpy(), interpolation="nearest")
+    axes.set_title(title)
+    axes.axis("off")
+    figure.tight_layout()
+    if path is not None:
+        figure.savefig(path, dpi=100)
+    return figure
+
+
+class AlexNetVisualizer:
+    """Filters and feature maps of a model as matplotlib figures (the seed notebook's API)."""
+
+    def __init__(self, model: nn.Module) -> None:
+        self.model = model
+
+    def plot_conv_filters(self, layer_name: str = "features.0", num_filters: int = 16,
+                          figsize: tuple[float, float] = (12, 8),
+                          path: str | Path | None = None) -> Figure:
+        """The first `num_filters` kernels of conv `layer_name` (all if it has fewer)."""
+        weight, towers = conv_weight(self.model, layer_name)
+        count = min(num_filters, weight.shape[0])
+        grid = filter_grid(weight, count, towers if count == weight.shape[0] else 1)
+        return _show(grid, f"{layer_name}: {count} of {weight.shape[0]} filters", figsize, path)
+
+    def plot_feature_maps(self, image: torch.Tensor, layer_name: str, title: str | None = None,
+                          num_maps: int = 12, figsize: tuple[float, float] = (12, 4),
+                          path: str | Path | None = None) -> Figure:
+        """The first `num_maps` channels of `layer_name`'s output for one image (3, H, W)."""
+        batch = image.unsqueeze(0) if image.dim() == 3 else image[:1]
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            with AlexNetFeatureExtractor(self.model, [layer_name]) as extract, torch.no_grad():
+                maps = extract(batch)[layer_name]
+        finally:
+            self.model.train(was_training)
+        if maps.dim() != 4:
+            raise InvalidValue("layer_name", layer_name, "it has no feature maps (not a conv, "
+                               "activation or pool layer)")
+        count = min(num_maps, maps.shape[1])
+        grid = feature_map_grid(maps, count, upscale=max(1, 64 // maps.shape[-1]))
+        return _show(grid, title or f"{layer_name}: {count} of {maps.shape[1]} maps", figsize,
+                     path)
