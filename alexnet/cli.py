@@ -20,6 +20,7 @@ from lightning.pytorch.callbacks import LearningRateMonitor
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from alexnet.callbacks.history import MetricHistory
 from alexnet.config import CONF_DIR, config_key, model_kwargs
 from alexnet.data import AlexNetDataModule, DataError
 from alexnet.models.errors import InvalidValue, check_choice
@@ -57,6 +58,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     module = build_module(cfg, datamodule.num_classes)
     loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c]
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c]
+    history = MetricHistory()
+    callbacks.append(history)
     if not loggers:  # nothing to write the learning rate to
         callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
     trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
@@ -81,6 +84,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         "best_checkpoint": _best_checkpoint(trainer),
         "wall_time_s": round(time.perf_counter() - started, 1),
         "overrides": _overrides(),
+        "history": history.epochs,
     }
     if trainer.is_global_zero:
         (output_dir / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")

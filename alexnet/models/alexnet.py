@@ -21,7 +21,9 @@ POOLINGS: dict[str, tuple[int, int]] = {
     "overlapping": (3, 2),  # the paper's 3x3 windows, stride 2
     "non_overlapping": (2, 2),
 }
-INITS: tuple[str, ...] = ("default", "paper")
+INITS: tuple[str, ...] = ("default", "paper", "kaiming")
+# torch.nn.init gains by activation; the others are ReLU-like and take ReLU's gain.
+INIT_GAINS = {"tanh": "tanh", "sigmoid": "sigmoid", "leaky_relu": "leaky_relu"}
 # The paper's LRN constants; nn.LocalResponseNorm divides alpha by size, as the authors' code did.
 LRN_SIZE, LRN_ALPHA, LRN_BETA, LRN_K = 5, 1e-4, 0.75, 2.0
 # The layers with bias 1 in the paper's init.
@@ -42,7 +44,8 @@ class AlexNet(nn.Module):
         widths: output channels of conv1..conv5.
         hidden: width of the hidden fully connected layers fc6 and fc7.
         groups: towers of conv2, conv4 and conv5 (2 for the paper's two-GPU split).
-        init: ``default`` (PyTorch's) or ``paper`` (N(0, 0.01), bias 1 in conv2/4/5 and fc6/7).
+        init: ``default`` (PyTorch's), ``paper`` (N(0, 0.01), bias 1 in conv2/4/5 and fc6/7) or
+            ``kaiming`` (He et al. 2015: normal, fan-in, the activation's gain; biases 0).
         conv1_padding: padding of conv1 (2 in torchvision, 0 in the paper with 227x227 input).
         in_channels: channels of the input images.
     """
@@ -111,6 +114,8 @@ class AlexNet(nn.Module):
         self.min_input_size = _min_input_size(self.features)
         if init == "paper":
             _paper_init(self)
+        elif init == "kaiming":
+            _kaiming_init(self, activation, dict(activation_params or {}))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[-1] < self.min_input_size or x.shape[-2] < self.min_input_size:
@@ -186,3 +191,17 @@ def _paper_init(model: AlexNet) -> None:
         if isinstance(module, (nn.Conv2d, nn.Linear)):
             nn.init.normal_(module.weight, mean=0.0, std=0.01)
             nn.init.constant_(module.bias, 1.0 if name in PAPER_BIAS_ONE else 0.0)
+
+
+@torch.no_grad()
+def _kaiming_init(model: AlexNet, activation: str, params: dict) -> None:
+    """He init with the activation's gain, so the signal keeps its scale through all 8 layers
+    (PyTorch's default shrinks it at every ReLU layer); fc8 gets the linear gain."""
+    nonlinearity = INIT_GAINS.get(activation, "relu")
+    slope = params.get("negative_slope", 0.01)
+    last = model.classifier[-1]
+    for module in model.modules():
+        if isinstance(module, (nn.Conv2d, nn.Linear)):
+            mode = "linear" if module is last else nonlinearity
+            nn.init.kaiming_normal_(module.weight, a=slope, nonlinearity=mode)
+            nn.init.zeros_(module.bias)

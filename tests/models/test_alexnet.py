@@ -148,3 +148,17 @@ def test_seed_ablation_variant_is_the_same_model_with_knobs():
     model.train()
     x = torch.randn(2, 3, 64, 64)
     assert torch.equal(model(x), model(x))  # no dropout: deterministic in train mode
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "leaky_relu"])
+def test_kaiming_init_keeps_the_signal_scale(activation):
+    torch.manual_seed(0)
+    model = AlexNet(num_classes=10, dropout=0.0, activation=activation, init="kaiming").eval()
+    default = AlexNet(num_classes=10, dropout=0.0, activation=activation).eval()
+    x = torch.randn(8, 3, 224, 224)
+    with torch.no_grad():
+        kaiming_std, default_std = model(x).std().item(), default(x).std().item()
+    assert 0.1 < kaiming_std < 10  # the logits keep about the input's scale
+    assert kaiming_std > 5 * default_std  # PyTorch's default shrinks it layer by layer
+    assert all(float(m.bias.abs().max()) == 0 for m in model.modules() if hasattr(m, "bias")
+               and m.bias is not None)

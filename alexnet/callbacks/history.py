@@ -1,0 +1,45 @@
+"""Per-epoch metric history, kept in checkpoints and written to the run's metrics.json."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import lightning as L
+
+TRACKED = ("train/loss", "train/acc1", "val/loss", "val/acc1", "val/acc5")
+
+
+class MetricHistory(L.Callback):
+    """After each training epoch (its validation included), records the epoch, the global step,
+    the seconds of fitting so far and the epoch-level metrics. Reports read it to find the
+    steps to a target accuracy without re-reading event files."""
+
+    def __init__(self) -> None:
+        self.epochs: list[dict[str, Any]] = []
+        self._elapsed = 0.0
+        self._started: float | None = None
+
+    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._started = time.perf_counter()
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.sanity_checking:
+            return
+        metrics = trainer.callback_metrics
+        entry: dict[str, Any] = {"epoch": trainer.current_epoch, "step": trainer.global_step,
+                                 "time_s": round(self._seconds(), 3)}
+        entry.update({key: round(float(metrics[key]), 6) for key in TRACKED if key in metrics})
+        self.epochs = [e for e in self.epochs if e["epoch"] != entry["epoch"]] + [entry]
+
+    def _seconds(self) -> float:
+        running = time.perf_counter() - self._started if self._started is not None else 0.0
+        return self._elapsed + running
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"epochs": list(self.epochs), "elapsed": self._seconds()}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.epochs = list(state_dict.get("epochs", []))
+        self._elapsed = float(state_dict.get("elapsed", 0.0))
+        self._started = time.perf_counter()

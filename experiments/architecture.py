@@ -1,0 +1,84 @@
+"""Experiment 1, architecture: layer-by-layer tables of the presets and what `mini` saves.
+
+    python experiments/architecture.py [--out DIR]
+
+Writes architecture_<preset>.md/.csv (shapes, parameters, MB, FLOPs per layer; alexnet and mini
+at 224, paper2012 at 227 as in the paper), presets.md/.csv (totals and mini's reduction factor
+against alexnet) and layers.png (parameters and FLOPs per layer).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from matplotlib.figure import Figure
+
+from alexnet import create_model
+from alexnet.models.summary import ModelSummary, summarize
+from alexnet.reports import output_dir, write_table
+
+PRESETS = {"alexnet": 224, "paper2012": 227, "mini": 224}
+NUM_CLASSES = 1000
+
+
+def layer_rows(summary: ModelSummary) -> list[dict[str, object]]:
+    """One dict per layer, and a total."""
+    rows: list[dict[str, object]] = [
+        {"layer": r.name, "alias": r.alias, "type": r.kind,
+         "output": "x".join(map(str, r.output_shape)), "params": r.params,
+         "MB": round(r.megabytes, 3), "MFLOPs": round(r.flops / 1e6, 2)}
+        for r in summary.rows
+    ]
+    rows.append({"layer": "total", "alias": "", "type": "", "output": "",
+                 "params": summary.params, "MB": round(summary.megabytes, 3),
+                 "MFLOPs": round(summary.flops / 1e6, 2)})
+    return rows
+
+
+def layers_figure(summaries: dict[str, ModelSummary]) -> Figure:
+    """Parameters and forward FLOPs per weighted layer, one bar group per preset."""
+    figure = Figure(figsize=(12, 4.5))
+    axes = figure.subplots(1, 2)
+    for offset, (preset, summary) in enumerate(summaries.items()):
+        weighted = [r for r in summary.rows if r.params]
+        names = [r.alias or r.name for r in weighted]
+        positions = [i + (offset - 1) * 0.27 for i in range(len(weighted))]
+        axes[0].bar(positions, [r.params / 1e6 for r in weighted], width=0.27, label=preset)
+        axes[1].bar(positions, [r.flops / 1e9 for r in weighted], width=0.27, label=preset)
+        axes[0].set_xticks(range(len(names)), names)
+        axes[1].set_xticks(range(len(names)), names)
+    axes[0].set_ylabel("parameters (millions)")
+    axes[0].set_title("Parameters live in the FC layers")
+    axes[1].set_ylabel("forward GFLOPs per image")
+    axes[1].set_title("FLOPs live in the conv layers")
+    axes[0].legend()
+    figure.tight_layout()
+    return figure
+
+
+def main(argv: list[str] | None = None) -> Path:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", help="output dir (default: logs/experiments/architecture/<time>)")
+    args = parser.parse_args(argv)
+    out = output_dir("architecture", args.out)
+    summaries = {name: summarize(create_model(name, num_classes=NUM_CLASSES), size)
+                 for name, size in PRESETS.items()}
+    for name, summary in summaries.items():
+        print(f"\n## {name} at {PRESETS[name]}x{PRESETS[name]}\n")
+        print(write_table(layer_rows(summary), out / f"architecture_{name}"))
+    base = summaries["alexnet"]
+    totals = [{"preset": name, "input": PRESETS[name], "params": s.params,
+               "MB": round(s.megabytes, 2), "GFLOPs": round(s.flops / 1e9, 3),
+               "params_reduction_vs_alexnet": round(base.params / s.params, 2),
+               "flops_reduction_vs_alexnet": round(base.flops / s.flops, 2)}
+              for name, s in summaries.items()]
+    print("\n## Presets\n")
+    print(write_table(totals, out / "presets"))
+    layers_figure(summaries).savefig(out / "layers.png", dpi=110)
+    print(f"Wrote {out}")
+    return out
+
+
+if __name__ == "__main__":
+    main()
