@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import sys
 import time
 from datetime import datetime
@@ -15,16 +16,19 @@ import hydra
 import lightning as L
 import torch
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from hydra.errors import InstantiationException
 from lightning.pytorch.callbacks import LearningRateMonitor
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from alexnet.callbacks.history import MetricHistory
+from alexnet.callbacks.rng_state import RNGState
+from alexnet.checkpoints import AtomicCheckpointIO, check_checkpoint, resolve_checkpoint
 from alexnet.config import CONF_DIR, config_key, model_kwargs
 from alexnet.data import AlexNetDataModule, DataError
 from alexnet.models.errors import InvalidValue, check_choice
-from alexnet.module import AlexNetModule
+from alexnet.module import AlexNetModule, DivergenceError
 from alexnet.optim import build_optimizer, build_schedules
 
 log = logging.getLogger(__name__)
@@ -49,49 +53,83 @@ def route_lightning_logs() -> None:
 
 
 def train(cfg: DictConfig) -> dict[str, Any]:
-    """Train and test as `cfg` says; write the run's config and metrics.json into its dir."""
+    """Train and test as `cfg` says; write the run's config and metrics.json into its dir.
+
+    Everything that can be checked is checked before the first batch (config values, the data,
+    the checkpoint to resume). A run that fails after that (a diverging loss, a crash) writes
+    metrics.json with ``status: failed`` and the last good checkpoint, then re-raises.
+    """
     route_lightning_logs()
     output_dir = Path(cfg.paths.output_dir)
     if cfg.seed is not None:
         L.seed_everything(cfg.seed, workers=True)
     datamodule = _instantiate_datamodule(cfg.data)
     module = build_module(cfg, datamodule.num_classes)
+    check_image_size(datamodule.image_size, module.model.min_input_size)
+    ckpt_path = None
+    if cfg.get("ckpt_path"):
+        ckpt_path = resolve_checkpoint(cfg.ckpt_path)
+        check_checkpoint(ckpt_path)
     loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c]
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c]
     history = MetricHistory()
-    callbacks.append(history)
+    callbacks += [history, RNGState()]
     if not loggers:  # nothing to write the learning rate to
         callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
-    trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False,
+                                     plugins=[AtomicCheckpointIO()])
     if trainer.is_global_zero:
         OmegaConf.save(cfg, output_dir / "config.yaml", resolve=True)
         log.info("Training model=%s activation=%s dropout=%s on %s data (%d classes), "
                  "optimizer=%s lr=%s schedule=%s; run dir %s", cfg.model.preset,
                  cfg.activation.name, cfg.dropout.p, cfg.data.source, datamodule.num_classes,
                  cfg.optimizer.name, cfg.optimizer.lr, cfg.schedule.name, output_dir)
+        if ckpt_path:
+            log.info("Resuming from %s", ckpt_path)
     started = time.perf_counter()
-    trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
-    metrics = _scalars(trainer.callback_metrics)
-    if cfg.get("test") and not trainer.fast_dev_run:
-        best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
-        trainer.test(module, datamodule=datamodule, ckpt_path=best or None)
-        metrics.update(_scalars(trainer.callback_metrics))
-    summary = {
-        "status": "completed",
-        "metrics": metrics,
-        "epochs": trainer.current_epoch,
-        "global_step": trainer.global_step,
-        "best_checkpoint": _best_checkpoint(trainer),
-        "wall_time_s": round(time.perf_counter() - started, 1),
-        "overrides": _overrides(),
-        "history": history.epochs,
-    }
+    summary: dict[str, Any] = {"status": "running", "resumed_from": str(ckpt_path or "") or None,
+                               "overrides": _overrides()}
+    try:
+        trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
+        metrics = _scalars(trainer.callback_metrics)
+        if cfg.get("test") and not trainer.fast_dev_run:
+            best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+            trainer.test(module, datamodule=datamodule, ckpt_path=best or None, weights_only=True)
+            metrics.update(_scalars(trainer.callback_metrics))
+    except BaseException as err:
+        summary.update(status="failed", error=f"{type(err).__name__}: {err}",
+                       metrics=_scalars(trainer.callback_metrics),
+                       last_good_checkpoint=_last_checkpoint(trainer))
+        _finish(trainer, summary, history, started, output_dir)
+        if trainer.is_global_zero:
+            log.error("Run failed: %s", summary["error"])
+            log.error("Kept: %s; resume with ckpt_path=%s", summary["last_good_checkpoint"],
+                      output_dir)
+        raise
+    summary.update(status="completed", metrics=metrics)
+    _finish(trainer, summary, history, started, output_dir)
     if trainer.is_global_zero:
-        (output_dir / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
         log.info("Final metrics: %s", json.dumps(metrics))
         log.info("Run dir: %s", output_dir)
         log.info("TensorBoard: tensorboard --logdir %s", output_dir)
     return summary
+
+
+def _finish(trainer: L.Trainer, summary: dict[str, Any], history: MetricHistory, started: float,
+            output_dir: Path) -> None:
+    """Complete `summary` and write it as the run's metrics.json (rank zero)."""
+    summary.update(epochs=trainer.current_epoch, global_step=trainer.global_step,
+                   best_checkpoint=_best_checkpoint(trainer),
+                   wall_time_s=round(time.perf_counter() - started, 1), history=history.epochs)
+    if trainer.is_global_zero:
+        (output_dir / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
+
+
+def check_image_size(image_size: int, minimum: int) -> None:
+    """The model must fit the images: fail before training, naming data.image_size."""
+    if image_size < minimum:
+        raise InvalidValue("data.image_size", image_size,
+                           f"this model needs images of at least {minimum}x{minimum} pixels")
 
 
 def build_module(cfg: DictConfig, num_classes: int) -> AlexNetModule:
@@ -124,16 +162,15 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     """
     check_choice("split", cfg.split, ("val", "test"))
     if not cfg.get("ckpt_path"):
-        raise InvalidValue("ckpt_path", cfg.get("ckpt_path"), "set it to a .ckpt file")
-    path = Path(cfg.ckpt_path)
-    if not path.is_file():
-        raise InvalidValue("ckpt_path", str(path), "no such checkpoint file")
-    checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+        raise InvalidValue("ckpt_path", cfg.get("ckpt_path"), "set it to a .ckpt file or a run dir")
+    path = resolve_checkpoint(cfg.ckpt_path)
+    check_checkpoint(path)
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     data_args = dict(checkpoint.get("datamodule_hyper_parameters") or {})
     data_args.update({k: v for k, v in OmegaConf.to_container(cfg.data, resolve=True).items()
                       if v is not None})
     datamodule = AlexNetDataModule(**data_args)
-    module = AlexNetModule.load_from_checkpoint(path, map_location="cpu")
+    module = AlexNetModule.load_from_checkpoint(path, map_location="cpu", weights_only=True)
     trainer: L.Trainer = instantiate(cfg.trainer, logger=False, callbacks=[])
     run = trainer.validate if cfg.split == "val" else trainer.test
     run(module, datamodule=datamodule)
@@ -158,6 +195,14 @@ def _scalars(metrics: dict[str, torch.Tensor]) -> dict[str, float]:
             if key.count("/") == 1 and not key.endswith(("_step", "_epoch"))}
 
 
+def _last_checkpoint(trainer: L.Trainer) -> str | None:
+    """The newest checkpoint any checkpoint callback wrote, if one did."""
+    paths = [Path(p) for c in trainer.checkpoint_callbacks
+             for p in (getattr(c, "last_model_path", ""), getattr(c, "best_model_path", ""))
+             if p and Path(p).is_file()]
+    return str(max(paths, key=lambda p: p.stat().st_mtime)) if paths else None
+
+
 def _best_checkpoint(trainer: L.Trainer) -> str | None:
     callback = trainer.checkpoint_callback
     return getattr(callback, "best_model_path", None) or None
@@ -175,13 +220,59 @@ def _fail(err: Exception) -> None:
 
 @hydra.main(config_path=str(CONF_DIR), config_name="train", version_base="1.3")
 def train_main(cfg: DictConfig) -> float | None:
-    """`python train.py ...`: returns the metric a sweeper optimizes (`optimized_metric`)."""
+    """`python train.py ...`: returns the metric a sweeper optimizes (`optimized_metric`).
+
+    In a sweep, a failed job returns None (Optuna records the trial as failed, the basic sweeper
+    goes on; each job's metrics.json says what happened); a single run exits non-zero with one
+    line for a user mistake.
+    """
+    output_dir = Path(cfg.paths.output_dir)
     try:
         summary = train(cfg)
     except (InvalidValue, DataError) as err:
+        if _in_sweep():
+            _record_failure(output_dir, err)
+            return None
+        _remove_if_empty(output_dir)
+        sys.exit(f"error: {err}")
+    except DivergenceError as err:
+        if _in_sweep():
+            return None
         _fail(err)
+    except Exception:
+        if _in_sweep():
+            log.exception("Job failed; the sweep goes on")
+            return None
+        raise
     metric = summary["metrics"].get(cfg.get("optimized_metric") or "")
     return metric
+
+
+def _in_sweep() -> bool:
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+
+
+def _record_failure(output_dir: Path, err: Exception) -> None:
+    """metrics.json of a job that failed before training started."""
+    log.error("%s", err)
+    summary = {"status": "failed", "error": f"{type(err).__name__}: {err}", "metrics": {},
+               "overrides": _overrides()}
+    (output_dir / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
+
+
+def _remove_if_empty(output_dir: Path) -> None:
+    """Remove a run dir that holds nothing but Hydra's own files: a mistake leaves no trace."""
+    if not output_dir.is_dir():
+        return
+    if any(entry.name != ".hydra" and entry.suffix != ".log" for entry in output_dir.iterdir()):
+        return
+    root = logging.getLogger()
+    for handler in list(root.handlers):  # Hydra's log file lives in the dir
+        if isinstance(handler, logging.FileHandler) and \
+                Path(handler.baseFilename).parent == output_dir.resolve():
+            root.removeHandler(handler)
+            handler.close()
+    shutil.rmtree(output_dir, ignore_errors=True)
 
 
 @hydra.main(config_path=str(CONF_DIR), config_name="eval", version_base="1.3")
@@ -190,4 +281,5 @@ def eval_main(cfg: DictConfig) -> None:
     try:
         evaluate(cfg)
     except (InvalidValue, DataError) as err:
-        _fail(err)
+        _remove_if_empty(Path(cfg.paths.output_dir))
+        sys.exit(f"error: {err}")

@@ -16,6 +16,16 @@ from alexnet.optim import build_optimizer, build_schedules
 STAGES = ("train", "val", "test")
 
 
+class DivergenceError(RuntimeError):
+    """The training loss became NaN or infinite; raised before the bad step touches the weights."""
+
+    def __init__(self, value: float, step: int, epoch: int) -> None:
+        super().__init__(f"training diverged: the loss is {value} at step {step} (epoch {epoch}); "
+                         "the weights of the last good checkpoint are kept (try a lower "
+                         "optimizer.lr)")
+        self.step, self.epoch = step, epoch
+
+
 class AlexNetModule(L.LightningModule):
     """Cross-entropy training of `create_model(**model)` with top-1/top-5 accuracy.
 
@@ -53,6 +63,8 @@ class AlexNetModule(L.LightningModule):
         images, labels = batch
         logits = self.model(images)
         loss = F.cross_entropy(logits, labels, label_smoothing=self.label_smoothing)
+        if not torch.isfinite(loss):  # before backward: no NaN ever reaches the weights
+            raise DivergenceError(loss.item(), self.global_step, self.current_epoch)
         self._log_metrics("train", loss, logits, labels, on_step=True)
         return loss
 

@@ -89,15 +89,38 @@ def test_unknown_option_lists_the_valid_ones(tmp_path):
      "error: data root /no/such/dir does not exist or is not a folder"),
     (["model.pooling=max"], "error: model.pooling='max' is not valid; choose one of: "
                             "overlapping, non_overlapping"),
+    (["model.preset=vgg16"], "error: model.preset='vgg16' is not valid; choose one of: alexnet, "
+                             "paper2012, mini"),
+    (["activation.name=swish"], "error: activation='swish' is not valid; choose one of: relu, "
+                                "tanh, sigmoid, relu6, leaky_relu, elu, gelu, silu"),
+    (["dropout.p=1.5"], "error: dropout.p=1.5 is not valid; it must be a probability in [0, 1)"),
     (["optimizer.name=lbfgs"], "error: optimizer='lbfgs' is not valid; choose one of: sgd, adam, "
                                "adamw"),
+    (["optimizer.lr=0"], "error: optimizer.lr=0 is not valid; it must be a number > 0"),
+    (["optimizer.lr=-0.1"], "error: optimizer.lr=-0.1 is not valid; it must be a number > 0"),
     (["schedule.name=linear"], "error: schedule='linear' is not valid; choose one of: constant, "
                                "step, multistep, cosine, exponential, plateau"),
+    (["data.batch_size=0"], "error: data.batch_size=0 is not valid; it must be an integer >= 1"),
+    (["data.image_size=48"], "error: data.image_size=48 is not valid; this model needs images of "
+                             "at least 63x63 pixels"),
+    (["ckpt_path=/no/such.ckpt"], "error: ckpt_path='/no/such.ckpt' is not valid; no such "
+                                  "checkpoint file or run dir"),
 ])
-def test_bad_values_stop_with_one_line(tmp_path, overrides, message):
+def test_bad_values_stop_with_one_line_and_leave_no_run_dir(tmp_path, overrides, message):
     result = run("train.py", "model=mini", "trainer=cpu", *overrides, f"paths.log_dir={tmp_path}")
     assert result.returncode != 0
     assert result.stderr.strip().splitlines()[-1] == message
+    assert not list(tmp_path.glob("train/runs/*"))  # nothing half-written
+
+
+def test_a_label_count_that_does_not_match_the_data(tmp_path, image_folder):
+    result = run("train.py", "model=mini", "trainer=cpu", "data=imagefolder",
+                 f"data.root={image_folder}", "data.num_classes=5", f"paths.log_dir={tmp_path}")
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"error: data.num_classes=5 is not valid; the data at {image_folder} has 3 classes; "
+        "set it to 3 or null")
+    assert not list(tmp_path.glob("train/runs/*"))
 
 
 @pytest.mark.slow
@@ -118,4 +141,5 @@ def test_eval_on_a_checkpoint_center_and_ten_crop(tmp_path):
 def test_eval_without_a_checkpoint_names_the_key(tmp_path):
     result = run("eval.py", "ckpt_path=/no/such.ckpt", f"paths.log_dir={tmp_path}")
     assert result.returncode != 0
-    assert "ckpt_path='/no/such.ckpt' is not valid; no such checkpoint file" in result.stderr
+    assert "ckpt_path='/no/such.ckpt' is not valid; no such checkpoint file or run dir" in \
+        result.stderr

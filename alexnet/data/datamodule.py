@@ -6,8 +6,9 @@ from pathlib import Path
 
 import lightning as L
 from torch.utils.data import DataLoader, Dataset
+from torchdata.stateful_dataloader import StatefulDataLoader
 
-from alexnet.data.imagefolder import class_names, image_folder_splits, layout
+from alexnet.data.imagefolder import BAD_FILE_POLICIES, class_names, image_folder_splits, layout
 from alexnet.data.synthetic import SyntheticImageNet, normalize_imagenet
 from alexnet.data.transforms import eval_transform, resize_for, train_transform
 from alexnet.models.errors import InvalidValue, check_choice, check_int
@@ -30,6 +31,8 @@ class AlexNetDataModule(L.LightningDataModule):
         eval_crop: ``center`` or ``ten_crop`` (softmax averaged over the 10 crops).
         train_per_class, val_per_class, test_per_class: synthetic images per class and split.
         val_fraction: share of each class held out when an ImageFolder root has no val/.
+        bad_files: ``skip`` (default: warn, count, and use the next readable image) or ``fail``
+            for an ImageFolder file that cannot be read (not an image, truncated, corrupt).
         batch_size: per device (each DDP process loads its own batches of this size).
     """
 
@@ -39,13 +42,15 @@ class AlexNetDataModule(L.LightningDataModule):
                  pca_sigma: float = 0.1, train_per_class: int = 300, val_per_class: int = 50,
                  test_per_class: int = 50, val_fraction: float = 0.1, batch_size: int = 128,
                  num_workers: int = 2, pin_memory: bool = False, persistent_workers: bool = True,
-                 prefetch_factor: int | None = 2, seed: int = 0) -> None:
+                 prefetch_factor: int | None = 2, seed: int = 0, bad_files: str = "skip") -> None:
         super().__init__()
         self.save_hyperparameters()
         check_choice("data.source", source, SOURCES)
         check_int("data.batch_size", batch_size, minimum=1)
         check_int("data.image_size", image_size, minimum=8)
         check_int("data.num_workers", num_workers, minimum=0)
+        check_choice("data.bad_files", bad_files, BAD_FILE_POLICIES)
+        self.bad_files = bad_files
         if source == "imagefolder" and not root:
             raise InvalidValue("data.root", root, "set it to an ImageFolder root, e.g. "
                                "data.root=/data/imagenet (with train/ and val/ inside)")
@@ -92,7 +97,7 @@ class AlexNetDataModule(L.LightningDataModule):
         else:
             num_classes = self.num_classes
             train, val, test, self.classes = image_folder_splits(
-                self.root, train_tf, eval_tf, self.val_fraction, self.seed)
+                self.root, train_tf, eval_tf, self.val_fraction, self.seed, self.bad_files)
             assert len(self.classes) == num_classes
             self.datasets = {"train": train, "val": val, "test": test}
 
@@ -124,8 +129,11 @@ class AlexNetDataModule(L.LightningDataModule):
         return self._loader("test", shuffle=False)
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
+        # The training loader saves its position in checkpoints: a run resumed from a mid-epoch
+        # checkpoint sees exactly the batches the interrupted one would have seen.
         workers = self.num_workers
-        return DataLoader(
+        loader = StatefulDataLoader if split == "train" else DataLoader
+        return loader(
             self.datasets[split], batch_size=self.batch_size, shuffle=shuffle,
             num_workers=workers, pin_memory=self.pin_memory,
             persistent_workers=self.persistent_workers and workers > 0,

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import copy
+import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -12,6 +14,10 @@ from torch.utils.data import Dataset, Subset
 from torchvision.datasets import ImageFolder
 from torchvision.datasets.folder import IMG_EXTENSIONS
 
+from alexnet.models.errors import check_choice
+
+log = logging.getLogger(__name__)
+BAD_FILE_POLICIES = ("skip", "fail")
 
 class DataError(ValueError):
     """The data on disk cannot be used; the message names the path."""
@@ -24,6 +30,42 @@ def load_rgb(path: str) -> Image.Image:
         if image.mode == "P" and "transparency" in image.info:
             image = image.convert("RGBA")
         return image.convert("RGB")
+
+
+class SkipBadFiles(Dataset):
+    """An ImageFolder whose unreadable files (not an image, truncated, corrupt) are skipped with a
+    warning, the next readable image of the folder taking their place (policy ``skip``), or stop
+    the run with the file's path (policy ``fail``)."""
+
+    def __init__(self, images: ImageFolder, policy: str = "skip") -> None:
+        check_choice("data.bad_files", policy, BAD_FILE_POLICIES)
+        self.images, self.policy = images, policy
+        self.targets = images.targets
+        self.skipped: set[str] = set()
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    @property
+    def transform(self) -> Callable | None:
+        """The wrapped ImageFolder's transform."""
+        return self.images.transform
+
+    def __getitem__(self, index: int) -> Any:
+        for offset in range(len(self.images)):
+            candidate = (index + offset) % len(self.images)
+            try:
+                return self.images[candidate]
+            except (OSError, SyntaxError, ValueError) as err:  # PIL's ways to say "unreadable"
+                path = self.images.samples[candidate][0]
+                if self.policy == "fail":
+                    raise DataError(f"unreadable image {path}: {err} (data.bad_files=skip "
+                                    "skips such files)") from err
+                if path not in self.skipped:
+                    self.skipped.add(path)
+                    log.warning("Skipped unreadable image %s (%s); %d skipped so far in this "
+                                "loader process", path, err, len(self.skipped))
+        raise DataError(f"no readable image in {self.images.root}")
 
 
 def class_names(folder: Path) -> list[str]:
@@ -57,29 +99,35 @@ def layout(root: Path) -> dict[str, Path]:
 
 
 def image_folder_splits(root: str | Path, train_transform: Callable, eval_transform: Callable,
-                        val_fraction: float = 0.1, seed: int = 0,
+                        val_fraction: float = 0.1, seed: int = 0, bad_files: str = "skip",
                         ) -> tuple[Dataset, Dataset, Dataset, list[str]]:
     """(train, val, test, classes) from `root`; a root without train/val is split per class.
 
-    Test is root/test when present, else the validation set.
+    Test is root/test when present, else the validation set. Unreadable files follow
+    `bad_files` (see SkipBadFiles).
     """
+
+    def folder(path: Path, transform: Callable) -> SkipBadFiles:
+        return SkipBadFiles(ImageFolder(str(path), transform=transform, loader=load_rgb),
+                            bad_files)
+
     splits = layout(Path(root))
     if "all" in splits:
         classes = class_names(splits["all"])
-        full = ImageFolder(str(splits["all"]), transform=train_transform, loader=load_rgb)
+        full = folder(splits["all"], train_transform)
         train_idx, val_idx = stratified_split(full.targets, val_fraction, seed)
         evaluation = copy.copy(full)
-        evaluation.transform = eval_transform
+        evaluation.images = copy.copy(full.images)
+        evaluation.images.transform = eval_transform
         val = Subset(evaluation, val_idx)
         return Subset(full, train_idx), val, val, classes
     classes = class_names(splits["train"])
     for name in ("val", "test"):
         if name in splits and class_names(splits[name]) != classes:
             raise DataError(f"class folders of {splits[name]} differ from those of {splits['train']}")
-    train = ImageFolder(str(splits["train"]), transform=train_transform, loader=load_rgb)
-    val = ImageFolder(str(splits["val"]), transform=eval_transform, loader=load_rgb)
-    test = ImageFolder(str(splits["test"]), transform=eval_transform, loader=load_rgb) \
-        if "test" in splits else val
+    train = folder(splits["train"], train_transform)
+    val = folder(splits["val"], eval_transform)
+    test = folder(splits["test"], eval_transform) if "test" in splits else val
     return train, val, test, classes
 
 

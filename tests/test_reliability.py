@@ -1,0 +1,210 @@
+"""Crash safety, resume, reproducibility, divergence and failing sweep jobs, in real processes."""
+
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from alexnet.checkpoints import AtomicCheckpointIO
+from tests.conftest import ROOT, TINY
+
+# 48 training images in batches of 4: 12 steps an epoch; a step checkpoint every 5 steps.
+RESUMABLE = [*TINY, "data.train_per_class=16", "trainer.max_epochs=2",
+             "trainer.deterministic=true", "checkpoint_every_n_steps=5", "test=false", "logger=csv",
+             "callbacks.progress_bar.refresh_rate=0"]
+
+
+def train(log_dir: Path, *overrides: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "train.py", *overrides, f"paths.log_dir={log_dir}"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+
+def run_dirs(log_dir: Path) -> list[Path]:
+    return sorted(log_dir.glob("train/runs/*"))
+
+
+def metrics(run_dir: Path) -> dict:
+    return json.loads((run_dir / "metrics.json").read_text())
+
+
+@pytest.mark.slow
+def test_kill_9_mid_epoch_then_resume_ends_like_an_uninterrupted_run(tmp_path):
+    whole = train(tmp_path / "whole", *RESUMABLE)
+    assert whole.returncode == 0, whole.stderr[-2000:]
+    expected = metrics(run_dirs(tmp_path / "whole")[0])
+
+    killed = train(tmp_path / "killed", *RESUMABLE,
+                   "+callbacks.kill._target_=tests.killer.KillAtStep", "+callbacks.kill.step=7")
+    assert killed.returncode == -signal.SIGKILL
+    (run_dir,) = run_dirs(tmp_path / "killed")
+    assert not (run_dir / "metrics.json").exists()
+    assert [p.name for p in (run_dir / "checkpoints").glob("*.ckpt")] == ["step_0000005.ckpt"]
+
+    resumed = train(tmp_path / "resumed", *RESUMABLE, f"ckpt_path={run_dir}")
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    result = metrics(run_dirs(tmp_path / "resumed")[0])
+    assert result["resumed_from"].endswith("step_0000005.ckpt")
+    assert result["global_step"] == expected["global_step"] == 24
+    assert result["metrics"] == expected["metrics"]  # identical, to the last digit
+    assert [h["val/loss"] for h in result["history"]] == \
+        [h["val/loss"] for h in expected["history"]]
+
+
+@pytest.mark.slow
+def test_same_seed_same_metrics(tmp_path):
+    runs = [train(tmp_path / name, *RESUMABLE, "trainer.max_epochs=1") for name in ("a", "b")]
+    assert all(r.returncode == 0 for r in runs), runs[0].stderr[-2000:]
+    first, second = (metrics(run_dirs(tmp_path / name)[0]) for name in ("a", "b"))
+    assert first["metrics"] == second["metrics"] and first["metrics"]["train/loss"] > 0
+    other = train(tmp_path / "c", *RESUMABLE, "trainer.max_epochs=1", "seed=1")
+    assert metrics(run_dirs(tmp_path / "c")[0])["metrics"] != first["metrics"]
+
+
+def test_a_diverging_run_stops_keeps_its_checkpoint_and_is_marked_failed(tmp_path):
+    result = train(tmp_path, *TINY, "data.train_per_class=16", "trainer.max_epochs=3",
+                   "optimizer=sgd", "optimizer.lr=100", "checkpoint_every_n_steps=2",
+                   "logger=csv")
+    assert result.returncode != 0
+    assert "error: training diverged: the loss is nan at step 2 (epoch 0)" in result.stderr
+    (run_dir,) = run_dirs(tmp_path)
+    summary = metrics(run_dir)
+    assert summary["status"] == "failed" and "DivergenceError" in summary["error"]
+    kept = summary["last_good_checkpoint"]
+    assert kept.endswith("step_0000002.ckpt") and Path(kept).is_file()
+    weights = torch.load(kept, map_location="cpu", weights_only=True)["state_dict"]
+    assert all(torch.isfinite(w).all() for w in weights.values() if w.is_floating_point())
+
+
+def test_a_failing_job_does_not_stop_the_sweep(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "train.py", "-m", *TINY, "debug=limit", "trainer.max_epochs=1",
+         "logger=csv", "optimizer=sgd", "optimizer.lr=100,0.01", f"paths.log_dir={tmp_path}"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    (sweep,) = tmp_path.glob("train/multiruns/*")
+    jobs = json.loads((sweep / "summary.json").read_text())
+    assert [(j["job"], j["status"]) for j in jobs] == [(0, "failed"), (1, "completed")]
+    assert "optimizer.lr=100" in jobs[0]["overrides"] and "DivergenceError" in jobs[0]["error"]
+    assert "| 1 | " in (sweep / "summary.md").read_text()
+
+
+def test_an_interrupted_save_leaves_the_previous_checkpoint_whole(tmp_path, monkeypatch):
+    io = AtomicCheckpointIO()
+    path = tmp_path / "last.ckpt"
+    io.save_checkpoint({"state_dict": {"w": torch.ones(3)}}, path)
+
+    def dies_half_way(obj, handle):
+        handle.write(b"PK\x03\x04 half a checkpoint")
+        raise KeyboardInterrupt  # the process is stopped in the middle of writing
+
+    monkeypatch.setattr(torch, "save", dies_half_way)
+    with pytest.raises(KeyboardInterrupt):
+        io.save_checkpoint({"state_dict": {"w": torch.zeros(3)}}, path)
+    monkeypatch.undo()
+    assert torch.load(path, weights_only=True)["state_dict"]["w"].tolist() == [1.0, 1.0, 1.0]
+
+
+def test_a_failing_optuna_trial_is_marked_failed_and_the_study_goes_on(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "train.py", "hparams_search=optuna", "hydra.sweeper.n_trials=3",
+         "hydra.sweeper.sampler.n_startup_trials=3",
+         "hydra.sweeper.params={optimizer.lr: 'choice(100.0, 0.01)'}", *TINY, "debug=limit",
+         "trainer.max_epochs=1", "logger=csv", "optimizer=sgd", f"paths.log_dir={tmp_path}"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Failed experiment" in result.stdout + result.stderr  # Optuna's TrialState.FAIL
+    (sweep,) = tmp_path.glob("train/multiruns/*")
+    jobs = json.loads((sweep / "summary.json").read_text())
+    assert len(jobs) == 3
+    statuses = {j["overrides"].split()[0]: j["status"] for j in jobs}
+    assert statuses == {"optimizer.lr=100.0": "failed", "optimizer.lr=0.01": "completed"}
+    best = (sweep / "optimization_results.yaml").read_text()
+    assert "optimizer.lr: 0.01" in best
+
+
+def spoil(image_folder: Path) -> tuple[Path, Path]:
+    """Put a non-image file named .jpg and a truncated JPEG into the training classes."""
+    fake = image_folder / "train" / "class0" / "notes.jpg"
+    fake.write_text("this is not an image")
+    good = next((image_folder / "train" / "class1").glob("*.jpg")).read_bytes()
+    truncated = image_folder / "train" / "class1" / "cut.jpg"
+    truncated.write_bytes(good[: len(good) // 2])
+    return fake, truncated
+
+
+FOLDER_RUN = ["model=mini", "trainer=cpu", "data=imagefolder", "data.image_size=64",
+              "data.batch_size=4", "data.num_workers=0", "trainer.max_epochs=1", "logger=csv",
+              "callbacks.progress_bar.refresh_rate=0"]
+
+
+def test_bad_image_files_are_skipped_with_a_warning_and_a_count(tmp_path, image_folder):
+    fake, truncated = spoil(image_folder)
+    result = train(tmp_path, *FOLDER_RUN, f"data.root={image_folder}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    (run_dir,) = run_dirs(tmp_path)
+    log = (run_dir / "train.log").read_text()
+    assert f"Skipped unreadable image {fake}" in log
+    assert f"Skipped unreadable image {truncated}" in log and "2 skipped so far" in log
+    assert metrics(run_dir)["status"] == "completed"
+
+
+def test_bad_image_files_can_stop_the_run_naming_the_file(tmp_path, image_folder):
+    bad = spoil(image_folder)
+    result = train(tmp_path, *FOLDER_RUN, f"data.root={image_folder}", "data.bad_files=fail")
+    assert result.returncode != 0
+    assert any(f"error: unreadable image {path}: " in result.stderr for path in bad)
+    assert metrics(run_dirs(tmp_path)[0])["status"] == "failed"
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory) -> Path:
+    log_dir = tmp_path_factory.mktemp("ckpt")
+    result = train(log_dir, *TINY, "debug=limit", "trainer.max_epochs=1", "logger=csv", "test=false")
+    assert result.returncode == 0, result.stderr[-2000:]
+    return next(log_dir.glob("train/runs/*/checkpoints/last.ckpt")).resolve()
+
+
+def test_a_truncated_checkpoint_gets_a_clear_error(tmp_path, checkpoint):
+    cut = tmp_path / "cut.ckpt"
+    data = checkpoint.read_bytes()
+    cut.write_bytes(data[: len(data) // 2])
+    for script in ("train.py", "eval.py"):
+        result = subprocess.run([sys.executable, script, *TINY, f"ckpt_path={cut}",
+                                 f"paths.log_dir={tmp_path}"] if script == "train.py" else
+                                [sys.executable, script, f"ckpt_path={cut}",
+                                 f"paths.log_dir={tmp_path}"],
+                                cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert result.returncode != 0
+        last = result.stderr.strip().splitlines()[-1]
+        assert last.startswith(f"error: ckpt_path='{cut}' is not valid; it is not a readable "
+                               "checkpoint: truncated, corrupt or not a Lightning checkpoint")
+    assert not list(tmp_path.glob("*/runs/*"))
+
+
+class Payload:
+    """Stands for code a tampered checkpoint would run when unpickled."""
+
+
+def test_a_tampered_checkpoint_is_refused_by_weights_only_loading(tmp_path, checkpoint):
+    tampered = tmp_path / "tampered.ckpt"
+    content = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    content["payload"] = Payload()
+    torch.save(content, tampered)
+    result = train(tmp_path, *TINY, f"ckpt_path={tampered}")
+    assert result.returncode != 0
+    assert "it is not a readable checkpoint" in result.stderr and "Payload" in result.stderr
+
+
+def test_resume_takes_the_newest_checkpoint_of_a_run_dir(tmp_path, checkpoint):
+    run_dir = checkpoint.parent.parent
+    result = train(tmp_path, *TINY, "debug=limit", "trainer.max_epochs=2", "logger=csv",
+                   "test=false", f"ckpt_path={run_dir}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    summary = metrics(run_dirs(tmp_path)[0])
+    assert summary["resumed_from"] == str(checkpoint.parent / "last.ckpt") or \
+        Path(summary["resumed_from"]).resolve() == checkpoint
+    assert summary["epochs"] == 2
