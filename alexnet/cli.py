@@ -27,6 +27,7 @@ from alexnet.callbacks.rng_state import RNGState
 from alexnet.checkpoints import AtomicCheckpointIO, check_checkpoint, resolve_checkpoint
 from alexnet.config import CONF_DIR, config_key, model_kwargs
 from alexnet.data import AlexNetDataModule, DataError
+from alexnet.device_slots import take_device
 from alexnet.models.errors import InvalidValue, check_choice
 from alexnet.module import AlexNetModule, DivergenceError
 from alexnet.optim import build_optimizer, build_schedules
@@ -88,7 +89,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             log.info("Resuming from %s", ckpt_path)
     started = time.perf_counter()
     summary: dict[str, Any] = {"status": "running", "resumed_from": str(ckpt_path or "") or None,
-                               "overrides": _overrides()}
+                               "overrides": _overrides(), "device_slot": cfg.get("device_slot")}
     try:
         trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
         metrics = _scalars(trainer.callback_metrics)
@@ -101,6 +102,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
                        metrics=_scalars(trainer.callback_metrics),
                        last_good_checkpoint=_last_checkpoint(trainer))
         _finish(trainer, summary, history, started, output_dir)
+        _end_job(trainer)
         if trainer.is_global_zero:
             log.error("Run failed: %s", summary["error"])
             log.error("Kept: %s; resume with ckpt_path=%s", summary["last_good_checkpoint"],
@@ -108,6 +110,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         raise
     summary.update(status="completed", metrics=metrics)
     _finish(trainer, summary, history, started, output_dir)
+    _end_job(trainer)
     if trainer.is_global_zero:
         log.info("Final metrics: %s", json.dumps(metrics))
         log.info("Run dir: %s", output_dir)
@@ -123,6 +126,12 @@ def _finish(trainer: L.Trainer, summary: dict[str, Any], history: MetricHistory,
                    wall_time_s=round(time.perf_counter() - started, 1), history=history.epochs)
     if trainer.is_global_zero:
         (output_dir / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
+
+
+def _end_job(trainer: L.Trainer) -> None:
+    end_job = getattr(trainer.strategy, "end_job", None)  # HydraDDPStrategy: release the ranks
+    if end_job is not None:
+        end_job()
 
 
 def check_image_size(image_size: int, minimum: int) -> None:
@@ -227,6 +236,7 @@ def train_main(cfg: DictConfig) -> float | None:
     line for a user mistake.
     """
     output_dir = Path(cfg.paths.output_dir)
+    slot = take_device(cfg) if _in_sweep() else None
     try:
         summary = train(cfg)
     except (InvalidValue, DataError) as err:
@@ -244,6 +254,9 @@ def train_main(cfg: DictConfig) -> float | None:
             log.exception("Job failed; the sweep goes on")
             return None
         raise
+    finally:
+        if slot is not None:
+            slot.release()
     metric = summary["metrics"].get(cfg.get("optimized_metric") or "")
     return metric
 

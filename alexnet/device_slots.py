@@ -1,0 +1,72 @@
+"""One GPU per concurrent job: parallel sweep jobs (hydra/launcher=joblib) take distinct devices.
+
+Each job locks a free slot file in the sweep dir (an OS file lock: released when the job ends or
+its process dies) and trains on the device with that index.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import time
+from pathlib import Path
+from typing import IO
+
+import torch
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, open_dict
+
+from alexnet.models.errors import InvalidValue
+
+log = logging.getLogger(__name__)
+
+
+class DeviceSlot:
+    """A held slot: `index` is the device this job uses until `release()`."""
+
+    def __init__(self, index: int, handle: IO[str]) -> None:
+        self.index, self._handle = index, handle
+
+    def release(self) -> None:
+        fcntl.flock(self._handle, fcntl.LOCK_UN)
+        self._handle.close()
+
+
+def acquire(lock_dir: Path, slots: int, poll_s: float = 0.2) -> DeviceSlot:
+    """Wait for a free slot among `slots` and hold it."""
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    while True:
+        for index in range(slots):
+            handle = open(lock_dir / f"slot_{index}.lock", "a")  # noqa: SIM115 - held until release
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.close()
+                continue
+            return DeviceSlot(index, handle)
+        time.sleep(poll_s)
+
+
+def slot_count(setting: int | str | None) -> int:
+    """Slots for this job: `auto` gives one per visible GPU under the joblib launcher."""
+    if setting in (None, "auto"):
+        launcher = str(HydraConfig.get().launcher.get("_target_", ""))
+        return torch.cuda.device_count() if "joblib" in launcher.lower() else 0
+    if isinstance(setting, bool) or not isinstance(setting, int) or setting < 0:
+        raise InvalidValue("device_slots", setting, "use auto, 0 (off) or a number of devices")
+    return setting
+
+
+def take_device(cfg: DictConfig) -> DeviceSlot | None:
+    """In a sweep with device slots, hold a free slot and point the job's trainer at it."""
+    slots = slot_count(cfg.get("device_slots"))
+    if slots < 2:
+        return None
+    slot = acquire(Path(HydraConfig.get().sweep.dir) / ".device_slots", slots)
+    with open_dict(cfg):
+        cfg.device_slot = slot.index
+        if torch.cuda.is_available():
+            cfg.trainer.accelerator = "gpu"
+            cfg.trainer.devices = [slot.index]
+    log.info("Device slot %d of %d", slot.index, slots)
+    return slot
