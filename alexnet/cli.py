@@ -150,7 +150,8 @@ def build_module(cfg: DictConfig, num_classes: int) -> AlexNetModule:
     try:
         return AlexNetModule(
             model={"preset": cfg.model.preset, "num_classes": num_classes, **model_kwargs(cfg)},
-            optimizer=optimizer, schedule=schedule, label_smoothing=cfg.label_smoothing)
+            optimizer=optimizer, schedule=schedule, label_smoothing=cfg.label_smoothing,
+            channels_last=bool(cfg.get("channels_last")), compile=bool(cfg.get("compile")))
     except InvalidValue as err:
         raise err.renamed(config_key(err.key)) from None
 

@@ -35,6 +35,10 @@ class AlexNetModule(L.LightningModule):
         schedule: ``name`` (constant, step, multistep, cosine, exponential, plateau), its
             arguments and an optional ``warmup_steps``.
         label_smoothing: of the training loss.
+        channels_last: keep weights and batches in NHWC memory format (faster convs on
+            tensor cores and on recent CPUs).
+        compile: compile the model's forward with torch.compile (the parameters and checkpoint
+            keys stay those of the plain model).
 
     All arguments are plain values saved in checkpoints, so
     ``AlexNetModule.load_from_checkpoint(path)`` rebuilds the model with no config at hand.
@@ -42,7 +46,8 @@ class AlexNetModule(L.LightningModule):
     """
 
     def __init__(self, model: Mapping[str, Any], optimizer: Mapping[str, Any] | None = None,
-                 schedule: Mapping[str, Any] | None = None, label_smoothing: float = 0.0) -> None:
+                 schedule: Mapping[str, Any] | None = None, label_smoothing: float = 0.0,
+                 channels_last: bool = False, compile: bool = False) -> None:
         super().__init__()
         self.save_hyperparameters()
         spec = dict(model)
@@ -52,12 +57,23 @@ class AlexNetModule(L.LightningModule):
                                                 "weight_decay": 5e-4})
         self.schedule_cfg = dict(schedule or {"name": "constant"})
         self.label_smoothing = label_smoothing
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        if channels_last:
+            self.model.to(memory_format=torch.channels_last)
+        if compile:
+            self.model.compile()
         for stage in STAGES:
             setattr(self, f"{stage}_acc1", MulticlassAccuracy(num_classes, top_k=1))
             setattr(self, f"{stage}_acc5", MulticlassAccuracy(num_classes, top_k=min(5, num_classes)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)
+
+    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        images, labels = batch
+        if self.memory_format is torch.channels_last and images.dim() == 4:
+            images = images.contiguous(memory_format=torch.channels_last)
+        return images, labels
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], _index: int) -> torch.Tensor:
         images, labels = batch

@@ -73,7 +73,7 @@ def test_help_lists_the_groups():
     assert result.returncode == 0
     for line in ("model: alexnet, mini, paper2012", "dropout: none, standard",
                  "optimizer: adam, adamw, sgd", "data: imagefolder, synthetic",
-                 "trainer: auto, cpu, gpu", "experiment: demo, paper, torchvision_recipe",
+                 "trainer: auto, cpu, ddp, gpu", "experiment: demo, paper, torchvision_recipe",
                  "debug: fast_dev_run, limit, overfit"):
         assert line in result.stdout, line
 

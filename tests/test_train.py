@@ -4,8 +4,10 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 from hydra import compose, initialize_config_dir
 
+from alexnet import AlexNetModule
 from alexnet.cli import train
 from alexnet.config import CONF_DIR
 from tests.conftest import TINY, compose_train
@@ -35,7 +37,7 @@ def test_groups_have_the_options_the_docs_promise():
     assert options("schedule") == ["constant", "cosine", "exponential", "multistep", "plateau",
                                    "step"]
     assert options("data") == ["imagefolder", "synthetic"]
-    assert options("trainer") == ["auto", "cpu", "gpu"]
+    assert options("trainer") == ["auto", "cpu", "ddp", "gpu"]
     assert options("logger") == ["csv", "none", "tensorboard"]
     assert options("experiment") == ["demo", "paper", "torchvision_recipe"]
     assert options("debug") == ["fast_dev_run", "limit", "overfit"]
@@ -139,11 +141,12 @@ def test_seed_zero_is_a_seed_like_any_other(tmp_path):
 def test_slurm_launcher_composes():
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
         cfg = compose(config_name="train", return_hydra_config=True,
-                      overrides=["hydra/launcher=slurm", "trainer=gpu", "trainer.devices=4",
-                                 "trainer.num_nodes=2"])
+                      overrides=["hydra/launcher=slurm", "trainer=ddp", "trainer.accelerator=gpu",
+                                 "trainer.devices=4", "trainer.num_nodes=2"])
     launcher = cfg.hydra.launcher
     assert launcher._target_.endswith("SlurmLauncher")
     assert (launcher.tasks_per_node, launcher.gpus_per_node, launcher.nodes) == (4, 4, 2)
+    assert cfg.trainer.strategy._target_ == "alexnet.distributed.HydraDDPStrategy"
 
 
 def test_optuna_search_composes():
@@ -152,3 +155,21 @@ def test_optuna_search_composes():
                       overrides=["hparams_search=optuna"])
     assert cfg.hydra.sweeper._target_.endswith("OptunaSweeper")
     assert cfg.hydra.sweeper.direction == "maximize" and cfg.optimized_metric == "val/acc1"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("speed", [["trainer.precision=bf16-mixed"], ["channels_last=true"],
+                                   ["compile=true"],
+                                   ["trainer.precision=bf16-mixed", "channels_last=true"]])
+def test_speed_options_run_a_fast_dev_run(tmp_path, speed):
+    summary = train(compose_train(*TINY, "debug=fast_dev_run", "logger=none", *speed,
+                                  output_dir=tmp_path))
+    assert summary["status"] == "completed" and summary["global_step"] == 1
+
+
+def test_channels_last_keeps_weights_and_batches_in_nhwc():
+    module = AlexNetModule(model={"preset": "mini", "num_classes": 3}, channels_last=True)
+    conv1 = module.model.features[0].weight
+    assert conv1.is_contiguous(memory_format=torch.channels_last)
+    images, _ = module.on_after_batch_transfer((torch.randn(2, 3, 64, 64), torch.zeros(2)), 0)
+    assert images.is_contiguous(memory_format=torch.channels_last)
