@@ -94,8 +94,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
         metrics = _scalars(trainer.callback_metrics)
         if cfg.get("test") and not trainer.fast_dev_run:
-            best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
-            trainer.test(module, datamodule=datamodule, ckpt_path=best or None, weights_only=True)
+            best = _best_checkpoint(trainer)
+            trainer.test(module, datamodule=datamodule, ckpt_path=best, weights_only=True)
             metrics.update(_scalars(trainer.callback_metrics))
     except BaseException as err:
         summary.update(status="failed", error=f"{type(err).__name__}: {err}",

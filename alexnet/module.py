@@ -69,15 +69,9 @@ class AlexNetModule(L.LightningModule):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)
 
-    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
-        images, labels = batch
-        if self.memory_format is torch.channels_last and images.dim() == 4:
-            images = images.contiguous(memory_format=torch.channels_last)
-        return images, labels
-
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], _index: int) -> torch.Tensor:
         images, labels = batch
-        logits = self.model(images)
+        logits = self.model(images.contiguous(memory_format=self.memory_format))
         loss = F.cross_entropy(logits, labels, label_smoothing=self.label_smoothing)
         if not torch.isfinite(loss):  # before backward: no NaN ever reaches the weights
             raise DivergenceError(loss.item(), self.global_step, self.current_epoch)
@@ -97,12 +91,13 @@ class AlexNetModule(L.LightningModule):
         images, labels = batch
         if images.dim() == 5:  # (B, crops, C, H, W): average the softmax over the crops
             crops = images.shape[1]
-            probs = self.model(images.flatten(0, 1)).softmax(-1)
+            flat = images.flatten(0, 1).contiguous(memory_format=self.memory_format)
+            probs = self.model(flat).softmax(-1)
             probs = probs.view(images.shape[0], crops, -1).mean(1)
             loss = F.nll_loss(probs.clamp_min(1e-12).log(), labels)
             self._log_metrics(stage, loss, probs, labels)
             return probs.detach()
-        logits = self.model(images)
+        logits = self.model(images.contiguous(memory_format=self.memory_format))
         self._log_metrics(stage, F.cross_entropy(logits, labels), logits, labels)
         return logits.detach()
 

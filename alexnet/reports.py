@@ -7,6 +7,7 @@ dir at any time without retraining.
 
 from __future__ import annotations
 
+import argparse
 import csv
 import json
 import logging
@@ -51,6 +52,22 @@ def size_overrides(size: str, data_root: str | None = None) -> list[str]:
         return list(overrides)
     kept = [o for o in overrides if not o.startswith(SYNTHETIC_ONLY)]
     return ["data=imagefolder", f"data.root={data_root}", *kept]
+
+
+def experiment_parser(name: str, description: str) -> argparse.ArgumentParser:
+    """The options of every training experiment: --size, --out, --data-root, --report."""
+    parser = argparse.ArgumentParser(
+        description=description, epilog="Other arguments are Hydra overrides for every job.")
+    parser.add_argument("--size", choices=list(TRAIN_SIZES), default="cpu")
+    parser.add_argument("--out", help=f"output dir (default: logs/experiments/{name}/<time>)")
+    parser.add_argument("--data-root", help="an ImageFolder to use instead of synthetic images")
+    parser.add_argument("--report", type=Path, help="re-make the report of this dir; no training")
+    return parser
+
+
+def sweep_of(report_dir: Path) -> Path:
+    """The sweep dir of an experiment's output dir (or the dir itself if it is a sweep)."""
+    return report_dir / "sweep" if (report_dir / "sweep").is_dir() else report_dir
 
 
 def output_dir(name: str, out: str | Path | None = None) -> Path:

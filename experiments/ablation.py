@@ -1,7 +1,7 @@
 """Experiment 4, ablation study: the seed's four configurations and three of the paper's choices.
 
     python experiments/ablation.py [--size tiny|cpu|full] [--out DIR] [--target 0.6]
-                                   [--parallel N] [hydra overrides ...]
+                                   [--parallel N] [--data-root PATH] [hydra overrides ...]
     python experiments/ablation.py --report DIR     # re-make the report, no training
 
 One Hydra multirun over the `ablation` config group: full (ReLU, dropout 0.5), tanh, no_dropout,
@@ -12,12 +12,12 @@ report reads those files only. Writes ablation.md/.csv and ablation.png under DI
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from alexnet.reports import TRAIN_SIZES, Run, launch_multirun, load_runs, output_dir, write_table
+from alexnet.reports import (Run, experiment_parser, launch_multirun, load_runs, output_dir,
+                             size_overrides, sweep_of, write_table)
 
 ARMS = ("full", "tanh", "no_dropout", "tanh_no_dropout", "lrn", "non_overlapping_pool", "augment")
 EPOCHS = {"tiny": 2, "cpu": 10, "full": 30}
@@ -77,20 +77,16 @@ def report(sweep_dir: Path, out: Path, target: float) -> list[dict[str, object]]
 
 
 def main(argv: list[str] | None = None) -> Path:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", choices=list(TRAIN_SIZES), default="cpu")
-    parser.add_argument("--out", help="output dir (default: logs/experiments/ablation/<time>)")
+    parser = experiment_parser("ablation", __doc__.splitlines()[0])
     parser.add_argument("--target", type=float, default=0.6, help="val top-1 to count steps to")
     parser.add_argument("--parallel", type=int, default=1, help="jobs at once (joblib launcher)")
-    parser.add_argument("--report", type=Path, help="re-make the report of this dir; no training")
     args, overrides = parser.parse_known_args(argv)
     if args.report:
-        sweep = args.report / "sweep" if (args.report / "sweep").is_dir() else args.report
-        report(sweep, args.report, args.target)
+        report(sweep_of(args.report), args.report, args.target)
         return args.report
     out = output_dir("ablation", args.out)
     launcher = ["hydra/launcher=joblib", f"hydra.launcher.n_jobs={args.parallel}"]
-    launch_multirun([*TRAIN_SIZES[args.size], f"trainer.max_epochs={EPOCHS[args.size]}",
+    launch_multirun([*size_overrides(args.size, args.data_root), f"trainer.max_epochs={EPOCHS[args.size]}",
                      *EXTRA[args.size], *(launcher if args.parallel > 1 else []),
                      f"ablation={','.join(ARMS)}", *overrides], out / "sweep")
     report(out / "sweep", out, args.target)

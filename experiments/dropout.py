@@ -12,7 +12,6 @@ mlp_curves.csv.
 
 from __future__ import annotations
 
-import argparse
 import csv
 from pathlib import Path
 
@@ -20,7 +19,8 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
-from alexnet.reports import TRAIN_SIZES, launch_multirun, load_runs, output_dir, write_table
+from alexnet.reports import (SYNTHETIC_ONLY, experiment_parser, launch_multirun, load_runs, output_dir,
+                             size_overrides, write_table)
 
 FEATURES, INFORMATIVE = 100, 5
 MLP_EPOCHS = {"tiny": 5, "cpu": 150, "full": 300}
@@ -125,10 +125,7 @@ def read_mlp_curves(path: Path) -> dict[float, list[dict[str, float]]]:
 
 
 def main(argv: list[str] | None = None) -> Path:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", choices=list(TRAIN_SIZES), default="cpu")
-    parser.add_argument("--out", help="output dir (default: logs/experiments/dropout/<time>)")
-    parser.add_argument("--report", type=Path, help="re-make the report of this dir; no training")
+    parser = experiment_parser("dropout", __doc__.splitlines()[0])
     args, overrides = parser.parse_known_args(argv)
     if args.report:
         report(args.report, read_mlp_curves(args.report / "mlp_curves.csv"))
@@ -136,7 +133,9 @@ def main(argv: list[str] | None = None) -> Path:
     out = output_dir("dropout", args.out)
     mlp_runs = {p: mlp_curves(p, MLP_EPOCHS[args.size]) for p in (0.0, 0.5)}
     write_table([c for curve in mlp_runs.values() for c in curve], out / "mlp_curves")
-    launch_multirun([*TRAIN_SIZES[args.size], *ALEXNET[args.size], "dropout=none,standard",
+    alexnet = [o for o in ALEXNET[args.size]
+               if not (args.data_root and o.startswith(SYNTHETIC_ONLY))]
+    launch_multirun([*size_overrides(args.size, args.data_root), *alexnet, "dropout=none,standard",
                      *overrides], out / "sweep")
     report(out, mlp_runs)
     return out

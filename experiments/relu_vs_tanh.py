@@ -13,13 +13,12 @@ relu_vs_tanh.md/.csv and relu_vs_tanh.png, and prints the measured ratio beside 
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from alexnet.reports import (TRAIN_SIZES, Run, launch_multirun, load_runs, output_dir,
-                             size_overrides, write_table)
+from alexnet.reports import (Run, experiment_parser, launch_multirun, load_runs, output_dir,
+                             size_overrides, sweep_of, write_table)
 
 PAPER_RATIO = 6.0
 EPOCHS = {"tiny": 2, "cpu": 25, "full": 40}
@@ -98,16 +97,11 @@ def report(sweep_dir: Path, out: Path, target: float) -> float | None:
 
 
 def main(argv: list[str] | None = None) -> Path:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", choices=list(TRAIN_SIZES), default="cpu")
+    parser = experiment_parser("relu_vs_tanh", __doc__.splitlines()[0])
     parser.add_argument("--target-error", type=float, default=0.25)
-    parser.add_argument("--data-root", help="an ImageFolder to use instead of synthetic images")
-    parser.add_argument("--out", help="output dir (default: logs/experiments/relu_vs_tanh/<time>)")
-    parser.add_argument("--report", type=Path, help="re-make the report of this dir; no training")
     args, overrides = parser.parse_known_args(argv)
     if args.report:
-        sweep = args.report / "sweep" if (args.report / "sweep").is_dir() else args.report
-        report(sweep, args.report, args.target_error)
+        report(sweep_of(args.report), args.report, args.target_error)
         return args.report
     out = output_dir("relu_vs_tanh", args.out)
     launch_multirun([*size_overrides(args.size, args.data_root),

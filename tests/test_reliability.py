@@ -61,6 +61,7 @@ def test_same_seed_same_metrics(tmp_path):
     first, second = (metrics(run_dirs(tmp_path / name)[0]) for name in ("a", "b"))
     assert first["metrics"] == second["metrics"] and first["metrics"]["train/loss"] > 0
     other = train(tmp_path / "c", *RESUMABLE, "trainer.max_epochs=1", "seed=1")
+    assert other.returncode == 0, other.stderr[-2000:]
     assert metrics(run_dirs(tmp_path / "c")[0])["metrics"] != first["metrics"]
 
 

@@ -167,9 +167,34 @@ def test_speed_options_run_a_fast_dev_run(tmp_path, speed):
     assert summary["status"] == "completed" and summary["global_step"] == 1
 
 
-def test_channels_last_keeps_weights_and_batches_in_nhwc():
+def test_channels_last_keeps_weights_in_nhwc():
     module = AlexNetModule(model={"preset": "mini", "num_classes": 3}, channels_last=True)
     conv1 = module.model.features[0].weight
     assert conv1.is_contiguous(memory_format=torch.channels_last)
-    images, _ = module.on_after_batch_transfer((torch.randn(2, 3, 64, 64), torch.zeros(2)), 0)
-    assert images.is_contiguous(memory_format=torch.channels_last)
+    assert module.memory_format is torch.channels_last
+
+
+def test_synthetic_images_rendered_on_the_device_are_the_loaders_images():
+    from alexnet import AlexNetDataModule
+
+    common = {"num_classes": 3, "image_size": 64, "train_per_class": 2, "batch_size": 4,
+              "num_workers": 0}
+    loader = AlexNetDataModule(**common)
+    device = AlexNetDataModule(**common, render_on="device")
+    for dm in (loader, device):
+        dm.setup("fit")
+    reference = next(iter(loader.val_dataloader()))
+    ids = next(iter(device.val_dataloader()))
+    assert ids[0].shape == (4, 2)  # the loader moves (split, index) pairs only
+    images, labels = device.on_after_batch_transfer(ids, 0)
+    assert torch.equal(images, reference[0]) and torch.equal(labels, reference[1])
+
+
+def test_rendering_on_the_device_runs_a_fast_dev_run_and_rejects_augmentation(tmp_path):
+    summary = train(compose_train(*TINY, "debug=fast_dev_run", "data.render_on=device",
+                                  output_dir=tmp_path))
+    assert summary["status"] == "completed"
+    with pytest.raises(ValueError, match="data.render_on='device' is not valid; rendering on "
+                                         "the device needs data=synthetic, data.augment=none"):
+        train(compose_train(*TINY, "data.render_on=device", "data.augment=paper",
+                            output_dir=tmp_path / "b"))

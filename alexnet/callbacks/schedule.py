@@ -60,8 +60,10 @@ def probe_images(trainer: L.Trainer, count: int) -> torch.Tensor:
     """The first `count` validation images (centre crop of ten-crop data): the same every time."""
     datamodule = trainer.datamodule
     dataset = datamodule.datasets["val"]
-    images = [dataset[i][0] for i in range(min(count, len(dataset)))]
-    batch = torch.stack(images)
+    count = min(count, len(dataset))
+    if getattr(dataset, "deferred", False):  # synthetic images drawn on the device
+        return dataset.render_batch(torch.arange(count), torch.device("cpu"))
+    batch = torch.stack([dataset[i][0] for i in range(count)])
     if batch.dim() == 5:  # ten crops: keep the centre crop
         batch = batch[:, 4]
     return batch

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import lightning as L
 from torch.utils.data import DataLoader, Dataset
 from torchdata.stateful_dataloader import StatefulDataLoader
 
 from alexnet.data.imagefolder import BAD_FILE_POLICIES, class_names, image_folder_splits, layout
-from alexnet.data.synthetic import SyntheticImageNet, normalize_imagenet
+from alexnet.data.synthetic import SPLITS, SyntheticImageNet, normalize_imagenet
 from alexnet.data.transforms import eval_transform, resize_for, train_transform
 from alexnet.models.errors import InvalidValue, check_choice, check_int
 
 SOURCES = ("synthetic", "imagefolder")
+RENDER_ON = ("loader", "device")
+SPLIT_NAMES = {number: name for name, number in SPLITS.items()}
 
 
 class AlexNetDataModule(L.LightningDataModule):
@@ -31,6 +34,9 @@ class AlexNetDataModule(L.LightningDataModule):
         eval_crop: ``center`` or ``ten_crop`` (softmax averaged over the 10 crops).
         train_per_class, val_per_class, test_per_class: synthetic images per class and split.
         val_fraction: share of each class held out when an ImageFolder root has no val/.
+        render_on: where synthetic images are drawn: ``loader`` (its workers, on the CPU) or
+            ``device`` (the training device, after the batch of indices is moved there; needs
+            ``augment=none`` and ``eval_crop=center``).
         bad_files: ``skip`` (default: warn, count, and use the next readable image) or ``fail``
             for an ImageFolder file that cannot be read (not an image, truncated, corrupt).
         batch_size: per device (each DDP process loads its own batches of this size).
@@ -42,7 +48,8 @@ class AlexNetDataModule(L.LightningDataModule):
                  pca_sigma: float = 0.1, train_per_class: int = 300, val_per_class: int = 50,
                  test_per_class: int = 50, val_fraction: float = 0.1, batch_size: int = 128,
                  num_workers: int = 2, pin_memory: bool = False, persistent_workers: bool = True,
-                 prefetch_factor: int | None = 2, seed: int = 0, bad_files: str = "skip") -> None:
+                 prefetch_factor: int | None = 2, seed: int = 0, bad_files: str = "skip",
+                 render_on: str = "loader") -> None:
         super().__init__()
         self.save_hyperparameters()
         check_choice("data.source", source, SOURCES)
@@ -50,7 +57,12 @@ class AlexNetDataModule(L.LightningDataModule):
         check_int("data.image_size", image_size, minimum=8)
         check_int("data.num_workers", num_workers, minimum=0)
         check_choice("data.bad_files", bad_files, BAD_FILE_POLICIES)
-        self.bad_files = bad_files
+        check_choice("data.render_on", render_on, RENDER_ON)
+        drawable = (source, augment, eval_crop) == ("synthetic", "none", "center")
+        if render_on == "device" and not drawable:
+            raise InvalidValue("data.render_on", render_on, "rendering on the device needs "
+                               "data=synthetic, data.augment=none and data.eval_crop=center")
+        self.bad_files, self.render_on = bad_files, render_on
         if source == "imagefolder" and not root:
             raise InvalidValue("data.root", root, "set it to an ImageFolder root, e.g. "
                                "data.root=/data/imagenet (with train/ and val/ inside)")
@@ -93,7 +105,8 @@ class AlexNetDataModule(L.LightningDataModule):
             for split, tf in (("train", train_tf), ("val", eval_tf), ("test", eval_tf)):
                 size = self.image_size if self._renders_at_crop_size(split) else self.resize_size
                 self.datasets[split] = SyntheticImageNet(
-                    self.num_classes, self.per_class[split], size, self.seed, split, tf)
+                    self.num_classes, self.per_class[split], size, self.seed, split, tf,
+                    deferred=self.render_on == "device")
         else:
             num_classes = self.num_classes
             train, val, test, self.classes = image_folder_splits(
@@ -118,6 +131,14 @@ class AlexNetDataModule(L.LightningDataModule):
             return normalize_imagenet
         return eval_transform(self.eval_crop, self.image_size, self.resize_size,
                               from_tensor=self.source == "synthetic")
+
+    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        """With ``render_on=device``: draw the batch's images where the batch now is."""
+        inputs, labels = batch
+        if self.render_on != "device" or inputs.dim() != 2:
+            return batch
+        split = SPLIT_NAMES[int(inputs[0, 0])]
+        return self.datasets[split].render_batch(inputs[:, 1], inputs.device), labels
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", shuffle=True)

@@ -58,12 +58,15 @@ class SyntheticImageNet(Dataset):
 
     Image `i` has label ``i % num_classes`` and is a pure function of (seed, split, i).
     Items are ``(image, label)``: the image is rendered in [0, 1] as a (3, size, size) tensor,
-    then passed through `transform` (default: ImageNet mean/std normalization).
+    then passed through `transform` (default: ImageNet mean/std normalization). With `deferred`,
+    items are ``((split, index), label)`` and `render_batch` renders them later, on any device
+    (the loader then moves a few integers, and a GPU draws the images).
     """
 
     def __init__(self, num_classes: int, samples_per_class: int, image_size: int = 224,
                  seed: int = 0, split: str = "train",
-                 transform: Callable[[torch.Tensor], torch.Tensor] | None = None) -> None:
+                 transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
+                 deferred: bool = False) -> None:
         check_int("num_classes", num_classes, minimum=1)
         if num_classes > MAX_CLASSES:
             raise ValueError(f"num_classes={num_classes} is not valid; the synthetic data has at "
@@ -76,6 +79,7 @@ class SyntheticImageNet(Dataset):
         self.transform = transform or normalize_imagenet
         self.classes = [f"class_{i:04d}" for i in range(num_classes)]
         self.specs = class_specs(num_classes, seed)
+        self.deferred = deferred
         self._grid: torch.Tensor | None = None
 
     def __len__(self) -> int:
@@ -85,9 +89,21 @@ class SyntheticImageNet(Dataset):
         if not 0 <= index < len(self):
             raise IndexError(f"index {index} is out of range for {len(self)} images")
         label = index % self.num_classes
+        if self.deferred:
+            return torch.tensor([SPLITS[self.split], index]), label
         rng = np.random.default_rng([self.seed, SPLITS[self.split], index])
         image = render(self.specs[label], rng, self._coordinates())
         return self.transform(image), label
+
+    def render_batch(self, indices: torch.Tensor, device: torch.device) -> torch.Tensor:
+        """The normalized images (B, 3, size, size) of `indices`, rendered on `device`: on the
+        CPU exactly the images of ``self[i]``; on a GPU the same but for their noise draws."""
+        grid = self._coordinates().to(device)
+        images = []
+        for index in indices.tolist():
+            rng = np.random.default_rng([self.seed, SPLITS[self.split], index])
+            images.append(render(self.specs[index % self.num_classes], rng, grid))
+        return normalize_imagenet(torch.stack(images))
 
     def __getstate__(self) -> dict:
         # The coordinate grid is a cache: rebuilt on first use, never pickled to workers.
@@ -116,9 +132,9 @@ def create_synthetic_dataset(num_classes: int = 10, samples_per_class: int = 100
 
 
 def normalize_imagenet(image: torch.Tensor) -> torch.Tensor:
-    """Normalize a [0, 1] image (3, H, W) with ImageNet's mean and std."""
-    mean = torch.tensor(IMAGENET_MEAN).view(3, 1, 1)
-    std = torch.tensor(IMAGENET_STD).view(3, 1, 1)
+    """Normalize [0, 1] images (..., 3, H, W) with ImageNet's mean and std, on their device."""
+    mean = torch.tensor(IMAGENET_MEAN, device=image.device).view(3, 1, 1)
+    std = torch.tensor(IMAGENET_STD, device=image.device).view(3, 1, 1)
     return (image - mean) / std
 
 
@@ -140,18 +156,20 @@ def render(spec: ClassSpec, rng: np.random.Generator, grid: torch.Tensor) -> tor
     along = (x * math.cos(angle) + y * math.sin(angle)) / scale
     stripes = torch.sigmoid(6 * torch.sin(math.pi * spec.frequency * along + 2 * math.pi * phase))
     hue = spec.hue + (hue_jitter - 0.5) / 18
-    colour_a, colour_b = _hsv(hue, 0.85, 0.9), _hsv(hue + 0.5, 0.85, 0.9)
+    device = grid.device
+    colour_a, colour_b = _hsv(hue, 0.85, 0.9, device), _hsv(hue + 0.5, 0.85, 0.9, device)
     stripes = stripes.unsqueeze(0)
     foreground = colour_a * stripes + colour_b * (1 - stripes)
 
-    background = _hsv(bg_hue, 0.6 * bg_sat, 0.25 + 0.6 * bg_val)
+    background = _hsv(bg_hue, 0.6 * bg_sat, 0.25 + 0.6 * bg_val, device)
     gradient = x * math.cos(2 * math.pi * grad_angle) + y * math.sin(2 * math.pi * grad_angle)
     background = background * (1 + 0.4 * grad_amp * gradient).unsqueeze(0)
 
     mask = mask.unsqueeze(0)
     image = foreground * mask + background * (1 - mask)
-    generator = torch.Generator().manual_seed(int(rng.integers(2**62)))
-    image = image + (0.02 + 0.08 * noise) * torch.randn(image.shape, generator=generator)
+    generator = torch.Generator(device).manual_seed(int(rng.integers(2**62)))
+    image = image + (0.02 + 0.08 * noise) * torch.randn(image.shape, generator=generator,
+                                                        device=device)
     return image.clamp_(0.0, 1.0)
 
 
@@ -188,9 +206,10 @@ def _polygon(u: torch.Tensor, v: torch.Tensor, sides: int, radius: float) -> tor
     return distance
 
 
-def _hsv(hue: float, saturation: float, value: float) -> torch.Tensor:
+def _hsv(hue: float, saturation: float, value: float, device: torch.device | None = None
+         ) -> torch.Tensor:
     """An RGB colour (3, 1, 1) from HSV in [0, 1] (hue wraps around)."""
     hue = hue % 1.0
     rgb = [value * (1 - saturation * max(0.0, min(1.0, 2 - abs((hue * 6 - k) % 6 - 3))))
            for k in (0, 4, 2)]
-    return torch.tensor(rgb).view(3, 1, 1)
+    return torch.tensor(rgb, device=device).view(3, 1, 1)
