@@ -6,16 +6,20 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
+import torch
 from torch.utils.data import DataLoader, Dataset
 from torchdata.stateful_dataloader import StatefulDataLoader
 
-from alexnet.data.imagefolder import BAD_FILE_POLICIES, class_names, image_folder_splits, layout
+from alexnet.data.imagefolder import (BAD_FILE_POLICIES, class_names, collate_encoded,
+                                      decode_batch, image_folder_splits, layout, load_encoded,
+                                      load_rgb)
 from alexnet.data.synthetic import SPLITS, SyntheticImageNet, normalize_imagenet
 from alexnet.data.transforms import eval_transform, resize_for, train_transform
 from alexnet.models.errors import InvalidValue, check_choice, check_int
 
 SOURCES = ("synthetic", "imagefolder")
 RENDER_ON = ("loader", "device")
+DECODE = ("loader", "device")
 SPLIT_NAMES = {number: name for name, number in SPLITS.items()}
 
 
@@ -37,6 +41,9 @@ class AlexNetDataModule(L.LightningDataModule):
         render_on: where synthetic images are drawn: ``loader`` (its workers, on the CPU) or
             ``device`` (the training device, after the batch of indices is moved there; needs
             ``augment=none`` and ``eval_crop=center``).
+        decode: where ImageFolder JPEGs are decoded and transformed: ``loader`` (its workers,
+            with PIL) or ``device`` (the training device, e.g. with nvJPEG on a GPU; the workers
+            only read the files; other image formats are still decoded by the workers).
         bad_files: ``skip`` (default: warn, count, and use the next readable image) or ``fail``
             for an ImageFolder file that cannot be read (not an image, truncated, corrupt).
         batch_size: per device (each DDP process loads its own batches of this size).
@@ -49,7 +56,7 @@ class AlexNetDataModule(L.LightningDataModule):
                  test_per_class: int = 50, val_fraction: float = 0.1, batch_size: int = 128,
                  num_workers: int = 2, pin_memory: bool = False, persistent_workers: bool = True,
                  prefetch_factor: int | None = 2, seed: int = 0, bad_files: str = "skip",
-                 render_on: str = "loader") -> None:
+                 render_on: str = "loader", decode: str = "loader") -> None:
         super().__init__()
         self.save_hyperparameters()
         check_choice("data.source", source, SOURCES)
@@ -62,7 +69,11 @@ class AlexNetDataModule(L.LightningDataModule):
         if render_on == "device" and not drawable:
             raise InvalidValue("data.render_on", render_on, "rendering on the device needs "
                                "data=synthetic, data.augment=none and data.eval_crop=center")
-        self.bad_files, self.render_on = bad_files, render_on
+        check_choice("data.decode", decode, DECODE)
+        if decode == "device" and source != "imagefolder":
+            raise InvalidValue("data.decode", decode, "decoding on the device is for "
+                               "data=imagefolder (synthetic images: data.render_on=device)")
+        self.bad_files, self.render_on, self.decode = bad_files, render_on, decode
         if source == "imagefolder" and not root:
             raise InvalidValue("data.root", root, "set it to an ImageFolder root, e.g. "
                                "data.root=/data/imagenet (with train/ and val/ inside)")
@@ -109,8 +120,11 @@ class AlexNetDataModule(L.LightningDataModule):
                     deferred=self.render_on == "device")
         else:
             num_classes = self.num_classes
+            on_device = self.decode == "device"  # the workers only read the files
             train, val, test, self.classes = image_folder_splits(
-                self.root, train_tf, eval_tf, self.val_fraction, self.seed, self.bad_files)
+                self.root, None if on_device else train_tf, None if on_device else eval_tf,
+                self.val_fraction, self.seed, self.bad_files,
+                load_encoded if on_device else load_rgb)
             assert len(self.classes) == num_classes
             self.datasets = {"train": train, "val": val, "test": test}
 
@@ -131,6 +145,17 @@ class AlexNetDataModule(L.LightningDataModule):
             return normalize_imagenet
         return eval_transform(self.eval_crop, self.image_size, self.resize_size,
                               from_tensor=self.source == "synthetic")
+
+    def on_before_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        """With ``decode=device``: decode and transform the batch's JPEGs on the device."""
+        inputs, labels = batch
+        if self.decode != "device" or not isinstance(inputs, list):
+            return batch
+        trainer = self.trainer
+        device = trainer.strategy.root_device if trainer is not None else torch.device("cpu")
+        transform = self._transforms[0 if trainer is not None and trainer.training else 1]
+        images = decode_batch(inputs, device, self.bad_files)
+        return torch.stack([transform(image) for image in images]), labels
 
     def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
         """With ``render_on=device``: draw the batch's images where the batch now is."""
@@ -154,9 +179,10 @@ class AlexNetDataModule(L.LightningDataModule):
         # checkpoint sees exactly the batches the interrupted one would have seen.
         workers = self.num_workers
         loader = StatefulDataLoader if split == "train" else DataLoader
+        collate = collate_encoded if self.decode == "device" else None
         return loader(
             self.datasets[split], batch_size=self.batch_size, shuffle=shuffle,
             num_workers=workers, pin_memory=self.pin_memory,
             persistent_workers=self.persistent_workers and workers > 0,
             prefetch_factor=self.prefetch_factor if workers > 0 else None,
-            drop_last=False)
+            drop_last=False, collate_fn=collate)

@@ -9,7 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 from PIL import Image
+from torchvision.io import ImageReadMode, decode_jpeg, read_file
+from torchvision.transforms.v2.functional import pil_to_tensor
 from torch.utils.data import Dataset, Subset
 from torchvision.datasets import ImageFolder
 from torchvision.datasets.folder import IMG_EXTENSIONS
@@ -68,6 +71,50 @@ class SkipBadFiles(Dataset):
         raise DataError(f"no readable image in {self.images.root}")
 
 
+def load_encoded(path: str) -> torch.Tensor:
+    """A JPEG's bytes (1-D uint8) to decode later on the device; other images decoded (3-D)."""
+    with Image.open(path) as image:  # reads the header only
+        device_decodable = image.format == "JPEG" and image.mode in ("RGB", "L")
+    if device_decodable:
+        return read_file(path)
+    return pil_to_tensor(load_rgb(path))
+
+
+def collate_encoded(items: list[tuple[torch.Tensor, int]]
+                    ) -> tuple[list[torch.Tensor], torch.Tensor]:
+    """A batch of encoded images stays a list (their sizes differ); the labels are stacked."""
+    return [item[0] for item in items], torch.tensor([item[1] for item in items])
+
+
+def decode_batch(encoded: list[torch.Tensor], device: torch.device, policy: str = "skip"
+                 ) -> list[torch.Tensor]:
+    """RGB uint8 images (3, H, W) on `device`: JPEG bytes decoded there, the rest moved there.
+
+    An undecodable JPEG (e.g. truncated) follows `policy`: ``skip`` takes the batch's previous
+    good image in its place (with a warning), ``fail`` raises DataError.
+    """
+    jpegs = [i for i, item in enumerate(encoded) if item.dim() == 1]
+    decoded: dict[int, torch.Tensor] = {}
+    try:
+        images = decode_jpeg([encoded[i] for i in jpegs], mode=ImageReadMode.RGB, device=device)
+        decoded.update(zip(jpegs, images))
+    except RuntimeError:  # one bad file fails the batch: decode one by one to find it
+        for i in jpegs:
+            try:
+                decoded[i] = decode_jpeg(encoded[i], mode=ImageReadMode.RGB, device=device)
+            except RuntimeError as err:
+                if policy == "fail":
+                    raise DataError(f"undecodable JPEG in the batch (item {i}): {err}") from err
+                log.warning("Skipped an undecodable JPEG (batch item %d): %s", i, err)
+    images: list[torch.Tensor] = []
+    for i, item in enumerate(encoded):
+        image = decoded.get(i, item.to(device, non_blocking=True) if item.dim() == 3 else None)
+        if image is None:
+            image = images[-1] if images else next(iter(decoded.values()))
+        images.append(image)
+    return images
+
+
 def class_names(folder: Path) -> list[str]:
     """The class folders of `folder`, checked: it exists and every class holds an image."""
     if not folder.is_dir():
@@ -98,8 +145,9 @@ def layout(root: Path) -> dict[str, Path]:
     return {"all": root}
 
 
-def image_folder_splits(root: str | Path, train_transform: Callable, eval_transform: Callable,
-                        val_fraction: float = 0.1, seed: int = 0, bad_files: str = "skip",
+def image_folder_splits(root: str | Path, train_transform: Callable | None,
+                        eval_transform: Callable | None, val_fraction: float = 0.1, seed: int = 0,
+                        bad_files: str = "skip", loader: Callable = load_rgb,
                         ) -> tuple[Dataset, Dataset, Dataset, list[str]]:
     """(train, val, test, classes) from `root`; a root without train/val is split per class.
 
@@ -107,8 +155,8 @@ def image_folder_splits(root: str | Path, train_transform: Callable, eval_transf
     `bad_files` (see SkipBadFiles).
     """
 
-    def folder(path: Path, transform: Callable) -> SkipBadFiles:
-        return SkipBadFiles(ImageFolder(str(path), transform=transform, loader=load_rgb),
+    def folder(path: Path, transform: Callable | None) -> SkipBadFiles:
+        return SkipBadFiles(ImageFolder(str(path), transform=transform, loader=loader),
                             bad_files)
 
     splits = layout(Path(root))

@@ -30,7 +30,7 @@ class FancyPCA(nn.Module):
             return image
         alpha = torch.randn(3) * self.sigma
         shift = self.eigvec @ (alpha * self.eigval)
-        return image + shift.view(3, 1, 1).to(image.dtype)
+        return image + shift.view(3, 1, 1).to(image.device, image.dtype)
 
 
 class StackCrops(nn.Module):

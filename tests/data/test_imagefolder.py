@@ -114,3 +114,47 @@ def test_synthetic_datamodule_with_augmentation_and_ten_crop():
     train_images, _ = first_batch(dm.train_dataloader())
     val_images, _ = first_batch(dm.val_dataloader())
     assert train_images.shape == (3, 3, 48, 48) and val_images.shape == (3, 10, 3, 48, 48)
+
+
+def test_jpegs_decoded_on_the_device_match_the_loaders_images(image_folder):
+    common = {"source": "imagefolder", "root": str(image_folder), "image_size": 64,
+              "num_workers": 0, "batch_size": 6}
+    loader = AlexNetDataModule(**common)
+    device = AlexNetDataModule(**common, decode="device")
+    for dm in (loader, device):
+        dm.setup("fit")
+    reference, labels = next(iter(loader.val_dataloader()))
+    encoded, device_labels = next(iter(device.val_dataloader()))
+    assert isinstance(encoded, list) and any(item.dim() == 1 for item in encoded)  # raw JPEGs
+    images, device_labels = device.on_before_batch_transfer((encoded, device_labels), 0)
+    assert images.shape == reference.shape and torch.equal(device_labels, labels)
+    # Two JPEG decoders and PIL vs tensor resizing: close, not bit-identical.
+    assert (images - reference).abs().mean() < 0.1
+
+
+def test_a_truncated_jpeg_decoded_on_the_device_follows_the_policy(image_folder):
+    good = next((image_folder / "val" / "class0").glob("*.jpg"))
+    data = good.read_bytes()
+    good.write_bytes(data[: len(data) // 3])
+    common = {"source": "imagefolder", "root": str(image_folder), "image_size": 64,
+              "num_workers": 0, "batch_size": 6, "decode": "device"}
+    dm = AlexNetDataModule(**common)
+    dm.setup("fit")
+    batch = next(iter(dm.val_dataloader()))
+    images, _ = dm.on_before_batch_transfer(batch, 0)
+    assert images.shape[0] == 6 and torch.isfinite(images).all()
+    strict = AlexNetDataModule(**common | {"bad_files": "fail"})
+    strict.setup("fit")
+    with pytest.raises(DataError, match="undecodable JPEG"):
+        strict.on_before_batch_transfer(next(iter(strict.val_dataloader())), 0)
+
+
+def test_decoding_on_the_device_runs_a_training(tmp_path, image_folder):
+    from alexnet.cli import train
+    from tests.conftest import compose_train
+
+    summary = train(compose_train("model=mini", "trainer=cpu", "data=imagefolder",
+                                  f"data.root={image_folder}", "data.image_size=64",
+                                  "data.batch_size=4", "data.num_workers=0", "data.decode=device",
+                                  "debug=fast_dev_run", "logger=none", output_dir=tmp_path))
+    assert summary["status"] == "completed"
