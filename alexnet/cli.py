@@ -18,6 +18,7 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from hydra.errors import InstantiationException
+from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch.callbacks import LearningRateMonitor
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
@@ -28,7 +29,7 @@ from alexnet.checkpoints import AtomicCheckpointIO, check_checkpoint, resolve_ch
 from alexnet.config import CONF_DIR, config_key, model_kwargs
 from alexnet.data import AlexNetDataModule, DataError
 from alexnet.device_slots import take_device
-from alexnet.models.errors import InvalidValue, check_choice
+from alexnet.models.errors import InvalidValue, check_choice, check_int
 from alexnet.module import AlexNetModule, DivergenceError
 from alexnet.optim import build_optimizer, build_schedules
 
@@ -62,6 +63,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     """
     route_lightning_logs()
     output_dir = Path(cfg.paths.output_dir)
+    check_int("checkpoint_every_n_steps", cfg.get("checkpoint_every_n_steps", 0), minimum=0)
     if cfg.seed is not None:
         L.seed_everything(cfg.seed, workers=True)
     datamodule = _instantiate_datamodule(cfg.data)
@@ -71,14 +73,14 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     if cfg.get("ckpt_path"):
         ckpt_path = resolve_checkpoint(cfg.ckpt_path)
         check_checkpoint(ckpt_path)
-    loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values() if c]
-    callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c]
+    loggers = [_instantiate(c, "logger") for c in (cfg.get("logger") or {}).values() if c]
+    callbacks = [_instantiate(c, "callbacks") for c in (cfg.get("callbacks") or {}).values() if c]
     history = MetricHistory()
     callbacks += [history, RNGState()]
     if not loggers:  # nothing to write the learning rate to
         callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
-    trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False,
-                                     plugins=[AtomicCheckpointIO()])
+    trainer: L.Trainer = _instantiate(cfg.trainer, "trainer", callbacks=callbacks,
+                                      logger=loggers or False, plugins=[AtomicCheckpointIO()])
     if trainer.is_global_zero:
         OmegaConf.save(cfg, output_dir / "config.yaml", resolve=True)
         log.info("Training model=%s activation=%s dropout=%s on %s data (%d classes), "
@@ -97,22 +99,21 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             best = _best_checkpoint(trainer)
             trainer.test(module, datamodule=datamodule, ckpt_path=best, weights_only=True)
             metrics.update(_scalars(trainer.callback_metrics))
+        summary.update(status="completed", metrics=metrics)
     except BaseException as err:
         summary.update(status="failed", error=f"{type(err).__name__}: {err}",
                        metrics=_scalars(trainer.callback_metrics),
                        last_good_checkpoint=_last_checkpoint(trainer))
-        _finish(trainer, summary, history, started, output_dir)
-        _end_job(trainer)
         if trainer.is_global_zero:
             log.error("Run failed: %s", summary["error"])
             log.error("Kept: %s; resume with ckpt_path=%s", summary["last_good_checkpoint"],
                       output_dir)
         raise
-    summary.update(status="completed", metrics=metrics)
-    _finish(trainer, summary, history, started, output_dir)
-    _end_job(trainer)
+    finally:
+        _finish(trainer, summary, history, started, output_dir)
+        _end_job(trainer)
     if trainer.is_global_zero:
-        log.info("Final metrics: %s", json.dumps(metrics))
+        log.info("Final metrics: %s", json.dumps(summary["metrics"]))
         log.info("Run dir: %s", output_dir)
         log.info("TensorBoard: tensorboard --logdir %s", output_dir)
     return summary
@@ -154,6 +155,21 @@ def build_module(cfg: DictConfig, num_classes: int) -> AlexNetModule:
             channels_last=bool(cfg.get("channels_last")), compile=bool(cfg.get("compile")))
     except InvalidValue as err:
         raise err.renamed(config_key(err.key)) from None
+
+
+def _instantiate(node: DictConfig, group: str, **kwargs: Any) -> Any:
+    """Instantiate a config node; a value Lightning (or a callback) rejects becomes one line
+    naming the group, the overrides given for it, and the library's reason."""
+    try:
+        return instantiate(node, **kwargs)
+    except InstantiationException as err:
+        cause = err.__cause__
+        if isinstance(cause, InvalidValue):
+            raise cause from None
+        if not isinstance(cause, (ValueError, TypeError, MisconfigurationException)):
+            raise
+        given = " ".join(o for o in _overrides() if o.lstrip("+~").startswith(group)) or "defaults"
+        raise InvalidValue(group, given, f"{type(cause).__name__}: {cause}") from None
 
 
 def _instantiate_datamodule(data_cfg: DictConfig) -> AlexNetDataModule:
@@ -222,8 +238,11 @@ def _overrides() -> list[str]:
     return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
 
 
-def _fail(err: Exception) -> None:
-    """One line on stderr for a user mistake, and a non-zero exit."""
+def _fail(err: Exception, unused_dir: Path | None = None) -> None:
+    """One line on stderr and a non-zero exit; `unused_dir`, a run dir that holds nothing but
+    Hydra's own files, is removed (a mistake caught before training leaves no trace)."""
+    if unused_dir is not None and _remove_if_empty(unused_dir):
+        sys.exit(f"error: {err}")  # its log file is gone with it
     log.error("%s", err)
     sys.exit(f"error: {err}")
 
@@ -237,15 +256,15 @@ def train_main(cfg: DictConfig) -> float | None:
     line for a user mistake.
     """
     output_dir = Path(cfg.paths.output_dir)
-    slot = take_device(cfg) if _in_sweep() else None
+    slot = None
     try:
+        slot = take_device(cfg) if _in_sweep() else None
         summary = train(cfg)
     except (InvalidValue, DataError) as err:
         if _in_sweep():
             _record_failure(output_dir, err)
             return None
-        _remove_if_empty(output_dir)
-        sys.exit(f"error: {err}")
+        _fail(err, unused_dir=output_dir)
     except DivergenceError as err:
         if _in_sweep():
             return None
@@ -274,12 +293,12 @@ def _record_failure(output_dir: Path, err: Exception) -> None:
     (output_dir / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
 
 
-def _remove_if_empty(output_dir: Path) -> None:
-    """Remove a run dir that holds nothing but Hydra's own files: a mistake leaves no trace."""
+def _remove_if_empty(output_dir: Path) -> bool:
+    """Remove a run dir that holds nothing but Hydra's own files; True if it is gone."""
     if not output_dir.is_dir():
-        return
+        return False
     if any(entry.name != ".hydra" and entry.suffix != ".log" for entry in output_dir.iterdir()):
-        return
+        return False
     root = logging.getLogger()
     for handler in list(root.handlers):  # Hydra's log file lives in the dir
         if isinstance(handler, logging.FileHandler) and \
@@ -287,6 +306,7 @@ def _remove_if_empty(output_dir: Path) -> None:
             root.removeHandler(handler)
             handler.close()
     shutil.rmtree(output_dir, ignore_errors=True)
+    return True
 
 
 @hydra.main(config_path=str(CONF_DIR), config_name="eval", version_base="1.3")
@@ -295,5 +315,4 @@ def eval_main(cfg: DictConfig) -> None:
     try:
         evaluate(cfg)
     except (InvalidValue, DataError) as err:
-        _remove_if_empty(Path(cfg.paths.output_dir))
-        sys.exit(f"error: {err}")
+        _fail(err, unused_dir=Path(cfg.paths.output_dir))

@@ -103,6 +103,8 @@ def test_unknown_option_lists_the_valid_ones(tmp_path):
     (["data.batch_size=0"], "error: data.batch_size=0 is not valid; it must be an integer >= 1"),
     (["data.image_size=48"], "error: data.image_size=48 is not valid; this model needs images of "
                              "at least 63x63 pixels"),
+    (["checkpoint_every_n_steps=-1"], "error: checkpoint_every_n_steps=-1 is not valid; it must "
+                                      "be an integer >= 0"),
     (["ckpt_path=/no/such.ckpt"], "error: ckpt_path='/no/such.ckpt' is not valid; no such "
                                   "checkpoint file or run dir"),
 ])
@@ -111,6 +113,21 @@ def test_bad_values_stop_with_one_line_and_leave_no_run_dir(tmp_path, overrides,
     assert result.returncode != 0
     assert result.stderr.strip().splitlines()[-1] == message
     assert not list(tmp_path.glob("train/runs/*"))  # nothing half-written
+
+
+@pytest.mark.parametrize(("overrides", "start"), [
+    (["trainer.precision=fp8"], "error: trainer='trainer=cpu trainer.precision=fp8' is not valid; "
+                                "ValueError: Precision 'fp8' is invalid."),
+    (["trainer=ddp", "trainer.devices=0"], "error: trainer='trainer=cpu trainer=ddp "
+     "trainer.devices=0' is not valid; MisconfigurationException: `Trainer(devices=0)`"),
+    (["callbacks.filters.every_n_epochs=0"], "error: callbacks='callbacks.filters.every_n_epochs=0'"
+     " is not valid; ValueError: every_n_epochs=0 is not valid; it must be >= 1"),
+])
+def test_values_lightning_rejects_stop_with_one_line(tmp_path, overrides, start):
+    result = run("train.py", "model=mini", "trainer=cpu", *overrides, f"paths.log_dir={tmp_path}")
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines()[-1].startswith(start)
+    assert not list(tmp_path.glob("train/runs/*"))
 
 
 def test_a_label_count_that_does_not_match_the_data(tmp_path, image_folder):

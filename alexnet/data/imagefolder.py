@@ -90,14 +90,14 @@ def decode_batch(encoded: list[torch.Tensor], device: torch.device, policy: str 
                  ) -> list[torch.Tensor]:
     """RGB uint8 images (3, H, W) on `device`: JPEG bytes decoded there, the rest moved there.
 
-    An undecodable JPEG (e.g. truncated) follows `policy`: ``skip`` takes the batch's previous
-    good image in its place (with a warning), ``fail`` raises DataError.
+    An undecodable JPEG (e.g. truncated) follows `policy`: ``skip`` takes a good image of the
+    batch in its place (with a warning), ``fail`` raises DataError.
     """
     jpegs = [i for i, item in enumerate(encoded) if item.dim() == 1]
     decoded: dict[int, torch.Tensor] = {}
     try:
-        images = decode_jpeg([encoded[i] for i in jpegs], mode=ImageReadMode.RGB, device=device)
-        decoded.update(zip(jpegs, images))
+        batch = decode_jpeg([encoded[i] for i in jpegs], mode=ImageReadMode.RGB, device=device)
+        decoded.update(zip(jpegs, batch))
     except RuntimeError:  # one bad file fails the batch: decode one by one to find it
         for i in jpegs:
             try:
@@ -106,13 +106,13 @@ def decode_batch(encoded: list[torch.Tensor], device: torch.device, policy: str 
                 if policy == "fail":
                     raise DataError(f"undecodable JPEG in the batch (item {i}): {err}") from err
                 log.warning("Skipped an undecodable JPEG (batch item %d): %s", i, err)
-    images: list[torch.Tensor] = []
     for i, item in enumerate(encoded):
-        image = decoded.get(i, item.to(device, non_blocking=True) if item.dim() == 3 else None)
-        if image is None:
-            image = images[-1] if images else next(iter(decoded.values()))
-        images.append(image)
-    return images
+        if item.dim() == 3:  # decoded by the worker already
+            decoded[i] = item.to(device, non_blocking=True)
+    if not decoded:
+        raise DataError("no decodable image in the batch")
+    good = list(decoded.values())
+    return [decoded.get(i, good[0]) for i in range(len(encoded))]
 
 
 def class_names(folder: Path) -> list[str]:
