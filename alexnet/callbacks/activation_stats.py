@@ -51,10 +51,13 @@ class ActivationStatistics(EpochScheduledCallback):
         writer = tensorboard_writer(trainer)
         if writer is None:
             return
-        for layer, module in _weighted_modules(pl_module).items():
-            if module.weight.grad is not None:
-                norm = torch.linalg.vector_norm(module.weight.grad.detach().float()).item()
-                writer.add_scalar(f"gradients/{layer}", norm, step)
+        grads = {layer: module.weight.grad for layer, module in _weighted_modules(pl_module).items()
+                 if module.weight.grad is not None}
+        if not grads:
+            return
+        norms = torch.stack([torch.linalg.vector_norm(g.detach().float()) for g in grads.values()])
+        for layer, norm in zip(grads, norms.tolist()):  # one device sync for all layers
+            writer.add_scalar(f"gradients/{layer}", norm, step)
 
 
 def _sample(values: torch.Tensor) -> torch.Tensor:
