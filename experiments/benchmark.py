@@ -1,13 +1,17 @@
 """Speed, measured side by side in one run: plain PyTorch against the project's Lightning training,
 the data pipelines against the model, and FLOP/s against a matmul peak.
 
-    python experiments/benchmark.py [--image-size 224] [--batches 32 128] [--steps 5]
-                                    [--compile] [--force-bf16]
+    python experiments/benchmark.py [--image-size 224] [--batches 32 128] [--steps 10]
+                                    [--block 1] [--compile] [--force-bf16]
 
 Training rows: the alexnet preset (torchvision's layout) on the same ready batches with the same
 SGD optimizer, in a plain loop and through AlexNetModule and the Lightning Trainer (its metrics
-and logging included), alternating --repeats times (the best of each counts), for fp32 /
-bf16-mixed, contiguous / channels_last, each batch size.
+and logging included), for fp32 / bf16-mixed, contiguous / channels_last, each batch size. The
+two interleave in one process: after each block of Lightning steps the plain loop runs the same
+block, so both see the same machine from moment to moment. Images/s come from the median block;
+Lightning / plain is the median ratio of neighbouring blocks, IQR its interquartile range. The
+first row pits the plain loop against a second copy of itself: how far from 1 a ratio strays
+on this machine when nothing differs.
 Where bf16 matmuls run far below fp32 (a CPU without native bf16), the bf16 rows are skipped and
 the reason printed (--force-bf16 runs them anyway). Prints markdown tables; writes nothing.
 """
@@ -15,6 +19,7 @@ the reason printed (--force-bf16 runs them anyway). Prints markdown tables; writ
 from __future__ import annotations
 
 import argparse
+import logging
 import tempfile
 import time
 from contextlib import nullcontext
@@ -62,63 +67,123 @@ def batches(batch: int, size: int, count: int) -> list[tuple[torch.Tensor, torch
              torch.randint(0, CLASSES, (batch,), generator=generator)) for _ in range(count)]
 
 
-def plain_rate(data: list, bf16: bool, channels_last: bool, device: str, compile: bool,
-               warmup: int) -> float:
-    """Images/s of a plain PyTorch training loop over `data` (after `warmup` steps)."""
-    torch.manual_seed(0)
-    model = create_model("alexnet", num_classes=CLASSES).to(device)
-    memory = torch.channels_last if channels_last else torch.contiguous_format
-    model.to(memory_format=memory)
-    if compile:
-        model.compile()
-    optimizer = build_optimizer(model.parameters(), SGD)
-    autocast = torch.autocast(device, dtype=torch.bfloat16) if bf16 else nullcontext()
-    start = 0.0
-    for index, (images, labels) in enumerate(data):
-        if index == warmup:
+class PlainLoop:
+    """The plain PyTorch training step: its own model and optimizer, the same batches."""
+
+    def __init__(self, data: list, bf16: bool, channels_last: bool, device: str,
+                 compile: bool) -> None:
+        torch.manual_seed(0)
+        self.data, self.device = data, device
+        self.memory = torch.channels_last if channels_last else torch.contiguous_format
+        self.model = create_model("alexnet", num_classes=CLASSES).to(device)
+        self.model.to(memory_format=self.memory)
+        if compile:
+            self.model.compile()
+        self.optimizer = build_optimizer(self.model.parameters(), SGD)
+        self.bf16 = bf16
+
+    def step(self, index: int) -> None:
+        images, labels = self.data[index]
+        images = images.to(self.device, non_blocking=True).contiguous(memory_format=self.memory)
+        labels = labels.to(self.device, non_blocking=True)
+        autocast = torch.autocast(self.device, dtype=torch.bfloat16) if self.bf16 else nullcontext()
+        with autocast:
+            loss = F.cross_entropy(self.model(images), labels)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+
+
+class Interleave(L.Callback):
+    """Runs the plain loop on the same batches between blocks of `block` Lightning steps.
+
+    Blocks alternate order (Lightning then plain, plain then Lightning, ...), so that neither
+    side always runs second. Everything Lightning does in a block (fetching batches, hooks,
+    logging, metrics, the steps) is timed as Lightning's; the plain blocks are timed apart.
+    Neighbouring blocks see the same machine, so drift and noisy neighbours hit both alike.
+    """
+
+    def __init__(self, plain: PlainLoop, block: int) -> None:
+        self.plain, self.block = plain, block
+        self.mark, self.plain_first = 0.0, 0.0
+        self.pairs: list[tuple[float, float]] = []  # (Lightning s, plain s) per block
+
+    def on_train_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        _sync(trainer.strategy.root_device.type)
+        self.mark = time.perf_counter()
+
+    def on_train_batch_start(self, trainer: L.Trainer, module: L.LightningModule, batch: object,
+                             batch_idx: int) -> None:
+        if batch_idx % self.block == 0 and batch_idx // self.block % 2:  # odd blocks: plain first
+            self.plain_first = self._plain_block(batch_idx, trainer)
+
+    def on_train_batch_end(self, trainer: L.Trainer, module: L.LightningModule, outputs: object,
+                           batch: object, batch_idx: int) -> None:
+        if (batch_idx + 1) % self.block:
+            return
+        _sync(trainer.strategy.root_device.type)
+        now = time.perf_counter()
+        if batch_idx // self.block % 2:
+            self.pairs.append((now - self.mark - self.plain_first, self.plain_first))
+            self.mark = now
+        else:
+            plain = self._plain_block(batch_idx + 1 - self.block, trainer)
+            self.pairs.append((now - self.mark, plain))
+            self.mark = time.perf_counter()
+
+    def _plain_block(self, first: int, trainer: L.Trainer) -> float:
+        device = trainer.strategy.root_device.type
+        _sync(device)
+        start = time.perf_counter()
+        for index in range(first, first + self.block):
+            self.plain.step(index)
+        _sync(device)
+        return time.perf_counter() - start
+
+
+def plain_pairs(data: list, device: str, block: int) -> list[tuple[float, float]]:
+    """Two identical plain loops (fp32, contiguous) alternating as Lightning and plain do:
+    their ratio is the method's noise floor."""
+    first, second = (PlainLoop(data, False, False, device, False) for _ in range(2))
+    pairs = []
+    for index in range(0, len(data), block):
+        times = {}
+        for loop in (first, second) if index // block % 2 == 0 else (second, first):
             _sync(device)
             start = time.perf_counter()
-        images = images.to(device, non_blocking=True).contiguous(memory_format=memory)
-        labels = labels.to(device, non_blocking=True)
-        with autocast:
-            loss = F.cross_entropy(model(images), labels)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-    _sync(device)
-    return (len(data) - warmup) * data[0][0].shape[0] / (time.perf_counter() - start)
+            for step in range(index, index + block):
+                loop.step(step)
+            _sync(device)
+            times[id(loop)] = time.perf_counter() - start
+        pairs.append((times[id(first)], times[id(second)]))
+    return pairs
 
 
-class _StepTimer(L.Callback):
-    """Wall time from the start of batch `warmup` to the end of the last batch."""
-
-    def __init__(self, warmup: int) -> None:
-        self.warmup, self.start, self.end = warmup, 0.0, 0.0
-
-    def on_train_batch_start(self, trainer: L.Trainer, *args: object) -> None:
-        if trainer.global_step == self.warmup:
-            _sync(trainer.strategy.root_device.type)
-            self.start = time.perf_counter()
-
-    def on_train_batch_end(self, trainer: L.Trainer, *args: object) -> None:
-        _sync(trainer.strategy.root_device.type)
-        self.end = time.perf_counter()
+def rates(pairs: list[tuple[float, float]], images: int) -> tuple[float, float, float, float]:
+    """Images/s of each side (its median block), the median of the per-block ratios
+    (first side's rate / second side's) and their interquartile range."""
+    first, second = np.array(pairs).T
+    ratios = second / first
+    low, high = np.percentile(ratios, [25, 75])
+    return (images / np.median(second), images / np.median(first), float(np.median(ratios)),
+            float(high - low))
 
 
-def lightning_rate(data: list, bf16: bool, channels_last: bool, device: str, compile: bool,
-                   warmup: int) -> float:
-    """Images/s of AlexNetModule in the Lightning Trainer over the same batches."""
-    torch.manual_seed(0)
+def interleaved_rates(data: list, bf16: bool, channels_last: bool, device: str, compile: bool,
+                      block: int, warmup: int) -> tuple[float, float, float, float]:
+    """Plain and Lightning images/s, Lightning / plain and its IQR (see `rates`)."""
+    torch._dynamo.reset()  # every row compiles fresh models; stay under dynamo's recompile limit
     module = AlexNetModule(model={"preset": "alexnet", "num_classes": CLASSES}, optimizer=SGD,
                            channels_last=channels_last, compile=compile)
-    timer = _StepTimer(warmup)
+    interleave = Interleave(PlainLoop(data, bf16, channels_last, device, compile), block)
     trainer = L.Trainer(accelerator="gpu" if device == "cuda" else "cpu", devices=1,
                         precision="bf16-mixed" if bf16 else "32-true", max_steps=len(data),
                         limit_val_batches=0, logger=False, enable_checkpointing=False,
-                        enable_progress_bar=False, enable_model_summary=False, callbacks=[timer])
+                        enable_progress_bar=False, enable_model_summary=False,
+                        callbacks=[interleave])
     loader = DataLoader(data, batch_size=None, pin_memory=device == "cuda")  # the ready batches
     trainer.fit(module, loader)
-    return (len(data) - warmup) * data[0][0].shape[0] / (timer.end - timer.start)
+    return rates(interleave.pairs[warmup:], block * data[0][0].shape[0])
 
 
 def loader_rate(datamodule: AlexNetDataModule, batches_to_read: int) -> float:
@@ -147,22 +212,24 @@ def jpeg_folder(root: Path, classes: int = 4, per_class: int = 64) -> Path:
     return root
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--image-size", type=int, default=224)
     parser.add_argument("--batches", type=int, nargs="+", default=[32, 128])
-    parser.add_argument("--steps", type=int, default=5, help="timed steps per row")
-    parser.add_argument("--warmup", type=int, default=1)
-    parser.add_argument("--repeats", type=int, default=2,
-                        help="plain and Lightning alternate this often; the best of each counts")
+    parser.add_argument("--steps", type=int, default=10, help="timed blocks per row")
+    parser.add_argument("--warmup", type=int, default=2, help="untimed blocks per row")
+    parser.add_argument("--block", type=int, default=None,
+                        help="steps per block (default: 1 on a CPU, 10 on a GPU)")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--compile", action="store_true", help="torch.compile in every row")
     parser.add_argument("--force-bf16", action="store_true")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)  # keep the table readable
     device = "cuda" if torch.cuda.is_available() else "cpu"
+    block = args.block or (10 if device == "cuda" else 1)
     name = torch.cuda.get_device_name() if device == "cuda" else "CPU"
     print(f"torch {torch.__version__} on {name}, {torch.get_num_threads()} threads, "
-          f"{args.image_size} px\n")
+          f"{args.image_size} px, blocks of {block} step(s), {args.steps} timed blocks per row\n")
 
     fp32_peak = matmul_peak(torch.float32, device)
     bf16_peak = matmul_peak(torch.bfloat16, device)
@@ -175,30 +242,31 @@ def main() -> None:
               "(no native bf16 in this processor); --force-bf16 runs them\n")
 
     print("| precision | memory format | batch | plain img/s | Lightning img/s | "
-          "Lightning / plain | % of matmul peak |")
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
-    best, consumption = 0.0, 0.0
+          "Lightning / plain | IQR | % of matmul peak |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    batch = min(args.batches)
+    data = batches(batch, args.image_size, block * (args.warmup + args.steps))
+    second, first, ratio, spread = rates(plain_pairs(data, device, block)[args.warmup:],
+                                         block * batch)
+    print(f"| fp32 | contiguous | {batch} | {second:.1f} | (plain again) {first:.1f} | "
+          f"{ratio:.3f} | {spread:.3f} | A/A: the method's noise floor |", flush=True)
+    consumption = 0.0
     for bf16 in (False, True):
         for channels_last in (False, True):
             for batch in args.batches:
                 if bf16 and not run_bf16:
                     continue
-                data = batches(batch, args.image_size, args.warmup + args.steps)
-                plain, framework = 0.0, 0.0
-                for _ in range(args.repeats):  # alternate, so that drift hits both alike
-                    plain = max(plain, plain_rate(data, bf16, channels_last, device,
-                                                  args.compile, args.warmup))
-                    framework = max(framework, lightning_rate(data, bf16, channels_last, device,
-                                                              args.compile, args.warmup))
+                data = batches(batch, args.image_size, block * (args.warmup + args.steps))
+                plain, framework, ratio, spread = interleaved_rates(
+                    data, bf16, channels_last, device, args.compile, block, args.warmup)
                 peak = bf16_peak if bf16 else fp32_peak
                 used = 100 * framework * flops / 1e9 / peak
                 print(f"| {'bf16-mixed' if bf16 else 'fp32'} | "
                       f"{'channels_last' if channels_last else 'contiguous'} | {batch} | "
-                      f"{plain:.1f} | {framework:.1f} | {framework / plain:.3f} | {used:.0f}% |",
+                      f"{plain:.1f} | {framework:.1f} | {ratio:.3f} | {spread:.3f} | {used:.0f}% |",
                       flush=True)
-                best = max(best, framework)
                 consumption = max(consumption, framework)
-    print(f"\nbest Lightning setting: {best:.1f} img/s\n")
+    print(f"\nbest Lightning setting: {consumption:.1f} img/s\n")
 
     print("| pipeline | workers | img/s | x the model's best consumption |")
     print("| --- | ---: | ---: | ---: |")
