@@ -44,6 +44,8 @@ class AlexNetDataModule(L.LightningDataModule):
         decode: where ImageFolder JPEGs are decoded and transformed: ``loader`` (its workers,
             with PIL) or ``device`` (the training device, e.g. with nvJPEG on a GPU; the workers
             only read the files; other image formats are still decoded by the workers).
+        pin_memory: page-locked host batches, which copy to a GPU asynchronously: ``auto``
+            (default: when the trainer's device is a CUDA GPU), true or false.
         bad_files: ``skip`` (default: warn, count, and use the next readable image) or ``fail``
             for an ImageFolder file that cannot be read (not an image, truncated, corrupt).
         batch_size: per device (each DDP process loads its own batches of this size).
@@ -54,7 +56,7 @@ class AlexNetDataModule(L.LightningDataModule):
                  resize_size: int | None = None, augment: str = "none", eval_crop: str = "center",
                  pca_sigma: float = 0.1, train_per_class: int = 300, val_per_class: int = 50,
                  test_per_class: int = 50, val_fraction: float = 0.1, batch_size: int = 128,
-                 num_workers: int = 2, pin_memory: bool = False, persistent_workers: bool = True,
+                 num_workers: int = 2, pin_memory: bool | str = "auto", persistent_workers: bool = True,
                  prefetch_factor: int | None = 2, seed: int = 0, bad_files: str = "skip",
                  render_on: str = "loader", decode: str = "loader") -> None:
         super().__init__()
@@ -63,6 +65,8 @@ class AlexNetDataModule(L.LightningDataModule):
         check_int("data.batch_size", batch_size, minimum=1)
         check_int("data.image_size", image_size, minimum=8)
         check_int("data.num_workers", num_workers, minimum=0)
+        if pin_memory != "auto" and not isinstance(pin_memory, bool):
+            raise InvalidValue("data.pin_memory", pin_memory, "choose one of: auto, true, false")
         check_choice("data.bad_files", bad_files, BAD_FILE_POLICIES)
         check_choice("data.render_on", render_on, RENDER_ON)
         drawable = (source, augment, eval_crop) == ("synthetic", "none", "center")
@@ -174,6 +178,13 @@ class AlexNetDataModule(L.LightningDataModule):
     def test_dataloader(self) -> DataLoader:
         return self._loader("test", shuffle=False)
 
+    def _pins_memory(self) -> bool:
+        """Page-locked batches: for a CUDA device (``auto``), or as configured."""
+        if self.pin_memory != "auto":
+            return bool(self.pin_memory)
+        trainer = self.trainer
+        return trainer is not None and trainer.strategy.root_device.type == "cuda"
+
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
         # The training loader saves its position in checkpoints: a run resumed from a mid-epoch
         # checkpoint sees exactly the batches the interrupted one would have seen.
@@ -182,7 +193,7 @@ class AlexNetDataModule(L.LightningDataModule):
         collate = collate_encoded if self.decode == "device" else None
         return loader(
             self.datasets[split], batch_size=self.batch_size, shuffle=shuffle,
-            num_workers=workers, pin_memory=self.pin_memory,
+            num_workers=workers, pin_memory=self._pins_memory(),
             persistent_workers=self.persistent_workers and workers > 0,
             prefetch_factor=self.prefetch_factor if workers > 0 else None,
             drop_last=False, collate_fn=collate)

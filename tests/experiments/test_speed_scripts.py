@@ -1,0 +1,45 @@
+"""The speed scripts run end to end at tiny sizes and print every row (no timing is asserted)."""
+
+import re
+
+import pytest
+
+from tests.experiments.conftest import load
+
+
+def table_rows(text: str) -> list[list[str]]:
+    """The body rows of the markdown tables in `text`, as cells."""
+    rows = [line.strip("|").split("|") for line in text.splitlines() if line.startswith("| ")]
+    return [[cell.strip() for cell in row] for row in rows
+            if not row[0].strip().startswith(("precision", "pipeline", "setting", "---"))]
+
+
+@pytest.mark.slow
+def test_benchmark_prints_every_row(capsys):
+    load("benchmark").main(["--image-size", "64", "--batches", "2", "--steps", "3",
+                            "--warmup", "1", "--workers", "1", "--force-bf16"])
+    out = capsys.readouterr().out
+    rows = table_rows(out)
+    training = [r for r in rows if r[0] in ("fp32", "bf16-mixed")]
+    assert [(r[0], r[1]) for r in training] == [
+        ("fp32", "contiguous"), ("fp32", "contiguous"), ("fp32", "channels_last"),
+        ("bf16-mixed", "contiguous"), ("bf16-mixed", "channels_last")]
+    assert training[0][4].startswith("(plain again)")
+    for row in training:
+        plain, ratio = float(row[3]), float(row[5])
+        assert plain > 0 and 0.2 < ratio < 5
+    assert re.search(r"matmul peak: fp32 \d+ GFLOP/s, bf16 \d+ GFLOP/s", out)
+    pipelines = [r[0] for r in rows if r[0].startswith(("synthetic", "ImageFolder"))]
+    assert pipelines == ["synthetic", "ImageFolder JPEG (paper augmentation)"]
+
+
+@pytest.mark.slow
+def test_loader_settings_prints_every_setting(capsys):
+    module = load("loader_settings")
+    module.main(["--sources", "synthetic", "--epochs", "2", "--repeats", "1",
+                 "--train-per-class", "4", "model=mini", "data.image_size=64",
+                 "data.batch_size=8"])
+    rows = table_rows(capsys.readouterr().out)
+    assert [r[0] for r in rows] == [label for label, _ in module.SETTINGS["synthetic"]]
+    assert rows[0][2] == "1.000"
+    assert all(float(r[1]) > 0 for r in rows)
