@@ -1,4 +1,5 @@
-"""What the experiments share: output dirs, tables (markdown + CSV), Hydra sweeps and their runs.
+"""What the experiments share: output dirs, tables (markdown + CSV), Hydra sweeps and their runs,
+generated JPEG folders.
 
 Experiments train through the real `python train.py -m ...` and read back each job's own files
 (config.yaml, metrics.json with its per-epoch history), so a report can be re-made from a sweep
@@ -68,6 +69,23 @@ def experiment_parser(name: str, description: str) -> argparse.ArgumentParser:
 def sweep_of(report_dir: Path) -> Path:
     """The sweep dir of an experiment's output dir (or the dir itself if it is a sweep)."""
     return report_dir / "sweep" if (report_dir / "sweep").is_dir() else report_dir
+
+
+def write_jpeg_folder(root: Path, classes: int, train_per_class: int,
+                      val_per_class: int) -> Path:
+    """An ImageFolder (train/ and val/) of ImageNet-sized (500x375) random JPEGs at `root`."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for split, count in (("train", train_per_class), ("val", val_per_class)):
+        for c in range(classes):
+            folder = root / split / f"c{c}"
+            folder.mkdir(parents=True)
+            for i in range(count):
+                pixels = rng.integers(0, 256, (375, 500, 3), dtype=np.uint8)
+                Image.fromarray(pixels).save(folder / f"{i}.jpg", quality=90)
+    return root
 
 
 def output_dir(name: str, out: str | Path | None = None) -> Path:

@@ -29,12 +29,12 @@ import lightning as L
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
 from torch.utils.data import DataLoader
 from torch.utils.flop_counter import FlopCounterMode
 
 from alexnet import AlexNetDataModule, AlexNetModule, create_model
 from alexnet.optim import build_optimizer
+from alexnet.reports import write_jpeg_folder
 
 SGD = {"name": "sgd", "lr": 0.01, "momentum": 0.9, "weight_decay": 5e-4}
 CLASSES = 1000
@@ -211,20 +211,6 @@ def loader_rate(datamodule: AlexNetDataModule, batches_to_read: int) -> float:
     return count / (time.perf_counter() - start)
 
 
-def jpeg_folder(root: Path, classes: int = 4, per_class: int = 64) -> Path:
-    """An ImageFolder of ImageNet-sized JPEGs (500x375)."""
-    rng = np.random.default_rng(0)
-    for c in range(classes):
-        folder = root / "train" / f"c{c}"
-        folder.mkdir(parents=True)
-        (root / "val" / f"c{c}").mkdir(parents=True)
-        for i in range(per_class):
-            pixels = rng.integers(0, 256, (375, 500, 3), dtype=np.uint8)
-            Image.fromarray(pixels).save(folder / f"{i}.jpg", quality=90)
-        Image.fromarray(pixels).save(root / "val" / f"c{c}" / "0.jpg")
-    return root
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--image-size", type=int, default=224)
@@ -284,7 +270,7 @@ def main(argv: list[str] | None = None) -> None:
     print("| pipeline | workers | img/s | x the model's best consumption |")
     print("| --- | ---: | ---: | ---: |")
     with tempfile.TemporaryDirectory() as tmp:
-        root = jpeg_folder(Path(tmp))
+        root = write_jpeg_folder(Path(tmp), 4, 64, 1)
         for workers in args.workers:
             common = {"image_size": args.image_size, "batch_size": 32, "num_workers": workers,
                       "persistent_workers": False}

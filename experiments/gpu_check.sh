@@ -18,19 +18,8 @@ python experiments/loader_settings.py --repeats 1 trainer=gpu \
   | tee "$out/loader_settings.md"
 python train.py trainer=gpu data.render_on=device trainer.max_epochs=2 \
   paths.log_dir="$out/logs" 2>&1 | tail -3 | tee "$out/render_on_device.txt"
-python - "$out/jpegs" <<'PY'
-import sys
-from pathlib import Path
-import numpy as np
-from PIL import Image
-rng = np.random.default_rng(0)
-for split, count in (("train", 64), ("val", 16)):
-    for c in range(4):
-        folder = Path(sys.argv[1]) / split / f"c{c}"
-        folder.mkdir(parents=True, exist_ok=True)
-        for i in range(count):
-            Image.fromarray(rng.integers(0, 256, (375, 500, 3), dtype=np.uint8)).save(folder / f"{i}.jpg")
-PY
+python -c "import sys, pathlib; from alexnet.reports import write_jpeg_folder as w
+w(pathlib.Path(sys.argv[1]), 4, 64, 16)" "$out/jpegs"
 python train.py trainer=gpu data=imagefolder data.root="$out/jpegs" data.decode=device \
   trainer.max_epochs=1 paths.log_dir="$out/logs" 2>&1 | tail -3 | tee "$out/decode_on_device.txt"
 grep -h '"status"' "$out"/logs/train/runs/*/metrics.json

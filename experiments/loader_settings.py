@@ -21,14 +21,13 @@ import statistics
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import open_dict
-from PIL import Image
 
 from alexnet.cli import train
 from alexnet.config import CONF_DIR
+from alexnet.reports import write_jpeg_folder
 
 SETTINGS: dict[str, list[tuple[str, list[str]]]] = {
     "synthetic": [
@@ -51,19 +50,6 @@ SETTINGS: dict[str, list[tuple[str, list[str]]]] = {
 
 # Pinning only matters where batches cross to a GPU (auto pins there); rows added on one.
 CUDA_SETTINGS = [("pinned memory off", ["data.pin_memory=false"])]
-
-
-def jpeg_folder(root: Path, classes: int, train_per_class: int, val_per_class: int) -> Path:
-    """An ImageFolder (train/ and val/) of ImageNet-sized random JPEGs."""
-    rng = np.random.default_rng(0)
-    for split, count in (("train", train_per_class), ("val", val_per_class)):
-        for c in range(classes):
-            folder = root / split / f"c{c}"
-            folder.mkdir(parents=True)
-            for i in range(count):
-                pixels = rng.integers(0, 256, (375, 500, 3), dtype=np.uint8)
-                Image.fromarray(pixels).save(folder / f"{i}.jpg", quality=90)
-    return root
 
 
 def fit_rate(overrides: list[str], out: Path) -> float:
@@ -89,7 +75,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("overrides", nargs="*", help="Hydra overrides for every row")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
-        jpegs = jpeg_folder(Path(tmp) / "jpegs", 4, 64, 8)
+        jpegs = write_jpeg_folder(Path(tmp) / "jpegs", 4, 64, 8)
         base = {
             "synthetic": [f"data.train_per_class={args.train_per_class}", "data.val_per_class=10"],
             "imagefolder": ["data=imagefolder", f"data.root={jpegs}"],
