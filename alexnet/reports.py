@@ -14,7 +14,7 @@ import json
 import logging
 import subprocess
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -64,6 +64,20 @@ def experiment_parser(name: str, description: str) -> argparse.ArgumentParser:
     parser.add_argument("--data-root", help="an ImageFolder to use instead of synthetic images")
     parser.add_argument("--report", type=Path, help="re-make the report of this dir; no training")
     return parser
+
+
+def int_at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse type: an integer >= `minimum`, else a usage error naming both."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < minimum:
+            raise argparse.ArgumentTypeError(f"{text!r} is not valid; it must be an integer >= "
+                                             f"{minimum}")
+        return value
+    return parse
 
 
 def sweep_of(report_dir: Path) -> Path:

@@ -34,7 +34,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from alexnet import AlexNetDataModule, AlexNetModule, create_model
 from alexnet.optim import build_optimizer
-from alexnet.reports import write_jpeg_folder
+from alexnet.reports import int_at_least, write_jpeg_folder
 
 SGD = {"name": "sgd", "lr": 0.01, "momentum": 0.9, "weight_decay": 5e-4}
 CLASSES = 1000
@@ -213,19 +213,19 @@ def loader_rate(datamodule: AlexNetDataModule, batches_to_read: int) -> float:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--image-size", type=int, default=224)
-    parser.add_argument("--batches", type=int, nargs="+", default=[32, 128])
-    parser.add_argument("--steps", type=int, default=10, help="timed blocks per row")
-    parser.add_argument("--warmup", type=int, default=2, help="untimed blocks per row")
-    parser.add_argument("--block", type=int, default=None,
+    parser.add_argument("--image-size", type=int_at_least(63), default=224)
+    parser.add_argument("--batches", type=int_at_least(1), nargs="+", default=[32, 128])
+    parser.add_argument("--steps", type=int_at_least(1), default=10, help="timed blocks per row")
+    parser.add_argument("--warmup", type=int_at_least(0), default=2, help="untimed blocks per row")
+    parser.add_argument("--block", type=int_at_least(1), default=None,
                         help="steps per block (default: 1 on a CPU, 10 on a GPU)")
-    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--workers", type=int_at_least(0), nargs="+", default=[1, 2])
     parser.add_argument("--compile", action="store_true", help="torch.compile in every row")
     parser.add_argument("--force-bf16", action="store_true")
     args = parser.parse_args(argv)
     logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)  # keep the table readable
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    block = args.block or (10 if device == "cuda" else 1)
+    block = args.block if args.block is not None else (10 if device == "cuda" else 1)
     name = torch.cuda.get_device_name() if device == "cuda" else "CPU"
     print(f"torch {torch.__version__} on {name}, {torch.get_num_threads()} threads, "
           f"{args.image_size} px, blocks of {block} step(s), {args.steps} timed blocks per row\n")

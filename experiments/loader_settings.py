@@ -1,7 +1,7 @@
 """End-to-end training images/s under each DataLoader setting, side by side in one run.
 
-    python experiments/loader_settings.py [--sources synthetic imagefolder] [--epochs 3]
-                                          [--repeats 2] [-- extra Hydra overrides]
+    python experiments/loader_settings.py [--sources synthetic,imagefolder] [--epochs 3]
+                                          [--repeats 2] [Hydra overrides ...]
 
 Each row is the real `python train.py` pipeline (alexnet preset) with one loader setting changed:
 workers, persistent workers, prefetch depth; checkpoints, picture callbacks and event files are
@@ -23,11 +23,12 @@ from pathlib import Path
 
 import torch
 from hydra import compose, initialize_config_dir
+from hydra.errors import HydraException
 from omegaconf import open_dict
 
 from alexnet.cli import train
 from alexnet.config import CONF_DIR
-from alexnet.reports import write_jpeg_folder
+from alexnet.reports import int_at_least, write_jpeg_folder
 
 SETTINGS: dict[str, list[tuple[str, list[str]]]] = {
     "synthetic": [
@@ -65,13 +66,24 @@ def fit_rate(overrides: list[str], out: Path) -> float:
     return (last["step"] - first["step"]) * cfg.data.batch_size / (last["time_s"] - first["time_s"])
 
 
+def sources(text: str) -> list[str]:
+    """An argparse type: a comma-separated list of SETTINGS' sources."""
+    names = text.split(",")
+    for name in names:
+        if name not in SETTINGS:
+            raise argparse.ArgumentTypeError(f"{name!r} is not valid; choose from "
+                                             f"{', '.join(SETTINGS)}")
+    return names
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sources", nargs="+", choices=sorted(SETTINGS),
-                        default=["synthetic", "imagefolder"])
-    parser.add_argument("--epochs", type=int, default=3, help="at least 2; the first is warm-up")
-    parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--train-per-class", type=int, default=100)
+    parser.add_argument("--sources", type=sources, default=["synthetic", "imagefolder"],
+                        help="comma-separated: synthetic, imagefolder (default: both)")
+    parser.add_argument("--epochs", type=int_at_least(2), default=3,
+                        help="the first is warm-up, the rest are timed")
+    parser.add_argument("--repeats", type=int_at_least(1), default=2)
+    parser.add_argument("--train-per-class", type=int_at_least(1), default=100)
     parser.add_argument("overrides", nargs="*", help="Hydra overrides for every row")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
@@ -93,7 +105,10 @@ def main(argv: list[str] | None = None) -> None:
             for repeat in range(args.repeats):
                 for row, (label, changes) in enumerate(settings):
                     out = Path(tmp) / f"{source}-{row}-{repeat}"
-                    rates[label].append(fit_rate(common + quiet + changes, out))
+                    try:
+                        rates[label].append(fit_rate(common + quiet + changes, out))
+                    except (HydraException, ValueError) as err:  # a bad override: one line
+                        parser.error(str(err).splitlines()[0])
             default = statistics.median(rates["default"])
             print(f"\n{source} ({shown})\n")
             print("| setting | training img/s (epochs 2 on, validation included) | x default |")
