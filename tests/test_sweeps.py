@@ -109,10 +109,15 @@ def test_unknown_option_lists_the_valid_ones(tmp_path):
                                   "checkpoint file or run dir"),
 ])
 def test_bad_values_stop_with_one_line_and_leave_no_run_dir(tmp_path, overrides, message):
+    assert last_error_line(tmp_path, overrides) == message
+
+
+def last_error_line(tmp_path, overrides: list[str]) -> str:
+    """The last stderr line of a train.py run that must fail and leave no run dir."""
     result = run("train.py", "model=mini", "trainer=cpu", *overrides, f"paths.log_dir={tmp_path}")
     assert result.returncode != 0
-    assert result.stderr.strip().splitlines()[-1] == message
     assert not list(tmp_path.glob("train/runs/*"))  # nothing half-written
+    return result.stderr.strip().splitlines()[-1]
 
 
 @pytest.mark.parametrize(("overrides", "start"), [
@@ -124,10 +129,7 @@ def test_bad_values_stop_with_one_line_and_leave_no_run_dir(tmp_path, overrides,
      " is not valid; ValueError: every_n_epochs=0 is not valid; it must be >= 1"),
 ])
 def test_values_lightning_rejects_stop_with_one_line(tmp_path, overrides, start):
-    result = run("train.py", "model=mini", "trainer=cpu", *overrides, f"paths.log_dir={tmp_path}")
-    assert result.returncode != 0
-    assert result.stderr.strip().splitlines()[-1].startswith(start)
-    assert not list(tmp_path.glob("train/runs/*"))
+    assert last_error_line(tmp_path, overrides).startswith(start)
 
 
 def test_a_label_count_that_does_not_match_the_data(tmp_path, image_folder):
