@@ -20,7 +20,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
+from PIL import Image
 
 from alexnet.config import CONF_DIR
 
@@ -88,9 +90,6 @@ def sweep_of(report_dir: Path) -> Path:
 def write_jpeg_folder(root: Path, classes: int, train_per_class: int,
                       val_per_class: int) -> Path:
     """An ImageFolder (train/ and val/) of ImageNet-sized (500x375) random JPEGs at `root`."""
-    import numpy as np
-    from PIL import Image
-
     rng = np.random.default_rng(0)
     for split, count in (("train", train_per_class), ("val", val_per_class)):
         for c in range(classes):

@@ -119,7 +119,7 @@ class Interleave(L.Callback):
     def __init__(self, plain: PlainLoop, block: int) -> None:
         self.plain, self.block = plain, block
         self.mark, self.plain_first = 0.0, 0.0
-        self.pairs: list[tuple[float, float]] = []  # (Lightning s, plain s) per block
+        self.pairs: list[tuple[float, float]] = []  # (plain s, Lightning s) per block
 
     def on_train_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
         _sync(trainer.strategy.root_device.type)
@@ -137,21 +137,25 @@ class Interleave(L.Callback):
         _sync(trainer.strategy.root_device.type)
         now = time.perf_counter()
         if batch_idx // self.block % 2:
-            self.pairs.append((now - self.mark - self.plain_first, self.plain_first))
+            self.pairs.append((self.plain_first, now - self.mark - self.plain_first))
             self.mark = now
         else:
             plain = self._plain_block(batch_idx + 1 - self.block, trainer)
-            self.pairs.append((now - self.mark, plain))
+            self.pairs.append((plain, now - self.mark))
             self.mark = time.perf_counter()
 
     def _plain_block(self, first: int, trainer: L.Trainer) -> float:
-        device = trainer.strategy.root_device.type
-        _sync(device)
-        start = time.perf_counter()
-        for index in range(first, first + self.block):
-            self.plain.step(index)
-        _sync(device)
-        return time.perf_counter() - start
+        return timed_block(self.plain, first, self.block, trainer.strategy.root_device.type)
+
+
+def timed_block(loop: PlainLoop, first: int, block: int, device: str) -> float:
+    """Seconds `loop` takes for steps first .. first + block - 1, the device synced."""
+    _sync(device)
+    start = time.perf_counter()
+    for index in range(first, first + block):
+        loop.step(index)
+    _sync(device)
+    return time.perf_counter() - start
 
 
 def plain_pairs(data: list, device: str, block: int) -> list[tuple[float, float]]:
@@ -160,26 +164,20 @@ def plain_pairs(data: list, device: str, block: int) -> list[tuple[float, float]
     first, second = (PlainLoop(data, False, False, device, False) for _ in range(2))
     pairs = []
     for index in range(0, len(data), block):
-        times = {}
-        for loop in (first, second) if index // block % 2 == 0 else (second, first):
-            _sync(device)
-            start = time.perf_counter()
-            for step in range(index, index + block):
-                loop.step(step)
-            _sync(device)
-            times[id(loop)] = time.perf_counter() - start
-        pairs.append((times[id(first)], times[id(second)]))
+        order = (second, first) if index // block % 2 else (first, second)
+        seconds = {id(loop): timed_block(loop, index, block, device) for loop in order}
+        pairs.append((seconds[id(first)], seconds[id(second)]))
     return pairs
 
 
 def rates(pairs: list[tuple[float, float]], images: int) -> tuple[float, float, float, float]:
-    """Images/s of each side (its median block), the median of the per-block ratios
-    (first side's rate / second side's) and their interquartile range."""
-    first, second = np.array(pairs).T
-    ratios = second / first
+    """From (reference s, candidate s) per block: each side's images/s (its median block), the
+    median of the per-block ratios candidate rate / reference rate, and their IQR."""
+    reference, candidate = np.array(pairs).T
+    ratios = reference / candidate
     low, high = np.percentile(ratios, [25, 75])
-    return (images / np.median(second), images / np.median(first), float(np.median(ratios)),
-            float(high - low))
+    return (images / np.median(reference), images / np.median(candidate),
+            float(np.median(ratios)), float(high - low))
 
 
 def interleaved_rates(data: list, bf16: bool, channels_last: bool, device: str, compile: bool,
@@ -245,9 +243,9 @@ def main(argv: list[str] | None = None) -> None:
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     batch = min(args.batches)
     data = batches(batch, args.image_size, block * (args.warmup + args.steps))
-    second, first, ratio, spread = rates(plain_pairs(data, device, block)[args.warmup:],
+    first, second, ratio, spread = rates(plain_pairs(data, device, block)[args.warmup:],
                                          block * batch)
-    print(f"| fp32 | contiguous | {batch} | {second:.1f} | (plain again) {first:.1f} | "
+    print(f"| fp32 | contiguous | {batch} | {first:.1f} | (plain again) {second:.1f} | "
           f"{ratio:.3f} | {spread:.3f} | A/A: the method's noise floor |", flush=True)
     consumption = 0.0
     for bf16 in (False, True):

@@ -56,9 +56,10 @@ class AlexNetDataModule(L.LightningDataModule):
                  resize_size: int | None = None, augment: str = "none", eval_crop: str = "center",
                  pca_sigma: float = 0.1, train_per_class: int = 300, val_per_class: int = 50,
                  test_per_class: int = 50, val_fraction: float = 0.1, batch_size: int = 128,
-                 num_workers: int = 2, pin_memory: bool | str = "auto", persistent_workers: bool = True,
-                 prefetch_factor: int | None = 2, seed: int = 0, bad_files: str = "skip",
-                 render_on: str = "loader", decode: str = "loader") -> None:
+                 num_workers: int = 2, pin_memory: bool | str = "auto",
+                 persistent_workers: bool = True, prefetch_factor: int | None = 2, seed: int = 0,
+                 bad_files: str = "skip", render_on: str = "loader", decode: str = "loader"
+                 ) -> None:
         super().__init__()
         self.save_hyperparameters()
         check_choice("data.source", source, SOURCES)
