@@ -11,7 +11,7 @@ from typing import Any
 import torch
 from lightning.fabric.plugins import TorchCheckpointIO
 
-from alexnet.models.errors import InvalidValue
+from alexnet.errors import InvalidValue
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):

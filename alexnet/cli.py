@@ -29,9 +29,10 @@ from alexnet.checkpoints import AtomicCheckpointIO, check_checkpoint, resolve_ch
 from alexnet.config import CONF_DIR, config_key, model_kwargs
 from alexnet.data import AlexNetDataModule, DataError
 from alexnet.device_slots import take_device
-from alexnet.models.errors import InvalidValue, check_choice, check_int
+from alexnet.errors import InvalidValue, check_choice, check_int
 from alexnet.module import AlexNetModule, DivergenceError
 from alexnet.optim import build_optimizer, build_schedules
+from alexnet.run_record import write_record
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +127,7 @@ def _finish(trainer: L.Trainer, summary: dict[str, Any], history: MetricHistory,
                    best_checkpoint=_best_checkpoint(trainer),
                    wall_time_s=round(time.perf_counter() - started, 1), history=history.epochs)
     if trainer.is_global_zero:
-        (output_dir / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
+        write_record(output_dir, summary)
 
 
 def _end_job(trainer: L.Trainer) -> None:
@@ -210,7 +211,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     }
     output_dir = Path(cfg.paths.output_dir)
     if trainer.is_global_zero:
-        (output_dir / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
+        write_record(output_dir, summary)
         log.info("Metrics: %s", summary["metrics"])
         log.info("Run dir: %s", output_dir)
     return summary
@@ -290,7 +291,7 @@ def _record_failure(output_dir: Path, err: Exception) -> None:
     log.error("%s", err)
     summary = {"status": "failed", "error": f"{type(err).__name__}: {err}", "metrics": {},
                "overrides": _overrides()}
-    (output_dir / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
+    write_record(output_dir, summary)
 
 
 def _remove_if_empty(output_dir: Path) -> bool:

@@ -7,23 +7,32 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from alexnet.models import AlexNet, create_model, knob_names
-from alexnet.models.errors import InvalidValue
+from torch import nn
+
+from alexnet.errors import InvalidValue, check_choice
+from alexnet.models import PRESETS, create_model, knob_names
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
-# Knobs the model group sets; activation and dropout have groups of their own.
-MODEL_KNOBS = [k for k in knob_names() if k not in ("activation", "activation_params", "dropout")]
+# Knobs with groups of their own (activation, dropout): the model group sets the others.
+GROUP_KNOBS = ("activation", "activation_params", "dropout")
+
+
+def model_knobs(preset: str) -> list[str]:
+    """The knobs the model group may set for `preset` (activation and dropout have groups)."""
+    return [k for k in knob_names(preset) if k not in GROUP_KNOBS]
 
 
 def model_kwargs(cfg: DictConfig) -> dict[str, Any]:
     """The `create_model` knobs that `cfg`'s model, activation and dropout groups set."""
     knobs = OmegaConf.to_container(cfg.model, resolve=True)
     assert isinstance(knobs, dict)
-    knobs.pop("preset")
-    for key in knobs:
-        if key not in MODEL_KNOBS:
-            raise InvalidValue(f"model.{key}", knobs[key], f"the model group's keys are: preset, "
-                               f"{', '.join(MODEL_KNOBS)}")
+    preset = knobs.pop("preset")
+    check_choice("model.preset", preset, PRESETS)
+    allowed = model_knobs(preset)
+    for key, value in knobs.items():
+        if key not in allowed and value is not None:
+            raise InvalidValue(f"model.{key}", value, f"the {preset} model has no such knob; its "
+                               f"knobs: {', '.join(allowed)}")
     kwargs = {key: value for key, value in knobs.items() if value is not None}
     if "widths" in kwargs:
         kwargs["widths"] = tuple(kwargs["widths"])
@@ -34,7 +43,7 @@ def model_kwargs(cfg: DictConfig) -> dict[str, Any]:
     return kwargs
 
 
-def model_from_config(cfg: DictConfig, num_classes: int) -> AlexNet:
+def model_from_config(cfg: DictConfig, num_classes: int) -> nn.Module:
     """Build the model that `cfg` describes; a bad value's error names its config key."""
     kwargs = model_kwargs(cfg)
     try:

@@ -16,7 +16,7 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 
-from alexnet.models.errors import InvalidValue
+from alexnet.errors import InvalidValue
 
 log = logging.getLogger(__name__)
 

@@ -1,23 +1,28 @@
-"""Pictures of what AlexNet learns: filter grids, feature-map grids, confusion matrices.
+"""Pictures of what AlexNet learns: filter grids, feature-map grids, confusion matrices, curves.
 
 Figures are built without pyplot (no global figure registry, no backend switch), so callbacks
-never leak figures and notebooks keep their own backend. The grid functions return image tensors (3, H, W) in [0, 1]: the TensorBoard callbacks log them
-as they are, and AlexNetVisualizer shows the same tensors in matplotlib figures, so a notebook
-and TensorBoard never disagree.
+and scripts never leak figures; in Jupyter, AlexNetVisualizer's figures show where they are made
+(alexnet.display). The grid functions return image tensors (3, H, W) in [0, 1]: the TensorBoard
+callbacks log them as they are, and AlexNetVisualizer shows the same tensors in matplotlib
+figures, so a notebook and TensorBoard never disagree.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 from matplotlib.figure import Figure
 from torch import nn
 from torchvision.utils import make_grid
 
-from alexnet.data.synthetic import IMAGENET_MEAN, IMAGENET_STD
-from alexnet.models.errors import InvalidValue
+from alexnet.data.transforms import IMAGENET_MEAN, IMAGENET_STD
+from alexnet.display import DPI, NotebookFigure, show
+from alexnet.errors import InvalidValue
 from alexnet.models.inspect import AlexNetFeatureExtractor, layer_names, resolve_layer
+from alexnet.run_record import read_history
 
 
 def _scale_each(images: torch.Tensor) -> torch.Tensor:
@@ -109,50 +114,112 @@ def confusion_figure(matrix: torch.Tensor, class_names: list[str] | None = None)
     return figure
 
 
-def _show(grid: torch.Tensor, title: str, figsize: tuple[float, float],
-          path: str | Path | None) -> Figure:
-    figure = Figure(figsize=figsize)
+def training_curves_figure(histories: Mapping[str, Sequence[Mapping[str, Any]]],
+                           figsize: tuple[float, float] = (12, 4)) -> NotebookFigure:
+    """Loss (left) and top-1 accuracy (right) per epoch, training solid and validation dashed,
+    for each run of `histories` (label -> its metrics.json history)."""
+    figure = NotebookFigure(figsize=figsize)
+    loss_axes, acc_axes = figure.subplots(1, 2)
+    for index, (label, history) in enumerate(histories.items()):
+        colour = f"C{index % 10}"
+        epochs = [entry["epoch"] + 1 for entry in history]
+        for axes, metric in ((loss_axes, "loss"), (acc_axes, "acc1")):
+            for split, style in (("train", "-"), ("val", "--")):
+                values = [entry.get(f"{split}/{metric}") for entry in history]
+                if any(v is not None for v in values):
+                    axes.plot(epochs, [float("nan") if v is None else v for v in values], style,
+                              color=colour, marker="o", markersize=3,
+                              label=f"{label} {split}" if len(histories) > 1 else split)
+    loss_axes.set_ylabel("cross-entropy loss")
+    acc_axes.set_ylabel("top-1 accuracy")
+    acc_axes.set_ylim(0, 1)
+    for axes in (loss_axes, acc_axes):
+        axes.set_xlabel("epoch")
+        axes.grid(True, alpha=0.3)
+        axes.legend(fontsize=8)
+    figure.suptitle("Training curves")
+    figure.tight_layout()
+    return figure
+
+
+def _finish(figure: NotebookFigure, path: str | Path | None, when: bool | None) -> NotebookFigure:
+    """Save `figure` to `path` (if given) and show it in a notebook (see alexnet.display)."""
+    if path is not None:
+        figure.savefig(path, dpi=DPI)
+    show(figure, when)
+    return figure
+
+
+def _grid_figure(grid: torch.Tensor, title: str, figsize: tuple[float, float]) -> NotebookFigure:
+    figure = NotebookFigure(figsize=figsize)
     axes = figure.subplots()
     axes.imshow(grid.permute(1, 2, 0).numpy(), interpolation="nearest")
     axes.set_title(title)
     axes.axis("off")
     figure.tight_layout()
-    if path is not None:
-        figure.savefig(path, dpi=100)
     return figure
 
 
 class AlexNetVisualizer:
-    """Filters and feature maps of a model as matplotlib figures (the seed notebook's API)."""
+    """Filters, feature maps and training curves as matplotlib figures (the seed notebook's API).
 
-    def __init__(self, model: nn.Module) -> None:
+    Every plot method returns its Figure, saves it when given `path`, and in a Jupyter notebook
+    shows it where it is called, inside loops and functions too (`show=False`: never; `True`:
+    always, when in a notebook). In a script nothing pops up and no figure is kept by pyplot.
+    """
+
+    def __init__(self, model: nn.Module | None = None) -> None:
         self.model = model
 
     def plot_conv_filters(self, layer_name: str = "features.0", num_filters: int = 16,
                           figsize: tuple[float, float] = (12, 8),
-                          path: str | Path | None = None) -> Figure:
+                          path: str | Path | None = None, show: bool | None = None) -> Figure:
         """The first `num_filters` kernels of conv `layer_name` (all if it has fewer)."""
-        weight, towers = conv_weight(self.model, layer_name)
+        weight, towers = conv_weight(self._model(), layer_name)
         count = min(num_filters, weight.shape[0])
         grid = filter_grid(weight, count, towers if count == weight.shape[0] else 1)
-        return _show(grid, f"{layer_name}: {count} of {weight.shape[0]} filters", figsize, path)
+        figure = _grid_figure(grid, f"{layer_name}: {count} of {weight.shape[0]} filters", figsize)
+        return _finish(figure, path, show)
+
+    @staticmethod
+    def plot_training_curves(runs: str | Path | Sequence[str | Path],
+                             labels: Sequence[str] | None = None,
+                             figsize: tuple[float, float] = (12, 4),
+                             path: str | Path | None = None, show: bool | None = None) -> Figure:
+        """Loss and top-1 per epoch (train and validation) of one run dir or several, read from
+        their metrics.json; `labels` name the runs (default: the dirs' names)."""
+        dirs = [runs] if isinstance(runs, (str, Path)) else list(runs)
+        names = list(labels) if labels is not None else [Path(d).name for d in dirs]
+        if len(names) != len(dirs):
+            raise InvalidValue("labels", names, f"give one label per run ({len(dirs)})")
+        figure = training_curves_figure({n: read_history(d) for n, d in zip(names, dirs)}, figsize)
+        return _finish(figure, path, show)
+
+    def _model(self) -> nn.Module:
+        if self.model is None:
+            raise InvalidValue("model", None, "this AlexNetVisualizer has no model; pass one: "
+                               "AlexNetVisualizer(model)")
+        return self.model
 
     def plot_feature_maps(self, image: torch.Tensor, layer_name: str, title: str | None = None,
                           num_maps: int = 12, figsize: tuple[float, float] = (12, 4),
-                          path: str | Path | None = None) -> Figure:
+                          path: str | Path | None = None, show: bool | None = None) -> Figure:
         """The first `num_maps` channels of `layer_name`'s output for one image (3, H, W)."""
+        model = self._model()
         batch = image.unsqueeze(0) if image.dim() == 3 else image[:1]
-        was_training = self.model.training
-        self.model.eval()
+        batch = batch.to(next(model.parameters()).device)
+        was_training = model.training
+        model.eval()
         try:
-            with AlexNetFeatureExtractor(self.model, [layer_name]) as extract, torch.no_grad():
+            with AlexNetFeatureExtractor(model, [layer_name]) as extract, torch.no_grad():
                 maps = extract(batch)[layer_name]
         finally:
-            self.model.train(was_training)
+            model.train(was_training)
         if maps.dim() != 4:
             raise InvalidValue("layer_name", layer_name, "it has no feature maps (not a conv, "
                                "activation or pool layer)")
         count = min(num_maps, maps.shape[1])
         grid = feature_map_grid(maps, count, upscale=max(1, 64 // maps.shape[-1]))
-        return _show(grid, title or f"{layer_name}: {count} of {maps.shape[1]} maps", figsize,
-                     path)
+        figure = _grid_figure(grid, title or f"{layer_name}: {count} of {maps.shape[1]} maps",
+                              figsize)
+        return _finish(figure, path, show)

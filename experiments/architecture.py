@@ -2,7 +2,7 @@
 
     python experiments/architecture.py [--out DIR]
 
-Writes architecture_<preset>.md/.csv (shapes, parameters, MB, FLOPs per layer; alexnet and mini
+Writes architecture_<preset>.md/.csv (shapes, parameters, MiB, FLOPs per layer; alexnet and mini
 at 224, paper2012 at 227 as in the paper), presets.md/.csv (totals and mini's reduction factor
 against alexnet) and layers.png (parameters and FLOPs per layer).
 """
@@ -27,11 +27,11 @@ def layer_rows(summary: ModelSummary) -> list[dict[str, object]]:
     rows: list[dict[str, object]] = [
         {"layer": r.name, "alias": r.alias, "type": r.kind,
          "output": "x".join(map(str, r.output_shape)), "params": r.params,
-         "MB": round(r.megabytes, 3), "MFLOPs": round(r.flops / 1e6, 2)}
+         "MiB": round(r.mebibytes, 3), "MFLOPs": round(r.flops / 1e6, 2)}
         for r in summary.rows
     ]
     rows.append({"layer": "total", "alias": "", "type": "", "output": "",
-                 "params": summary.params, "MB": round(summary.megabytes, 3),
+                 "params": summary.params, "MiB": round(summary.mebibytes, 3),
                  "MFLOPs": round(summary.flops / 1e6, 2)})
     return rows
 
@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> Path:
         print(write_table(layer_rows(summary), out / f"architecture_{name}"))
     base = summaries["alexnet"]
     totals = [{"preset": name, "input": PRESETS[name], "params": s.params,
-               "MB": round(s.megabytes, 2), "GFLOPs": round(s.flops / 1e9, 3),
+               "MiB": round(s.mebibytes, 2), "GFLOPs": round(s.flops / 1e9, 3),
                "params_reduction_vs_alexnet": round(base.params / s.params, 2),
                "flops_reduction_vs_alexnet": round(base.flops / s.flops, 2)}
               for name, s in summaries.items()]

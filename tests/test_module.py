@@ -5,7 +5,7 @@ from alexnet import create_model
 from alexnet.data import AlexNetDataModule
 from alexnet.module import AlexNetModule
 
-MINI = {"preset": "mini", "num_classes": 3, "widths": [8, 8, 8, 8, 8], "hidden": 16}
+MINI = {"preset": "mini", "num_classes": 3, "widths": [8, 8, 8], "hidden": 16}
 
 
 def tiny_data(**kwargs):

@@ -55,7 +55,7 @@ def test_unknown_group_option_lists_the_valid_ones():
 def test_every_model_and_activation_option_composes(preset, activation):
     cfg = compose_summary(f"model={preset}", f"activation={activation}", "dropout=none")
     model = model_from_config(cfg, num_classes=3)
-    assert model.classifier[6].out_features == 3
+    assert model.classifier[-1].out_features == 3
     assert type(model.features[7]).__name__.lower().replace("_", "") == {
         "relu": "relu", "tanh": "tanh", "sigmoid": "sigmoid", "relu6": "relu6",
         "leaky_relu": "leakyrelu", "elu": "elu", "gelu": "gelu", "silu": "silu"}[activation]
@@ -73,4 +73,5 @@ def test_knob_overrides_reach_the_model():
 
 def test_markdown_format():
     text = render(compose_summary("model=mini", "format=markdown", "image_size=96"))
-    assert "| features.0 | conv1 | Conv2d | 32x23x23 |" in text
+    assert "| features.0 | conv1 | Conv2d | 32x47x47 |" in text
+    assert "| classifier.1 | fc4 | Linear | 512 | 2,359,808 |" in text

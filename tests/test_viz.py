@@ -1,8 +1,11 @@
+import matplotlib.pyplot as plt
 import pytest
 import torch
 from matplotlib.figure import Figure
 
 from alexnet import create_model
+from alexnet.display import in_notebook
+from alexnet.run_record import write_record
 from alexnet.viz import AlexNetVisualizer
 
 
@@ -47,11 +50,51 @@ def test_unknown_layer_lists_the_valid_names(visualizer):
         visualizer.plot_conv_filters("fc6")
 
 
-@pytest.mark.parametrize("preset", ["alexnet", "paper2012", "mini"])
+@pytest.mark.parametrize(("preset", "conv3_channels"), [
+    ("alexnet", 384), ("paper2012", 384), ("mini", 128)])
 @pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid", "relu6", "leaky_relu", "elu",
                                         "gelu", "silu"])
-def test_every_preset_and_activation(preset, activation):
+def test_every_preset_and_activation(preset, conv3_channels, activation):
     model = create_model(preset, num_classes=5, activation=activation)
     visualizer = AlexNetVisualizer(model)
-    assert visualizer.plot_conv_filters("conv1", 8).axes
-    assert visualizer.plot_feature_maps(torch.randn(3, 67, 67), "act3", num_maps=4).axes
+    filters = visualizer.plot_conv_filters("conv1", 8)
+    assert filters.axes[0].get_title().startswith("conv1: 8 of ")
+    assert filters.axes[0].get_images()[0].get_array().shape[-1] == 3  # an RGB grid
+    maps = visualizer.plot_feature_maps(torch.randn(3, 67, 67), "act3", num_maps=4)
+    assert maps.axes[0].get_title() == f"act3: 4 of {conv3_channels} maps"
+
+
+def test_figures_never_reach_pyplot_outside_a_notebook(visualizer, tmp_path):
+    assert not in_notebook()
+    before = plt.get_fignums()
+    for layer in ("conv1", "conv2", "conv3"):
+        visualizer.plot_conv_filters(layer, 4)
+        visualizer.plot_feature_maps(torch.randn(3, 80, 80), layer, num_maps=4)
+    assert plt.get_fignums() == before  # nothing registered, nothing to pop up or leak
+
+
+def test_training_curves_of_run_dirs(tmp_path):
+    history = [{"epoch": e, "step": 10 * (e + 1), "train/loss": 2.0 - e, "train/acc1": 0.1 * e,
+                "val/loss": 2.1 - e, "val/acc1": 0.2 * e} for e in range(3)]
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        write_record(tmp_path / name, {"status": "completed", "history": history})
+    figure = AlexNetVisualizer.plot_training_curves(tmp_path / "a", path=tmp_path / "c.png")
+    loss, accuracy = figure.axes
+    assert [line.get_label() for line in loss.get_lines()] == ["train", "val"]
+    assert list(loss.get_lines()[0].get_xdata()) == [1, 2, 3]  # epochs counted from 1
+    assert list(loss.get_lines()[1].get_ydata()) == pytest.approx([2.1, 1.1, 0.1])
+    assert list(accuracy.get_lines()[1].get_ydata()) == pytest.approx([0.0, 0.2, 0.4])
+    assert (tmp_path / "c.png").stat().st_size > 1000
+    both = AlexNetVisualizer().plot_training_curves([tmp_path / "a", tmp_path / "b"],
+                                                   labels=["relu", "tanh"])
+    assert [line.get_label() for line in both.axes[0].get_lines()] == [
+        "relu train", "relu val", "tanh train", "tanh val"]
+
+
+def test_training_curves_of_a_dir_without_a_record(tmp_path):
+    with pytest.raises(ValueError, match=r"run_dir='.*' is not valid; it has no metrics.json"):
+        AlexNetVisualizer.plot_training_curves(tmp_path)
+    write_record(tmp_path, {"status": "failed", "history": []})
+    with pytest.raises(ValueError, match="no per-epoch history"):
+        AlexNetVisualizer.plot_training_curves(tmp_path)

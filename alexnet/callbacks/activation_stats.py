@@ -7,11 +7,10 @@ import torch
 from torch.utils.tensorboard import SummaryWriter
 
 from alexnet.callbacks.schedule import EpochScheduledCallback, probe_images, tensorboard_writer
-from alexnet.models.inspect import AlexNetFeatureExtractor, resolve_layer
+from alexnet.models.inspect import (AlexNetFeatureExtractor, activation_layers, resolve_layer,
+                                    weighted_layers)
 
 HISTOGRAM_VALUES = 1 << 16  # a histogram of more values looks the same and costs seconds
-ACTIVATIONS = ("act1", "act2", "act3", "act4", "act5", "act6", "act7")
-WEIGHTED = ("conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8")
 
 
 class ActivationStatistics(EpochScheduledCallback):
@@ -28,7 +27,7 @@ class ActivationStatistics(EpochScheduledCallback):
     def draw(self, trainer: L.Trainer, pl_module: L.LightningModule, writer: SummaryWriter,
              step: int) -> None:
         images = probe_images(trainer, self.num_images).to(pl_module.device)
-        with AlexNetFeatureExtractor(pl_module.model, ACTIVATIONS) as extract:
+        with AlexNetFeatureExtractor(pl_module.model, activation_layers(pl_module.model)) as extract:
             features = extract(images)
         for layer, values in features.items():
             values = values.float()
@@ -69,4 +68,5 @@ def _sample(values: torch.Tensor) -> torch.Tensor:
 
 def _weighted_modules(pl_module: L.LightningModule) -> dict[str, torch.nn.Module]:
     modules = dict(pl_module.model.named_modules())
-    return {layer: modules[resolve_layer(pl_module.model, layer)] for layer in WEIGHTED}
+    return {layer: modules[resolve_layer(pl_module.model, layer)]
+            for layer in weighted_layers(pl_module.model)}

@@ -7,7 +7,7 @@ from torch.utils.tensorboard import SummaryWriter
 from torchvision.utils import make_grid
 
 from alexnet.callbacks.schedule import EpochScheduledCallback, probe_images
-from alexnet.models.inspect import CONV_LAYERS, AlexNetFeatureExtractor
+from alexnet.models.inspect import AlexNetFeatureExtractor, conv_layers
 from alexnet.viz import denormalize, feature_map_grid
 
 
@@ -27,7 +27,7 @@ class FeatureMapImages(EpochScheduledCallback):
             writer.add_image("feature_maps/inputs", make_grid(denormalize(images), nrow=len(images)),
                              step)
             self._logged_inputs = True
-        with AlexNetFeatureExtractor(pl_module.model, CONV_LAYERS) as extract:
+        with AlexNetFeatureExtractor(pl_module.model, conv_layers(pl_module.model)) as extract:
             features = extract(images.to(pl_module.device))
         for layer, maps in features.items():
             upscale = max(1, 32 // maps.shape[-1])

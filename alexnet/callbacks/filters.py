@@ -6,12 +6,13 @@ import lightning as L
 from torch.utils.tensorboard import SummaryWriter
 
 from alexnet.callbacks.schedule import EpochScheduledCallback
-from alexnet.models.inspect import CONV_LAYERS
+from alexnet.models.inspect import conv_layers
 from alexnet.viz import conv_weight, filter_grid
 
 
 class FilterImages(EpochScheduledCallback):
-    """Logs `filters/conv1` .. `filters/conv5` (up to `max_filters` kernels each)."""
+    """Logs `filters/conv1` .. `filters/conv5` (conv1..conv3 for mini; up to `max_filters`
+    kernels each)."""
 
     def __init__(self, every_n_epochs: int = 1, max_filters: int = 256) -> None:
         super().__init__(every_n_epochs)
@@ -19,7 +20,7 @@ class FilterImages(EpochScheduledCallback):
 
     def draw(self, trainer: L.Trainer, pl_module: L.LightningModule, writer: SummaryWriter,
              step: int) -> None:
-        for layer in CONV_LAYERS:
+        for layer in conv_layers(pl_module.model):
             weight, towers = conv_weight(pl_module.model, layer)
             count = min(self.max_filters, weight.shape[0])
             towers = towers if count == weight.shape[0] else 1

@@ -13,9 +13,10 @@ from torchdata.stateful_dataloader import StatefulDataLoader
 from alexnet.data.imagefolder import (BAD_FILE_POLICIES, class_names, collate_encoded,
                                       decode_batch, image_folder_splits, layout, load_encoded,
                                       load_rgb)
-from alexnet.data.synthetic import SPLITS, SyntheticImageNet, normalize_imagenet
-from alexnet.data.transforms import eval_transform, resize_for, train_transform
-from alexnet.models.errors import InvalidValue, check_choice, check_int
+from alexnet.data.synthetic import SPLITS, SyntheticImageNet
+from alexnet.data.transforms import (eval_transform, normalize_imagenet, resize_for,
+                                     train_transform)
+from alexnet.errors import InvalidValue, check_choice, check_int
 
 SOURCES = ("synthetic", "imagefolder")
 RENDER_ON = ("loader", "device")

@@ -17,7 +17,7 @@ from torch.utils.data import Dataset, Subset
 from torchvision.datasets import ImageFolder
 from torchvision.datasets.folder import IMG_EXTENSIONS
 
-from alexnet.models.errors import check_choice
+from alexnet.errors import check_choice
 
 log = logging.getLogger(__name__)
 BAD_FILE_POLICIES = ("skip", "fail")

@@ -17,15 +17,14 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from alexnet.models.errors import check_choice, check_int
+from alexnet.data.transforms import normalize_imagenet
+from alexnet.errors import check_choice, check_int
 
 SHAPES = ("disk", "square", "triangle", "hexagon", "cross", "ring", "star", "bar")
 ORIENTATIONS = 8  # stripe angles, 22.5 degrees apart
 FREQUENCIES = (1.5, 2.5, 3.5, 5.0)  # stripe cycles across the object
 HUES = 6  # colour pairs (h, h + 180 degrees), h 30 degrees apart
 SPLITS = {"train": 0, "val": 1, "test": 2}
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 MAX_CLASSES = len(SHAPES) * ORIENTATIONS * len(FREQUENCIES) * HUES
 
 
@@ -129,13 +128,6 @@ def create_synthetic_dataset(num_classes: int = 10, samples_per_class: int = 100
     train = SyntheticImageNet(num_classes, samples_per_class, image_size, seed, "train")
     test = SyntheticImageNet(num_classes, test_count, image_size, seed, "test")
     return train, test
-
-
-def normalize_imagenet(image: torch.Tensor) -> torch.Tensor:
-    """Normalize [0, 1] images (..., 3, H, W) with ImageNet's mean and std, on their device."""
-    mean = torch.tensor(IMAGENET_MEAN, device=image.device).view(3, 1, 1)
-    std = torch.tensor(IMAGENET_STD, device=image.device).view(3, 1, 1)
-    return (image - mean) / std
 
 
 def render(spec: ClassSpec, rng: np.random.Generator, grid: torch.Tensor) -> torch.Tensor:

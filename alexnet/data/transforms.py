@@ -6,9 +6,10 @@ import torch
 from torch import nn
 from torchvision.transforms import v2
 
-from alexnet.data.synthetic import IMAGENET_MEAN, IMAGENET_STD
-from alexnet.models.errors import check_choice
+from alexnet.errors import check_choice
 
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
 AUGMENTATIONS = ("paper", "torchvision", "none")
 EVAL_CROPS = ("center", "ten_crop")
 # ImageNet's RGB covariance eigen-decomposition, as used for the paper's colour augmentation.
@@ -50,9 +51,9 @@ def train_transform(augment: str, image_size: int, resize: int | None = None,
     """The training pipeline for PIL images (or [0, 1] tensors when `from_tensor`)."""
     check_choice("data.augment", augment, AUGMENTATIONS)
     resize = resize or resize_for(image_size)
-    if augment == "paper":
-        steps = [v2.Resize(resize, antialias=True), v2.RandomCrop(image_size),
-                 v2.RandomHorizontalFlip()]
+    if augment == "paper":  # the central resize x resize patch, then random crops and flips
+        steps = [v2.Resize(resize, antialias=True), v2.CenterCrop(resize),
+                 v2.RandomCrop(image_size), v2.RandomHorizontalFlip()]
     elif augment == "torchvision":
         steps = [v2.RandomResizedCrop(image_size, antialias=True), v2.RandomHorizontalFlip()]
     else:
@@ -63,13 +64,16 @@ def train_transform(augment: str, image_size: int, resize: int | None = None,
 
 def eval_transform(crop: str, image_size: int, resize: int | None = None,
                    from_tensor: bool = False) -> v2.Compose:
-    """The evaluation pipeline: resize the shorter side, then a centre crop or ten crops."""
+    """The evaluation pipeline: resize the shorter side, then a centre crop, or the paper's ten
+    crops (the four corners and the centre of the central resize x resize patch, and their
+    mirror images)."""
     check_choice("data.eval_crop", crop, EVAL_CROPS)
     resize = resize or resize_for(image_size)
     if crop == "center":
         return v2.Compose([v2.Resize(resize, antialias=True), v2.CenterCrop(image_size),
                            *_to_float(from_tensor), _normalize()])
-    return v2.Compose([v2.Resize(resize, antialias=True), v2.TenCrop(image_size),
+    return v2.Compose([v2.Resize(resize, antialias=True), v2.CenterCrop(resize),
+                       v2.TenCrop(image_size),
                        *_to_float(from_tensor), _normalize(), StackCrops()])
 
 
@@ -77,6 +81,13 @@ def _to_float(from_tensor: bool) -> list[nn.Module]:
     if from_tensor:
         return []
     return [v2.ToImage(), v2.ToDtype(torch.float32, scale=True)]
+
+
+def normalize_imagenet(image: torch.Tensor) -> torch.Tensor:
+    """Normalize [0, 1] images (..., 3, H, W) with ImageNet's mean and std, on their device."""
+    mean = torch.tensor(IMAGENET_MEAN, device=image.device).view(3, 1, 1)
+    std = torch.tensor(IMAGENET_STD, device=image.device).view(3, 1, 1)
+    return (image - mean) / std
 
 
 def _normalize() -> v2.Normalize:

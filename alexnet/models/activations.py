@@ -8,7 +8,7 @@ from typing import Any
 
 from torch import nn
 
-from alexnet.models.errors import InvalidValue, check_choice
+from alexnet.errors import InvalidValue, check_choice
 
 
 @dataclass(frozen=True)

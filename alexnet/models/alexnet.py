@@ -2,33 +2,41 @@
 
 Module indices never move, whatever the knobs: features.0/3/6/8/10 are conv1..conv5,
 features.2/5/12 the pools, avgpool, and classifier.1/4/6 are fc6..fc8, so a torchvision
-state_dict loads with strict=True. A disabled dropout is an ``nn.Identity`` in its slot, and
-LRN sits beside its activation (``features.1`` and ``features.4`` become ``Sequential(act, lrn)``).
+state_dict loads with strict=True. A disabled dropout is an ``nn.Identity`` in its slot; LRN
+(and, in the paper's placement, fc7's dropout) sits beside its activation in one slot
+(``features.1`` becomes ``Sequential(act, lrn)``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
-from alexnet.models.activations import make_activation
-from alexnet.models.errors import InvalidValue, check_choice, check_int
+from alexnet.errors import InvalidValue, check_choice, check_int
+from alexnet.models.layers import (activation_block, check_input_size, check_knobs, dropout_slot,
+                                   kaiming_init, max_pool, min_input_size)
 
-POOLINGS: dict[str, tuple[int, int]] = {
-    "overlapping": (3, 2),  # the paper's 3x3 windows, stride 2
-    "non_overlapping": (2, 2),
-}
 INITS: tuple[str, ...] = ("default", "paper", "kaiming")
-# torch.nn.init gains by activation; the others are ReLU-like and take ReLU's gain.
-INIT_GAINS = {"tanh": "tanh", "sigmoid": "sigmoid", "leaky_relu": "leaky_relu"}
-# The paper's LRN constants; nn.LocalResponseNorm divides alpha by size, as the authors' code did.
-LRN_SIZE, LRN_ALPHA, LRN_BETA, LRN_K = 5, 1e-4, 0.75, 2.0
+# Where the two dropouts sit: torchvision drops the inputs of fc6 and fc7; the paper (and its
+# cuda-convnet layer files) drops the outputs of fc6 and fc7.
+DROPOUT_PLACEMENTS: tuple[str, ...] = ("torchvision", "paper")
 # The layers with bias 1 in the paper's init.
 PAPER_BIAS_ONE = ("features.3", "features.8", "features.10", "classifier.1", "classifier.4")
 TORCHVISION_WIDTHS = (64, 192, 384, 256, 256)
+# Short names for the layers (torchvision indices); act1..act7 are the activations.
+ALEXNET_LAYERS: dict[str, str] = {
+    "conv1": "features.0", "act1": "features.1", "pool1": "features.2",
+    "conv2": "features.3", "act2": "features.4", "pool2": "features.5",
+    "conv3": "features.6", "act3": "features.7",
+    "conv4": "features.8", "act4": "features.9",
+    "conv5": "features.10", "act5": "features.11", "pool5": "features.12",
+    "fc6": "classifier.1", "act6": "classifier.2",
+    "fc7": "classifier.4", "act7": "classifier.5",
+    "fc8": "classifier.6",
+}
 
 
 class AlexNet(nn.Module):
@@ -47,8 +55,12 @@ class AlexNet(nn.Module):
         init: ``default`` (PyTorch's), ``paper`` (N(0, 0.01), bias 1 in conv2/4/5 and fc6/7) or
             ``kaiming`` (He et al. 2015: normal, fan-in, the activation's gain; biases 0).
         conv1_padding: padding of conv1 (2 in torchvision, 0 in the paper with 227x227 input).
+        dropout_placement: ``torchvision`` (dropout on the inputs of fc6 and fc7) or ``paper``
+            (on the outputs of fc6 and fc7, as the paper and its reference code).
         in_channels: channels of the input images.
     """
+
+    layer_aliases: ClassVar[dict[str, str]] = ALEXNET_LAYERS
 
     def __init__(
         self,
@@ -64,124 +76,71 @@ class AlexNet(nn.Module):
         groups: int = 1,
         init: str = "default",
         conv1_padding: int = 2,
+        dropout_placement: str = "torchvision",
         in_channels: int = 3,
     ) -> None:
         super().__init__()
         widths = tuple(widths)
-        _validate(num_classes, dropout, lrn, pooling, widths, hidden, groups, init, conv1_padding,
-                  in_channels)
+        check_knobs(num_classes, dropout, lrn, pooling, widths, 5, hidden, init, INITS,
+                    in_channels)
+        _check_alexnet_knobs(widths, groups, conv1_padding, dropout_placement)
         self.num_classes = num_classes
-        pool_kernel, pool_stride = POOLINGS[pooling]
         c1, c2, c3, c4, c5 = widths
+        params = dict(activation_params or {})
+        paper_dropout = dropout if dropout_placement == "paper" else 0.0
+        torchvision_dropout = dropout if dropout_placement == "torchvision" else 0.0
 
-        def act(with_lrn: bool = False) -> nn.Module:
-            module = make_activation(activation, activation_params)
-            if not with_lrn:
-                return module
-            return nn.Sequential(module, nn.LocalResponseNorm(LRN_SIZE, LRN_ALPHA, LRN_BETA, LRN_K))
-
-        def pool() -> nn.Module:
-            return nn.MaxPool2d(kernel_size=pool_kernel, stride=pool_stride)
-
-        def drop() -> nn.Module:
-            return nn.Dropout(p=dropout) if dropout > 0 else nn.Identity()
+        def act(with_lrn: bool = False, then_dropout: float = 0.0) -> nn.Module:
+            return activation_block(activation, params, with_lrn, then_dropout)
 
         self.features = nn.Sequential(
             nn.Conv2d(in_channels, c1, kernel_size=11, stride=4, padding=conv1_padding),
             act(lrn),
-            pool(),
+            max_pool(pooling),
             nn.Conv2d(c1, c2, kernel_size=5, padding=2, groups=groups),
             act(lrn),
-            pool(),
+            max_pool(pooling),
             nn.Conv2d(c2, c3, kernel_size=3, padding=1),
             act(),
             nn.Conv2d(c3, c4, kernel_size=3, padding=1, groups=groups),
             act(),
             nn.Conv2d(c4, c5, kernel_size=3, padding=1, groups=groups),
             act(),
-            pool(),
+            max_pool(pooling),
         )
         self.avgpool = nn.AdaptiveAvgPool2d((6, 6))
         self.classifier = nn.Sequential(
-            drop(),
+            dropout_slot(torchvision_dropout),   # torchvision: fc6's input
             nn.Linear(c5 * 6 * 6, hidden),
             act(),
-            drop(),
+            dropout_slot(dropout),               # both: fc6's output (fc7's input)
             nn.Linear(hidden, hidden),
-            act(),
+            act(then_dropout=paper_dropout),     # paper: fc7's output
             nn.Linear(hidden, num_classes),
         )
-        self.min_input_size = _min_input_size(self.features)
+        self.min_input_size = min_input_size(self.features)
         if init == "paper":
             _paper_init(self)
         elif init == "kaiming":
-            _kaiming_init(self, activation, dict(activation_params or {}))
+            kaiming_init(self, self.classifier[-1], activation, params)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.shape[-1] < self.min_input_size or x.shape[-2] < self.min_input_size:
-            raise ValueError(
-                f"input of {x.shape[-2]}x{x.shape[-1]} pixels is too small for this model; "
-                f"the minimum image size is {self.min_input_size}x{self.min_input_size}"
-            )
+        check_input_size(x, self.min_input_size)
         x = self.features(x)
         x = self.avgpool(x)
         x = torch.flatten(x, 1)
         return self.classifier(x)
 
 
-def _validate(
-    num_classes: int,
-    dropout: float,
-    lrn: bool,
-    pooling: str,
-    widths: tuple[int, ...],
-    hidden: int,
-    groups: int,
-    init: str,
-    conv1_padding: int,
-    in_channels: int,
-) -> None:
-    for key, value in (("num_classes", num_classes), ("hidden", hidden), ("groups", groups),
-                       ("in_channels", in_channels)):
-        check_int(key, value, minimum=1)
+def _check_alexnet_knobs(widths: tuple[int, ...], groups: int, conv1_padding: int,
+                         dropout_placement: str) -> None:
+    check_int("groups", groups, minimum=1)
     check_int("conv1_padding", conv1_padding, minimum=0)
-    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
-        raise InvalidValue("dropout", dropout, "it must be a probability in [0, 1)")
-    if not isinstance(lrn, bool):
-        raise InvalidValue("lrn", lrn, "it must be true or false")
-    check_choice("pooling", pooling, POOLINGS)
-    check_choice("init", init, INITS)
-    if len(widths) != 5 or any(isinstance(w, bool) or not isinstance(w, int) or w < 1
-                               for w in widths):
-        raise InvalidValue("widths", list(widths), "it must be 5 positive integers (conv1..conv5 "
-                           f"channels, e.g. {list(TORCHVISION_WIDTHS)})")
+    check_choice("dropout_placement", dropout_placement, DROPOUT_PLACEMENTS)
     # Grouped convs (conv2, conv4, conv5) read conv1, conv3, conv4 and write conv2, conv4, conv5.
     if any(w % groups for w in widths):
         raise InvalidValue("groups", groups, f"every conv width must be a multiple of it, and "
                            f"widths={list(widths)}")
-
-
-def _min_input_size(features: nn.Sequential, limit: int = 4096) -> int:
-    """The smallest square input for which every conv and pool of `features` has an output."""
-    for size in range(1, limit + 1):
-        if _features_output_size(features, size) >= 1:
-            return size
-    raise ValueError(f"no input up to {limit} pixels fits this model")
-
-
-def _features_output_size(features: nn.Sequential, size: int) -> int:
-    for module in features:
-        if isinstance(module, (nn.Conv2d, nn.MaxPool2d)):
-            kernel, stride, padding = (_first(module.kernel_size), _first(module.stride),
-                                       _first(module.padding))
-            size = (size + 2 * padding - kernel) // stride + 1
-            if size < 1:
-                return 0
-    return size
-
-
-def _first(value: int | tuple[int, ...] | str) -> int:
-    return value[0] if isinstance(value, tuple) else int(value)
 
 
 @torch.no_grad()
@@ -191,17 +150,3 @@ def _paper_init(model: AlexNet) -> None:
         if isinstance(module, (nn.Conv2d, nn.Linear)):
             nn.init.normal_(module.weight, mean=0.0, std=0.01)
             nn.init.constant_(module.bias, 1.0 if name in PAPER_BIAS_ONE else 0.0)
-
-
-@torch.no_grad()
-def _kaiming_init(model: AlexNet, activation: str, params: dict) -> None:
-    """He init with the activation's gain, so the signal keeps its scale through all 8 layers
-    (PyTorch's default shrinks it at every ReLU layer); fc8 gets the linear gain."""
-    nonlinearity = INIT_GAINS.get(activation, "relu")
-    slope = params.get("negative_slope", 0.01)
-    last = model.classifier[-1]
-    for module in model.modules():
-        if isinstance(module, (nn.Conv2d, nn.Linear)):
-            mode = "linear" if module is last else nonlinearity
-            nn.init.kaiming_normal_(module.weight, a=slope, nonlinearity=mode)
-            nn.init.zeros_(module.bias)

@@ -9,32 +9,47 @@ import torch
 from torch import nn
 from torch.utils.hooks import RemovableHandle
 
-from alexnet.models.errors import InvalidValue
+from alexnet.errors import InvalidValue
+from alexnet.models.alexnet import ALEXNET_LAYERS
 
-# Short names for AlexNet's layers (torchvision indices); act1..act7 are the activations.
-LAYER_ALIASES: dict[str, str] = {
-    "conv1": "features.0", "act1": "features.1", "pool1": "features.2",
-    "conv2": "features.3", "act2": "features.4", "pool2": "features.5",
-    "conv3": "features.6", "act3": "features.7",
-    "conv4": "features.8", "act4": "features.9",
-    "conv5": "features.10", "act5": "features.11", "pool5": "features.12",
-    "fc6": "classifier.1", "act6": "classifier.2",
-    "fc7": "classifier.4", "act7": "classifier.5",
-    "fc8": "classifier.6",
-}
-CONV_LAYERS: tuple[str, ...] = ("conv1", "conv2", "conv3", "conv4", "conv5")
+
+def layer_aliases(model: nn.Module) -> dict[str, str]:
+    """The model's short layer names (``conv1``, ``act1``, ``fc6``, ...) -> module names; a model
+    without its own (e.g. torchvision's AlexNet) gets AlexNet's, which share its layout."""
+    aliases = getattr(model, "layer_aliases", ALEXNET_LAYERS)
+    modules = dict(model.named_modules())
+    return {alias: name for alias, name in aliases.items() if name in modules}
+
+
+def conv_layers(model: nn.Module) -> list[str]:
+    """The aliases of the model's conv layers, in order (conv1 .. conv5 for AlexNet)."""
+    return _with_prefix(model, "conv")
+
+
+def activation_layers(model: nn.Module) -> list[str]:
+    """The aliases of the model's activations, in order (act1 .. act7 for AlexNet)."""
+    return _with_prefix(model, "act")
+
+
+def weighted_layers(model: nn.Module) -> list[str]:
+    """The aliases of the layers with weights: the convs, then the fully connected layers."""
+    return conv_layers(model) + _with_prefix(model, "fc")
+
+
+def _with_prefix(model: nn.Module, prefix: str) -> list[str]:
+    return [alias for alias in layer_aliases(model)
+            if alias.startswith(prefix) and alias[len(prefix):].isdigit()]
 
 
 def layer_names(model: nn.Module) -> list[str]:
     """Every name a layer of `model` can be asked for by: aliases, then module names."""
     modules = dict(model.named_modules())
-    aliases = [alias for alias, name in LAYER_ALIASES.items() if name in modules]
-    return aliases + [name for name in modules if name]
+    return list(layer_aliases(model)) + [name for name in modules if name]
 
 
 def resolve_layer(model: nn.Module, layer: str) -> str:
     """The module name of `layer` (an alias such as ``conv1`` or a name such as ``features.0``)."""
-    name = LAYER_ALIASES.get(layer, layer)
+    name = layer_aliases(model).get(layer, layer)
     modules = dict(model.named_modules())
     if not name or name not in modules:
         raise InvalidValue("layer", layer, f"valid names: {', '.join(layer_names(model))}")

@@ -1,26 +1,38 @@
-"""Named AlexNet presets and `create_model`, the one way configs build a model."""
+"""Named presets and `create_model`, the one way configs build a model."""
 
 from __future__ import annotations
 
 import inspect
+from dataclasses import dataclass, field
 from typing import Any
 
-from alexnet.models.alexnet import AlexNet
-from alexnet.models.errors import check_choice
+from torch import nn
 
-PRESETS: dict[str, dict[str, Any]] = {
-    # torchvision's layout: 61,100,840 parameters at 1000 classes.
-    "alexnet": {},
-    # The 2012 paper: two towers, LRN, its init, 227x227 input -> 55x55x96 after conv1.
-    "paper2012": {
+from alexnet.errors import InvalidValue, check_choice
+from alexnet.models.alexnet import AlexNet
+from alexnet.models.mini import MiniAlexNet
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A network class and the knob values that make the preset."""
+
+    network: type[nn.Module]
+    knobs: dict[str, Any] = field(default_factory=dict)
+    about: str = ""
+
+
+PRESETS: dict[str, Preset] = {
+    "alexnet": Preset(AlexNet, {}, "torchvision's layout: 61,100,840 parameters at 1000 classes"),
+    "paper2012": Preset(AlexNet, {
         "widths": (96, 256, 384, 384, 256),
         "groups": 2,
         "lrn": True,
         "init": "paper",
         "conv1_padding": 0,
-    },
-    # The seed notebook's MiniAlexNet: 32-64-128 convs, 512 hidden units.
-    "mini": {"widths": (32, 64, 128, 128, 128), "hidden": 512},
+        "dropout_placement": "paper",
+    }, "the 2012 paper: two towers, LRN, its init and dropout placement, 227x227 input"),
+    "mini": Preset(MiniAlexNet, {}, "the seed notebook's MiniAlexNet: 3 convs, 2 linear layers"),
 }
 
 
@@ -29,25 +41,32 @@ def preset_names() -> list[str]:
     return list(PRESETS)
 
 
-def knob_names() -> list[str]:
-    """The AlexNet constructor arguments a preset or an override may set."""
-    return [name for name in inspect.signature(AlexNet).parameters if name not in ("self", "num_classes")]
+def knob_names(name: str = "alexnet") -> list[str]:
+    """The constructor arguments a preset's network takes, besides ``num_classes``."""
+    check_choice("name", name, PRESETS)
+    parameters = inspect.signature(PRESETS[name].network).parameters
+    return [key for key in parameters if key not in ("self", "num_classes")]
 
 
 def preset_knobs(name: str, **overrides: Any) -> dict[str, Any]:
     """The knob values `create_model(name, **overrides)` builds with (defaults filled in)."""
     check_choice("name", name, PRESETS)
-    defaults = {key: p.default for key, p in inspect.signature(AlexNet).parameters.items()
+    parameters = inspect.signature(PRESETS[name].network).parameters
+    defaults = {key: p.default for key, p in parameters.items()
                 if key not in ("self", "num_classes")}
-    return {**defaults, **PRESETS[name], **overrides}
+    return {**defaults, **PRESETS[name].knobs, **overrides}
 
 
-def create_model(name: str = "alexnet", num_classes: int = 1000, **overrides: Any) -> AlexNet:
+def create_model(name: str = "alexnet", num_classes: int = 1000, **overrides: Any) -> nn.Module:
     """Build preset `name` with `num_classes` outputs; `overrides` replace any of its knobs.
 
     Example: ``create_model("paper2012", num_classes=10, activation="tanh", dropout=0.0)``.
     """
     check_choice("name", name, PRESETS)
+    knobs = knob_names(name)
     for knob in overrides:
-        check_choice("knob", knob, knob_names())
-    return AlexNet(num_classes=num_classes, **{**PRESETS[name], **overrides})
+        if knob not in knobs:
+            raise InvalidValue("knob", knob, f"the {name} preset ({PRESETS[name].network.__name__}) "
+                               f"has no such knob; its knobs: {', '.join(knobs)}")
+    preset = PRESETS[name]
+    return preset.network(num_classes=num_classes, **{**preset.knobs, **overrides})

@@ -1,4 +1,4 @@
-"""Per-layer summary of a model at an input size: output shapes, parameters, MB and FLOPs."""
+"""Per-layer summary of a model at an input size: output shapes, parameters, MiB and FLOPs."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from alexnet.models.inspect import LAYER_ALIASES
+from alexnet.models.inspect import layer_aliases
 
 BYTES_PER_PARAM = 4  # float32
-_ALIAS_OF = {name: alias for alias, name in LAYER_ALIASES.items()}
+MIB = 2**20  # sizes are in MiB (1,048,576 bytes), as the seed notebook printed them
 
 
 @dataclass(frozen=True)
@@ -27,8 +27,9 @@ class LayerRow:
     flops: int
 
     @property
-    def megabytes(self) -> float:
-        return self.params * BYTES_PER_PARAM / 1e6
+    def mebibytes(self) -> float:
+        """The float32 size of the parameters in MiB."""
+        return self.params * BYTES_PER_PARAM / MIB
 
 
 @dataclass(frozen=True)
@@ -42,19 +43,20 @@ class ModelSummary:
     flops: int
 
     @property
-    def megabytes(self) -> float:
-        return self.params * BYTES_PER_PARAM / 1e6
+    def mebibytes(self) -> float:
+        """The float32 size of the parameters in MiB."""
+        return self.params * BYTES_PER_PARAM / MIB
 
     def table(self) -> list[list[str]]:
         """The summary as rows of strings, a header first and the totals last."""
-        header = ["layer", "alias", "type", "output", "params", "trainable", "MB", "MFLOPs"]
+        header = ["layer", "alias", "type", "output", "params", "trainable", "MiB", "MFLOPs"]
         body = [
             [r.name, r.alias, r.kind, "x".join(map(str, r.output_shape)), f"{r.params:,}",
-             f"{r.trainable:,}", f"{r.megabytes:.2f}", f"{r.flops / 1e6:,.2f}"]
+             f"{r.trainable:,}", f"{r.mebibytes:.2f}", f"{r.flops / 1e6:,.2f}"]
             for r in self.rows
         ]
         total = ["total", "", "", "", f"{self.params:,}", f"{self.trainable:,}",
-                 f"{self.megabytes:.2f}", f"{self.flops / 1e6:,.2f}"]
+                 f"{self.mebibytes:.2f}", f"{self.flops / 1e6:,.2f}"]
         return [header, *body, total]
 
     def to_text(self) -> str:
@@ -112,12 +114,13 @@ def summarize(model: nn.Module, image_size: int | tuple[int, int] = 224,
         model.train(was_training)
         for handle in handles:
             handle.remove()
+    alias_of = {name: alias for alias, name in layer_aliases(model).items()}
     flops = {name: sum(ops.values()) for name, ops in counter.get_flop_counts().items()}
     prefix = type(model).__name__ + "."
     rows = [
         LayerRow(
             name=name,
-            alias=_ALIAS_OF.get(name, ""),
+            alias=alias_of.get(name, ""),
             kind=_kind(module),
             output_shape=shapes.get(name, ()),
             params=sum(p.numel() for p in module.parameters()),

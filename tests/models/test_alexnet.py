@@ -4,6 +4,7 @@ import torchvision
 from torch import nn
 
 from alexnet import AlexNet, create_model
+from alexnet.models import MiniAlexNet
 
 CONV_INDICES = {"conv1": 0, "conv2": 3, "conv3": 6, "conv4": 8, "conv5": 10}
 
@@ -27,10 +28,61 @@ def test_module_layout_matches_torchvision():
     assert isinstance(model.avgpool, nn.AdaptiveAvgPool2d)
 
 
-@pytest.mark.parametrize(("preset", "count"), [
-    ("alexnet", 61_100_840), ("paper2012", 60_965_224), ("mini", 3_567_400)])
-def test_preset_parameter_counts(preset, count):
-    assert sum(p.numel() for p in create_model(preset).parameters()) == count
+@pytest.mark.parametrize(("preset", "classes", "count"), [
+    ("alexnet", 1000, 61_100_840), ("paper2012", 1000, 60_965_224), ("mini", 10, 2_494_794)])
+def test_preset_parameter_counts(preset, classes, count):
+    model = create_model(preset, num_classes=classes)
+    assert sum(p.numel() for p in model.parameters()) == count
+
+
+def test_mini_is_the_notebooks_layer_for_layer():
+    model = create_model("mini", num_classes=10)
+    assert type(model) is MiniAlexNet
+    convs = [(m.in_channels, m.out_channels, m.kernel_size, m.stride, m.padding)
+             for m in model.features if isinstance(m, nn.Conv2d)]
+    assert convs == [(3, 32, (7, 7), (2, 2), (2, 2)), (32, 64, (5, 5), (1, 1), (2, 2)),
+                     (64, 128, (3, 3), (1, 1), (1, 1))]
+    assert [type(m) for m in model.features] == [
+        nn.Conv2d, nn.ReLU, nn.MaxPool2d, nn.Conv2d, nn.ReLU, nn.MaxPool2d, nn.Conv2d, nn.ReLU,
+        nn.AdaptiveAvgPool2d]
+    assert all((p.kernel_size, p.stride) == (3, 2) for p in model.features
+               if isinstance(p, nn.MaxPool2d))
+    assert model.features[8].output_size == (6, 6)
+    assert [type(m) for m in model.classifier] == [nn.Dropout, nn.Linear, nn.ReLU, nn.Dropout,
+                                                   nn.Linear]
+    assert [(m.in_features, m.out_features) for m in model.classifier
+            if isinstance(m, nn.Linear)] == [(4608, 512), (512, 10)]
+    assert model.classifier[0].p == model.classifier[3].p == 0.5
+    alexnet = sum(p.numel() for p in AlexNet(num_classes=1000).parameters())
+    assert round(alexnet / sum(p.numel() for p in model.parameters()), 1) == 24.5  # the notebook's
+
+
+def test_mini_takes_the_activation_and_dropout_knobs():
+    model = create_model("mini", num_classes=4, activation="tanh", dropout=0.2)
+    assert sum(isinstance(m, nn.Tanh) for m in model.modules()) == 4
+    assert [m.p for m in model.modules() if isinstance(m, nn.Dropout)] == [0.2, 0.2]
+    with pytest.raises(ValueError, match=r"knob='groups' is not valid; the mini preset "
+                                         r"\(MiniAlexNet\) has no such knob; its knobs: dropout"):
+        create_model("mini", groups=2)
+
+
+def test_dropout_placement_torchvision_and_paper():
+    def dropouts(model):
+        return [name for name, m in model.named_modules() if isinstance(m, nn.Dropout)]
+
+    # torchvision: the inputs of fc6 (classifier.0) and fc7 (classifier.3).
+    assert dropouts(create_model("alexnet")) == ["classifier.0", "classifier.3"]
+    # The paper: the outputs of fc6 (classifier.3) and fc7 (after act7, before fc8).
+    paper = create_model("paper2012")
+    assert dropouts(paper) == ["classifier.3", "classifier.5.1"]
+    assert isinstance(paper.classifier[0], nn.Identity)
+    assert list(paper.state_dict()) == list(create_model("alexnet").state_dict())
+    model = AlexNet(num_classes=3, hidden=8, widths=(8, 8, 8, 8, 8), dropout_placement="paper")
+    model.train()
+    seen = {}
+    model.classifier[6].register_forward_pre_hook(lambda _m, args: seen.update(fc8_in=args[0]))
+    model(torch.randn(64, 3, 63, 63))
+    assert (seen["fc8_in"] == 0).float().mean() > 0.3  # fc7's output is dropped before fc8
 
 
 def test_paper2012_at_227_gives_55x55x96_after_conv1():
@@ -67,7 +119,7 @@ def test_any_size_the_adaptive_pool_takes(size):
         assert model(torch.zeros(1, 3, *size)).shape == (1, 7)
 
 
-@pytest.mark.parametrize(("preset", "minimum"), [("alexnet", 63), ("paper2012", 67)])
+@pytest.mark.parametrize(("preset", "minimum"), [("alexnet", 63), ("paper2012", 67), ("mini", 15)])
 def test_too_small_input_names_the_minimum(preset, minimum):
     model = create_model(preset)
     assert model.min_input_size == minimum
@@ -143,7 +195,7 @@ def test_create_model_overrides_preset_knobs():
 
 def test_seed_ablation_variant_is_the_same_model_with_knobs():
     # The seed's use_relu=False / use_dropout=False variant.
-    model = create_model("mini", num_classes=10, activation="tanh", dropout=0.0)
+    model = create_model("alexnet", num_classes=10, activation="tanh", dropout=0.0)
     assert type(model) is AlexNet
     model.train()
     x = torch.randn(2, 3, 64, 64)

@@ -33,6 +33,13 @@ def test_unknown_preset_lists_the_presets():
 
 
 def test_unknown_knob_lists_the_knobs():
-    with pytest.raises(ValueError, match=r"knob='use_relu' is not valid; choose one of: dropout, "
+    with pytest.raises(ValueError, match=r"knob='use_relu' is not valid; the alexnet preset "
+                                         r"\(AlexNet\) has no such knob; its knobs: dropout, "
                                          r"activation, activation_params, lrn, pooling"):
         create_model("alexnet", use_relu=False)
+
+
+def test_bad_dropout_placement_lists_the_placements():
+    with pytest.raises(ValueError, match=r"dropout_placement='fc8' is not valid; choose one of: "
+                                         r"torchvision, paper"):
+        AlexNet(dropout_placement="fc8")

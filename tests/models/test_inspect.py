@@ -1,8 +1,11 @@
 import pytest
 import torch
+from torch import nn
 
 from alexnet import AlexNetFeatureExtractor, create_model
-from alexnet.models.inspect import LAYER_ALIASES, layer_names, resolve_layer
+from alexnet.models import ALEXNET_LAYERS, MINI_LAYERS
+from alexnet.models.inspect import (activation_layers, conv_layers, layer_names, resolve_layer,
+                                    weighted_layers)
 
 
 @pytest.fixture(scope="module")
@@ -67,9 +70,23 @@ def test_unknown_layer_lists_the_valid_names(model):
     assert all(len(m._forward_hooks) == 0 for m in model.modules())
 
 
-def test_aliases_resolve_to_modules_of_every_preset():
-    for preset in ("alexnet", "paper2012", "mini"):
-        model = create_model(preset)
-        for alias, name in LAYER_ALIASES.items():
-            assert resolve_layer(model, alias) == name
-        assert set(LAYER_ALIASES) <= set(layer_names(model))
+@pytest.mark.parametrize(("preset", "aliases"), [
+    ("alexnet", ALEXNET_LAYERS), ("paper2012", ALEXNET_LAYERS), ("mini", MINI_LAYERS)])
+def test_aliases_resolve_to_modules_of_every_preset(preset, aliases):
+    model = create_model(preset)
+    for alias, name in aliases.items():
+        assert resolve_layer(model, alias) == name
+    assert set(aliases) <= set(layer_names(model))
+
+
+def test_layer_groups_follow_the_model():
+    alexnet, mini = create_model("alexnet"), create_model("mini")
+    assert conv_layers(alexnet) == ["conv1", "conv2", "conv3", "conv4", "conv5"]
+    assert conv_layers(mini) == ["conv1", "conv2", "conv3"]
+    assert activation_layers(mini) == ["act1", "act2", "act3", "act4"]
+    assert weighted_layers(alexnet)[-3:] == ["fc6", "fc7", "fc8"]
+    assert weighted_layers(mini) == ["conv1", "conv2", "conv3", "fc4", "fc5"]
+    assert all(isinstance(dict(mini.named_modules())[resolve_layer(mini, a)], nn.Conv2d)
+               for a in conv_layers(mini))
+    with pytest.raises(ValueError, match="layer='conv4' is not valid; valid names: conv1"):
+        resolve_layer(mini, "conv4")
