@@ -1,18 +1,30 @@
-"""Bridges Hydra configs and the library: where the configs live, and models built from them."""
+"""Bridges Hydra configs and the library: where the configs live, their resolvers, composing a
+config in code, and models built from a config."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
-
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig, OmegaConf, open_dict
 from torch import nn
 
 from alexnet.errors import InvalidValue, check_choice
 from alexnet.models import PRESETS, create_model, knob_names
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+
+
+def _unique_suffix() -> str:
+    # Microseconds and the process id: two runs started in the same second never share a dir.
+    return f"{datetime.now():%f}-{os.getpid()}"
+
+
+OmegaConf.register_new_resolver("uid", _unique_suffix, use_cache=True, replace=True)
 # Knobs with groups of their own (activation, dropout): the model group sets the others.
 GROUP_KNOBS = ("activation", "activation_params", "dropout")
 
@@ -64,3 +76,25 @@ _CONFIG_KEYS = {
     "dropout": "dropout.p",
     "num_classes": "num_classes",
 }
+
+
+def compose_config(overrides: Sequence[str] = (), config_name: str = "train",
+                   output_dir: str | Path | None = None, with_hydra: bool = False) -> DictConfig:
+    """The config `python <config_name>.py <overrides>` would run, composed in this process.
+
+    Outside a Hydra job there is no Hydra run dir, so the run writes into `output_dir` (default:
+    a fresh dir under ``paths.log_dir``/<task>/runs/, as the command line would make); the run
+    creates it once the config has passed its checks. `with_hydra` keeps the ``hydra`` node
+    (launcher, sweeper) in the result.
+    """
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        cfg = compose(config_name=config_name, overrides=list(overrides),
+                      return_hydra_config=with_hydra)
+    if "paths" not in cfg:  # a config that writes no run dir (summary)
+        return cfg
+    if output_dir is None:
+        stamp = f"{datetime.now():%Y-%m-%d_%H-%M-%S}_{_unique_suffix()}"
+        output_dir = Path(cfg.paths.log_dir) / str(cfg.get("task_name", config_name)) / "runs" / stamp
+    with open_dict(cfg):
+        cfg.paths.output_dir = str(output_dir)
+    return cfg

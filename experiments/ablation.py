@@ -16,8 +16,16 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from alexnet.reports import (Run, experiment_parser, launch_multirun, load_runs, output_dir,
-                             size_overrides, sweep_of, write_table)
+from alexnet.reports import (
+    Run,
+    experiment_parser,
+    launch_multirun,
+    load_runs,
+    output_dir,
+    size_overrides,
+    sweep_of,
+    write_table,
+)
 
 ARMS = ("full", "tanh", "no_dropout", "tanh_no_dropout", "lrn", "non_overlapping_pool", "augment")
 EPOCHS = {"tiny": 2, "cpu": 10, "full": 30}

@@ -15,12 +15,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from hydra import compose, initialize_config_dir
 from omegaconf import open_dict
 
-from alexnet.cli import train
-from alexnet.config import CONF_DIR
-
+from alexnet.config import compose_config
+from alexnet.run import train
 
 PICTURES = ("filters", "feature_maps", "activation_stats", "confusion_matrix", "hparams")
 
@@ -29,14 +27,11 @@ def fit_rate(pictures: bool, args: argparse.Namespace, out: Path) -> float:
     """Training images per second of one fit, with or without the picture callbacks."""
     overrides = [f"trainer.max_epochs={args.epochs}", "test=false",
                  f"data.train_per_class={args.train_per_class}"]
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose(config_name="train", overrides=overrides)
+    cfg = compose_config(overrides, output_dir=out)
     with open_dict(cfg):
-        cfg.paths.output_dir = str(out)
         cfg.callbacks.progress_bar.refresh_rate = 0
         for name in () if pictures else PICTURES:
             cfg.callbacks.pop(name)
-    out.mkdir(parents=True)
     start = time.perf_counter()
     summary = train(cfg)
     seconds = time.perf_counter() - start

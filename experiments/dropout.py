@@ -19,8 +19,15 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
-from alexnet.reports import (SYNTHETIC_ONLY, experiment_parser, launch_multirun, load_runs, output_dir,
-                             size_overrides, write_table)
+from alexnet.reports import (
+    SYNTHETIC_ONLY,
+    experiment_parser,
+    launch_multirun,
+    load_runs,
+    output_dir,
+    size_overrides,
+    write_table,
+)
 
 FEATURES, INFORMATIVE = 100, 5
 MLP_EPOCHS = {"tiny": 5, "cpu": 150, "full": 300}

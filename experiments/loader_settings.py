@@ -22,13 +22,12 @@ import tempfile
 from pathlib import Path
 
 import torch
-from hydra import compose, initialize_config_dir
 from hydra.errors import HydraException
 from omegaconf import open_dict
 
-from alexnet.cli import train
-from alexnet.config import CONF_DIR
+from alexnet.config import compose_config
 from alexnet.reports import int_at_least, write_jpeg_folder
+from alexnet.run import train
 
 SETTINGS: dict[str, list[tuple[str, list[str]]]] = {
     "synthetic": [
@@ -56,12 +55,9 @@ CUDA_SETTINGS = [("pinned memory off", ["data.pin_memory=false"])]
 def fit_rate(overrides: list[str], out: Path) -> float:
     """Training images per second from the end of the first epoch to the end of the last (the
     epochs' validation and boundaries included; set-up and first-epoch warm-up left out)."""
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose(config_name="train", overrides=overrides)
+    cfg = compose_config(overrides, output_dir=out)
     with open_dict(cfg):
-        cfg.paths.output_dir = str(out)
         cfg.trainer.enable_progress_bar = False
-    out.mkdir(parents=True)
     first, *_, last = train(cfg)["history"]
     return (last["step"] - first["step"]) * cfg.data.batch_size / (last["time_s"] - first["time_s"])
 

@@ -16,11 +16,10 @@ import argparse
 from pathlib import Path
 
 import torch
-from hydra import compose, initialize_config_dir
 from matplotlib.figure import Figure
 from omegaconf import OmegaConf
 
-from alexnet.config import CONF_DIR
+from alexnet.config import compose_config
 from alexnet.optim import build_optimizer, build_schedules
 from alexnet.reports import output_dir, write_table
 
@@ -37,8 +36,7 @@ SCHEDULES = {
 
 def schedule_config(name: str, warmup_steps: int) -> tuple[dict, dict]:
     """The optimizer and schedule configs `python train.py optimizer=sgd <schedule>` uses."""
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose(config_name="train", overrides=["optimizer=sgd", *SCHEDULES[name]])
+    cfg = compose_config(["optimizer=sgd", *SCHEDULES[name]])
     optimizer = OmegaConf.to_container(cfg.optimizer, resolve=True)
     schedule = OmegaConf.to_container(cfg.schedule, resolve=True)
     if name == "warmup+cosine":

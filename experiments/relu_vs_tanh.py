@@ -17,8 +17,16 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from alexnet.reports import (Run, experiment_parser, launch_multirun, load_runs, output_dir,
-                             size_overrides, sweep_of, write_table)
+from alexnet.reports import (
+    Run,
+    experiment_parser,
+    launch_multirun,
+    load_runs,
+    output_dir,
+    size_overrides,
+    sweep_of,
+    write_table,
+)
 
 PAPER_RATIO = 6.0
 EPOCHS = {"tiny": 2, "cpu": 25, "full": 40}

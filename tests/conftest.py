@@ -6,12 +6,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hydra import compose, initialize_config_dir
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig
 from PIL import Image
 
-import alexnet.cli  # noqa: F401 - registers the config resolvers
-from alexnet.config import CONF_DIR
+from alexnet.config import compose_config
 
 ROOT = Path(__file__).resolve().parents[1]
 # A small, fast run: the mini preset on 64-pixel images, in-process, no loader workers.
@@ -51,10 +49,4 @@ def image_folder(tmp_path: Path) -> Path:
 
 def compose_train(*overrides: str, output_dir: Path | None = None) -> DictConfig:
     """The composed train config, as `python train.py <overrides>` would see it."""
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose(config_name="train", overrides=list(overrides))
-    if output_dir is not None:
-        output_dir.mkdir(parents=True, exist_ok=True)
-        with open_dict(cfg):
-            cfg.paths.output_dir = str(output_dir)
-    return cfg
+    return compose_config(overrides, output_dir=output_dir)

@@ -3,9 +3,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
 
-from alexnet.config import CONF_DIR, model_from_config
+from alexnet.config import compose_config, model_from_config
 from alexnet.models import activation_names, preset_names
 from alexnet.summary import render
 
@@ -18,8 +17,7 @@ def run_summary(*overrides: str) -> subprocess.CompletedProcess:
 
 
 def compose_summary(*overrides: str):
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        return compose(config_name="summary", overrides=list(overrides))
+    return compose_config(overrides, config_name="summary")
 
 
 def test_command_prints_the_paper2012_table_at_227():

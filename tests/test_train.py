@@ -5,11 +5,10 @@ from pathlib import Path
 
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
 
 from alexnet import AlexNetModule
-from alexnet.cli import train
-from alexnet.config import CONF_DIR
+from alexnet.config import CONF_DIR, compose_config
+from alexnet.run import train
 from tests.conftest import TINY, compose_train
 
 
@@ -139,10 +138,8 @@ def test_seed_zero_is_a_seed_like_any_other(tmp_path):
 
 
 def test_slurm_launcher_composes():
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose(config_name="train", return_hydra_config=True,
-                      overrides=["hydra/launcher=slurm", "trainer=ddp", "trainer.accelerator=gpu",
-                                 "trainer.devices=4", "trainer.num_nodes=2"])
+    cfg = compose_config(["hydra/launcher=slurm", "trainer=ddp", "trainer.accelerator=gpu",
+                          "trainer.devices=4", "trainer.num_nodes=2"], with_hydra=True)
     launcher = cfg.hydra.launcher
     assert launcher._target_.endswith("SlurmLauncher")
     assert (launcher.tasks_per_node, launcher.gpus_per_node, launcher.nodes) == (4, 4, 2)
@@ -150,9 +147,7 @@ def test_slurm_launcher_composes():
 
 
 def test_optuna_search_composes():
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose(config_name="train", return_hydra_config=True,
-                      overrides=["hparams_search=optuna"])
+    cfg = compose_config(["hparams_search=optuna"], with_hydra=True)
     assert cfg.hydra.sweeper._target_.endswith("OptunaSweeper")
     assert cfg.hydra.sweeper.direction == "maximize" and cfg.optimized_metric == "val/acc1"
 

@@ -4,8 +4,8 @@ from alexnet.callbacks.activation_stats import ActivationStatistics
 from alexnet.callbacks.confusion import ConfusionMatrixImage
 from alexnet.callbacks.feature_maps import FeatureMapImages
 from alexnet.callbacks.filters import FilterImages
-from alexnet.callbacks.hparams import HParamsSummary
 from alexnet.callbacks.history import MetricHistory
+from alexnet.callbacks.hparams import HParamsSummary
 
 __all__ = ["ActivationStatistics", "ConfusionMatrixImage", "FeatureMapImages", "FilterImages",
            "HParamsSummary", "MetricHistory"]

@@ -7,8 +7,12 @@ import torch
 from torch.utils.tensorboard import SummaryWriter
 
 from alexnet.callbacks.schedule import EpochScheduledCallback, probe_images, tensorboard_writer
-from alexnet.models.inspect import (AlexNetFeatureExtractor, activation_layers, resolve_layer,
-                                    weighted_layers)
+from alexnet.models.inspect import (
+    AlexNetFeatureExtractor,
+    activation_layers,
+    resolve_layer,
+    weighted_layers,
+)
 
 HISTOGRAM_VALUES = 1 << 16  # a histogram of more values looks the same and costs seconds
 

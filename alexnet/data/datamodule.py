@@ -10,12 +10,18 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 from torchdata.stateful_dataloader import StatefulDataLoader
 
-from alexnet.data.imagefolder import (BAD_FILE_POLICIES, class_names, collate_encoded,
-                                      decode_batch, image_folder_splits, layout, load_encoded,
-                                      load_rgb)
+from alexnet.data.imagefolder import (
+    BAD_FILE_POLICIES,
+    class_names,
+    collate_encoded,
+    decode_batch,
+    image_folder_splits,
+    layout,
+    load_encoded,
+    load_rgb,
+)
 from alexnet.data.synthetic import SPLITS, SyntheticImageNet
-from alexnet.data.transforms import (eval_transform, normalize_imagenet, resize_for,
-                                     train_transform)
+from alexnet.data.transforms import eval_transform, normalize_imagenet, resize_for, train_transform
 from alexnet.errors import InvalidValue, check_choice, check_int
 
 SOURCES = ("synthetic", "imagefolder")

@@ -11,11 +11,11 @@ from typing import Any
 import numpy as np
 import torch
 from PIL import Image
-from torchvision.io import ImageReadMode, decode_jpeg, read_file
-from torchvision.transforms.v2.functional import pil_to_tensor
 from torch.utils.data import Dataset, Subset
 from torchvision.datasets import ImageFolder
 from torchvision.datasets.folder import IMG_EXTENSIONS
+from torchvision.io import ImageReadMode, decode_jpeg, read_file
+from torchvision.transforms.v2.functional import pil_to_tensor
 
 from alexnet.errors import check_choice
 

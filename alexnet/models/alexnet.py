@@ -16,8 +16,15 @@ import torch
 from torch import nn
 
 from alexnet.errors import InvalidValue, check_choice, check_int
-from alexnet.models.layers import (activation_block, check_input_size, check_knobs, dropout_slot,
-                                   kaiming_init, max_pool, min_input_size)
+from alexnet.models.layers import (
+    activation_block,
+    check_input_size,
+    check_knobs,
+    dropout_slot,
+    kaiming_init,
+    max_pool,
+    min_input_size,
+)
 
 INITS: tuple[str, ...] = ("default", "paper", "kaiming")
 # Where the two dropouts sit: torchvision drops the inputs of fc6 and fc7; the paper (and its

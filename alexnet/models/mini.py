@@ -14,8 +14,15 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from alexnet.models.layers import (activation_block, check_input_size, check_knobs, dropout_slot,
-                                   kaiming_init, max_pool, min_input_size)
+from alexnet.models.layers import (
+    activation_block,
+    check_input_size,
+    check_knobs,
+    dropout_slot,
+    kaiming_init,
+    max_pool,
+    min_input_size,
+)
 
 MINI_INITS: tuple[str, ...] = ("default", "kaiming")
 MINI_WIDTHS = (32, 64, 128)

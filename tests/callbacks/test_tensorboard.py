@@ -6,7 +6,7 @@ import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams import plugin_data_pb2
 
-from alexnet.cli import train
+from alexnet.run import train
 from tests.conftest import TINY, compose_train
 
 CONVS = ["conv1", "conv2", "conv3", "conv4", "conv5"]

@@ -150,7 +150,7 @@ def test_a_truncated_jpeg_decoded_on_the_device_follows_the_policy(image_folder)
 
 
 def test_decoding_on_the_device_runs_a_training(tmp_path, image_folder):
-    from alexnet.cli import train
+    from alexnet.run import train
     from tests.conftest import compose_train
 
     summary = train(compose_train("model=mini", "trainer=cpu", "data=imagefolder",

@@ -4,8 +4,13 @@ from torch import nn
 
 from alexnet import AlexNetFeatureExtractor, create_model
 from alexnet.models import ALEXNET_LAYERS, MINI_LAYERS
-from alexnet.models.inspect import (activation_layers, conv_layers, layer_names, resolve_layer,
-                                    weighted_layers)
+from alexnet.models.inspect import (
+    activation_layers,
+    conv_layers,
+    layer_names,
+    resolve_layer,
+    weighted_layers,
+)
 
 
 @pytest.fixture(scope="module")

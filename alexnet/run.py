@@ -1,0 +1,235 @@
+"""The run API: train or evaluate a composed config and write the run's record.
+
+train.py, eval.py, the experiments, the notebook and the tests all run through here; the
+command line's process policy (exit codes, one-line errors, sweeps) is alexnet/cli.py's.
+
+    from alexnet.config import compose_config
+    from alexnet.run import train
+    record = train(compose_config(["model=mini", "trainer.max_epochs=2"]))
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from hydra.core.hydra_config import HydraConfig
+from hydra.errors import InstantiationException
+from hydra.utils import instantiate
+from lightning.fabric.utilities.exceptions import MisconfigurationException
+from lightning.pytorch.callbacks import LearningRateMonitor
+from omegaconf import DictConfig, OmegaConf
+
+from alexnet.callbacks.history import MetricHistory
+from alexnet.callbacks.rng_state import RNGState
+from alexnet.checkpoints import AtomicCheckpointIO, check_checkpoint, resolve_checkpoint
+from alexnet.config import config_key, model_kwargs
+from alexnet.data import AlexNetDataModule, DataError
+from alexnet.errors import InvalidValue, check_choice, check_int
+from alexnet.module import AlexNetModule
+from alexnet.optim import build_optimizer, build_schedules
+from alexnet.run_record import write_record
+
+log = logging.getLogger(__name__)
+
+
+def route_lightning_logs() -> None:
+    """Send Lightning's messages through the root logger, so that the run's log file has them."""
+    for name in ("lightning.pytorch", "lightning.fabric"):
+        logger = logging.getLogger(name)
+        if logging.getLogger().handlers:
+            for handler in list(logger.handlers):
+                logger.removeHandler(handler)
+            logger.propagate = True
+
+
+def train(cfg: DictConfig) -> dict[str, Any]:
+    """Train and test as `cfg` says; write the run's config and metrics.json into its dir.
+
+    Everything that can be checked is checked before the first batch (config values, the data,
+    the checkpoint to resume). A run that fails after that (a diverging loss, a crash) writes
+    metrics.json with ``status: failed`` and the last good checkpoint, then re-raises.
+    """
+    route_lightning_logs()
+    output_dir = Path(cfg.paths.output_dir)
+    check_int("checkpoint_every_n_steps", cfg.get("checkpoint_every_n_steps", 0), minimum=0)
+    if cfg.seed is not None:
+        L.seed_everything(cfg.seed, workers=True)
+    datamodule = _instantiate_datamodule(cfg.data)
+    module = build_module(cfg, datamodule.num_classes)
+    check_image_size(datamodule.image_size, module.model.min_input_size)
+    ckpt_path = None
+    if cfg.get("ckpt_path"):
+        ckpt_path = resolve_checkpoint(cfg.ckpt_path)
+        check_checkpoint(ckpt_path)
+    loggers = [_instantiate(c, "logger") for c in (cfg.get("logger") or {}).values() if c]
+    callbacks = [_instantiate(c, "callbacks") for c in (cfg.get("callbacks") or {}).values() if c]
+    history = MetricHistory()
+    callbacks += [history, RNGState()]
+    if not loggers:  # nothing to write the learning rate to
+        callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
+    trainer: L.Trainer = _instantiate(cfg.trainer, "trainer", callbacks=callbacks,
+                                      logger=loggers or False, plugins=[AtomicCheckpointIO()])
+    if trainer.is_global_zero:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        OmegaConf.save(cfg, output_dir / "config.yaml", resolve=True)
+        log.info("Training model=%s activation=%s dropout=%s on %s data (%d classes), "
+                 "optimizer=%s lr=%s schedule=%s; run dir %s", cfg.model.preset,
+                 cfg.activation.name, cfg.dropout.p, cfg.data.source, datamodule.num_classes,
+                 cfg.optimizer.name, cfg.optimizer.lr, cfg.schedule.name, output_dir)
+        if ckpt_path:
+            log.info("Resuming from %s", ckpt_path)
+    started = time.perf_counter()
+    record: dict[str, Any] = {"status": "running", "resumed_from": str(ckpt_path or "") or None,
+                               "overrides": overrides(), "device_slot": cfg.get("device_slot")}
+    try:
+        trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
+        metrics = _scalars(trainer.callback_metrics)
+        if cfg.get("test") and not trainer.fast_dev_run:
+            best = _best_checkpoint(trainer)
+            trainer.test(module, datamodule=datamodule, ckpt_path=best, weights_only=True)
+            metrics.update(_scalars(trainer.callback_metrics))
+        record.update(status="completed", metrics=metrics)
+    except BaseException as err:
+        record.update(status="failed", error=f"{type(err).__name__}: {err}",
+                       metrics=_scalars(trainer.callback_metrics),
+                       last_good_checkpoint=_last_checkpoint(trainer))
+        if trainer.is_global_zero:
+            log.error("Run failed: %s", record["error"])
+            log.error("Kept: %s; resume with ckpt_path=%s", record["last_good_checkpoint"],
+                      output_dir)
+        raise
+    finally:
+        _complete_record(trainer, record, history, started, output_dir)
+        _end_job(trainer)
+    if trainer.is_global_zero:
+        log.info("Final metrics: %s", json.dumps(record["metrics"]))
+        log.info("Run dir: %s", output_dir)
+        log.info("TensorBoard: tensorboard --logdir %s", output_dir)
+    return record
+
+
+def _complete_record(trainer: L.Trainer, record: dict[str, Any], history: MetricHistory,
+                     started: float, output_dir: Path) -> None:
+    """Complete `record` and write it as the run's metrics.json (rank zero)."""
+    record.update(epochs=trainer.current_epoch, global_step=trainer.global_step,
+                   best_checkpoint=_best_checkpoint(trainer),
+                   wall_time_s=round(time.perf_counter() - started, 1), history=history.epochs)
+    if trainer.is_global_zero:
+        write_record(output_dir, record)
+
+
+def _end_job(trainer: L.Trainer) -> None:
+    end_job = getattr(trainer.strategy, "end_job", None)  # HydraDDPStrategy: release the ranks
+    if end_job is not None:
+        end_job()
+
+
+def check_image_size(image_size: int, minimum: int) -> None:
+    """The model must fit the images: fail before training, naming data.image_size."""
+    if image_size < minimum:
+        raise InvalidValue("data.image_size", image_size,
+                           f"this model needs images of at least {minimum}x{minimum} pixels")
+
+
+def build_module(cfg: DictConfig, num_classes: int) -> AlexNetModule:
+    """The AlexNetModule `cfg` describes; a bad model, optimizer or schedule fails here, early."""
+    optimizer = OmegaConf.to_container(cfg.optimizer, resolve=True)
+    schedule = OmegaConf.to_container(cfg.schedule, resolve=True)
+    probe = [torch.nn.Parameter(torch.zeros(1))]
+    build_schedules(build_optimizer(probe, optimizer), schedule, max_epochs=1)
+    try:
+        return AlexNetModule(
+            model={"preset": cfg.model.preset, "num_classes": num_classes, **model_kwargs(cfg)},
+            optimizer=optimizer, schedule=schedule, label_smoothing=cfg.label_smoothing,
+            channels_last=bool(cfg.get("channels_last")), compile=bool(cfg.get("compile")))
+    except InvalidValue as err:
+        raise err.renamed(config_key(err.key)) from None
+
+
+def _instantiate(node: DictConfig, group: str, **kwargs: Any) -> Any:
+    """Instantiate a config node; a value Lightning (or a callback) rejects becomes one line
+    naming the group, the overrides given for it, and the library's reason."""
+    try:
+        return instantiate(node, **kwargs)
+    except InstantiationException as err:
+        cause = err.__cause__
+        if isinstance(cause, InvalidValue):
+            raise cause from None
+        if not isinstance(cause, (ValueError, TypeError, MisconfigurationException)):
+            raise
+        given = " ".join(o for o in overrides() if o.lstrip("+~").startswith(group)) or "defaults"
+        raise InvalidValue(group, given, f"{type(cause).__name__}: {cause}") from None
+
+
+def _instantiate_datamodule(data_cfg: DictConfig) -> AlexNetDataModule:
+    try:
+        return instantiate(data_cfg)
+    except InstantiationException as err:  # unwrap our own errors from Hydra's wrapper
+        if isinstance(err.__cause__, (InvalidValue, DataError)):
+            raise err.__cause__ from None
+        raise
+
+
+def evaluate(cfg: DictConfig) -> dict[str, Any]:
+    """Evaluate checkpoint `cfg.ckpt_path` on `cfg.split`; write metrics.json into the run dir.
+
+    The data settings come from the checkpoint; any non-null `cfg.data` key overrides one.
+    """
+    check_choice("split", cfg.split, ("val", "test"))
+    if not cfg.get("ckpt_path"):
+        raise InvalidValue("ckpt_path", cfg.get("ckpt_path"), "set it to a .ckpt file or a run dir")
+    path = resolve_checkpoint(cfg.ckpt_path)
+    check_checkpoint(path)
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    data_args = dict(checkpoint.get("datamodule_hyper_parameters") or {})
+    data_args.update({k: v for k, v in OmegaConf.to_container(cfg.data, resolve=True).items()
+                      if v is not None})
+    datamodule = AlexNetDataModule(**data_args)
+    module = AlexNetModule.load_from_checkpoint(path, map_location="cpu", weights_only=True)
+    trainer: L.Trainer = instantiate(cfg.trainer, logger=False, callbacks=[])
+    run = trainer.validate if cfg.split == "val" else trainer.test
+    run(module, datamodule=datamodule)
+    record = {
+        "status": "completed",
+        "checkpoint": str(path.resolve()),
+        "split": cfg.split,
+        "eval_crop": datamodule.eval_crop,
+        "metrics": _scalars(trainer.callback_metrics),
+        "overrides": overrides(),
+    }
+    output_dir = Path(cfg.paths.output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    if trainer.is_global_zero:
+        write_record(output_dir, record)
+        log.info("Metrics: %s", record["metrics"])
+        log.info("Run dir: %s", output_dir)
+    return record
+
+
+def _scalars(metrics: dict[str, torch.Tensor]) -> dict[str, float]:
+    return {key: round(float(value), 6) for key, value in sorted(metrics.items())
+            if key.count("/") == 1 and not key.endswith(("_step", "_epoch"))}
+
+
+def _last_checkpoint(trainer: L.Trainer) -> str | None:
+    """The newest checkpoint any checkpoint callback wrote, if one did."""
+    paths = [Path(p) for c in trainer.checkpoint_callbacks
+             for p in (getattr(c, "last_model_path", ""), getattr(c, "best_model_path", ""))
+             if p and Path(p).is_file()]
+    return str(max(paths, key=lambda p: p.stat().st_mtime)) if paths else None
+
+
+def _best_checkpoint(trainer: L.Trainer) -> str | None:
+    callback = trainer.checkpoint_callback
+    return getattr(callback, "best_model_path", None) or None
+
+
+def overrides() -> list[str]:
+    """The command-line overrides of this Hydra job (none outside Hydra)."""
+    return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
