@@ -6,9 +6,11 @@ from typing import Any
 from alexnet.models import (
     AlexNet,
     AlexNetFeatureExtractor,
+    MiniAlexNet,
     ModelSummary,
     activation_names,
     create_model,
+    make_activation,
     preset_names,
     summarize,
 )
@@ -26,9 +28,9 @@ _LAZY = {
 
 __all__ = [
     "AlexNet", "AlexNetDataModule", "AlexNetFeatureExtractor", "AlexNetModule",
-    "AlexNetVisualizer", "ModelSummary",
+    "AlexNetVisualizer", "MiniAlexNet", "ModelSummary",
     "SyntheticImageNet", "activation_names", "create_model", "create_synthetic_dataset",
-    "preset_names", "summarize",
+    "make_activation", "preset_names", "summarize",
 ]
 
 

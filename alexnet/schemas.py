@@ -1,0 +1,143 @@
+"""Typed schemas of the config groups, registered in Hydra's ConfigStore.
+
+Each group's YAML files start from the group's schema (``defaults: [schema, _self_]``), so a key's
+type lives here once and a wrong type (``data.batch_size=abc``) fails at composition. The lists
+of valid choices stay in the registries (activations, presets, optimizers, schedules), which the
+checks read; YAML files hold values, no code.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field, make_dataclass
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+
+
+@dataclass
+class ModelSchema:
+    """The knobs of every model preset; null keeps the preset's own value."""
+
+    preset: str = "alexnet"
+    lrn: bool | None = None
+    pooling: str | None = None
+    widths: list[int] | None = None
+    hidden: int | None = None
+    groups: int | None = None
+    init: str | None = None
+    conv1_padding: int | None = None
+    dropout_placement: str | None = None
+
+
+@dataclass
+class ActivationSchema:
+    name: str = "relu"
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class DropoutSchema:
+    p: float = 0.5
+
+
+def _optimizer_schema() -> type:
+    """name, lr, and every argument any registered optimizer takes (null: that optimizer's
+    default; an argument the chosen optimizer does not take is refused when it is built)."""
+    from alexnet.optim import OPTIMIZERS
+
+    fields: dict[str, tuple[str, Any, Any]] = {
+        "name": ("name", str, field(default="sgd")), "lr": ("lr", float, field(default=0.01))}
+    for optimizer in OPTIMIZERS.values():
+        for key in inspect.signature(optimizer.__init__).parameters:
+            if key not in ("self", "params", "lr", "defaults") and key not in fields:
+                fields[key] = (key, Any, field(default=None))
+    return make_dataclass("OptimizerSchema", list(fields.values()))
+
+
+OptimizerSchema = _optimizer_schema()
+
+
+@dataclass
+class ScheduleSchema:
+    """Every schedule's arguments; each schedule reads its own (null: not set)."""
+
+    name: str = "constant"
+    warmup_steps: int = 0             # linear warmup over this many optimizer steps
+    warmup_start_factor: float = 0.01
+    step_size: int | None = None      # step
+    milestones: list[int] | None = None  # multistep
+    gamma: float | None = None        # step, multistep, exponential
+    t_max: int | None = None          # cosine (null: trainer.max_epochs)
+    eta_min: float | None = None      # cosine
+    monitor: str | None = None        # plateau
+    mode: str | None = None           # plateau: max / min
+    factor: float | None = None       # plateau
+    patience: int | None = None       # plateau
+    min_lr: float | None = None       # plateau
+
+
+@dataclass
+class DataSchema:
+    _target_: str = "alexnet.data.AlexNetDataModule"
+    source: str = "synthetic"
+    root: str | None = None
+    num_classes: int | None = None
+    image_size: int = 224
+    resize_size: int | None = None
+    augment: str = "none"
+    eval_crop: str = "center"
+    pca_sigma: float = 0.1
+    train_per_class: int = 300
+    val_per_class: int = 50
+    test_per_class: int = 50
+    val_fraction: float = 0.1
+    batch_size: int = 128
+    num_workers: int = 2
+    pin_memory: Any = "auto"  # auto / true / false
+    persistent_workers: bool = True
+    prefetch_factor: int | None = 2
+    seed: int = 0
+    bad_files: str = "skip"
+    render_on: str = "loader"
+    decode: str = "loader"
+
+
+# Trainer arguments the run sets itself, or that hold objects rather than values.
+_TRAINER_SET_BY_RUN = ("self", "logger", "callbacks", "plugins", "profiler", "model_registry")
+
+
+def _trainer_schema() -> type:
+    """Every lightning.pytorch.Trainer argument with a plain default, typed Any: so that
+    ``trainer.<name>=...`` works for any of them (no ``+``), as the trainer configs say."""
+    from lightning.pytorch import Trainer
+
+    fields: list[tuple[str, Any, Any]] = [("_target_", str, "lightning.pytorch.Trainer")]
+    for name, parameter in inspect.signature(Trainer.__init__).parameters.items():
+        default = parameter.default
+        if name in _TRAINER_SET_BY_RUN or parameter.kind is not parameter.KEYWORD_ONLY and \
+                parameter.kind is not parameter.POSITIONAL_OR_KEYWORD:
+            continue
+        if default is None or isinstance(default, (bool, int, float, str)):
+            fields.append((name, Any, field(default=default)))
+    fields.append(("strategy", Any, field(default="auto")))  # a name or a strategy node
+    unique = {name: (name, kind, value) for name, kind, value in fields}
+    return make_dataclass("TrainerSchema", list(unique.values()))
+
+
+TrainerSchema = _trainer_schema()
+
+SCHEMAS: dict[str, type] = {
+    "model": ModelSchema, "activation": ActivationSchema, "dropout": DropoutSchema,
+    "optimizer": OptimizerSchema, "schedule": ScheduleSchema, "data": DataSchema,
+    "trainer": TrainerSchema,
+}
+# Groups whose options carry keys beyond the schema's (an optimizer's momentum, ...).
+OPEN_GROUPS = ("optimizer", "schedule")
+
+
+def register_schemas() -> None:
+    """Store each group's schema as `<group>/schema` (idempotent)."""
+    store = ConfigStore.instance()
+    for group, schema in SCHEMAS.items():
+        store.store(group=group, name="schema", node=schema)
