@@ -1,6 +1,8 @@
-"""Evaluate a checkpoint: python eval.py ckpt_path=logs/.../last.ckpt split=test data.eval_crop=ten_crop"""
+"""Evaluate a checkpoint:
+python eval.py ckpt_path=logs/.../last.ckpt split=test data.eval_crop=ten_crop
+"""
 
-from alexnet.cli import eval_main
+from alexnet.cli import eval_command
 
 if __name__ == "__main__":
-    eval_main()
+    eval_command()

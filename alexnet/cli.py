@@ -18,10 +18,10 @@ from hydra.types import RunMode
 from omegaconf import DictConfig
 
 from alexnet.config import CONF_DIR
-from alexnet.data import DataError
 from alexnet.device_slots import take_device
-from alexnet.errors import InvalidValue
+from alexnet.errors import DataError, InvalidValue
 from alexnet.module import DivergenceError
+from alexnet.overrides_check import check_command_line
 from alexnet.run import evaluate, overrides, train
 from alexnet.run_record import write_record
 
@@ -106,3 +106,22 @@ def eval_main(cfg: DictConfig) -> None:
         evaluate(cfg)
     except (InvalidValue, DataError) as err:
         _fail(err, unused_dir=Path(cfg.paths.output_dir))
+
+
+def train_command() -> None:
+    """`python train.py ...`: the overrides checked (one line for a mistake), then the run."""
+    _check_overrides("train")
+    train_main()
+
+
+def eval_command() -> None:
+    """`python eval.py ...`: the overrides checked (one line for a mistake), then the run."""
+    _check_overrides("eval")
+    eval_main()
+
+
+def _check_overrides(config_name: str) -> None:
+    try:
+        check_command_line(sys.argv[1:], config_name)
+    except InvalidValue as err:
+        sys.exit(f"error: {err}")

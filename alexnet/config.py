@@ -15,6 +15,7 @@ from torch import nn
 
 from alexnet.errors import InvalidValue, check_choice
 from alexnet.models import PRESETS, create_model, knob_names
+from alexnet.schemas import register_schemas
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 
@@ -25,6 +26,7 @@ def _unique_suffix() -> str:
 
 
 OmegaConf.register_new_resolver("uid", _unique_suffix, use_cache=True, replace=True)
+register_schemas()
 # Knobs with groups of their own (activation, dropout): the model group sets the others.
 GROUP_KNOBS = ("activation", "activation_params", "dropout")
 
@@ -65,7 +67,9 @@ def model_from_config(cfg: DictConfig, num_classes: int) -> nn.Module:
 
 
 def config_key(argument: str) -> str:
-    """The config key that sets `create_model` argument `argument`."""
+    """The config key that sets `create_model` argument `argument` (a config key stays one)."""
+    if "." in argument:
+        return argument
     return _CONFIG_KEYS.get(argument, f"model.{argument}")
 
 
@@ -75,6 +79,7 @@ _CONFIG_KEYS = {
     "activation_params": "activation.params",
     "dropout": "dropout.p",
     "num_classes": "num_classes",
+    "divergence_check": "divergence_check",
 }
 
 
@@ -94,7 +99,8 @@ def compose_config(overrides: Sequence[str] = (), config_name: str = "train",
         return cfg
     if output_dir is None:
         stamp = f"{datetime.now():%Y-%m-%d_%H-%M-%S}_{_unique_suffix()}"
-        output_dir = Path(cfg.paths.log_dir) / str(cfg.get("task_name", config_name)) / "runs" / stamp
+        task = str(cfg.get("task_name", config_name))
+        output_dir = Path(cfg.paths.log_dir) / task / "runs" / stamp
     with open_dict(cfg):
         cfg.paths.output_dir = str(output_dir)
     return cfg

@@ -8,12 +8,17 @@ from typing import Any
 import lightning as L
 import torch
 import torch.nn.functional as F
+from torchmetrics import MeanMetric
 from torchmetrics.classification import MulticlassAccuracy
 
+from alexnet.errors import check_choice
 from alexnet.models import create_model
 from alexnet.optim import build_optimizer, build_schedules
 
 STAGES = ("train", "val", "test")
+# When a non-finite loss is noticed: at once (a host sync every step, free on a CPU), or at the
+# trainer's logging steps and the epoch's end (its update is cancelled on the device meanwhile).
+DIVERGENCE_CHECKS = ("auto", "step", "deferred")
 
 
 class DivergenceError(RuntimeError):
@@ -39,6 +44,10 @@ class AlexNetModule(L.LightningModule):
             tensor cores and on recent CPUs).
         compile: compile the model's forward with torch.compile (the parameters and checkpoint
             keys stay those of the plain model).
+        divergence_check: ``step`` raises DivergenceError at the step whose loss is NaN or
+            infinite (reading the loss on the host every step); ``deferred`` cancels that
+            step's update on the device (its gradients become zeros) and raises at the next
+            logging step or epoch end, with no extra host sync; ``auto``: deferred on a GPU.
 
     All arguments are plain values saved in checkpoints, so
     ``AlexNetModule.load_from_checkpoint(path)`` rebuilds the model with no config at hand.
@@ -47,7 +56,8 @@ class AlexNetModule(L.LightningModule):
 
     def __init__(self, model: Mapping[str, Any], optimizer: Mapping[str, Any] | None = None,
                  schedule: Mapping[str, Any] | None = None, label_smoothing: float = 0.0,
-                 channels_last: bool = False, compile: bool = False) -> None:
+                 channels_last: bool = False, compile: bool = False,
+                 divergence_check: str = "auto") -> None:
         super().__init__()
         self.save_hyperparameters()
         spec = dict(model)
@@ -57,14 +67,21 @@ class AlexNetModule(L.LightningModule):
                                                 "weight_decay": 5e-4})
         self.schedule_cfg = dict(schedule or {"name": "constant"})
         self.label_smoothing = label_smoothing
+        check_choice("divergence_check", divergence_check, DIVERGENCE_CHECKS)
+        self.divergence_check = divergence_check
+        self._loss_finite: torch.Tensor | None = None  # this step's, on the device (deferred)
+        self._first_bad: torch.Tensor | None = None  # (step, loss) of the first bad step, or -1
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         if channels_last:
             self.model.to(memory_format=torch.channels_last)
         if compile:
             self.model.compile()
+        for stage in ("val", "test"):  # image-weighted, summed over ranks: exact under DDP
+            setattr(self, f"{stage}_loss", MeanMetric())
         for stage in STAGES:
             setattr(self, f"{stage}_acc1", MulticlassAccuracy(num_classes, top_k=1))
-            setattr(self, f"{stage}_acc5", MulticlassAccuracy(num_classes, top_k=min(5, num_classes)))
+            setattr(self, f"{stage}_acc5",
+                    MulticlassAccuracy(num_classes, top_k=min(5, num_classes)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)
@@ -73,10 +90,55 @@ class AlexNetModule(L.LightningModule):
         images, labels = batch
         logits = self.model(images.contiguous(memory_format=self.memory_format))
         loss = F.cross_entropy(logits, labels, label_smoothing=self.label_smoothing)
-        if not torch.isfinite(loss):  # before backward: no NaN ever reaches the weights
+        if self._deferred(loss):
+            self._note_non_finite(loss)
+        elif not torch.isfinite(loss):  # before backward: no NaN ever reaches the weights
             raise DivergenceError(loss.item(), self.global_step, self.current_epoch)
         self._log_metrics("train", loss, logits, labels, on_step=True)
         return loss
+
+    def _deferred(self, loss: torch.Tensor) -> bool:
+        if self.divergence_check == "auto":
+            return loss.device.type == "cuda"
+        return self.divergence_check == "deferred"
+
+    def _note_non_finite(self, loss: torch.Tensor) -> None:
+        """Remember, on the device, whether this step's loss is finite and the first bad step."""
+        finite = torch.isfinite(loss.detach())
+        self._loss_finite = finite
+        step = torch.tensor(float(self.global_step), device=loss.device)
+        if self._first_bad is None:
+            self._first_bad = torch.full((2,), -1.0, device=loss.device)
+        first_time = (~finite) & (self._first_bad[0] < 0)
+        self._first_bad = torch.where(first_time, torch.stack([step, loss.detach().float()]),
+                                      self._first_bad)
+
+    def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
+        """Deferred check: a step whose loss was not finite gets zero gradients, selected on the
+        device (so no NaN reaches the weights, and the host never waits for the flag)."""
+        finite, self._loss_finite = self._loss_finite, None
+        if finite is None:
+            return
+        for group in optimizer.param_groups:
+            for param in group["params"]:
+                if param.grad is not None:
+                    param.grad = torch.where(finite, param.grad, torch.zeros_like(param.grad))
+
+    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+        """Deferred check: read the flag at the trainer's logging steps (one host sync)."""
+        if self._first_bad is None or self.global_step % max(1, self.trainer.log_every_n_steps):
+            return
+        self.raise_if_diverged()
+
+    def on_train_epoch_end(self) -> None:
+        if self._first_bad is not None:
+            self.raise_if_diverged()
+
+    def raise_if_diverged(self) -> None:
+        """Raise DivergenceError if a deferred check saw a non-finite loss."""
+        step, value = self._first_bad.tolist()
+        if step >= 0:
+            raise DivergenceError(value, int(step), self.current_epoch)
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], _index: int
                         ) -> dict[str, torch.Tensor]:
@@ -106,9 +168,12 @@ class AlexNetModule(L.LightningModule):
         acc1, acc5 = getattr(self, f"{stage}_acc1"), getattr(self, f"{stage}_acc5")
         acc1(scores, labels)
         acc5(scores, labels)
-        sync = stage != "train"
-        self.log(f"{stage}/loss", loss, on_step=on_step, on_epoch=True, prog_bar=True,
-                 sync_dist=sync)
+        if stage == "train":
+            self.log("train/loss", loss, on_step=on_step, on_epoch=True, prog_bar=True)
+        else:
+            mean_loss = getattr(self, f"{stage}_loss")
+            mean_loss(loss.detach(), weight=labels.numel())
+            self.log(f"{stage}/loss", mean_loss, on_step=False, on_epoch=True, prog_bar=True)
         self.log(f"{stage}/acc1", acc1, on_step=on_step, on_epoch=True, prog_bar=True)
         self.log(f"{stage}/acc5", acc5, on_step=False, on_epoch=True)
 

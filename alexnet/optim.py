@@ -2,22 +2,96 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import torch
 from torch.optim import lr_scheduler
 
-from alexnet.errors import InvalidValue, check_choice
+from alexnet.errors import InvalidValue, check_choice, check_int, check_number
 
 OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
     "sgd": torch.optim.SGD,
     "adam": torch.optim.Adam,
     "adamw": torch.optim.AdamW,
 }
-# Each schedule: its torch scheduler and how its config keys map to the scheduler's arguments.
-SCHEDULES: tuple[str, ...] = (
-    "constant", "step", "multistep", "cosine", "exponential", "plateau")
+# Each schedule and the config keys it reads (besides name and the warmup keys every one has).
+SCHEDULE_KEYS: dict[str, tuple[str, ...]] = {
+    "constant": (),
+    "step": ("step_size", "gamma"),
+    "multistep": ("milestones", "gamma"),
+    "cosine": ("t_max", "eta_min"),
+    "exponential": ("gamma",),
+    "plateau": ("monitor", "mode", "factor", "patience", "min_lr"),
+}
+SCHEDULES: tuple[str, ...] = tuple(SCHEDULE_KEYS)
+WARMUP_KEYS = ("warmup_steps", "warmup_start_factor")
+
+
+def optimizer_arguments(name: str) -> list[str]:
+    """The arguments optimizer `name` takes besides its parameters (lr, momentum, ...)."""
+    check_choice("optimizer", name, OPTIMIZERS)
+    return [key for key in inspect.signature(OPTIMIZERS[name].__init__).parameters
+            if key not in ("self", "params", "defaults")]
+
+
+def check_optimizer(cfg: Mapping[str, Any]) -> None:
+    """Raise InvalidValue for a bad optimizer config (name, lr, an argument it does not take)."""
+    name = cfg.get("name")
+    check_choice("optimizer", name, OPTIMIZERS)
+    check_number("optimizer.lr", cfg.get("lr"), 0, low_open=True)
+    allowed = optimizer_arguments(name)
+    for key, value in cfg.items():
+        if key != "name" and value is not None and key not in allowed:
+            raise InvalidValue(f"optimizer.{key}", value, f"{name} takes no {key}; its arguments: "
+                               f"{', '.join(allowed)}")
+    for key in ("weight_decay", "momentum"):
+        if cfg.get(key) is not None:
+            check_number(f"optimizer.{key}", cfg[key], 0, 1 if key == "momentum" else None,
+                         high_open=key == "momentum")
+
+
+def check_schedule(cfg: Mapping[str, Any]) -> None:
+    """Raise InvalidValue for a bad schedule config: a pure check, nothing is built."""
+    name = cfg.get("name")
+    check_choice("schedule", name, SCHEDULES)
+    own = SCHEDULE_KEYS[name]
+    for key, value in cfg.items():
+        if key not in ("name", *WARMUP_KEYS, *own) and value is not None:
+            raise InvalidValue(f"schedule.{key}", value, f"the {name} schedule takes no {key}; its "
+                               f"keys: {', '.join((*own, *WARMUP_KEYS))}")
+    check_int("schedule.warmup_steps", cfg.get("warmup_steps") or 0, minimum=0)
+    if cfg.get("warmup_start_factor") is not None:
+        check_number("schedule.warmup_start_factor", cfg["warmup_start_factor"], 0, 1,
+                     low_open=True)
+    required = {"step": ("step_size", "gamma"), "multistep": ("milestones", "gamma"),
+                "exponential": ("gamma",)}.get(name, ())
+    for key in required:
+        if cfg.get(key) is None:
+            raise InvalidValue(f"schedule.{key}", None, f"the {name} schedule needs it")
+    if cfg.get("step_size") is not None:
+        check_int("schedule.step_size", cfg["step_size"], minimum=1)
+    if cfg.get("gamma") is not None:
+        check_number("schedule.gamma", cfg["gamma"], 0, low_open=True)
+    milestones = cfg.get("milestones")
+    if milestones is not None and (
+            not list(milestones) or any(isinstance(m, bool) or not isinstance(m, int) or m < 1
+                                        for m in milestones)
+            or list(milestones) != sorted(set(milestones))):
+        raise InvalidValue("schedule.milestones", list(milestones), "it must be increasing "
+                           "epochs >= 1, e.g. [30, 60, 80]")
+    if cfg.get("t_max") is not None:
+        check_int("schedule.t_max", cfg["t_max"], minimum=1)
+    for key in ("eta_min", "min_lr"):
+        if cfg.get(key) is not None:
+            check_number(f"schedule.{key}", cfg[key], 0)
+    if cfg.get("mode") is not None:
+        check_choice("schedule.mode", cfg["mode"], ("max", "min"))
+    if cfg.get("factor") is not None:
+        check_number("schedule.factor", cfg["factor"], 0, 1, low_open=True, high_open=True)
+    if cfg.get("patience") is not None:
+        check_int("schedule.patience", cfg["patience"], minimum=0)
 
 
 def build_optimizer(params: Iterable[torch.nn.Parameter], cfg: Mapping[str, Any]
@@ -27,13 +101,10 @@ def build_optimizer(params: Iterable[torch.nn.Parameter], cfg: Mapping[str, Any]
     `fused` (one kernel for the whole update; several times faster for AlexNet's 61M parameters)
     defaults to on; set ``fused: false`` for the per-parameter loop.
     """
-    cfg = dict(cfg)
+    check_optimizer(cfg)
+    cfg = {key: value for key, value in cfg.items() if value is not None}
     params = list(params)
     name = cfg.pop("name")
-    check_choice("optimizer", name, OPTIMIZERS)
-    lr = cfg.get("lr")
-    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or lr <= 0:
-        raise InvalidValue("optimizer.lr", lr, "it must be a number > 0")
     if cfg.get("fused") is None:
         cfg["fused"] = all(p.device.type in ("cpu", "cuda") for p in params) and bool(params)
     try:
@@ -49,9 +120,9 @@ def build_schedules(optimizer: torch.optim.Optimizer, cfg: Mapping[str, Any], ma
     The main schedule steps once per epoch; a linear warmup over `warmup_steps` optimizer steps
     (0: none) steps per batch and multiplies it. Both scale the lr multiplicatively, so they chain.
     """
-    cfg = dict(cfg)
+    check_schedule(cfg)
+    cfg = {key: value for key, value in cfg.items() if value is not None}
     name = cfg.pop("name")
-    check_choice("schedule", name, SCHEDULES)
     warmup_steps = int(cfg.pop("warmup_steps", 0) or 0)
     warmup_start = float(cfg.pop("warmup_start_factor", 0.01))
     configs: list[dict[str, Any]] = []

@@ -29,10 +29,10 @@ from alexnet.callbacks.history import MetricHistory
 from alexnet.callbacks.rng_state import RNGState
 from alexnet.checkpoints import AtomicCheckpointIO, check_checkpoint, resolve_checkpoint
 from alexnet.config import config_key, model_kwargs
-from alexnet.data import AlexNetDataModule, DataError
-from alexnet.errors import InvalidValue, check_choice, check_int
+from alexnet.data import AlexNetDataModule
+from alexnet.errors import DataError, InvalidValue, check_choice, check_int, check_number
 from alexnet.module import AlexNetModule
-from alexnet.optim import build_optimizer, build_schedules
+from alexnet.optim import check_optimizer, check_schedule
 from alexnet.run_record import write_record
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     """
     route_lightning_logs()
     output_dir = Path(cfg.paths.output_dir)
-    check_int("checkpoint_every_n_steps", cfg.get("checkpoint_every_n_steps", 0), minimum=0)
+    check_run_options(cfg)
     if cfg.seed is not None:
         L.seed_everything(cfg.seed, workers=True)
     datamodule = _instantiate_datamodule(cfg.data)
@@ -67,8 +67,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     if cfg.get("ckpt_path"):
         ckpt_path = resolve_checkpoint(cfg.ckpt_path)
         check_checkpoint(ckpt_path)
-    loggers = [_instantiate(c, "logger") for c in (cfg.get("logger") or {}).values() if c]
-    callbacks = [_instantiate(c, "callbacks") for c in (cfg.get("callbacks") or {}).values() if c]
+    loggers = [_instantiate(c, f"logger.{name}")
+               for name, c in (cfg.get("logger") or {}).items() if c]
+    callbacks = [_instantiate(c, f"callbacks.{name}")
+                 for name, c in (cfg.get("callbacks") or {}).items() if c]
     history = MetricHistory()
     callbacks += [history, RNGState()]
     if not loggers:  # nothing to write the learning rate to
@@ -86,7 +88,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             log.info("Resuming from %s", ckpt_path)
     started = time.perf_counter()
     record: dict[str, Any] = {"status": "running", "resumed_from": str(ckpt_path or "") or None,
-                               "overrides": overrides(), "device_slot": cfg.get("device_slot")}
+                               "overrides": overrides(), "choices": choices(),
+                               "device_slot": cfg.get("device_slot")}
     try:
         trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
         metrics = _scalars(trainer.callback_metrics)
@@ -130,6 +133,17 @@ def _end_job(trainer: L.Trainer) -> None:
         end_job()
 
 
+def check_run_options(cfg: DictConfig) -> None:
+    """The top-level keys of the train config: fail before anything is built."""
+    check_int("checkpoint_every_n_steps", cfg.get("checkpoint_every_n_steps", 0), minimum=0)
+    if cfg.get("seed") is not None:
+        check_int("seed", cfg.seed, minimum=0)
+    check_number("label_smoothing", cfg.get("label_smoothing", 0.0), 0, 1, high_open=True)
+    for key in ("channels_last", "compile", "test"):
+        if not isinstance(cfg.get(key, False), bool):
+            raise InvalidValue(key, cfg.get(key), "it must be true or false")
+
+
 def check_image_size(image_size: int, minimum: int) -> None:
     """The model must fit the images: fail before training, naming data.image_size."""
     if image_size < minimum:
@@ -141,12 +155,13 @@ def build_module(cfg: DictConfig, num_classes: int) -> AlexNetModule:
     """The AlexNetModule `cfg` describes; a bad model, optimizer or schedule fails here, early."""
     optimizer = OmegaConf.to_container(cfg.optimizer, resolve=True)
     schedule = OmegaConf.to_container(cfg.schedule, resolve=True)
-    probe = [torch.nn.Parameter(torch.zeros(1))]
-    build_schedules(build_optimizer(probe, optimizer), schedule, max_epochs=1)
+    check_optimizer(optimizer)
+    check_schedule(schedule)
     try:
         return AlexNetModule(
             model={"preset": cfg.model.preset, "num_classes": num_classes, **model_kwargs(cfg)},
             optimizer=optimizer, schedule=schedule, label_smoothing=cfg.label_smoothing,
+            divergence_check=cfg.get("divergence_check", "auto"),
             channels_last=bool(cfg.get("channels_last")), compile=bool(cfg.get("compile")))
     except InvalidValue as err:
         raise err.renamed(config_key(err.key)) from None
@@ -160,7 +175,8 @@ def _instantiate(node: DictConfig, group: str, **kwargs: Any) -> Any:
     except InstantiationException as err:
         cause = err.__cause__
         if isinstance(cause, InvalidValue):
-            raise cause from None
+            key = cause.key if cause.key.startswith(group) else f"{group}.{cause.key}"
+            raise cause.renamed(key) from None
         if not isinstance(cause, (ValueError, TypeError, MisconfigurationException)):
             raise
         given = " ".join(o for o in overrides() if o.lstrip("+~").startswith(group)) or "defaults"
@@ -194,7 +210,10 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     module = AlexNetModule.load_from_checkpoint(path, map_location="cpu", weights_only=True)
     trainer: L.Trainer = instantiate(cfg.trainer, logger=False, callbacks=[])
     run = trainer.validate if cfg.split == "val" else trainer.test
-    run(module, datamodule=datamodule)
+    try:
+        run(module, datamodule=datamodule)
+    finally:
+        _end_job(trainer)
     record = {
         "status": "completed",
         "checkpoint": str(path.resolve()),
@@ -233,3 +252,12 @@ def _best_checkpoint(trainer: L.Trainer) -> str | None:
 def overrides() -> list[str]:
     """The command-line overrides of this Hydra job (none outside Hydra)."""
     return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+
+
+def choices() -> dict[str, str]:
+    """Hydra's record of the option chosen in each config group (``{"ablation": "tanh", ...}``);
+    empty outside Hydra."""
+    if not HydraConfig.initialized():
+        return {}
+    return {group: str(option) for group, option in HydraConfig.get().runtime.choices.items()
+            if not group.startswith("hydra") and option is not None}

@@ -1,9 +1,9 @@
 """Typed schemas of the config groups, registered in Hydra's ConfigStore.
 
-Each group's YAML files start from the group's schema (``defaults: [schema, _self_]``), so a key's
-type lives here once and a wrong type (``data.batch_size=abc``) fails at composition. The lists
-of valid choices stay in the registries (activations, presets, optimizers, schedules), which the
-checks read; YAML files hold values, no code.
+Each group's YAML files start from the group's schema (``defaults: [_schema, _self_]``), so a
+key's type lives here once and a wrong type (``data.batch_size=abc``) fails at composition.
+The lists of valid choices stay in the registries (activations, presets, optimizers,
+schedules), which the checks read; YAML files hold values, no code.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ class ModelSchema:
     init: str | None = None
     conv1_padding: int | None = None
     dropout_placement: str | None = None
+    in_channels: int | None = None
 
 
 @dataclass
@@ -44,14 +45,13 @@ class DropoutSchema:
 def _optimizer_schema() -> type:
     """name, lr, and every argument any registered optimizer takes (null: that optimizer's
     default; an argument the chosen optimizer does not take is refused when it is built)."""
-    from alexnet.optim import OPTIMIZERS
+    from alexnet.optim import OPTIMIZERS, optimizer_arguments
 
     fields: dict[str, tuple[str, Any, Any]] = {
         "name": ("name", str, field(default="sgd")), "lr": ("lr", float, field(default=0.01))}
-    for optimizer in OPTIMIZERS.values():
-        for key in inspect.signature(optimizer.__init__).parameters:
-            if key not in ("self", "params", "lr", "defaults") and key not in fields:
-                fields[key] = (key, Any, field(default=None))
+    for name in OPTIMIZERS:
+        for key in optimizer_arguments(name):
+            fields.setdefault(key, (key, Any, field(default=None)))
     return make_dataclass("OptimizerSchema", list(fields.values()))
 
 
@@ -119,10 +119,22 @@ def _trainer_schema() -> type:
                 parameter.kind is not parameter.POSITIONAL_OR_KEYWORD:
             continue
         if default is None or isinstance(default, (bool, int, float, str)):
-            fields.append((name, Any, field(default=default)))
+            fields.append((name, _plain_type(parameter.annotation), field(default=default)))
     fields.append(("strategy", Any, field(default="auto")))  # a name or a strategy node
     unique = {name: (name, kind, value) for name, kind, value in fields}
     return make_dataclass("TrainerSchema", list(unique.values()))
+
+
+def _plain_type(annotation: Any) -> Any:
+    """int, bool, str or their Optional as typed in Lightning's signature; Any for the rest
+    (unions such as int | float, literals, objects), which Lightning itself checks."""
+    simple = (int, bool, str)
+    if annotation in simple:
+        return annotation
+    args = [a for a in getattr(annotation, "__args__", ()) if a is not type(None)]
+    if len(args) == 1 and args[0] in simple and type(None) in annotation.__args__:
+        return annotation
+    return Any
 
 
 TrainerSchema = _trainer_schema()
@@ -137,7 +149,7 @@ OPEN_GROUPS = ("optimizer", "schedule")
 
 
 def register_schemas() -> None:
-    """Store each group's schema as `<group>/schema` (idempotent)."""
+    """Store each group's schema as `<group>/_schema` (idempotent)."""
     store = ConfigStore.instance()
     for group, schema in SCHEMAS.items():
-        store.store(group=group, name="schema", node=schema)
+        store.store(group=group, name="_schema", node=schema)

@@ -16,16 +16,9 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from alexnet.reports import (
-    Run,
-    experiment_parser,
-    launch_multirun,
-    load_runs,
-    output_dir,
-    size_overrides,
-    sweep_of,
-    write_table,
-)
+from alexnet.experiment_args import experiment_parser, output_dir, size_overrides
+from alexnet.sweeps import Run, launch_multirun, load_runs, sweep_of
+from alexnet.tables import write_table
 
 ARMS = ("full", "tanh", "no_dropout", "tanh_no_dropout", "lrn", "non_overlapping_pool", "augment")
 EPOCHS = {"tiny": 2, "cpu": 10, "full": 30}
@@ -37,7 +30,7 @@ def row(run: Run, target: float) -> dict[str, object]:
     config, metrics = run.config, run.metrics
     reached = run.first("val/acc1", target)
     return {
-        "arm": config.get("ablation_name") or run.path.name,
+        "arm": run.record.get("choices", {}).get("ablation") or run.path.name,
         "activation": config["activation"]["name"], "dropout": config["dropout"]["p"],
         "lrn": bool(config["model"].get("lrn")),
         "pooling": config["model"].get("pooling") or "overlapping",
@@ -45,7 +38,7 @@ def row(run: Run, target: float) -> dict[str, object]:
         "train_loss": metrics.get("train/loss"), "train_acc1": metrics.get("train/acc1"),
         "val_loss": metrics.get("val/loss"), "val_acc1": metrics.get("val/acc1"),
         f"steps_to_val_acc1>={target:g}": reached["step"] if reached else None,
-        "epochs": len(run.history), "wall_time_s": run.summary.get("wall_time_s"),
+        "epochs": len(run.history), "wall_time_s": run.record.get("wall_time_s"),
     }
 
 
@@ -94,7 +87,8 @@ def main(argv: list[str] | None = None) -> Path:
         return args.report
     out = output_dir("ablation", args.out)
     launcher = ["hydra/launcher=joblib", f"hydra.launcher.n_jobs={args.parallel}"]
-    launch_multirun([*size_overrides(args.size, args.data_root), f"trainer.max_epochs={EPOCHS[args.size]}",
+    launch_multirun([*size_overrides(args.size, args.data_root),
+                     f"trainer.max_epochs={EPOCHS[args.size]}",
                      *EXTRA[args.size], *(launcher if args.parallel > 1 else []),
                      f"ablation={','.join(ARMS)}", *overrides], out / "sweep")
     report(out / "sweep", out, args.target)

@@ -14,8 +14,9 @@ from pathlib import Path
 import torch
 from matplotlib.figure import Figure
 
+from alexnet.experiment_args import output_dir
 from alexnet.models.activations import activation_names, make_activation
-from alexnet.reports import output_dir, write_table
+from alexnet.tables import write_table
 
 GRID = torch.linspace(-10, 10, 20001, dtype=torch.float64)
 

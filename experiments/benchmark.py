@@ -33,8 +33,9 @@ from torch.utils.data import DataLoader
 from torch.utils.flop_counter import FlopCounterMode
 
 from alexnet import AlexNetDataModule, AlexNetModule, create_model
+from alexnet.data.jpeg_folder import write_jpeg_folder
+from alexnet.experiment_args import int_at_least
 from alexnet.optim import build_optimizer
-from alexnet.reports import int_at_least, write_jpeg_folder
 
 SGD = {"name": "sgd", "lr": 0.01, "momentum": 0.9, "weight_decay": 5e-4}
 CLASSES = 1000
@@ -220,6 +221,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int_at_least(0), nargs="+", default=[1, 2])
     parser.add_argument("--compile", action="store_true", help="torch.compile in every row")
     parser.add_argument("--force-bf16", action="store_true")
+    parser.add_argument("--matmul-sizes", type=int_at_least(16), nargs="+",
+                        default=[1024, 2048, 4096],
+                        help="square sizes of the matmul peak (bf16 without native support is "
+                             "slow: a 4096 product takes minutes on such a CPU)")
     args = parser.parse_args(argv)
     logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)  # keep the table readable
     device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -228,8 +233,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"torch {torch.__version__} on {name}, {torch.get_num_threads()} threads, "
           f"{args.image_size} px, blocks of {block} step(s), {args.steps} timed blocks per row\n")
 
-    fp32_peak = matmul_peak(torch.float32, device)
-    bf16_peak = matmul_peak(torch.bfloat16, device)
+    fp32_peak = matmul_peak(torch.float32, device, tuple(args.matmul_sizes))
+    bf16_peak = matmul_peak(torch.bfloat16, device, tuple(args.matmul_sizes))
     print(f"matmul peak: fp32 {fp32_peak:.0f} GFLOP/s, bf16 {bf16_peak:.0f} GFLOP/s")
     flops = training_flops(args.image_size)
     print(f"training FLOPs per image (forward + backward): {flops / 1e9:.2f} GFLOP\n")

@@ -33,9 +33,9 @@ def fit_rate(pictures: bool, args: argparse.Namespace, out: Path) -> float:
         for name in () if pictures else PICTURES:
             cfg.callbacks.pop(name)
     start = time.perf_counter()
-    summary = train(cfg)
+    record = train(cfg)
     seconds = time.perf_counter() - start
-    return summary["global_step"] * cfg.data.batch_size / seconds
+    return record["global_step"] * cfg.data.batch_size / seconds
 
 
 def main() -> None:
@@ -55,7 +55,8 @@ def main() -> None:
     print("| callbacks | training img/s (fit wall time, incl. validation) |")
     print("| --- | ---: |")
     print(f"| none | {none:.1f} |")
-    print(f"| default (filters, feature maps, activation stats, confusion, hparams) | {default:.1f} |")
+    print("| default (filters, feature maps, activation stats, confusion, hparams) | "
+          f"{default:.1f} |")
     print(f"\nratio default / none: {default / none:.3f}")
 
 

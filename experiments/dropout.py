@@ -19,15 +19,9 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
-from alexnet.reports import (
-    SYNTHETIC_ONLY,
-    experiment_parser,
-    launch_multirun,
-    load_runs,
-    output_dir,
-    size_overrides,
-    write_table,
-)
+from alexnet.experiment_args import SYNTHETIC_ONLY, experiment_parser, output_dir, size_overrides
+from alexnet.sweeps import launch_multirun, load_runs
+from alexnet.tables import write_table
 
 FEATURES, INFORMATIVE = 100, 5
 MLP_EPOCHS = {"tiny": 5, "cpu": 150, "full": 300}
@@ -36,7 +30,8 @@ ALEXNET = {"tiny": ["trainer.max_epochs=2"],
            "full": ["trainer.max_epochs=40", "data.train_per_class=100"]}
 
 
-def few_features_task(samples: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+def few_features_task(samples: int, generator: torch.Generator
+                      ) -> tuple[torch.Tensor, torch.Tensor]:
     """Inputs of 100 features; the label depends on the first 5 only (with label noise)."""
     x = torch.randn(samples, FEATURES, generator=generator)
     weights = torch.tensor([1.5, -2.0, 1.0, 2.5, -1.2])

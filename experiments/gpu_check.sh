@@ -18,7 +18,7 @@ python experiments/loader_settings.py --repeats 1 trainer=gpu \
   | tee "$out/loader_settings.md"
 python train.py trainer=gpu data.render_on=device trainer.max_epochs=2 \
   paths.log_dir="$out/logs" 2>&1 | tail -3 | tee "$out/render_on_device.txt"
-python -c "import sys, pathlib; from alexnet.reports import write_jpeg_folder as w
+python -c "import sys, pathlib; from alexnet.data.jpeg_folder import write_jpeg_folder as w
 w(pathlib.Path(sys.argv[1]), 4, 64, 16)" "$out/jpegs"
 python train.py trainer=gpu data=imagefolder data.root="$out/jpegs" data.decode=device \
   trainer.max_epochs=1 paths.log_dir="$out/logs" 2>&1 | tail -3 | tee "$out/decode_on_device.txt"

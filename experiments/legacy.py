@@ -16,7 +16,8 @@ from pathlib import Path
 import torchvision
 from matplotlib.figure import Figure
 
-from alexnet.reports import output_dir, read_csv, write_table
+from alexnet.experiment_args import output_dir
+from alexnet.tables import read_csv, write_table
 
 DATA = Path(__file__).resolve().parent / "data" / "legacy_models.csv"
 

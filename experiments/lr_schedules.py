@@ -20,8 +20,9 @@ from matplotlib.figure import Figure
 from omegaconf import OmegaConf
 
 from alexnet.config import compose_config
+from alexnet.experiment_args import output_dir
 from alexnet.optim import build_optimizer, build_schedules
-from alexnet.reports import output_dir, write_table
+from alexnet.tables import write_table
 
 SCHEDULES = {
     "constant": ["schedule=constant"],

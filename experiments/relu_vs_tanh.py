@@ -6,7 +6,8 @@
 
 The paper: a four-layer CNN with ReLUs reached 25% training error on CIFAR-10 six times faster
 than the same network with tanh. Here: one Hydra multirun `activation=relu,tanh` (no dropout,
-SGD with momentum, as the paper; He init), on the synthetic data or on the ImageFolder at --data-root.
+SGD with momentum, as the paper; He init), on the synthetic data or on the ImageFolder at
+--data-root.
 The training error of each epoch comes from the runs' own metrics.json. Writes
 relu_vs_tanh.md/.csv and relu_vs_tanh.png, and prints the measured ratio beside the paper's 6x.
 """
@@ -17,16 +18,9 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from alexnet.reports import (
-    Run,
-    experiment_parser,
-    launch_multirun,
-    load_runs,
-    output_dir,
-    size_overrides,
-    sweep_of,
-    write_table,
-)
+from alexnet.experiment_args import experiment_parser, output_dir, size_overrides
+from alexnet.sweeps import Run, launch_multirun, load_runs, sweep_of
+from alexnet.tables import write_table
 
 PAPER_RATIO = 6.0
 EPOCHS = {"tiny": 2, "cpu": 25, "full": 40}
@@ -63,7 +57,7 @@ def rows(runs: list[Run], target: float) -> tuple[list[dict[str, object]], float
         table.append({"activation": name, f"epochs_to_{target:g}_train_error": epochs,
                       "final_train_error": errors[-1] if errors else None,
                       "final_val_acc1": run.metrics.get("val/acc1"), "epochs_run": len(errors),
-                      "wall_time_s": run.summary.get("wall_time_s")})
+                      "wall_time_s": run.record.get("wall_time_s")})
     relu, tanh = reached.get("relu"), reached.get("tanh")
     ratio = tanh / relu if relu and tanh else None
     return table, ratio

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -50,3 +53,16 @@ def image_folder(tmp_path: Path) -> Path:
 def compose_train(*overrides: str, output_dir: Path | None = None) -> DictConfig:
     """The composed train config, as `python train.py <overrides>` would see it."""
     return compose_config(overrides, output_dir=output_dir)
+
+
+def run_script_in_root(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    """Run `python <args>` (a script and its overrides, or ``-m module ...``) in the project
+    root, as a user would, capturing its output."""
+    return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def run_script() -> Callable[..., subprocess.CompletedProcess]:
+    """The one way tests start real processes: ``run_script("train.py", "model=mini", ...)``."""
+    return run_script_in_root

@@ -1,6 +1,8 @@
 import pytest
 import torch
+from omegaconf import OmegaConf
 
+from alexnet.config import compose_config
 from alexnet.optim import OPTIMIZERS, SCHEDULES, build_optimizer, build_schedules
 
 
@@ -16,10 +18,12 @@ def test_optimizers_build_with_their_arguments(name):
     assert optimizer.param_groups[0]["weight_decay"] == 0.1
 
 
-def test_sgd_paper_defaults_from_config():
-    optimizer = build_optimizer(params(), {"name": "sgd", "lr": 0.01, "momentum": 0.9,
-                                           "weight_decay": 5e-4})
-    assert optimizer.param_groups[0]["momentum"] == 0.9
+def test_sgd_config_gives_the_papers_settings():
+    cfg = compose_config(["optimizer=sgd"])
+    optimizer = build_optimizer(params(), OmegaConf.to_container(cfg.optimizer))
+    group = optimizer.param_groups[0]
+    assert (group["lr"], group["momentum"], group["weight_decay"]) == (0.01, 0.9, 5e-4)
+    assert group["nesterov"] is False and type(optimizer) is torch.optim.SGD
 
 
 @pytest.mark.parametrize(("cfg", "pattern"), [
@@ -37,7 +41,7 @@ def lrs_per_epoch(cfg, epochs=6, steps_per_epoch=2, metric=None):
     optimizer = build_optimizer(params(), {"name": "sgd", "lr": 1.0})
     configs = build_schedules(optimizer, cfg, max_epochs=epochs)
     seen = []
-    for epoch in range(epochs):
+    for _epoch in range(epochs):
         for _ in range(steps_per_epoch):
             optimizer.step()
             for c in configs:

@@ -1,11 +1,12 @@
-"""TensorBoard callbacks: filters, feature maps, activation statistics, confusion matrix, hparams."""
+"""TensorBoard callbacks: filters, feature maps, activation statistics, confusion matrix,
+hyperparameters."""
 
 from alexnet.callbacks.activation_stats import ActivationStatistics
 from alexnet.callbacks.confusion import ConfusionMatrixImage
 from alexnet.callbacks.feature_maps import FeatureMapImages
 from alexnet.callbacks.filters import FilterImages
 from alexnet.callbacks.history import MetricHistory
-from alexnet.callbacks.hparams import HParamsSummary
+from alexnet.callbacks.hparams import HParamsPanel
 
 __all__ = ["ActivationStatistics", "ConfusionMatrixImage", "FeatureMapImages", "FilterImages",
-           "HParamsSummary", "MetricHistory"]
+           "HParamsPanel", "MetricHistory"]

@@ -6,7 +6,7 @@ import lightning as L
 import torch
 from torch.utils.tensorboard import SummaryWriter
 
-from alexnet.callbacks.schedule import EpochScheduledCallback, probe_images, tensorboard_writer
+from alexnet.callbacks.drawing import EpochDrawingCallback, probe_images, tensorboard_writer
 from alexnet.models.inspect import (
     AlexNetFeatureExtractor,
     activation_layers,
@@ -17,7 +17,7 @@ from alexnet.models.inspect import (
 HISTOGRAM_VALUES = 1 << 16  # a histogram of more values looks the same and costs seconds
 
 
-class ActivationStatistics(EpochScheduledCallback):
+class ActivationStatistics(EpochDrawingCallback):
     """On probe images, per activation layer: the fraction of exact zeros (ReLU sparsity), the
     fraction of dead units (zero for every probe image), mean and std as scalars, and histograms
     of activations and weights. Every `grad_every_n_steps` steps: per-layer gradient norms, where
@@ -31,7 +31,8 @@ class ActivationStatistics(EpochScheduledCallback):
     def draw(self, trainer: L.Trainer, pl_module: L.LightningModule, writer: SummaryWriter,
              step: int) -> None:
         images = probe_images(trainer, self.num_images).to(pl_module.device)
-        with AlexNetFeatureExtractor(pl_module.model, activation_layers(pl_module.model)) as extract:
+        layers = activation_layers(pl_module.model)
+        with AlexNetFeatureExtractor(pl_module.model, layers) as extract:
             features = extract(images)
         for layer, values in features.items():
             values = values.float()

@@ -7,7 +7,7 @@ from typing import Any
 import lightning as L
 import torch
 
-from alexnet.callbacks.schedule import tensorboard_writer
+from alexnet.callbacks.drawing import tensorboard_writer
 from alexnet.viz import confusion_figure
 
 

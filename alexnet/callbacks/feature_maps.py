@@ -6,12 +6,12 @@ import lightning as L
 from torch.utils.tensorboard import SummaryWriter
 from torchvision.utils import make_grid
 
-from alexnet.callbacks.schedule import EpochScheduledCallback, probe_images
+from alexnet.callbacks.drawing import EpochDrawingCallback, probe_images
 from alexnet.models.inspect import AlexNetFeatureExtractor, conv_layers
 from alexnet.viz import denormalize, feature_map_grid
 
 
-class FeatureMapImages(EpochScheduledCallback):
+class FeatureMapImages(EpochDrawingCallback):
     """Logs the probe images once (`feature_maps/inputs`), then `feature_maps/conv1..conv5`:
     one row per probe image, its first `num_maps` channels."""
 
@@ -24,12 +24,14 @@ class FeatureMapImages(EpochScheduledCallback):
              step: int) -> None:
         images = probe_images(trainer, self.num_images)
         if not self._logged_inputs:
-            writer.add_image("feature_maps/inputs", make_grid(denormalize(images), nrow=len(images)),
+            grid = make_grid(denormalize(images), nrow=len(images))
+            writer.add_image("feature_maps/inputs", grid,
                              step)
             self._logged_inputs = True
         with AlexNetFeatureExtractor(pl_module.model, conv_layers(pl_module.model)) as extract:
             features = extract(images.to(pl_module.device))
         for layer, maps in features.items():
             upscale = max(1, 32 // maps.shape[-1])
-            writer.add_image(f"feature_maps/{layer}", feature_map_grid(maps, self.num_maps, upscale),
+            grid = feature_map_grid(maps, self.num_maps, upscale)
+            writer.add_image(f"feature_maps/{layer}", grid,
                              step)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import lightning as L
 from torch.utils.tensorboard import SummaryWriter
 
-from alexnet.callbacks.schedule import EpochScheduledCallback
+from alexnet.callbacks.drawing import EpochDrawingCallback
 from alexnet.models.inspect import conv_layers
 from alexnet.viz import conv_weight, filter_grid
 
 
-class FilterImages(EpochScheduledCallback):
+class FilterImages(EpochDrawingCallback):
     """Logs `filters/conv1` .. `filters/conv5` (conv1..conv3 for mini; up to `max_filters`
     kernels each)."""
 

@@ -12,7 +12,7 @@ from alexnet.models.presets import preset_knobs
 FINAL_METRICS = ("train/loss", "train/acc1", "val/loss", "val/acc1", "val/acc5")
 
 
-class HParamsSummary(L.Callback):
+class HParamsPanel(L.Callback):
     """At the end of fit, logs the hyperparameters a sweep varies beside the final metrics
     (as ``hparams/<metric>``), so that the HPARAMS tab compares the runs of a sweep."""
 

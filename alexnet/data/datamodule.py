@@ -7,7 +7,7 @@ from typing import Any
 
 import lightning as L
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, DistributedSampler
 from torchdata.stateful_dataloader import StatefulDataLoader
 
 from alexnet.data.imagefolder import (
@@ -20,7 +20,7 @@ from alexnet.data.imagefolder import (
     load_encoded,
     load_rgb,
 )
-from alexnet.data.synthetic import SPLITS, SyntheticImageNet
+from alexnet.data.synthetic import MAX_CLASSES, SPLITS, SyntheticImageNet
 from alexnet.data.transforms import eval_transform, normalize_imagenet, resize_for, train_transform
 from alexnet.errors import InvalidValue, check_choice, check_int
 
@@ -73,6 +73,9 @@ class AlexNetDataModule(L.LightningDataModule):
         check_int("data.batch_size", batch_size, minimum=1)
         check_int("data.image_size", image_size, minimum=8)
         check_int("data.num_workers", num_workers, minimum=0)
+        for split, count in (("train", train_per_class), ("val", val_per_class),
+                             ("test", test_per_class)):
+            check_int(f"data.{split}_per_class", count, minimum=1)
         if pin_memory != "auto" and not isinstance(pin_memory, bool):
             raise InvalidValue("data.pin_memory", pin_memory, "choose one of: auto, true, false")
         check_choice("data.bad_files", bad_files, BAD_FILE_POLICIES)
@@ -110,6 +113,9 @@ class AlexNetDataModule(L.LightningDataModule):
         if self.source == "synthetic":
             count = 10 if self._num_classes is None else self._num_classes
             check_int("data.num_classes", count, minimum=1)
+            if count > MAX_CLASSES:
+                raise InvalidValue("data.num_classes", count, f"the synthetic data has at most "
+                                   f"{MAX_CLASSES} classes")
             return count
         splits = layout(Path(self.root))
         found = len(class_names(splits.get("train", splits.get("all"))))
@@ -193,15 +199,47 @@ class AlexNetDataModule(L.LightningDataModule):
         trainer = self.trainer
         return trainer is not None and trainer.strategy.root_device.type == "cuda"
 
+    def _eval_sampler(self, split: str) -> DistributedSampler | None:
+        """Under DDP, each rank evaluates its own share of the images, none repeated (Lightning's
+        DistributedSampler pads the set with repeats, which skews the metrics)."""
+        trainer = self.trainer
+        if split == "train" or trainer is None or trainer.world_size < 2:
+            return None
+        return UnpaddedDistributedSampler(self.datasets[split], num_replicas=trainer.world_size,
+                                          rank=trainer.global_rank)
+
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
         # The training loader saves its position in checkpoints: a run resumed from a mid-epoch
-        # checkpoint sees exactly the batches the interrupted one would have seen.
+        # checkpoint sees exactly the batches the interrupted one would have seen. Each loader
+        # draws its shuffles and worker seeds from a generator of its own, never from the global
+        # RNG: a resumed run creates its iterators at other moments than the uninterrupted one
+        # (persistent workers keep them), and draws from the global RNG would shift the dropout
+        # masks of every later epoch.
         workers = self.num_workers
+        generator = torch.Generator().manual_seed(self.seed * 3 + SPLITS[split])
         loader = StatefulDataLoader if split == "train" else DataLoader
         collate = collate_encoded if self.decode == "device" else None
         return loader(
             self.datasets[split], batch_size=self.batch_size, shuffle=shuffle,
+            sampler=self._eval_sampler(split),
             num_workers=workers, pin_memory=self._pins_memory(),
             persistent_workers=self.persistent_workers and workers > 0,
             prefetch_factor=self.prefetch_factor if workers > 0 else None,
-            drop_last=False, collate_fn=collate)
+            drop_last=False, collate_fn=collate, generator=generator)
+
+
+class UnpaddedDistributedSampler(DistributedSampler):
+    """Rank r of n takes images r, r + n, r + 2n, ...: every image once, ranks may differ by one
+    image. Lightning leaves a DistributedSampler in place, so evaluation stays exact."""
+
+    def __init__(self, dataset: Dataset, num_replicas: int, rank: int) -> None:
+        super().__init__(dataset, num_replicas=num_replicas, rank=rank, shuffle=False,
+                         drop_last=False)
+        self.num_samples = len(range(rank, len(dataset), num_replicas))
+        self.total_size = len(dataset)
+
+    def __iter__(self):  # noqa: ANN204 - an iterator of indices
+        return iter(range(self.rank, self.total_size, self.num_replicas))
+
+    def __len__(self) -> int:
+        return self.num_samples

@@ -17,14 +17,10 @@ from torchvision.datasets.folder import IMG_EXTENSIONS
 from torchvision.io import ImageReadMode, decode_jpeg, read_file
 from torchvision.transforms.v2.functional import pil_to_tensor
 
-from alexnet.errors import check_choice
+from alexnet.errors import DataError, check_choice, check_number
 
 log = logging.getLogger(__name__)
 BAD_FILE_POLICIES = ("skip", "fail")
-
-class DataError(ValueError):
-    """The data on disk cannot be used; the message names the path."""
-
 
 def load_rgb(path: str) -> Image.Image:
     """Open an image as RGB, whatever its mode (grayscale, palette, RGBA, CMYK, ...)."""
@@ -182,8 +178,7 @@ def image_folder_splits(root: str | Path, train_transform: Callable | None,
 def stratified_split(targets: list[int], val_fraction: float, seed: int
                      ) -> tuple[list[int], list[int]]:
     """Indices (train, val): `val_fraction` of each class (at least one image) goes to val."""
-    if not 0 < val_fraction < 1:
-        raise ValueError(f"data.val_fraction={val_fraction!r} is not valid; it must be in (0, 1)")
+    check_number("data.val_fraction", val_fraction, 0, 1, low_open=True, high_open=True)
     rng = np.random.default_rng(seed)
     labels = np.asarray(targets)
     train, val = [], []

@@ -18,7 +18,7 @@ import torch
 from torch.utils.data import Dataset
 
 from alexnet.data.transforms import normalize_imagenet
-from alexnet.errors import check_choice, check_int
+from alexnet.errors import InvalidValue, check_choice, check_int
 
 SHAPES = ("disk", "square", "triangle", "hexagon", "cross", "ring", "star", "bar")
 ORIENTATIONS = 8  # stripe angles, 22.5 degrees apart
@@ -68,8 +68,8 @@ class SyntheticImageNet(Dataset):
                  deferred: bool = False) -> None:
         check_int("num_classes", num_classes, minimum=1)
         if num_classes > MAX_CLASSES:
-            raise ValueError(f"num_classes={num_classes} is not valid; the synthetic data has at "
-                             f"most {MAX_CLASSES} classes")
+            raise InvalidValue("num_classes", num_classes, f"the synthetic data has at most "
+                               f"{MAX_CLASSES} classes")
         check_int("samples_per_class", samples_per_class, minimum=1)
         check_int("image_size", image_size, minimum=8)
         check_choice("split", split, SPLITS)
@@ -186,7 +186,7 @@ def _signed_distance(shape: str, u: torch.Tensor, v: torch.Tensor) -> torch.Tens
         return radius - (0.6 + 0.3 * torch.cos(5 * torch.atan2(v, u)))
     if shape == "bar":
         return torch.maximum(u.abs() - 0.95, v.abs() - 0.3)
-    raise ValueError(f"shape={shape!r} is not valid; choose one of: {', '.join(SHAPES)}")
+    raise InvalidValue("shape", shape, f"choose one of: {', '.join(SHAPES)}")
 
 
 def _polygon(u: torch.Tensor, v: torch.Tensor, sides: int, radius: float) -> torch.Tensor:

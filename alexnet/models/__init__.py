@@ -2,6 +2,7 @@
 
 from alexnet.models.activations import ACTIVATIONS, activation_names, make_activation
 from alexnet.models.alexnet import ALEXNET_LAYERS, DROPOUT_PLACEMENTS, INITS, AlexNet
+from alexnet.models.blocks import POOLINGS
 from alexnet.models.inspect import (
                                     AlexNetFeatureExtractor,
                                     activation_layers,
@@ -11,7 +12,6 @@ from alexnet.models.inspect import (
                                     resolve_layer,
                                     weighted_layers,
 )
-from alexnet.models.layers import POOLINGS
 from alexnet.models.mini import MINI_LAYERS, MiniAlexNet
 from alexnet.models.presets import PRESETS, create_model, knob_names, preset_names
 from alexnet.models.summary import LayerRow, ModelSummary, summarize

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from alexnet.errors import InvalidValue, check_choice, check_int
-from alexnet.models.layers import (
+from alexnet.models.blocks import (
     activation_block,
     check_input_size,
     check_knobs,

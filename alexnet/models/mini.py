@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from alexnet.models.layers import (
+from alexnet.models.blocks import (
     activation_block,
     check_input_size,
     check_knobs,

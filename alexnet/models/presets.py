@@ -66,7 +66,8 @@ def create_model(name: str = "alexnet", num_classes: int = 1000, **overrides: An
     knobs = knob_names(name)
     for knob in overrides:
         if knob not in knobs:
-            raise InvalidValue("knob", knob, f"the {name} preset ({PRESETS[name].network.__name__}) "
+            network = PRESETS[name].network.__name__
+            raise InvalidValue("knob", knob, f"the {name} preset ({network}) "
                                f"has no such knob; its knobs: {', '.join(knobs)}")
     preset = PRESETS[name]
     return preset.network(num_classes=num_classes, **{**preset.knobs, **overrides})

@@ -37,8 +37,8 @@ def run(tmp_path_factory):
     overrides = [*TINY, "trainer.max_epochs=2", "data.batch_size=6",
                  "callbacks.activation_stats.grad_every_n_steps=1", "model=paper2012",
                  "data.image_size=67", "data.num_classes=4"]
-    summary = train(compose_train(*overrides, output_dir=out))
-    return out, read_events(out), summary
+    record = train(compose_train(*overrides, output_dir=out))
+    return out, read_events(out), record
 
 
 def test_filter_images_with_the_paper_layout(run):

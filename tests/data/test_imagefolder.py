@@ -153,8 +153,8 @@ def test_decoding_on_the_device_runs_a_training(tmp_path, image_folder):
     from alexnet.run import train
     from tests.conftest import compose_train
 
-    summary = train(compose_train("model=mini", "trainer=cpu", "data=imagefolder",
+    record = train(compose_train("model=mini", "trainer=cpu", "data=imagefolder",
                                   f"data.root={image_folder}", "data.image_size=64",
                                   "data.batch_size=4", "data.num_workers=0", "data.decode=device",
                                   "debug=fast_dev_run", "logger=none", output_dir=tmp_path))
-    assert summary["status"] == "completed"
+    assert record["status"] == "completed"

@@ -5,7 +5,8 @@ from alexnet import AlexNet, create_model
 
 @pytest.mark.parametrize(("kwargs", "pattern"), [
     ({"activation": "swish"}, r"activation='swish' is not valid; choose one of: relu, tanh"),
-    ({"pooling": "avg"}, r"pooling='avg' is not valid; choose one of: overlapping, non_overlapping"),
+    ({"pooling": "avg"}, r"pooling='avg' is not valid; choose one of: overlapping, "
+                         r"non_overlapping"),
     ({"init": "xavier"}, r"init='xavier' is not valid; choose one of: default, paper"),
     ({"dropout": 1.0}, r"dropout=1.0 is not valid; it must be a probability in \[0, 1\)"),
     ({"dropout": -0.1}, r"dropout=-0.1 is not valid"),

@@ -1,4 +1,5 @@
-"""A Hydra callback: when a sweep ends, list every job with its status and metric."""
+"""A Hydra callback: when a sweep ends, list every job with its status and metric
+(sweep.md, sweep.json)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from alexnet.reports import markdown_table
+from alexnet.tables import markdown_table
 
 log = logging.getLogger(__name__)
 
@@ -22,12 +23,12 @@ def sweep_jobs(sweep_dir: Path, metric: str | None = None) -> list[dict[str, Any
     for job in sorted((p for p in sweep_dir.iterdir() if p.is_dir() and p.name.isdigit()),
                       key=lambda p: int(p.name)):
         metrics_file = job / "metrics.json"
-        summary = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
-        overrides = summary.get("overrides") or _hydra_overrides(job)
+        record = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
+        overrides = record.get("overrides") or _hydra_overrides(job)
         jobs.append({"job": int(job.name), "overrides": overrides,
-                     "status": summary.get("status", "failed (no metrics.json)"),
-                     metric or "metric": (summary.get("metrics") or {}).get(metric or ""),
-                     "error": (summary.get("error") or "")[:120]})
+                     "status": record.get("status", "failed (no metrics.json)"),
+                     metric or "metric": (record.get("metrics") or {}).get(metric or ""),
+                     "error": (record.get("error") or "")[:120]})
     shared = set.intersection(*(set(j["overrides"]) for j in jobs)) if len(jobs) > 1 else set()
     for job in jobs:
         job["overrides"] = " ".join(o for o in job["overrides"] if o not in shared)
@@ -41,8 +42,9 @@ def _hydra_overrides(job: Path) -> list[str]:
     return [line[2:].strip() for line in path.read_text().splitlines() if line.startswith("- ")]
 
 
-class SweepSummary(Callback):
-    """Writes summary.md and summary.json into the sweep dir and logs the table."""
+class SweepReport(Callback):
+    """Writes sweep.md and sweep.json (every job, its overrides, status and metric) into the sweep
+    dir and logs the table."""
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
@@ -50,8 +52,8 @@ class SweepSummary(Callback):
             return
         jobs = sweep_jobs(sweep_dir, config.get("optimized_metric"))
         failed = sum(job["status"] != "completed" for job in jobs)
-        (sweep_dir / "summary.json").write_text(json.dumps(jobs, indent=2) + "\n")
+        (sweep_dir / "sweep.json").write_text(json.dumps(jobs, indent=2) + "\n")
         table = markdown_table(jobs)
-        (sweep_dir / "summary.md").write_text(table)
+        (sweep_dir / "sweep.md").write_text(table)
         log.info("Sweep finished: %d jobs, %d completed, %d failed; %s\n%s", len(jobs),
-                 len(jobs) - failed, failed, sweep_dir / "summary.md", table)
+                 len(jobs) - failed, failed, sweep_dir / "sweep.md", table)

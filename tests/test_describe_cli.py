@@ -1,27 +1,20 @@
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from alexnet.config import compose_config, model_from_config
+from alexnet.describe import render
 from alexnet.models import activation_names, preset_names
-from alexnet.summary import render
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_summary(*overrides: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "alexnet.summary", *overrides], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+def compose_describe(*overrides: str):
+    return compose_config(overrides, config_name="describe")
 
 
-def compose_summary(*overrides: str):
-    return compose_config(overrides, config_name="summary")
-
-
-def test_command_prints_the_paper2012_table_at_227():
-    result = run_summary("model=paper2012", "image_size=227")
+def test_command_prints_the_paper2012_table_at_227(run_script):
+    result = run_script("-m", "alexnet.describe", "model=paper2012", "image_size=227")
     assert result.returncode == 0, result.stderr
     assert "60,965,224 parameters" in result.stdout
     conv1 = next(line for line in result.stdout.splitlines() if line.startswith("features.0"))
@@ -32,17 +25,18 @@ def test_command_prints_the_paper2012_table_at_227():
     (["dropout.p=1.5"], "error: dropout.p=1.5 is not valid; it must be a probability in [0, 1)"),
     (["model.pooling=max"], "error: model.pooling='max' is not valid; choose one of: "
                             "overlapping, non_overlapping"),
-    (["image_size=32"], "error: image_size=32 is too small for model=alexnet; the minimum is 63"),
+    (["image_size=32"], "error: image_size=32 is not valid; it is too small for model=alexnet; "
+                        "the minimum is 63"),
 ])
-def test_bad_values_get_one_line_and_a_failing_exit_code(overrides, message):
-    result = run_summary(*overrides)
+def test_bad_values_get_one_line_and_a_failing_exit_code(run_script, overrides, message):
+    result = run_script("-m", "alexnet.describe", *overrides)
     assert result.returncode != 0
     assert result.stderr.strip() == message
     assert result.stdout == ""
 
 
-def test_unknown_group_option_lists_the_valid_ones():
-    result = run_summary("activation=swish")
+def test_unknown_group_option_lists_the_valid_ones(run_script):
+    result = run_script("-m", "alexnet.describe", "activation=swish")
     assert result.returncode != 0
     assert "Could not find 'activation/swish'" in result.stderr
     assert all(name in result.stderr for name in activation_names())
@@ -51,7 +45,7 @@ def test_unknown_group_option_lists_the_valid_ones():
 @pytest.mark.parametrize("preset", preset_names())
 @pytest.mark.parametrize("activation", activation_names())
 def test_every_model_and_activation_option_composes(preset, activation):
-    cfg = compose_summary(f"model={preset}", f"activation={activation}", "dropout=none")
+    cfg = compose_describe(f"model={preset}", f"activation={activation}", "dropout=none")
     model = model_from_config(cfg, num_classes=3)
     assert model.classifier[-1].out_features == 3
     assert type(model.features[7]).__name__.lower().replace("_", "") == {
@@ -60,7 +54,7 @@ def test_every_model_and_activation_option_composes(preset, activation):
 
 
 def test_knob_overrides_reach_the_model():
-    cfg = compose_summary("model.lrn=true", "model.pooling=non_overlapping", "model.hidden=128",
+    cfg = compose_describe("model.lrn=true", "model.pooling=non_overlapping", "model.hidden=128",
                           "model.widths=[32,64,96,64,64]", "activation=leaky_relu",
                           "activation.params.negative_slope=0.3", "dropout.p=0.25")
     model = model_from_config(cfg, num_classes=4)
@@ -70,6 +64,6 @@ def test_knob_overrides_reach_the_model():
 
 
 def test_markdown_format():
-    text = render(compose_summary("model=mini", "format=markdown", "image_size=96"))
+    text = render(compose_describe("model=mini", "format=markdown", "image_size=96"))
     assert "| features.0 | conv1 | Conv2d | 32x47x47 |" in text
     assert "| classifier.1 | fc4 | Linear | 512 | 2,359,808 |" in text

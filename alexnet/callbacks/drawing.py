@@ -7,8 +7,10 @@ import torch
 from lightning.pytorch.loggers import TensorBoardLogger
 from torch.utils.tensorboard import SummaryWriter
 
+from alexnet.errors import check_int
 
-class EpochScheduledCallback(L.Callback):
+
+class EpochDrawingCallback(L.Callback):
     """Draws every `every_n_epochs` epochs (after validation) and once at the end of fit.
 
     Runs on rank zero only, with the model in eval mode and no gradients, and never on the
@@ -16,8 +18,7 @@ class EpochScheduledCallback(L.Callback):
     """
 
     def __init__(self, every_n_epochs: int = 1) -> None:
-        if every_n_epochs < 1:
-            raise ValueError(f"every_n_epochs={every_n_epochs!r} is not valid; it must be >= 1")
+        check_int("every_n_epochs", every_n_epochs, minimum=1)
         self.every_n_epochs = every_n_epochs
         self._last_step: int | None = None
 

@@ -1,4 +1,4 @@
-"""Print a model's layer-by-layer summary: python -m alexnet.summary model=paper2012 image_size=227"""
+"""Describe a model layer by layer: python -m alexnet.describe model=paper2012 image_size=227"""
 
 from __future__ import annotations
 
@@ -8,24 +8,23 @@ import hydra
 from omegaconf import DictConfig
 
 from alexnet.config import CONF_DIR, model_from_config
+from alexnet.errors import InvalidValue, check_choice, check_int
 from alexnet.models import summarize
+from alexnet.overrides_check import check_command_line
 
 FORMATS = ("text", "markdown")
 
 
 def render(cfg: DictConfig) -> str:
-    """The summary that `cfg` asks for, as text or markdown."""
-    if cfg.format not in FORMATS:
-        raise ValueError(f"format={cfg.format!r} is not valid; choose one of: {', '.join(FORMATS)}")
+    """The layer table that `cfg` asks for, as text or markdown."""
+    check_choice("format", cfg.format, FORMATS)
     size = cfg.image_size
-    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-        raise ValueError(f"image_size={size!r} is not valid; it must be a positive integer")
+    check_int("image_size", size, minimum=1)
+    check_int("num_classes", cfg.num_classes, minimum=1)
     model = model_from_config(cfg, num_classes=cfg.num_classes)
     if size < model.min_input_size:
-        raise ValueError(
-            f"image_size={size} is too small for model={cfg.model.preset}; "
-            f"the minimum is {model.min_input_size}"
-        )
+        raise InvalidValue("image_size", size, f"it is too small for model={cfg.model.preset}; "
+                           f"the minimum is {model.min_input_size}")
     summary = summarize(model, size)
     title = (f"model={cfg.model.preset} activation={cfg.activation.name} dropout={cfg.dropout.p} "
              f"input 3x{size}x{size} (minimum {model.min_input_size}), "
@@ -34,9 +33,9 @@ def render(cfg: DictConfig) -> str:
     return f"{title}\n\n{table}"
 
 
-@hydra.main(config_path=str(CONF_DIR), config_name="summary", version_base="1.3")
+@hydra.main(config_path=str(CONF_DIR), config_name="describe", version_base="1.3")
 def main(cfg: DictConfig) -> None:
-    """Print the summary, or one line naming the bad setting."""
+    """Print the layer table, or one line naming the bad setting."""
     try:
         text = render(cfg)
     except ValueError as err:
@@ -45,4 +44,8 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
+    try:
+        check_command_line(sys.argv[1:], "describe")
+    except ValueError as err:
+        sys.exit(f"error: {err}")
     main()

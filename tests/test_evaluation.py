@@ -1,0 +1,79 @@
+"""Evaluation computed by hand: confusion counts from known scores, ten-crop through
+trainer.test, and the overfit debug config driving the loss down."""
+
+import json
+
+import lightning as L
+import pytest
+import torch
+
+from alexnet import AlexNetDataModule, AlexNetModule
+from alexnet.callbacks import ConfusionMatrixImage
+from alexnet.module import DivergenceError
+from alexnet.run import train
+from tests.conftest import TINY, compose_train
+
+
+def test_confusion_counts_from_known_scores():
+    callback = ConfusionMatrixImage()
+    callback.on_validation_epoch_start(None, None)
+    scores = torch.tensor([[0.9, 0.1, 0.0], [0.1, 0.8, 0.1], [0.7, 0.2, 0.1], [0.0, 0.1, 0.9],
+                           [0.2, 0.5, 0.3]])
+    labels = torch.tensor([0, 1, 1, 2, 2])
+    callback.on_validation_batch_end(None, None, {"scores": scores[:3]}, (None, labels[:3]), 0)
+    callback.on_validation_batch_end(None, None, {"scores": scores[3:]}, (None, labels[3:]), 1)
+    # rows: true class, columns: predicted class
+    assert callback._counts.tolist() == [[1, 0, 0], [1, 1, 0], [0, 1, 1]]
+
+
+def test_ten_crop_through_trainer_test_averages_the_crops_softmax():
+    torch.manual_seed(0)
+    module = AlexNetModule(model={"preset": "mini", "num_classes": 3, "widths": [8, 8, 8],
+                                  "hidden": 16}).eval()
+    datamodule = AlexNetDataModule(num_classes=3, image_size=48, eval_crop="ten_crop",
+                                   train_per_class=1, val_per_class=1, test_per_class=3,
+                                   batch_size=4, num_workers=0)
+    trainer = L.Trainer(accelerator="cpu", logger=False, enable_checkpointing=False,
+                        enable_progress_bar=False, enable_model_summary=False)
+    (metrics,) = trainer.test(module, datamodule=datamodule, verbose=False)
+    probs, labels = [], []
+    with torch.no_grad():
+        for images, batch_labels in datamodule.test_dataloader():
+            assert images.shape[1:] == (10, 3, 48, 48)
+            crops = module.model(images.flatten(0, 1)).softmax(-1)
+            probs.append(crops.view(len(images), 10, -1).mean(1))
+            labels.append(batch_labels)
+    probs, labels = torch.cat(probs), torch.cat(labels)
+    expected_loss = torch.nn.functional.nll_loss(probs.log(), labels).item()
+    assert metrics["test/loss"] == pytest.approx(expected_loss, rel=1e-5)
+    per_class = [(probs.argmax(1)[labels == c] == c).float().mean() for c in range(3)]
+    assert metrics["test/acc1"] == pytest.approx(torch.stack(per_class).mean().item())
+
+
+@pytest.mark.slow
+def test_debug_overfit_drives_the_training_loss_down(tmp_path):
+    record = train(compose_train(*TINY, "debug=overfit", "callbacks=none", "logger=none",
+                                 "test=false", output_dir=tmp_path))
+    first, last = record["history"][0]["train/loss"], record["history"][-1]["train/loss"]
+    assert first > 0.9 and last < 0.05  # two batches memorized: from chance (ln 3) to ~0
+
+
+@pytest.mark.slow
+def test_deferred_divergence_check_cancels_the_bad_update_and_stops_at_a_logging_step(tmp_path):
+    diverging = [*TINY, "data.train_per_class=16", "optimizer=sgd", "optimizer.lr=1000",
+                 "activation=relu", "dropout=none", "logger=none", "callbacks=none"]
+    with pytest.raises(DivergenceError) as at_once:
+        train(compose_train(*diverging, "divergence_check=step", output_dir=tmp_path / "a"))
+    bad = at_once.value.step  # the first step whose loss is not finite
+    every = bad + 3  # a logging step after it, and a step checkpoint in between
+    cfg = compose_train(*diverging, "divergence_check=deferred",
+                        f"trainer.log_every_n_steps={every}",
+                        f"checkpoint_every_n_steps={bad + 1}", "callbacks=default",
+                        output_dir=tmp_path / "b")
+    with pytest.raises(DivergenceError, match=rf"the loss is -?(nan|inf) at step {bad} \(epoch"):
+        train(cfg)
+    record = json.loads((tmp_path / "b" / "metrics.json").read_text())
+    assert record["global_step"] == every  # noticed at the logging step, not at once
+    assert record["last_good_checkpoint"].endswith(f"step_{bad + 1:07d}.ckpt")  # after the bad step
+    last = torch.load(record["last_good_checkpoint"], weights_only=True)["state_dict"]
+    assert all(torch.isfinite(w).all() for w in last.values() if w.is_floating_point())
