@@ -1,8 +1,8 @@
 """Typed schemas of the config groups, registered in Hydra's ConfigStore.
 
-Each group's YAML files start from the group's schema (``defaults: [_schema, _self_]``), so a
-key's type lives here once and a wrong type (``data.batch_size=abc``) fails at composition.
-The lists of valid choices stay in the registries (activations, presets, optimizers,
+Each group's YAML files start from the group's schema (``defaults: [/schema/<group>@_here_,
+_self_]``), so a key's type lives here once and a wrong type (``data.batch_size=abc``) fails at
+composition. The lists of valid choices stay in the registries (activations, presets, optimizers,
 schedules), which the checks read; YAML files hold values, no code.
 """
 
@@ -149,7 +149,7 @@ OPEN_GROUPS = ("optimizer", "schedule")
 
 
 def register_schemas() -> None:
-    """Store each group's schema as `<group>/_schema` (idempotent)."""
+    """Store each group's schema as `schema/<group>` (idempotent)."""
     store = ConfigStore.instance()
     for group, schema in SCHEMAS.items():
-        store.store(group=group, name="_schema", node=schema)
+        store.store(group="schema", name=group, node=schema)

@@ -75,8 +75,10 @@ def test_warmup_ramps_then_hands_over_to_the_schedule():
 
 
 def test_every_schedule_accepts_a_warmup():
+    own = {"step": {"step_size": 1, "gamma": 0.5}, "multistep": {"milestones": [2], "gamma": 0.5},
+           "exponential": {"gamma": 0.5}}
     for name in SCHEDULES:
-        cfg = {"name": name, "warmup_steps": 2, "step_size": 1, "gamma": 0.5, "milestones": [2]}
+        cfg = {"name": name, "warmup_steps": 2, **own.get(name, {})}
         assert lrs_per_epoch(cfg, steps_per_epoch=1, metric=0.1)[0] < 1.0
 
 

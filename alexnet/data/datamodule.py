@@ -209,14 +209,14 @@ class AlexNetDataModule(L.LightningDataModule):
                                           rank=trainer.global_rank)
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
-        # The training loader saves its position in checkpoints: a run resumed from a mid-epoch
-        # checkpoint sees exactly the batches the interrupted one would have seen. Each loader
-        # draws its shuffles and worker seeds from a generator of its own, never from the global
-        # RNG: a resumed run creates its iterators at other moments than the uninterrupted one
-        # (persistent workers keep them), and draws from the global RNG would shift the dropout
-        # masks of every later epoch.
+        # The training loader saves its position (and its sampler's generator) in checkpoints:
+        # a run resumed from a mid-epoch checkpoint sees exactly the batches the interrupted one
+        # would have seen. The evaluation loaders draw their worker seeds from a generator of
+        # their own, never from the global RNG: with persistent workers a resumed run creates
+        # their iterators at another moment than the uninterrupted run did, and a draw from the
+        # global RNG there would shift the dropout masks of every later epoch.
         workers = self.num_workers
-        generator = torch.Generator().manual_seed(self.seed * 3 + SPLITS[split])
+        generator = None if split == "train" else torch.Generator().manual_seed(self.seed)
         loader = StatefulDataLoader if split == "train" else DataLoader
         collate = collate_encoded if self.decode == "device" else None
         return loader(
