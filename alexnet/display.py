@@ -4,7 +4,8 @@ The library builds matplotlib Figures without pyplot, so no figure is ever regis
 pyplot's global list: scripts and callbacks leak nothing, and nothing pops up. In a Jupyter (or
 any IPython kernel) session, `show` publishes a figure's PNG at once, so figures drawn inside a
 loop or a function all appear. A figure already shown is not shown a second time when it is also
-the cell's last value; `IPython.display.display(figure)` shows it again on purpose.
+the cell's last value (the first display of it in that cell is skipped; in a later cell,
+`IPython.display.display(figure)` or the figure as the cell's value shows it again).
 """
 
 from __future__ import annotations

@@ -45,9 +45,10 @@ class AlexNetModule(L.LightningModule):
         compile: compile the model's forward with torch.compile (the parameters and checkpoint
             keys stay those of the plain model).
         divergence_check: ``step`` raises DivergenceError at the step whose loss is NaN or
-            infinite (reading the loss on the host every step); ``deferred`` cancels that
-            step's update on the device (its gradients become zeros) and raises at the next
-            logging step or epoch end, with no extra host sync; ``auto``: deferred on a GPU.
+            infinite (reading the loss on the host every step); ``deferred`` replaces that
+            step's non-finite gradients by zeros on the device (momentum and weight decay still
+            apply, so the weights stay finite) and raises at the next logging step or epoch
+            end, with no extra host sync; ``auto``: deferred on a GPU.
 
     All arguments are plain values saved in checkpoints, so
     ``AlexNetModule.load_from_checkpoint(path)`` rebuilds the model with no config at hand.
@@ -69,8 +70,10 @@ class AlexNetModule(L.LightningModule):
         self.label_smoothing = label_smoothing
         check_choice("divergence_check", divergence_check, DIVERGENCE_CHECKS)
         self.divergence_check = divergence_check
-        self._loss_finite: torch.Tensor | None = None  # this step's, on the device (deferred)
+        self._deferring = False  # deferred check active (set by the first training step)
+        self._last_loss: torch.Tensor | None = None  # this step's loss, on the device
         self._first_bad: torch.Tensor | None = None  # (step, loss) of the first bad step, or -1
+        self._checked_at = -1
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         if channels_last:
             self.model.to(memory_format=torch.channels_last)
@@ -91,7 +94,8 @@ class AlexNetModule(L.LightningModule):
         logits = self.model(images.contiguous(memory_format=self.memory_format))
         loss = F.cross_entropy(logits, labels, label_smoothing=self.label_smoothing)
         if self._deferred(loss):
-            self._note_non_finite(loss)
+            self._deferring = True
+            self._last_loss = loss.detach().float()
         elif not torch.isfinite(loss):  # before backward: no NaN ever reaches the weights
             raise DivergenceError(loss.item(), self.global_step, self.current_epoch)
         self._log_metrics("train", loss, logits, labels, on_step=True)
@@ -102,32 +106,40 @@ class AlexNetModule(L.LightningModule):
             return loss.device.type == "cuda"
         return self.divergence_check == "deferred"
 
-    def _note_non_finite(self, loss: torch.Tensor) -> None:
-        """Remember, on the device, whether this step's loss is finite and the first bad step."""
-        finite = torch.isfinite(loss.detach())
-        self._loss_finite = finite
-        step = torch.tensor(float(self.global_step), device=loss.device)
-        if self._first_bad is None:
-            self._first_bad = torch.full((2,), -1.0, device=loss.device)
-        first_time = (~finite) & (self._first_bad[0] < 0)
-        self._first_bad = torch.where(first_time, torch.stack([step, loss.detach().float()]),
-                                      self._first_bad)
-
     def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
-        """Deferred check: a step whose loss was not finite gets zero gradients, selected on the
-        device (so no NaN reaches the weights, and the host never waits for the flag)."""
-        finite, self._loss_finite = self._loss_finite, None
-        if finite is None:
+        """Deferred check: decided from the gradients the optimizer is about to apply (already
+        accumulated over micro-batches and reduced over DDP ranks, so every rank decides alike).
+        Non-finite ones are replaced by zeros on the device: no NaN reaches the weights, though
+        momentum and weight decay still move them by finite amounts, and the host never waits.
+        The first bad step and its loss are remembered on the device."""
+        if not self._deferring:
             return
+        grads = [p.grad for group in optimizer.param_groups for p in group["params"]
+                 if p.grad is not None]
+        if not grads:
+            return
+        finite = torch.stack([torch.isfinite(g).all() for g in grads]).all()
         for group in optimizer.param_groups:
             for param in group["params"]:
                 if param.grad is not None:
                     param.grad = torch.where(finite, param.grad, torch.zeros_like(param.grad))
+        device = grads[0].device
+        if self._first_bad is None:
+            self._first_bad = torch.full((2,), -1.0, device=device)
+        step = torch.tensor(float(self.global_step), device=device)
+        loss = self._last_loss.to(device) if self._last_loss is not None else step.new_tensor(
+            float("nan"))
+        loss = torch.where(torch.isfinite(loss), loss.new_tensor(float("nan")), loss)
+        first_time = (~finite) & (self._first_bad[0] < 0)
+        self._first_bad = torch.where(first_time, torch.stack([step, loss]), self._first_bad)
 
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
         """Deferred check: read the flag at the trainer's logging steps (one host sync)."""
-        if self._first_bad is None or self.global_step % max(1, self.trainer.log_every_n_steps):
-            return
+        step = self.global_step
+        every = max(1, self.trainer.log_every_n_steps)
+        if self._first_bad is None or step == 0 or step % every or step == self._checked_at:
+            return  # not a logging step, or this step checked already (gradient accumulation)
+        self._checked_at = step
         self.raise_if_diverged()
 
     def on_train_epoch_end(self) -> None:

@@ -14,12 +14,18 @@ from collections.abc import Sequence
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
 from omegaconf import OmegaConf
-from omegaconf.errors import ConfigAttributeError, ConfigKeyError, ValidationError
+from omegaconf.errors import (
+    ConfigAttributeError,
+    ConfigKeyError,
+    OmegaConfBaseException,
+    ValidationError,
+)
 
 from alexnet.config import compose_config
 from alexnet.errors import InvalidValue
 
 HYDRA_FLAGS = ("-m", "--multirun")
+MAX_VALUES = 20  # values composed per sweep; a longer sweep's later values are left to its jobs
 TYPE_NAMES = {"Integer": "an integer", "Float": "a number", "Boolean": "true or false",
               "String": "a string"}
 
@@ -30,16 +36,21 @@ def check_command_line(argv: Sequence[str], config_name: str) -> None:
         return  # --help, --cfg, --config-path ...: Hydra's own business
     overrides = [arg for arg in argv if arg not in HYDRA_FLAGS
                  and not arg.lstrip("+~").startswith(("hydra.", "hydra/"))]
-    for variant in _variants(overrides):
+    multirun = any(arg in HYDRA_FLAGS for arg in argv)
+    for variant in _variants(overrides, multirun):
         try:
-            compose_config(variant, config_name)
+            compose_config(variant, config_name, output_dir=".")  # nothing is resolved or written
         except (MissingConfigException, ConfigCompositionException) as err:
-            raise _one_line(err, variant) from None
+            raise _one_line(err, variant, config_name) from None
+        except OmegaConfBaseException as err:
+            key = getattr(err, "full_key", None) or "overrides"
+            raise InvalidValue(key, _given(key, variant), str(err).splitlines()[0]) from None
 
 
-def _variants(overrides: list[str]) -> list[list[str]]:
+def _variants(overrides: list[str], multirun: bool) -> list[list[str]]:
     """The override lists to compose: every sweep at its first value, then each other value of
-    each sweep in turn. Sweeps over intervals (the Optuna sweeper's) are left out."""
+    each sweep in turn (at most MAX_VALUES). Sweeps over intervals (the Optuna sweeper's) are
+    left out; a sweep without -m is refused."""
     try:
         parsed = OverridesParser.create().parse_overrides(overrides)
     except OverrideParseException as err:
@@ -52,12 +63,16 @@ def _variants(overrides: list[str]) -> list[list[str]]:
         if not override.is_sweep_override():
             fixed.append(override.input_line or "")
             continue
+        if not multirun:
+            given = (override.input_line or "").partition("=")[2]
+            raise InvalidValue(override.get_key_element().lstrip("+~"), given,
+                               "a sweep over several values needs -m (--multirun)")
         try:
             values = [str(v) for v in override.sweep_string_iterator()]
         except Exception:  # noqa: BLE001 - an interval or tagged sweep: the sweeper's to sample
             continue
         if values:
-            sweeps.append((override.get_key_element(), values))
+            sweeps.append((override.get_key_element(), values[:MAX_VALUES]))
     first = [f"{key}={values[0]}" for key, values in sweeps]
     variants = [fixed + first]
     for index, (key, values) in enumerate(sweeps):
@@ -76,7 +91,7 @@ def _bad_override(overrides: list[str]) -> str:
     return " ".join(overrides)
 
 
-def _one_line(err: Exception, overrides: list[str]) -> InvalidValue:
+def _one_line(err: Exception, overrides: list[str], config_name: str) -> InvalidValue:
     if isinstance(err, MissingConfigException) and err.missing_cfg_file:
         group, _, option = err.missing_cfg_file.rpartition("/")
         options = [o for o in (err.options or []) if not o.startswith("_")]
@@ -98,7 +113,7 @@ def _one_line(err: Exception, overrides: list[str]) -> InvalidValue:
         return InvalidValue(re.sub(r"\[\d+\]$", "", key), value, allowed)
     if isinstance(cause, (ConfigAttributeError, ConfigKeyError)):
         parent, _, name = key.rpartition(".")
-        known = _keys_of(parent, overrides, key)
+        known = _keys_of(parent, overrides, key, config_name)
         where = f"the keys of {parent}: {', '.join(known)}" if parent else \
             f"the top-level keys: {', '.join(known)}"
         return InvalidValue(key, value, f"there is no such key; {where} (a new key needs a "
@@ -116,10 +131,10 @@ def _given(key: str, overrides: list[str]) -> object:
     return None
 
 
-def _keys_of(parent: str, overrides: list[str], bad_key: str) -> list[str]:
+def _keys_of(parent: str, overrides: list[str], bad_key: str, config_name: str) -> list[str]:
     rest = [o for o in overrides if o.lstrip("+~").partition("=")[0] != bad_key]
     try:
-        cfg = compose_config(rest)
+        cfg = compose_config(rest, config_name, output_dir=".")
     except Exception:  # noqa: BLE001 - the listing is a courtesy
         return []
     node = OmegaConf.select(cfg, parent) if parent else cfg

@@ -136,8 +136,10 @@ def _end_job(trainer: L.Trainer) -> None:
 def check_run_options(cfg: DictConfig) -> None:
     """The top-level keys of the train config: fail before anything is built."""
     check_int("checkpoint_every_n_steps", cfg.get("checkpoint_every_n_steps", 0), minimum=0)
-    if cfg.get("seed") is not None:
-        check_int("seed", cfg.seed, minimum=0)
+    if cfg.get("seed") is None:
+        raise InvalidValue("seed", None, "it must be an integer >= 0 (the synthetic images, the "
+                           "splits and the loaders' shuffles are drawn from it)")
+    check_int("seed", cfg.seed, minimum=0)
     check_number("label_smoothing", cfg.get("label_smoothing", 0.0), 0, 1, high_open=True)
     for key in ("channels_last", "compile", "test"):
         if not isinstance(cfg.get(key, False), bool):

@@ -118,6 +118,9 @@ TABLE = [
      "not a valid Hydra override (no viable alternative at input '[0.9,0.99')"),
     (["-m", "data.batch_size=8,abc"], "data.batch_size='abc' is not valid; it must be an "
                                       "integer"),
+    (["seed=1,2"], "seed='1,2' is not valid; a sweep over several values needs -m (--multirun)"),
+    (["seed=null"], "seed=None is not valid; it must be an integer >= 0 (the synthetic images, "
+                    "the splits and the loaders' shuffles are drawn from it)"),
 ]
 
 

@@ -77,3 +77,20 @@ def test_deferred_divergence_check_cancels_the_bad_update_and_stops_at_a_logging
     assert record["last_good_checkpoint"].endswith(f"step_{bad + 1:07d}.ckpt")  # after the bad step
     last = torch.load(record["last_good_checkpoint"], weights_only=True)["state_dict"]
     assert all(torch.isfinite(w).all() for w in last.values() if w.is_floating_point())
+
+
+@pytest.mark.slow
+def test_deferred_check_with_gradient_accumulation_keeps_the_weights_finite(tmp_path):
+    # A bad micro-batch before the last one of an optimizer step must not slip through.
+    cfg = compose_train(*TINY, "data.train_per_class=16", "optimizer=sgd", "optimizer.lr=1000",
+                        "activation=relu", "dropout=none", "logger=none",
+                        "divergence_check=deferred", "trainer.accumulate_grad_batches=2",
+                        "trainer.log_every_n_steps=100", "checkpoint_every_n_steps=5",
+                        output_dir=tmp_path)
+    with pytest.raises(DivergenceError, match=r"at step [0-4] \(epoch 0\)"):
+        train(cfg)
+    record = json.loads((tmp_path / "metrics.json").read_text())
+    assert record["global_step"] == 6  # 12 batches of 4, 2 per step: caught at the epoch's end
+    after = torch.load(tmp_path / "checkpoints" / "step_0000005.ckpt", weights_only=True)
+    assert all(torch.isfinite(w).all() for w in after["state_dict"].values()
+               if w.is_floating_point())  # saved after the bad step: no NaN reached the weights
