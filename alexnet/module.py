@@ -82,9 +82,12 @@ class AlexNetModule(L.LightningModule):
         for stage in ("val", "test"):  # image-weighted, summed over ranks: exact under DDP
             setattr(self, f"{stage}_loss", MeanMetric())
         for stage in STAGES:
-            setattr(self, f"{stage}_acc1", MulticlassAccuracy(num_classes, top_k=1))
+            # Standard top-k accuracy: correct images over images (torchmetrics' default would
+            # average per class, which differs on imbalanced data).
+            setattr(self, f"{stage}_acc1", MulticlassAccuracy(num_classes, top_k=1,
+                                                              average="micro"))
             setattr(self, f"{stage}_acc5",
-                    MulticlassAccuracy(num_classes, top_k=min(5, num_classes)))
+                    MulticlassAccuracy(num_classes, top_k=min(5, num_classes), average="micro"))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)

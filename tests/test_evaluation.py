@@ -46,8 +46,8 @@ def test_ten_crop_through_trainer_test_averages_the_crops_softmax():
     probs, labels = torch.cat(probs), torch.cat(labels)
     expected_loss = torch.nn.functional.nll_loss(probs.log(), labels).item()
     assert metrics["test/loss"] == pytest.approx(expected_loss, rel=1e-5)
-    per_class = [(probs.argmax(1)[labels == c] == c).float().mean() for c in range(3)]
-    assert metrics["test/acc1"] == pytest.approx(torch.stack(per_class).mean().item())
+    correct = (probs.argmax(1) == labels).sum().item()
+    assert metrics["test/acc1"] == pytest.approx(correct / len(labels))  # images, not classes
 
 
 @pytest.mark.slow
@@ -94,3 +94,13 @@ def test_deferred_check_with_gradient_accumulation_keeps_the_weights_finite(tmp_
     after = torch.load(tmp_path / "checkpoints" / "step_0000005.ckpt", weights_only=True)
     assert all(torch.isfinite(w).all() for w in after["state_dict"].values()
                if w.is_floating_point())  # saved after the bad step: no NaN reached the weights
+
+
+def test_accuracy_is_correct_images_over_images_on_imbalanced_data():
+    module = AlexNetModule(model={"preset": "mini", "num_classes": 3, "widths": [8, 8, 8],
+                                  "hidden": 16})
+    # 4 images of class 0 (all right), 1 of class 1 (wrong): 4/5 images, but 1/2 per class.
+    scores = torch.tensor([[9.0, 0, 0]] * 4 + [[9.0, 0, 0]])
+    labels = torch.tensor([0, 0, 0, 0, 1])
+    module.val_acc1(scores, labels)
+    assert module.val_acc1.compute().item() == pytest.approx(0.8)
