@@ -71,12 +71,23 @@ def simulate(name: str, epochs: int, steps_per_epoch: int, warmup_steps: int) ->
     return lrs
 
 
+# What moves each schedule: the epoch count, except plateau, which reacts to a metric; here that
+# metric is simulated (no model trains), so its drops show the rule, not a real run.
+SIMULATED = "a simulated validation accuracy (no training run)"
+
+
+def driven_by(name: str) -> str:
+    """What a schedule's curve responds to in this experiment."""
+    return SIMULATED if name == "plateau" else "the epoch (and step) count"
+
+
 def lr_figure(curves: dict[str, list[float]], steps_per_epoch: int) -> Figure:
     """The lr against the epoch, one line per schedule, on a log scale."""
     figure = Figure(figsize=(10, 5))
     axes = figure.subplots()
     for name, lrs in curves.items():
-        axes.plot([i / steps_per_epoch for i in range(len(lrs))], lrs, label=name)
+        label = f"{name} (on {SIMULATED})" if name == "plateau" else name
+        axes.plot([i / steps_per_epoch for i in range(len(lrs))], lrs, label=label)
     axes.set_yscale("log")
     axes.set_xlabel("epoch")
     axes.set_ylabel("learning rate (SGD, base 0.01)")
@@ -99,8 +110,8 @@ def main(argv: list[str] | None = None) -> Path:
               for name in SCHEDULES}
     marks = sorted({0, 1, args.warmup_epochs, args.epochs // 3, args.epochs * 2 // 3,
                     args.epochs - 1})
-    rows = [{"schedule": name, **{f"epoch {e}": lrs[e * args.steps_per_epoch] for e in marks}}
-            for name, lrs in curves.items()]
+    rows = [{"schedule": name, **{f"epoch {e}": lrs[e * args.steps_per_epoch] for e in marks},
+             "driven_by": driven_by(name)} for name, lrs in curves.items()]
     print(write_table(rows, out / "lr_schedules"))
     lr_figure(curves, args.steps_per_epoch).savefig(out / "lr_schedules.png", dpi=110)
     print(f"Wrote {out}")

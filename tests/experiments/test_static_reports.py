@@ -40,8 +40,12 @@ def test_activations_table_and_figure(tmp_path):
 
 def test_lr_schedules_follow_the_schedule_configs(tmp_path):
     out = load("lr_schedules").main(["--out", str(tmp_path), "--steps-per-epoch", "2"])
-    table = {r["schedule"]: {k: float(v) for k, v in r.items() if k != "schedule"}
-             for r in read_csv(out / "lr_schedules.csv")}
+    rows = read_csv(out / "lr_schedules.csv")
+    table = {r["schedule"]: {k: float(v) for k, v in r.items() if k.startswith("epoch")}
+             for r in rows}
+    driven = {r["schedule"]: r["driven_by"] for r in rows}
+    assert driven["plateau"] == "a simulated validation accuracy (no training run)"
+    assert driven["cosine"] == "the epoch (and step) count"
     assert set(table) == {"constant", "step", "multistep", "cosine", "exponential", "plateau",
                           "warmup+cosine"}
     assert table["constant"]["epoch 89"] == pytest.approx(0.01)
