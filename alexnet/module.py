@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from math import nan
 from typing import Any
 
 import lightning as L
@@ -74,6 +75,7 @@ class AlexNetModule(L.LightningModule):
         self._last_loss: torch.Tensor | None = None  # this step's loss, on the device
         self._first_bad: torch.Tensor | None = None  # (step, loss) of the first bad step, or -1
         self._checked_at = -1
+        self._device_step: torch.Tensor | None = None  # global_step, counted on the device
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         if channels_last:
             self.model.to(memory_format=torch.channels_last)
@@ -126,15 +128,16 @@ class AlexNetModule(L.LightningModule):
             for param in group["params"]:
                 if param.grad is not None:
                     param.grad = torch.where(finite, param.grad, torch.zeros_like(param.grad))
-        device = grads[0].device
-        if self._first_bad is None:
+        if self._first_bad is None:  # filled on the device: no host-to-device copy per step
+            device = grads[0].device
             self._first_bad = torch.full((2,), -1.0, device=device)
-        step = torch.tensor(float(self.global_step), device=device)
-        loss = self._last_loss.to(device) if self._last_loss is not None else step.new_tensor(
-            float("nan"))
-        loss = torch.where(torch.isfinite(loss), loss.new_tensor(float("nan")), loss)
+            self._device_step = torch.full((), float(self.global_step), device=device)
+        step = self._device_step
+        loss = self._last_loss if self._last_loss is not None else torch.full_like(step, nan)
+        loss = torch.where(torch.isfinite(loss), torch.full_like(loss, nan), loss)
         first_time = (~finite) & (self._first_bad[0] < 0)
         self._first_bad = torch.where(first_time, torch.stack([step, loss]), self._first_bad)
+        self._device_step = step + 1
 
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
         """Deferred check: read the flag at the trainer's logging steps (one host sync)."""
