@@ -29,6 +29,8 @@ OmegaConf.register_new_resolver("uid", _unique_suffix, use_cache=True, replace=T
 register_schemas()
 # Knobs with groups of their own (activation, dropout): the model group sets the others.
 GROUP_KNOBS = ("activation", "activation_params", "dropout")
+# Model keys that are no create_model knobs: applied to the built model (alexnet/run.py).
+WEIGHT_KEYS = ("weights", "freeze")
 
 
 def model_knobs(preset: str) -> list[str]:
@@ -41,6 +43,8 @@ def model_kwargs(cfg: DictConfig) -> dict[str, Any]:
     knobs = OmegaConf.to_container(cfg.model, resolve=True)
     assert isinstance(knobs, dict)
     preset = knobs.pop("preset")
+    for key in WEIGHT_KEYS:
+        knobs.pop(key, None)
     check_choice("model.preset", preset, PRESETS)
     allowed = model_knobs(preset)
     for key, value in knobs.items():

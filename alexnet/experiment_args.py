@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import shutil
+import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -28,15 +30,54 @@ TRAIN_SIZES: dict[str, list[str]] = {
 
 SYNTHETIC_ONLY = ("data.num_classes=", "data.train_per_class=", "data.val_per_class=",
                   "data.test_per_class=")
+# Seeds per arm at each size: every training experiment reports mean and 95% CI over them.
+SEEDS = {"tiny": 1, "cpu": 3, "full": 3}
+DATASETS = ("synthetic", "imagefolder", "cifar10", "cifar100", "mnist", "fashion_mnist", "stl10",
+            "imagenette")
 
 
-def size_overrides(size: str, data_root: str | None = None) -> list[str]:
-    """The overrides of `size`; with `data_root`, on that ImageFolder instead of synthetic data."""
+def size_overrides(size: str, data_root: str | None = None, data: str | None = None
+                   ) -> list[str]:
+    """The overrides of `size` on the synthetic data; or on `data` (a data config: a named
+    dataset, read from `data_root` if given) or, with only `data_root`, on that ImageFolder."""
     overrides = TRAIN_SIZES[size]
-    if not data_root:
+    data = data or ("imagefolder" if data_root else "synthetic")
+    if data == "synthetic":
         return list(overrides)
     kept = [o for o in overrides if not o.startswith(SYNTHETIC_ONLY)]
-    return ["data=imagefolder", f"data.root={data_root}", *kept]
+    return [f"data={data}", *([f"data.root={data_root}"] if data_root else []), *kept]
+
+
+def seed_overrides(seeds: int) -> list[str]:
+    """The sweep over seeds 0..n-1 (nothing for one seed: the config's own, 0)."""
+    return [f"seed={','.join(str(i) for i in range(seeds))}"] if seeds > 1 else []
+
+
+def run_sweep(overrides: list[str], out: Path, seeds: int) -> list:
+    """Launch the multirun into out/sweep, then write out/runs.json (the runs' summary, which
+    `--report` reads) and out/provenance.json (command, commit, versions, machine, seeds, wall
+    time). Returns the runs."""
+    from alexnet.provenance import collect, git_state, write_provenance
+    from alexnet.sweeps import launch_multirun, load_runs, write_summary
+
+    git, started = git_state(), time.perf_counter()
+    launch_multirun([*overrides, *seed_overrides(seeds)], out / "sweep")
+    runs = load_runs(out / "sweep")
+    write_summary(runs, out)
+    write_provenance(out, collect(list(range(seeds)), time.perf_counter() - started, git=git))
+    return runs
+
+
+def report_dirs(args: argparse.Namespace, name: str) -> tuple[Path, Path]:
+    """(where the runs are, where the report goes) for `--report DIR [--out OUT]`: OUT gets a
+    copy of DIR's runs.json and provenance.json, so it can be re-made from OUT alone."""
+    source = Path(args.report)
+    out = output_dir(name, args.out) if args.out else source
+    if out.resolve() != source.resolve():
+        for file in ("runs.json", "provenance.json"):
+            if (source / file).is_file():
+                shutil.copyfile(source / file, out / file)
+    return source, out
 
 
 def experiment_parser(name: str, description: str) -> argparse.ArgumentParser:
@@ -45,9 +86,19 @@ def experiment_parser(name: str, description: str) -> argparse.ArgumentParser:
         description=description, epilog="Other arguments are Hydra overrides for every job.")
     parser.add_argument("--size", choices=list(TRAIN_SIZES), default="cpu")
     parser.add_argument("--out", help=f"output dir (default: logs/experiments/{name}/<time>)")
-    parser.add_argument("--data-root", help="an ImageFolder to use instead of synthetic images")
-    parser.add_argument("--report", type=Path, help="re-make the report of this dir; no training")
+    parser.add_argument("--data", choices=DATASETS, default=None,
+                        help="the data config (default: synthetic; imagefolder with --data-root)")
+    parser.add_argument("--data-root", help="the ImageFolder, or the named dataset's root")
+    parser.add_argument("--seeds", type=int_at_least(1), default=None,
+                        help="seeds per arm (default: 1 at tiny, 3 at cpu and full)")
+    parser.add_argument("--report", type=Path, help="re-make the report of this dir (its "
+                        "runs.json or sweep/); no training; into --out if given")
     return parser
+
+
+def seeds_of(args: argparse.Namespace) -> int:
+    """--seeds, or the size's default."""
+    return args.seeds or SEEDS[args.size]
 
 
 def int_at_least(minimum: int) -> Callable[[str], int]:

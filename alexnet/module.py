@@ -14,6 +14,8 @@ from torchmetrics.classification import MulticlassAccuracy
 
 from alexnet.errors import check_choice
 from alexnet.models import create_model
+from alexnet.models.weights import WeightsInfo, trainable_parameters
+from alexnet.models.weights import freeze as freeze_layers
 from alexnet.optim import build_optimizer, build_schedules
 
 STAGES = ("train", "val", "test")
@@ -50,6 +52,10 @@ class AlexNetModule(L.LightningModule):
             step's non-finite gradients by zeros on the device (momentum and weight decay still
             apply, so the weights stay finite) and raises at the next logging step or epoch
             end, with no extra host sync; ``auto``: deferred on a GPU.
+        freeze: the layers that do not train: ``none``; ``features`` (the conv stack; the
+            classifier trains); ``all_but_head`` (a linear probe: only the last Linear
+            trains). Saved with the other arguments, so a resumed or reloaded module keeps
+            them frozen; the optimizer gets only the trainable parameters.
 
     All arguments are plain values saved in checkpoints, so
     ``AlexNetModule.load_from_checkpoint(path)`` rebuilds the model with no config at hand.
@@ -59,11 +65,14 @@ class AlexNetModule(L.LightningModule):
     def __init__(self, model: Mapping[str, Any], optimizer: Mapping[str, Any] | None = None,
                  schedule: Mapping[str, Any] | None = None, label_smoothing: float = 0.0,
                  channels_last: bool = False, compile: bool = False,
-                 divergence_check: str = "auto") -> None:
+                 divergence_check: str = "auto", freeze: str = "none") -> None:
         super().__init__()
         self.save_hyperparameters()
         spec = dict(model)
         self.model = create_model(spec.pop("preset", "alexnet"), **spec)
+        freeze_layers(self.model, freeze)
+        # What model.weights loaded, with the normalization it expects (alexnet.run.build_module)
+        self.weights_info: WeightsInfo | None = None
         num_classes = self.model.num_classes
         self.optimizer_cfg = dict(optimizer or {"name": "sgd", "lr": 0.01, "momentum": 0.9,
                                                 "weight_decay": 5e-4})
@@ -196,7 +205,7 @@ class AlexNetModule(L.LightningModule):
         self.log(f"{stage}/acc5", acc5, on_step=False, on_epoch=True)
 
     def configure_optimizers(self) -> dict[str, Any] | torch.optim.Optimizer:
-        optimizer = build_optimizer(self.model.parameters(), self.optimizer_cfg)
+        optimizer = build_optimizer(trainable_parameters(self.model), self.optimizer_cfg)
         max_epochs = self.trainer.max_epochs if self.trainer.max_epochs else 1
         schedules = build_schedules(optimizer, self.schedule_cfg, max(1, max_epochs))
         if not schedules:

@@ -31,6 +31,7 @@ from alexnet.checkpoints import AtomicCheckpointIO, check_checkpoint, resolve_ch
 from alexnet.config import config_key, model_kwargs
 from alexnet.data import AlexNetDataModule
 from alexnet.errors import DataError, InvalidValue, check_choice, check_int, check_number
+from alexnet.models.weights import load_weights
 from alexnet.module import AlexNetModule
 from alexnet.optim import check_optimizer, check_schedule
 from alexnet.run_record import write_record
@@ -62,6 +63,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         L.seed_everything(cfg.seed, workers=True)
     datamodule = _instantiate_datamodule(cfg.data)
     module = build_module(cfg, datamodule.num_classes)
+    datamodule.fit_to_model(module.model.min_input_size)
+    weights = getattr(module, "weights_info", None)
+    if weights and weights["mean"] is not None and weights["std"] is not None:
+        datamodule.follow_weights((weights["mean"], weights["std"]), weights["source"])
     check_image_size(datamodule.image_size, module.model.min_input_size)
     ckpt_path = None
     if cfg.get("ckpt_path"):
@@ -78,6 +83,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     trainer: L.Trainer = _instantiate(cfg.trainer, "trainer", callbacks=callbacks,
                                       logger=loggers or False, plugins=[AtomicCheckpointIO()])
     if trainer.is_global_zero:
+        datamodule.prepare_data()  # a missing dataset fails here, before the run dir is written
         output_dir.mkdir(parents=True, exist_ok=True)
         OmegaConf.save(cfg, output_dir / "config.yaml", resolve=True)
         log.info("Training model=%s activation=%s dropout=%s on %s data (%d classes), "
@@ -160,13 +166,21 @@ def build_module(cfg: DictConfig, num_classes: int) -> AlexNetModule:
     check_optimizer(optimizer)
     check_schedule(schedule)
     try:
-        return AlexNetModule(
+        module = AlexNetModule(
             model={"preset": cfg.model.preset, "num_classes": num_classes, **model_kwargs(cfg)},
             optimizer=optimizer, schedule=schedule, label_smoothing=cfg.label_smoothing,
             divergence_check=cfg.get("divergence_check", "auto"),
-            channels_last=bool(cfg.get("channels_last")), compile=bool(cfg.get("compile")))
+            channels_last=bool(cfg.get("channels_last")), compile=bool(cfg.get("compile")),
+            freeze=cfg.model.get("freeze") or "none")
     except InvalidValue as err:
         raise err.renamed(config_key(err.key)) from None
+    if cfg.model.get("weights"):
+        # Resuming: the checkpoint's weights win (Lightning loads them after this).
+        module.weights_info = load_weights(module.model, str(cfg.model.weights),
+                                           preset=cfg.model.preset,
+                                           resuming=bool(cfg.get("ckpt_path")))
+        # weights_info["mean"], ["std"]: the normalization the weights expect (None: unknown)
+    return module
 
 
 def _instantiate(node: DictConfig, group: str, **kwargs: Any) -> Any:
@@ -210,6 +224,10 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
                       if v is not None})
     datamodule = AlexNetDataModule(**data_args)
     module = AlexNetModule.load_from_checkpoint(path, map_location="cpu", weights_only=True)
+    if datamodule.num_classes != module.model.num_classes:
+        raise InvalidValue("data.source", datamodule.source, f"it has {datamodule.num_classes} "
+                           f"classes but the checkpoint's head has {module.model.num_classes}; "
+                           "evaluate on data with the classes it was trained on")
     trainer: L.Trainer = instantiate(cfg.trainer, logger=False, callbacks=[])
     run = trainer.validate if cfg.split == "val" else trainer.test
     try:

@@ -29,6 +29,8 @@ class ModelSchema:
     conv1_padding: int | None = None
     dropout_placement: str | None = None
     in_channels: int | None = None
+    weights: str | None = None  # imagenet, or a state_dict / .ckpt path (alexnet/models/weights.py)
+    freeze: str = "none"        # none / features / all_but_head
 
 
 @dataclass
@@ -83,7 +85,7 @@ class DataSchema:
     source: str = "synthetic"
     root: str | None = None
     num_classes: int | None = None
-    image_size: int = 224
+    image_size: int | None = 224  # null: a named dataset's native size, fitted to the model
     resize_size: int | None = None
     augment: str = "none"
     eval_crop: str = "center"
@@ -101,6 +103,10 @@ class DataSchema:
     bad_files: str = "skip"
     render_on: str = "loader"
     decode: str = "loader"
+    mean: list[float] | None = None  # null: the dataset's (or the loaded weights') statistics
+    std: list[float] | None = None
+    variant: str | None = None       # imagenette: full / 320px / 160px
+    download: bool = True            # named datasets: download on first use
 
 
 # Trainer arguments the run sets itself, or that hold objects rather than values.
@@ -148,8 +154,24 @@ SCHEMAS: dict[str, type] = {
 OPEN_GROUPS = ("optimizer", "schedule")
 
 
+# What every named dataset's config (conf/data/cifar10.yaml, ...) starts from, as
+# `schema/named_data`: kept out of the data group, where it would be an option of its own.
+NAMED_DATA: dict[str, Any] = {
+    "source": "???",      # each dataset's file sets it
+    "root": "???",
+    "image_size": None,   # the native size, upsampled to a power of two the model accepts
+    "augment": "paper",
+    "num_workers": 2,
+    "seed": "${seed}",
+}
+
+
 def register_schemas() -> None:
-    """Store each group's schema as `schema/<group>` (idempotent)."""
+    """Store each group's schema as `schema/<group>`, and `schema/named_data` (idempotent)."""
+    from omegaconf import OmegaConf
+
     store = ConfigStore.instance()
     for group, schema in SCHEMAS.items():
         store.store(group="schema", name=group, node=schema)
+    named = OmegaConf.merge(OmegaConf.structured(DataSchema), NAMED_DATA)
+    store.store(group="schema", name="named_data", node=named)

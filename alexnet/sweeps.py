@@ -7,6 +7,7 @@ without retraining.
 
 from __future__ import annotations
 
+import json
 import logging
 import subprocess
 import sys
@@ -67,8 +68,38 @@ class Run:
         return None
 
 
+SUMMARY = "runs.json"
+# What a run's summary keeps of its metrics.json (the rest is for resuming and debugging).
+RECORD_KEYS = ("status", "metrics", "history", "choices", "overrides", "wall_time_s", "epochs")
+
+
+def summarize(runs: list[Run], prefix: str = "") -> list[dict[str, Any]]:
+    """Each run's config (without machine paths) and record, small enough to commit; its job
+    is `prefix` + the job dir's name (``lr_sweep/3``: the stage of an experiment)."""
+    return [{"job": prefix + run.path.name,
+             "config": {k: v for k, v in run.config.items() if k not in ("paths", "ckpt_path")},
+             "record": {k: run.record[k] for k in RECORD_KEYS if k in run.record}}
+            for run in runs]
+
+
+def write_summary(runs: list[Run] | dict[str, list[Run]], out: Path) -> Path:
+    """Write the runs' summary as out/runs.json, which `load_runs(out)` reads back; runs given
+    by stage (``{"lr_sweep": [...], ...}``) keep their stage in their job name."""
+    stages = runs if isinstance(runs, dict) else {"": runs}
+    entries = [e for stage, members in stages.items()
+               for e in summarize(members, f"{stage}/" if stage else "")]
+    path = out / SUMMARY
+    path.write_text(json.dumps(entries, indent=1) + "\n")
+    return path
+
+
 def load_runs(sweep_dir: Path) -> list[Run]:
-    """The jobs of a sweep dir that wrote their metrics, in job order."""
+    """The jobs of a sweep dir that wrote their metrics, in job order; or, for a dir holding a
+    runs.json summary (an experiment's committed results), the runs it summarizes."""
+    if (Path(sweep_dir) / SUMMARY).is_file():
+        entries = json.loads((Path(sweep_dir) / SUMMARY).read_text())
+        return [Run(Path(e["job"]), e["config"], e["record"]) for e in entries]
+    sweep_dir = sweep_of(Path(sweep_dir))
     runs = []
     for metrics in sorted(Path(sweep_dir).glob("*/metrics.json"), key=_job_order):
         config_path = metrics.parent / "config.yaml"

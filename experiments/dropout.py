@@ -1,13 +1,15 @@
 """Experiment 3, dropout: the seed's MLP demo, then the same comparison on AlexNet.
 
-    python experiments/dropout.py [--size tiny|cpu|full] [--out DIR] [hydra overrides ...]
-    python experiments/dropout.py --report DIR    # re-make the report, no training
+    python experiments/dropout.py [--size tiny|cpu|full] [--seeds N] [--out DIR]
+                                  [--data NAME] [--data-root PATH] [hydra overrides ...]
+    python experiments/dropout.py --report DIR [--out OUT]   # re-make the report, no training
 
 Part 1 (the seed's demo): a small MLP with and without dropout on a task where 5 of 100 input
 features matter and training examples are few; training loss and test accuracy per epoch.
 Part 2: AlexNet itself through the framework, one Hydra multirun `dropout=none,standard` on a
-small training set where overfitting shows. Writes dropout.md/.csv, dropout.png and
-mlp_curves.csv.
+small training set where overfitting shows. Each over --seeds seeds: mean ± 95% CI, and
+whether dropout's effect exceeds the seed-to-seed noise. Writes dropout.md/.csv, dropout.png,
+mlp_curves.csv, runs.json and provenance.json.
 """
 
 from __future__ import annotations
@@ -19,9 +21,19 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
-from alexnet.experiment_args import SYNTHETIC_ONLY, experiment_parser, output_dir, size_overrides
-from alexnet.sweeps import launch_multirun, load_runs
-from alexnet.tables import write_table
+from alexnet.experiment_args import (
+    SYNTHETIC_ONLY,
+    experiment_parser,
+    output_dir,
+    report_dirs,
+    run_sweep,
+    seeds_of,
+    size_overrides,
+)
+from alexnet.provenance import provenance_markdown, read_provenance
+from alexnet.stats import difference, mean_ci
+from alexnet.sweeps import load_runs
+from alexnet.tables import markdown_table, write_table
 
 FEATURES, INFORMATIVE = 100, 5
 MLP_EPOCHS = {"tiny": 5, "cpu": 150, "full": 300}
@@ -66,80 +78,113 @@ def mlp_curves(dropout: float, epochs: int, seed: int = 0) -> list[dict[str, flo
         model.eval()
         with torch.no_grad():
             accuracy = (model(x_test).argmax(1) == y_test).float().mean().item()
-        curves.append({"dropout": dropout, "epoch": epoch,
+        curves.append({"dropout": dropout, "seed": seed, "epoch": epoch,
                        "train_loss": sum(losses) / len(losses), "test_acc": accuracy})
     return curves
 
 
-def dropout_figure(mlp_runs: dict[float, list[dict[str, float]]], alexnet_runs: dict) -> Figure:
-    """Training loss and held-out accuracy per epoch: MLP (top), AlexNet (bottom)."""
+Curves = dict[float, list[list[dict[str, float]]]]  # dropout -> one curve per seed
+
+
+def _mean_curve(curves: list[list[dict]], key: str) -> list[float]:
+    length = min(len(c) for c in curves)
+    return [sum(c[i].get(key) or 0.0 for c in curves) / len(curves) for i in range(length)]
+
+
+def dropout_figure(mlp_runs: Curves, alexnet_runs: dict[float, list[list[dict]]]) -> Figure:
+    """Training loss and held-out accuracy per epoch, mean over seeds: MLP (top), AlexNet."""
     figure = Figure(figsize=(11, 8))
     axes = figure.subplots(2, 2)
-    for p, curve in mlp_runs.items():
-        epochs = [c["epoch"] for c in curve]
-        axes[0, 0].plot(epochs, [c["train_loss"] for c in curve], label=f"dropout {p:g}")
-        axes[0, 1].plot(epochs, [c["test_acc"] for c in curve], label=f"dropout {p:g}")
-    for p, history in alexnet_runs.items():
-        epochs = [h["epoch"] + 1 for h in history]
-        axes[1, 0].plot(epochs, [h.get("train/loss") for h in history], label=f"dropout {p:g}")
-        axes[1, 1].plot(epochs, [h.get("val/acc1") for h in history], label=f"dropout {p:g}")
+    for p, curves in mlp_runs.items():
+        epochs = range(1, len(_mean_curve(curves, "train_loss")) + 1)
+        axes[0, 0].plot(epochs, _mean_curve(curves, "train_loss"), label=f"dropout {p:g}")
+        axes[0, 1].plot(epochs, _mean_curve(curves, "test_acc"), label=f"dropout {p:g}")
+    for p, histories in alexnet_runs.items():
+        epochs = range(1, len(_mean_curve(histories, "train/loss")) + 1)
+        axes[1, 0].plot(epochs, _mean_curve(histories, "train/loss"), label=f"dropout {p:g}")
+        axes[1, 1].plot(epochs, _mean_curve(histories, "val/acc1"), label=f"dropout {p:g}")
     titles = [["MLP: training loss", "MLP: test accuracy"],
               ["AlexNet (mini): training loss", "AlexNet (mini): validation top-1"]]
     for i in range(2):
         for j in range(2):
-            axes[i, j].set_title(titles[i][j])
+            axes[i, j].set_title(titles[i][j] + " (mean over seeds)")
             axes[i, j].set_xlabel("epoch")
             axes[i, j].legend()
     figure.tight_layout()
     return figure
 
 
-def report(out: Path, mlp_runs: dict[float, list[dict[str, float]]]) -> list[dict[str, object]]:
-    """The table and figure from the MLP curves and the AlexNet runs under out/sweep."""
-    runs = load_runs(out / "sweep")
-    alexnet_runs = {float(run.config["dropout"]["p"]): run.history for run in runs}
-    rows: list[dict[str, object]] = []
-    for p, curve in mlp_runs.items():
-        rows.append({"model": "MLP (seed demo)", "dropout": p,
-                     "final_train_loss": curve[-1]["train_loss"],
-                     "final_heldout_acc": curve[-1]["test_acc"],
-                     "best_heldout_acc": max(c["test_acc"] for c in curve)})
+def report(source: Path, out: Path, mlp_runs: Curves) -> list[dict[str, object]]:
+    """The table and figure from the MLP curves and `source`'s AlexNet runs."""
+    runs = [r for r in load_runs(source) if r.record.get("status") == "completed"]
+    alexnet_runs: dict[float, list[list[dict]]] = {}
+    finals: dict[tuple[str, float], dict[str, list[float]]] = {}
+    for p, curves in mlp_runs.items():
+        finals[("MLP (seed demo)", p)] = {
+            "train_loss": [c[-1]["train_loss"] for c in curves],
+            "heldout_acc": [c[-1]["test_acc"] for c in curves]}
     for run in runs:
-        rows.append({"model": f"AlexNet ({run.config['model']['preset']})",
-                     "dropout": float(run.config["dropout"]["p"]),
-                     "final_train_loss": run.metrics.get("train/loss"),
-                     "final_heldout_acc": run.metrics.get("val/acc1"),
-                     "best_heldout_acc": max((h.get("val/acc1", 0) for h in run.history),
-                                             default=None)})
-    print(write_table(rows, out / "dropout"))
+        p = float(run.config["dropout"]["p"])
+        alexnet_runs.setdefault(p, []).append(run.history)
+        entry = finals.setdefault((f"AlexNet ({run.config['model']['preset']})", p),
+                                  {"train_loss": [], "heldout_acc": []})
+        entry["train_loss"].append(run.metrics.get("train/loss"))
+        entry["heldout_acc"].append(run.metrics.get("val/acc1"))
+    rows: list[dict[str, object]] = []
+    for (model, p), values in finals.items():
+        rows.append({"model": model, "dropout": p, "seeds": len(values["heldout_acc"]),
+                     "final_train_loss": str(mean_ci(values["train_loss"])),
+                     "final_heldout_acc": str(mean_ci(values["heldout_acc"]))})
+    effects = []
+    for model in dict.fromkeys(model for model, _ in finals):
+        with_, without = finals.get((model, 0.5)), finals.get((model, 0.0))
+        if with_ and without:
+            delta, beyond = difference(with_["heldout_acc"], without["heldout_acc"])
+            ci = f" ± {100 * delta.half_width:.1f}" if delta.half_width is not None else ""
+            effects.append({"model": model, "held-out accuracy, dropout 0.5 - none (points)":
+                            f"{100 * delta.mean:+.1f}{ci}", "beyond seed noise":
+                            {True: "yes", False: "no", None: "n/a (1 seed)"}[beyond]})
+    write_table(rows, out / "dropout")
+    text = ("# Dropout\n\n" + provenance_markdown(read_provenance(source)) +
+            "\nFinal values, mean ± 95% CI over seeds:\n\n" + markdown_table(rows) +
+            "\nDropout's effect (Welch's 95% CI):\n\n" + markdown_table(effects))
+    (out / "dropout.md").write_text(text)
     dropout_figure(mlp_runs, alexnet_runs).savefig(out / "dropout.png", dpi=110)
+    print(text)
     print(f"Wrote {out}")
     return rows
 
 
-def read_mlp_curves(path: Path) -> dict[float, list[dict[str, float]]]:
-    runs: dict[float, list[dict[str, float]]] = {}
+def read_mlp_curves(path: Path) -> Curves:
+    """mlp_curves.csv back as dropout -> one curve per seed."""
+    runs: dict[float, dict[float, list[dict[str, float]]]] = {}
     with path.open(newline="") as handle:
         for entry in csv.DictReader(handle):
             values = {k: float(v) for k, v in entry.items()}
-            runs.setdefault(values["dropout"], []).append(values)
-    return runs
+            runs.setdefault(values["dropout"], {}).setdefault(values["seed"], []).append(values)
+    return {p: list(by_seed.values()) for p, by_seed in runs.items()}
 
 
 def main(argv: list[str] | None = None) -> Path:
     parser = experiment_parser("dropout", __doc__.splitlines()[0])
     args, overrides = parser.parse_known_args(argv)
     if args.report:
-        report(args.report, read_mlp_curves(args.report / "mlp_curves.csv"))
-        return args.report
+        source, out = report_dirs(args, "dropout")
+        if out != source:
+            (out / "mlp_curves.csv").write_text((source / "mlp_curves.csv").read_text())
+        report(source, out, read_mlp_curves(source / "mlp_curves.csv"))
+        return out
     out = output_dir("dropout", args.out)
-    mlp_runs = {p: mlp_curves(p, MLP_EPOCHS[args.size]) for p in (0.0, 0.5)}
-    write_table([c for curve in mlp_runs.values() for c in curve], out / "mlp_curves")
-    alexnet = [o for o in ALEXNET[args.size]
-               if not (args.data_root and o.startswith(SYNTHETIC_ONLY))]
-    launch_multirun([*size_overrides(args.size, args.data_root), *alexnet, "dropout=none,standard",
-                     *overrides], out / "sweep")
-    report(out, mlp_runs)
+    seeds = seeds_of(args)
+    mlp_runs = {p: [mlp_curves(p, MLP_EPOCHS[args.size], seed) for seed in range(seeds)]
+                for p in (0.0, 0.5)}
+    write_table([c for curves in mlp_runs.values() for curve in curves for c in curve],
+                out / "mlp_curves")
+    named = args.data_root or args.data not in (None, "synthetic")
+    alexnet = [o for o in ALEXNET[args.size] if not (named and o.startswith(SYNTHETIC_ONLY))]
+    run_sweep([*size_overrides(args.size, args.data_root, args.data), *alexnet,
+               "dropout=none,standard", *overrides], out, seeds)
+    report(out, out, mlp_runs)
     return out
 
 

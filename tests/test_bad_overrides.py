@@ -15,7 +15,8 @@ from alexnet.cli import train_command
 CHOICES_ACTIVATION = "elu, gelu, leaky_relu, relu, relu6, sigmoid, silu, tanh"
 TABLE = [
     # model
-    (["model=vgg"], "model='vgg' is not valid; choose one of: alexnet, mini, paper2012"),
+    (["model=vgg"], "model='vgg' is not valid; choose one of: alexnet, four_layer, mini, "
+                    "paper2012"),
     (["model.hidden=abc"], "model.hidden='abc' is not valid; it must be an integer"),
     (["model.hidden=0"], "model.hidden=0 is not valid; it must be an integer >= 1"),
     (["model.lrn=maybe"], "model.lrn='maybe' is not valid; it must be true or false"),
@@ -32,8 +33,16 @@ TABLE = [
                                                        "valid; choose one of: torchvision, paper"),
     (["model.depth=9"], "model.depth='9' is not valid; there is no such key; the keys of model: "
                         "preset, lrn, pooling, widths, hidden, groups, init, conv1_padding, "
-                        "dropout_placement, in_channels (a new key needs a leading +: "
-                        "+model.depth=...)"),
+                        "dropout_placement, in_channels, weights, freeze (a new key needs a "
+                        "leading +: +model.depth=...)"),
+    (["model.freeze=conv"], "model.freeze='conv' is not valid; choose one of: none, features, "
+                            "all_but_head"),
+    (["model.weights=/no/such.pt"], "model.weights='/no/such.pt' is not valid; no such file; "
+                                    "give imagenet, or the path of a state_dict file or a .ckpt "
+                                    "checkpoint"),
+    (["model.weights=imagenet"], "model.weights='imagenet' is not valid; only model=alexnet "
+                                 "(torchvision's layout) can take the ImageNet weights, not "
+                                 "model=mini"),
     # activation
     (["activation=swish"], f"activation='swish' is not valid; choose one of: "
                            f"{CHOICES_ACTIVATION}"),
@@ -68,7 +77,19 @@ TABLE = [
     (["schedule.warmup_steps=-1"], "schedule.warmup_steps=-1 is not valid; it must be an "
                                    "integer >= 0"),
     # data
-    (["data=cifar"], "data='cifar' is not valid; choose one of: imagefolder, synthetic"),
+    (["data=cifar"], "data='cifar' is not valid; choose one of: cifar10, cifar100, fashion_mnist, "
+                     "imagefolder, imagenette, mnist, stl10, synthetic"),
+    (["data.source=cifar11"], "data.source='cifar11' is not valid; choose one of: synthetic, "
+                              "imagefolder, cifar10, cifar100, mnist, fashion_mnist, stl10, "
+                              "imagenette"),
+    (["data=cifar100", "data.num_classes=10"], "data.num_classes=10 is not valid; CIFAR-100 "
+                                               "(data=cifar100) has 100 classes; set it to 100 "
+                                               "or null"),
+    (["data=cifar10", "data.mean=[0.5,0.5]", "data.std=[0.2,0.2,0.2]"],
+     "data.mean=[0.5, 0.5] is not valid; give data.mean and data.std together, three numbers "
+     "each (R, G, B), e.g. [0.485,0.456,0.406]"),
+    (["data=imagenette", "data.variant=80px"], "data.variant='80px' is not valid; choose one "
+                                               "of: full, 320px, 160px"),
     (["data.batch_size=0"], "data.batch_size=0 is not valid; it must be an integer >= 1"),
     (["data.batch_size=abc"], "data.batch_size='abc' is not valid; it must be an integer"),
     (["data.num_classes=100000"], "data.num_classes=100000 is not valid; the synthetic data has "
@@ -96,8 +117,8 @@ TABLE = [
     (["callbacks.filters.every_n_epochs=0"], "callbacks.filters.every_n_epochs=0 is not valid; "
                                              "it must be an integer >= 1"),
     (["debug=fast"], "debug='fast' is not valid; choose one of: fast_dev_run, limit, overfit"),
-    (["experiment=nope"], "experiment='nope' is not valid; choose one of: demo, paper, "
-                          "torchvision_recipe"),
+    (["experiment=nope"], "experiment='nope' is not valid; choose one of: demo, finetune, "
+                          "paper, torchvision_recipe"),
     # top-level keys
     (["seed=abc"], "seed='abc' is not valid; it must be an integer >= 0"),
     (["label_smoothing=1.5"], "label_smoothing=1.5 is not valid; it must be a number in [0, 1)"),

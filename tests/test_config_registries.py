@@ -3,7 +3,7 @@
 import pytest
 from omegaconf import OmegaConf
 
-from alexnet.config import CONF_DIR, compose_config, model_knobs
+from alexnet.config import CONF_DIR, WEIGHT_KEYS, compose_config, model_knobs
 from alexnet.data.datamodule import SOURCES
 from alexnet.models import activation_names, preset_names
 from alexnet.models.activations import activation_defaults
@@ -38,6 +38,7 @@ def test_activation_configs_name_themselves_and_their_parameters(name):
 def test_model_configs_set_only_their_presets_knobs(preset):
     node = group_node("model", preset)
     assert node.pop("preset") == preset
+    assert [node.pop(key) for key in WEIGHT_KEYS] == [None, "none"]  # no weights, none frozen
     set_knobs = {key for key, value in node.items() if value is not None}
     assert set_knobs <= set(model_knobs(preset))
 

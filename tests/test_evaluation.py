@@ -104,3 +104,17 @@ def test_accuracy_is_correct_images_over_images_on_imbalanced_data():
     labels = torch.tensor([0, 0, 0, 0, 1])
     module.val_acc1(scores, labels)
     assert module.val_acc1.compute().item() == pytest.approx(0.8)
+
+
+def test_evaluating_on_data_with_other_classes_is_one_line(tmp_path):
+    from alexnet.config import compose_config
+    from alexnet.errors import InvalidValue
+    from alexnet.run import evaluate, train
+
+    train(compose_train(*TINY, "trainer.max_epochs=1", "logger=none", "callbacks=none",
+                        "test=false", output_dir=tmp_path / "run"))
+    cfg = compose_config([f"ckpt_path={tmp_path / 'run'}", "data.num_classes=4", "trainer=cpu"],
+                         config_name="eval", output_dir=tmp_path / "eval")
+    with pytest.raises(InvalidValue, match="it has 4 classes but the checkpoint's head has 3"):
+        evaluate(cfg)
+    assert not (tmp_path / "eval").exists()

@@ -29,16 +29,17 @@ def test_default_config_is_alexnet_on_synthetic_data():
 
 
 def test_groups_have_the_options_the_docs_promise():
-    assert options("model") == ["alexnet", "mini", "paper2012"]
+    assert options("model") == ["alexnet", "four_layer", "mini", "paper2012"]
     assert len(options("activation")) == 8
     assert options("dropout") == ["none", "standard"]
     assert options("optimizer") == ["adam", "adamw", "sgd"]
     assert options("schedule") == ["constant", "cosine", "exponential", "multistep", "plateau",
                                    "step"]
-    assert options("data") == ["imagefolder", "synthetic"]
+    assert options("data") == ["cifar10", "cifar100", "fashion_mnist", "imagefolder", "imagenette",
+                               "mnist", "stl10", "synthetic"]
     assert options("trainer") == ["auto", "cpu", "ddp", "gpu"]
     assert options("logger") == ["csv", "none", "tensorboard"]
-    assert options("experiment") == ["demo", "paper", "torchvision_recipe"]
+    assert options("experiment") == ["demo", "finetune", "paper", "torchvision_recipe"]
     assert options("debug") == ["fast_dev_run", "limit", "overfit"]
 
 

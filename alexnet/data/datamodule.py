@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -20,26 +21,45 @@ from alexnet.data.imagefolder import (
     load_encoded,
     load_rgb,
 )
+from alexnet.data.named import NAMED, ensure_downloaded, named_dataset, named_splits
 from alexnet.data.synthetic import MAX_CLASSES, SPLITS, SyntheticImageNet
-from alexnet.data.transforms import eval_transform, normalize_imagenet, resize_for, train_transform
+from alexnet.data.transforms import (
+    IMAGENET_STATS,
+    Stats,
+    eval_transform,
+    normalize_imagenet,
+    resize_for,
+    train_transform,
+)
 from alexnet.errors import InvalidValue, check_choice, check_int
 
-SOURCES = ("synthetic", "imagefolder")
+log = logging.getLogger(__name__)
+
+SOURCES = ("synthetic", "imagefolder", *NAMED)
 RENDER_ON = ("loader", "device")
 DECODE = ("loader", "device")
 SPLIT_NAMES = {number: name for name, number in SPLITS.items()}
 
 
 class AlexNetDataModule(L.LightningDataModule):
-    """Train/val/test loaders over synthetic images (no download) or an ImageFolder root.
+    """Train/val/test loaders over synthetic images (no download), an ImageFolder root or a
+    named dataset (``cifar10``, ``cifar100``, ``mnist``, ``fashion_mnist``, ``stl10``,
+    ``imagenette``) read by torchvision's own class.
 
     Args:
-        source: ``synthetic`` or ``imagefolder``.
-        root: the ImageFolder root (``train/`` and ``val/``, or class folders to split).
-        num_classes: classes of the synthetic data (None: 10); for an ImageFolder, the count
-            the data must have (None: whatever it has).
+        source: ``synthetic``, ``imagefolder`` or a named dataset.
+        root: the ImageFolder root (``train/`` and ``val/``, or class folders to split), or the
+            named dataset's root (its torchvision class's ``root``; downloaded there on first
+            use unless ``download`` is false).
+        num_classes: classes of the synthetic data (None: 10); for an ImageFolder or a named
+            dataset, the count the data must have (None: whatever it has).
         image_size: the crop the model sees; images are first resized to ``resize_size``
-            (default 256/224 of it) on their shorter side.
+            (default 256/224 of it) on their shorter side. None (named datasets only): the
+            dataset's native size, upsampled to the smallest power of two the model accepts.
+        mean, std: the normalization (None: the named dataset's own statistics, ImageNet's for
+            synthetic images and ImageFolders, or those of the loaded weights).
+        variant: Imagenette's image size: ``full``, ``320px`` (default) or ``160px``.
+        download: download a named dataset missing from ``root`` (false: one line instead).
         augment: ``paper`` (random crop, flip, fancy PCA), ``torchvision`` (RandomResizedCrop,
             flip) or ``none``.
         eval_crop: ``center`` or ``ten_crop`` (softmax averaged over the 10 crops).
@@ -59,19 +79,25 @@ class AlexNetDataModule(L.LightningDataModule):
     """
 
     def __init__(self, source: str = "synthetic", root: str | None = None,
-                 num_classes: int | None = None, image_size: int = 224,
+                 num_classes: int | None = None, image_size: int | None = 224,
                  resize_size: int | None = None, augment: str = "none", eval_crop: str = "center",
                  pca_sigma: float = 0.1, train_per_class: int = 300, val_per_class: int = 50,
                  test_per_class: int = 50, val_fraction: float = 0.1, batch_size: int = 128,
                  num_workers: int = 2, pin_memory: bool | str = "auto",
                  persistent_workers: bool = True, prefetch_factor: int | None = 2, seed: int = 0,
-                 bad_files: str = "skip", render_on: str = "loader", decode: str = "loader"
-                 ) -> None:
+                 bad_files: str = "skip", render_on: str = "loader", decode: str = "loader",
+                 mean: list[float] | None = None, std: list[float] | None = None,
+                 variant: str | None = None, download: bool = True) -> None:
         super().__init__()
         self.save_hyperparameters()
         check_choice("data.source", source, SOURCES)
         check_int("data.batch_size", batch_size, minimum=1)
-        check_int("data.image_size", image_size, minimum=8)
+        self.named = source in NAMED
+        if image_size is None and not self.named:
+            raise InvalidValue("data.image_size", None, "set the crop size in pixels (null "
+                               "picks a named dataset's native size)")
+        if image_size is not None:
+            check_int("data.image_size", image_size, minimum=8)
         check_int("data.num_workers", num_workers, minimum=0)
         for split, count in (("train", train_per_class), ("val", val_per_class),
                              ("test", test_per_class)):
@@ -92,10 +118,18 @@ class AlexNetDataModule(L.LightningDataModule):
         if source == "imagefolder" and not root:
             raise InvalidValue("data.root", root, "set it to an ImageFolder root, e.g. "
                                "data.root=/data/imagenet (with train/ and val/ inside)")
+        if self.named and not root:
+            root = str(Path("data") / source)
         self.source, self.root = source, root
+        self.variant, self.download = variant, download
         self._num_classes = num_classes
-        self.image_size = image_size
-        self.resize_size = resize_size or resize_for(image_size)
+        self._stats_given = _stats("data", mean, std)
+        self.stats = self._stats_given or (
+            (named_dataset(source).mean, named_dataset(source).std) if self.named
+            else IMAGENET_STATS)
+        self.image_size = image_size or (named_dataset(source).native_size if self.named else 0)
+        self._resize_given = resize_size
+        self.resize_size = resize_size or resize_for(self.image_size)
         self.augment, self.eval_crop, self.pca_sigma = augment, eval_crop, pca_sigma
         self.per_class = {"train": train_per_class, "val": val_per_class, "test": test_per_class}
         self.val_fraction, self.seed = val_fraction, seed
@@ -117,6 +151,13 @@ class AlexNetDataModule(L.LightningDataModule):
                 raise InvalidValue("data.num_classes", count, f"the synthetic data has at most "
                                    f"{MAX_CLASSES} classes")
             return count
+        if self.named:
+            spec = named_dataset(self.source)
+            if self._num_classes is not None and self._num_classes != spec.num_classes:
+                raise InvalidValue("data.num_classes", self._num_classes,
+                                   f"{spec.title} (data={self.source}) has {spec.num_classes} "
+                                   f"classes; set it to {spec.num_classes} or null")
+            return spec.num_classes
         splits = layout(Path(self.root))
         found = len(class_names(splits.get("train", splits.get("all"))))
         if self._num_classes is not None and self._num_classes != found:
@@ -124,6 +165,39 @@ class AlexNetDataModule(L.LightningDataModule):
                                f"the data at {self.root} has {found} classes; set it to {found} "
                                "or null")
         return found
+
+    def fit_to_model(self, min_input_size: int) -> None:
+        """With ``image_size=None``: the native size, or the smallest power of two >= the
+        model's minimum input when the native images are smaller (logged)."""
+        if self.hparams.image_size is not None or self.image_size >= min_input_size:
+            return
+        size = 1 << (min_input_size - 1).bit_length()
+        log.info("data.image_size=null: %s's %d-pixel images are upsampled to %d, the smallest "
+                 "power of two this model accepts (it needs %d)", self.source, self.image_size,
+                 size, min_input_size)
+        self._set_size(size)
+
+    def _set_size(self, size: int) -> None:
+        self.image_size = size
+        self.resize_size = self._resize_given or resize_for(size)
+        self.hparams.image_size = size  # checkpoints keep the size the run used
+        self._transforms = (self._train_transform(), self._eval_transform())
+
+    def follow_weights(self, stats: Stats | None, origin: str) -> None:
+        """Normalize as the loaded weights were trained, unless data.mean/std were given."""
+        if stats is None or self._stats_given is not None or tuple(map(tuple, stats)) == \
+                tuple(map(tuple, self.stats)):
+            return
+        log.info("Normalizing with the mean and std of the weights (%s): %s, %s", origin,
+                 list(stats[0]), list(stats[1]))
+        self.stats = (tuple(stats[0]), tuple(stats[1]))
+        self.hparams.mean, self.hparams.std = list(stats[0]), list(stats[1])
+        self._transforms = (self._train_transform(), self._eval_transform())
+
+    def prepare_data(self) -> None:
+        """Download a named dataset on first use (Lightning calls this on one process)."""
+        if self.named:
+            ensure_downloaded(self.source, self.root, self.variant, self.download)
 
     def setup(self, stage: str | None = None) -> None:
         if self.datasets:
@@ -136,6 +210,13 @@ class AlexNetDataModule(L.LightningDataModule):
                 self.datasets[split] = SyntheticImageNet(
                     self.num_classes, self.per_class[split], size, self.seed, split, tf,
                     deferred=self.render_on == "device")
+        elif self.named:
+            num_classes = self.num_classes
+            self.prepare_data()  # a no-op when present; outside a Trainer nothing else calls it
+            train, val, test, self.classes = named_splits(
+                self.source, self.root, train_tf, eval_tf, self.val_fraction, self.seed,
+                self.variant)
+            self.datasets = {"train": train, "val": val, "test": test}
         else:
             num_classes = self.num_classes
             on_device = self.decode == "device"  # the workers only read the files
@@ -153,16 +234,17 @@ class AlexNetDataModule(L.LightningDataModule):
         return self.augment == "none" and self.eval_crop == "center"
 
     def _train_transform(self):  # noqa: ANN202 - a torchvision transform
-        if self.source == "synthetic" and self.augment == "none":
+        if self.source == "synthetic" and self.augment == "none" and not self._stats_given:
             return normalize_imagenet
         return train_transform(self.augment, self.image_size, self.resize_size, self.pca_sigma,
-                               from_tensor=self.source == "synthetic")
+                               from_tensor=self.source == "synthetic", stats=self.stats)
 
     def _eval_transform(self):  # noqa: ANN202 - a torchvision transform
-        if self.source == "synthetic" and self.augment == "none" and self.eval_crop == "center":
+        if self.source == "synthetic" and self.augment == "none" and self.eval_crop == "center" \
+                and not self._stats_given:
             return normalize_imagenet
         return eval_transform(self.eval_crop, self.image_size, self.resize_size,
-                              from_tensor=self.source == "synthetic")
+                              from_tensor=self.source == "synthetic", stats=self.stats)
 
     def on_before_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
         """With ``decode=device``: decode and transform the batch's JPEGs on the device."""
@@ -243,3 +325,17 @@ class UnpaddedDistributedSampler(DistributedSampler):
 
     def __len__(self) -> int:
         return self.num_samples
+
+
+def _stats(key: str, mean: list[float] | None, std: list[float] | None) -> Stats | None:
+    """(mean, std) as given, both or neither, three channels each, positive std."""
+    if mean is None and std is None:
+        return None
+    for name, values in (("mean", mean), ("std", std)):
+        if values is None or len(values) != 3 or \
+                any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in values):
+            raise InvalidValue(f"{key}.{name}", values, "give data.mean and data.std together, "
+                               "three numbers each (R, G, B), e.g. [0.485,0.456,0.406]")
+    if min(std) <= 0:
+        raise InvalidValue(f"{key}.std", std, "each std must be > 0")
+    return tuple(float(v) for v in mean), tuple(float(v) for v in std)

@@ -46,9 +46,15 @@ def resize_for(image_size: int) -> int:
     return round(image_size * 256 / 224)
 
 
+Stats = tuple[tuple[float, ...], tuple[float, ...]]
+IMAGENET_STATS: Stats = (IMAGENET_MEAN, IMAGENET_STD)
+
+
 def train_transform(augment: str, image_size: int, resize: int | None = None,
-                    pca_sigma: float = 0.1, from_tensor: bool = False) -> v2.Compose:
-    """The training pipeline for PIL images (or [0, 1] tensors when `from_tensor`)."""
+                    pca_sigma: float = 0.1, from_tensor: bool = False,
+                    stats: Stats = IMAGENET_STATS) -> v2.Compose:
+    """The training pipeline for PIL images (or [0, 1] tensors when `from_tensor`), normalized
+    with `stats` (mean, std); PIL images of any mode (grayscale too) become RGB."""
     check_choice("data.augment", augment, AUGMENTATIONS)
     resize = resize or resize_for(image_size)
     if augment == "paper":  # the central resize x resize patch, then random crops and flips
@@ -59,11 +65,11 @@ def train_transform(augment: str, image_size: int, resize: int | None = None,
     else:
         steps = [v2.Resize(resize, antialias=True), v2.CenterCrop(image_size)]
     colour = [FancyPCA(pca_sigma)] if augment == "paper" else []
-    return v2.Compose([*steps, *_to_float(from_tensor), *colour, _normalize()])
+    return v2.Compose([*steps, *_to_float(from_tensor), *colour, _normalize(stats)])
 
 
 def eval_transform(crop: str, image_size: int, resize: int | None = None,
-                   from_tensor: bool = False) -> v2.Compose:
+                   from_tensor: bool = False, stats: Stats = IMAGENET_STATS) -> v2.Compose:
     """The evaluation pipeline: resize the shorter side, then a centre crop, or the paper's ten
     crops (the four corners and the centre of the central resize x resize patch, and their
     mirror images)."""
@@ -71,16 +77,16 @@ def eval_transform(crop: str, image_size: int, resize: int | None = None,
     resize = resize or resize_for(image_size)
     if crop == "center":
         return v2.Compose([v2.Resize(resize, antialias=True), v2.CenterCrop(image_size),
-                           *_to_float(from_tensor), _normalize()])
+                           *_to_float(from_tensor), _normalize(stats)])
     return v2.Compose([v2.Resize(resize, antialias=True), v2.CenterCrop(resize),
                        v2.TenCrop(image_size),
-                       *_to_float(from_tensor), _normalize(), StackCrops()])
+                       *_to_float(from_tensor), _normalize(stats), StackCrops()])
 
 
 def _to_float(from_tensor: bool) -> list[nn.Module]:
     if from_tensor:
         return []
-    return [v2.ToImage(), v2.ToDtype(torch.float32, scale=True)]
+    return [v2.RGB(), v2.ToImage(), v2.ToDtype(torch.float32, scale=True)]
 
 
 def normalize_imagenet(image: torch.Tensor) -> torch.Tensor:
@@ -90,5 +96,5 @@ def normalize_imagenet(image: torch.Tensor) -> torch.Tensor:
     return (image - mean) / std
 
 
-def _normalize() -> v2.Normalize:
-    return v2.Normalize(mean=list(IMAGENET_MEAN), std=list(IMAGENET_STD))
+def _normalize(stats: Stats = IMAGENET_STATS) -> v2.Normalize:
+    return v2.Normalize(mean=list(stats[0]), std=list(stats[1]))

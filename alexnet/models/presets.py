@@ -10,6 +10,7 @@ from torch import nn
 
 from alexnet.errors import InvalidValue, check_choice
 from alexnet.models.alexnet import AlexNet
+from alexnet.models.four_layer import FourLayerNet
 from alexnet.models.mini import MiniAlexNet
 
 
@@ -33,6 +34,8 @@ PRESETS: dict[str, Preset] = {
         "dropout_placement": "paper",
     }, "the 2012 paper: two towers, LRN, its init and dropout placement, 227x227 input"),
     "mini": Preset(MiniAlexNet, {}, "the seed notebook's MiniAlexNet: 3 convs, 2 linear layers"),
+    "four_layer": Preset(FourLayerNet, {}, "the paper's Figure 1 CIFAR net: 3 convs, 1 linear "
+                         "layer, no regularization"),
 }
 
 

@@ -1,0 +1,105 @@
+"""How a result was made: the command, the code, the library versions and the machine."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shlex
+import subprocess
+import sys
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from alexnet.config import CONF_DIR
+
+ROOT = CONF_DIR.parent
+PACKAGES = ("torch", "torchvision", "lightning", "hydra-core", "numpy")
+
+
+def git_state(root: Path = ROOT) -> dict[str, Any]:
+    """The commit checked out at `root` and whether tracked files differ from it."""
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
+                                  timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    commit = git("rev-parse", "HEAD")
+    changes = git("status", "--porcelain", "--untracked-files=no")
+    return {"commit": commit, "dirty": bool(changes) if changes is not None else None}
+
+
+def machine() -> dict[str, Any]:
+    """CPU model and cores, GPU model (if any), operating system."""
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    return {"cpu": cpu, "cores": os.cpu_count(), "gpu": gpu,
+            "os": f"{platform.system()} {platform.release()}"}
+
+
+def versions() -> dict[str, str]:
+    """Python's and the main libraries' versions."""
+    found = {"python": platform.python_version()}
+    for package in PACKAGES:
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            continue
+    return found
+
+
+def command_line(argv: list[str] | None = None) -> str:
+    """This process's command, as typed (``python experiments/x.py --size cpu``), relative to the
+    project root where it can be."""
+    argv = list(sys.argv if argv is None else argv)
+    script = Path(argv[0]).resolve() if argv else None
+    if script is not None and script.is_relative_to(ROOT):
+        argv[0] = str(script.relative_to(ROOT))
+    return shlex.join(["python", *argv])
+
+
+def collect(seeds: list[int], wall_time_s: float, command: str | None = None,
+            git: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The record of one experiment: command, commit (dirty or not), versions, machine, seeds and
+    wall time. Take `git` before the experiment writes anything into the tree."""
+    return {"command": command or command_line(), **(git or git_state()), "versions": versions(),
+            "machine": machine(), "seeds": seeds, "wall_time_s": round(wall_time_s, 1)}
+
+
+def write_provenance(out: Path, record: dict[str, Any]) -> Path:
+    """Write `record` as out/provenance.json."""
+    path = out / "provenance.json"
+    path.write_text(json.dumps(record, indent=2) + "\n")
+    return path
+
+
+def read_provenance(out: Path) -> dict[str, Any] | None:
+    """out/provenance.json, if there is one."""
+    path = out / "provenance.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def provenance_markdown(record: dict[str, Any] | None) -> str:
+    """A few lines saying how the numbers beside them were made."""
+    if not record:
+        return "_No provenance record (provenance.json) was found for these runs._\n"
+    dirty = " (with uncommitted changes)" if record.get("dirty") else ""
+    libs = ", ".join(f"{k} {v}" for k, v in record.get("versions", {}).items())
+    box = record.get("machine", {})
+    gpu = box.get("gpu") or "no GPU"
+    minutes = record.get("wall_time_s", 0) / 60
+    return (f"Made by `{record.get('command')}` at commit `{str(record.get('commit'))[:10]}`"
+            f"{dirty}, seeds {record.get('seeds')}, in {minutes:.1f} min on {box.get('cpu')} "
+            f"({box.get('cores')} cores, {gpu}); {libs}.\n")
