@@ -51,7 +51,7 @@ PAPER_RATIO = 6.0
 ACTIVATIONS = ("relu", "tanh")
 LEARNING_RATES = {"tiny": (0.01, 0.03), "cpu": (0.003, 0.01, 0.03, 0.1),
                   "full": (0.001, 0.003, 0.01, 0.03, 0.1)}
-EPOCHS = {"tiny": 2, "cpu": 20, "full": 40}
+EPOCHS = {"tiny": 2, "cpu": 12, "full": 40}
 SETUP = ["model=four_layer", "model.init=kaiming", "dropout=none", "optimizer=sgd",
          "optimizer.momentum=0.9", "optimizer.weight_decay=0", "schedule=constant",
          "data.augment=none", "test=false", "callbacks=none"]
