@@ -8,6 +8,9 @@ import platform
 import shlex
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -103,3 +106,11 @@ def provenance_markdown(record: dict[str, Any] | None) -> str:
     return (f"Made by `{record.get('command')}` at commit `{str(record.get('commit'))[:10]}`"
             f"{dirty}, seeds {record.get('seeds')}, in {minutes:.1f} min on {box.get('cpu')} "
             f"({box.get('cores')} cores, {gpu}); {libs}.\n")
+
+
+@contextmanager
+def recorded(out: Path, seeds: list[int] | None = None) -> Iterator[None]:
+    """Write out/provenance.json for what runs inside the block (git state taken before it)."""
+    git, started = git_state(), time.perf_counter()
+    yield
+    write_provenance(out, collect(list(seeds or []), time.perf_counter() - started, git=git))

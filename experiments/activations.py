@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 
 from alexnet.experiment_args import output_dir
 from alexnet.models.activations import activation_names, make_activation
+from alexnet.provenance import recorded
 from alexnet.tables import write_table
 
 GRID = torch.linspace(-10, 10, 20001, dtype=torch.float64)
@@ -87,9 +88,10 @@ def main(argv: list[str] | None = None) -> Path:
                         help="|f'(x)| below this counts as saturated")
     args = parser.parse_args(argv)
     out = output_dir("activations", args.out)
-    print(write_table(rows(args.threshold), out / "activations"))
-    figure().savefig(out / "activations.png", dpi=110)
-    print(f"Wrote {out}")
+    with recorded(out):
+        print(write_table(rows(args.threshold), out / "activations"))
+        figure().savefig(out / "activations.png", dpi=110)
+        print(f"Wrote {out}")
     return out
 
 

@@ -19,11 +19,13 @@ from matplotlib.figure import Figure
 from alexnet import create_model
 from alexnet.experiment_args import output_dir
 from alexnet.models.summary import ModelSummary, summarize
+from alexnet.provenance import recorded
 from alexnet.tables import write_table
 
 # Input size and class count of each preset: the paper's 227 for paper2012, the notebook's 10
 # classes for its MiniAlexNet.
-PRESETS = {"alexnet": (224, 1000), "paper2012": (227, 1000), "mini": (224, 10)}
+PRESETS = {"alexnet": (224, 1000), "paper2012": (227, 1000), "mini": (224, 10),
+           "four_layer": (32, 10)}
 
 
 def layer_rows(summary: ModelSummary) -> list[dict[str, object]]:
@@ -70,23 +72,24 @@ def main(argv: list[str] | None = None) -> Path:
     parser.add_argument("--out", help="output dir (default: logs/experiments/architecture/<time>)")
     args = parser.parse_args(argv)
     out = output_dir("architecture", args.out)
-    summaries = {name: summarize(create_model(name, num_classes=classes), size)
-                 for name, (size, classes) in PRESETS.items()}
-    for name, summary in summaries.items():
-        size, classes = PRESETS[name]
-        print(f"\n## {name} at {size}x{size}, {classes} classes\n")
-        print(write_table(layer_rows(summary), out / f"architecture_{name}"))
-    base = summaries["alexnet"]
-    totals = [{"preset": name, "input": PRESETS[name][0], "classes": PRESETS[name][1],
-               "params": s.params,
-               "MiB": round(s.mebibytes, 2), "GFLOPs": round(s.flops / 1e9, 3),
-               "params_reduction_vs_alexnet": round(base.params / s.params, 2),
-               "flops_reduction_vs_alexnet": round(base.flops / s.flops, 2)}
-              for name, s in summaries.items()]
-    print("\n## Presets\n")
-    print(write_table(totals, out / "presets"))
-    layers_figure(summaries).savefig(out / "layers.png", dpi=110)
-    print(f"Wrote {out}")
+    with recorded(out):
+        summaries = {name: summarize(create_model(name, num_classes=classes), size)
+                     for name, (size, classes) in PRESETS.items()}
+        for name, summary in summaries.items():
+            size, classes = PRESETS[name]
+            print(f"\n## {name} at {size}x{size}, {classes} classes\n")
+            print(write_table(layer_rows(summary), out / f"architecture_{name}"))
+        base = summaries["alexnet"]
+        totals = [{"preset": name, "input": PRESETS[name][0], "classes": PRESETS[name][1],
+                   "params": s.params,
+                   "MiB": round(s.mebibytes, 2), "GFLOPs": round(s.flops / 1e9, 3),
+                   "params_reduction_vs_alexnet": round(base.params / s.params, 2),
+                   "flops_reduction_vs_alexnet": round(base.flops / s.flops, 2)}
+                  for name, s in summaries.items()]
+        print("\n## Presets\n")
+        print(write_table(totals, out / "presets"))
+        layers_figure(summaries).savefig(out / "layers.png", dpi=110)
+        print(f"Wrote {out}")
     return out
 
 

@@ -17,6 +17,7 @@ import torchvision
 from matplotlib.figure import Figure
 
 from alexnet.experiment_args import output_dir
+from alexnet.provenance import recorded
 from alexnet.tables import read_csv, write_table
 
 DATA = Path(__file__).resolve().parent / "data" / "legacy_models.csv"
@@ -71,12 +72,13 @@ def main(argv: list[str] | None = None) -> Path:
     parser.add_argument("--data", type=Path, default=DATA, help="the models' data file (CSV)")
     args = parser.parse_args(argv)
     out = output_dir("legacy", args.out)
-    table = rows(args.data)
-    columns = ["model", "year", "depth", "params_M", "top1_error_pct", "top5_error_pct"]
-    print(write_table(table, out / "legacy", columns))
-    write_table(table, out / "legacy_sources")
-    legacy_figure(table).savefig(out / "legacy.png", dpi=110)
-    print(f"Wrote {out}")
+    with recorded(out):
+        table = rows(args.data)
+        columns = ["model", "year", "depth", "params_M", "top1_error_pct", "top5_error_pct"]
+        print(write_table(table, out / "legacy", columns))
+        write_table(table, out / "legacy_sources")
+        legacy_figure(table).savefig(out / "legacy.png", dpi=110)
+        print(f"Wrote {out}")
     return out
 
 

@@ -22,6 +22,7 @@ from omegaconf import OmegaConf
 from alexnet.config import compose_config
 from alexnet.experiment_args import output_dir
 from alexnet.optim import build_optimizer, build_schedules
+from alexnet.provenance import recorded
 from alexnet.tables import write_table
 
 SCHEDULES = {
@@ -105,16 +106,17 @@ def main(argv: list[str] | None = None) -> Path:
     parser.add_argument("--warmup-epochs", type=int, default=5)
     args = parser.parse_args(argv)
     out = output_dir("lr_schedules", args.out)
-    warmup = args.warmup_epochs * args.steps_per_epoch
-    curves = {name: simulate(name, args.epochs, args.steps_per_epoch, warmup)
-              for name in SCHEDULES}
-    marks = sorted({0, 1, args.warmup_epochs, args.epochs // 3, args.epochs * 2 // 3,
-                    args.epochs - 1})
-    rows = [{"schedule": name, **{f"epoch {e}": lrs[e * args.steps_per_epoch] for e in marks},
-             "driven_by": driven_by(name)} for name, lrs in curves.items()]
-    print(write_table(rows, out / "lr_schedules"))
-    lr_figure(curves, args.steps_per_epoch).savefig(out / "lr_schedules.png", dpi=110)
-    print(f"Wrote {out}")
+    with recorded(out):
+        warmup = args.warmup_epochs * args.steps_per_epoch
+        curves = {name: simulate(name, args.epochs, args.steps_per_epoch, warmup)
+                  for name in SCHEDULES}
+        marks = sorted({0, 1, args.warmup_epochs, args.epochs // 3, args.epochs * 2 // 3,
+                        args.epochs - 1})
+        rows = [{"schedule": name, **{f"epoch {e}": lrs[e * args.steps_per_epoch] for e in marks},
+                 "driven_by": driven_by(name)} for name, lrs in curves.items()]
+        print(write_table(rows, out / "lr_schedules"))
+        lr_figure(curves, args.steps_per_epoch).savefig(out / "lr_schedules.png", dpi=110)
+        print(f"Wrote {out}")
     return out
 
 
