@@ -102,10 +102,12 @@ def provenance_markdown(record: dict[str, Any] | None) -> str:
     libs = ", ".join(f"{k} {v}" for k, v in record.get("versions", {}).items())
     box = record.get("machine", {})
     gpu = box.get("gpu") or "no GPU"
-    minutes = record.get("wall_time_s", 0) / 60
+    seconds = record.get("wall_time_s", 0)
+    took = f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s"
+    seeds = f", seeds {record['seeds']}" if record.get("seeds") else ""
     return (f"Made by `{record.get('command')}` at commit `{str(record.get('commit'))[:10]}`"
-            f"{dirty}, seeds {record.get('seeds')}, in {minutes:.1f} min on {box.get('cpu')} "
-            f"({box.get('cores')} cores, {gpu}); {libs}.\n")
+            f"{dirty}{seeds}, in {took} on {box.get('cpu')} ({box.get('cores')} cores, {gpu}); "
+            f"{libs}.\n")
 
 
 @contextmanager

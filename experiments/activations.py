@@ -56,7 +56,7 @@ def rows(threshold: float) -> list[dict[str, object]]:
         _, grad = curve(name, GRID)
         table.append({"activation": name, "f(2)": round(value.item(), 4),
                       "f'(2)": round(slope.item(), 4),
-                      f"saturates (|f'| < {threshold:g})": saturation(GRID, grad, threshold)})
+                      f"saturates (f' within ±{threshold:g})": saturation(GRID, grad, threshold)})
     return table
 
 

@@ -31,7 +31,7 @@ def test_activations_table_and_figure(tmp_path):
     assert float(table["sigmoid"]["f(2)"]) == pytest.approx(0.8808, abs=1e-4)
     assert float(table["tanh"]["f'(2)"]) == pytest.approx(0.0707, abs=1e-4)
     assert float(table["relu"]["f'(2)"]) == 1.0
-    saturates = "saturates (|f'| < 0.05)"
+    saturates = "saturates (f' within ±0.05)"
     assert table["relu"][saturates] == "x < 0"
     assert table["sigmoid"][saturates] == "x < -2.89 and x > 2.89"
     assert table["relu6"][saturates].endswith("x > 6.00")

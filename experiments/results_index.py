@@ -1,0 +1,69 @@
+"""The index of the committed results: experiments/results/README.md, made from their files.
+
+    python experiments/results_index.py [--results DIR]
+
+Each experiment's dir under experiments/results/ holds the small outputs its command wrote
+(markdown and CSV tables, PNG figures, runs.json) and provenance.json (the command, commit,
+versions, machine, seeds, wall time). This script gathers each one's main table and provenance
+line into one page; nothing in it is typed by hand, and a test checks it is up to date.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from alexnet.provenance import ROOT, provenance_markdown, read_provenance
+
+RESULTS = ROOT / "experiments" / "results"
+# (dir, title, the table shown, what it answers)
+ENTRIES = (
+    ("relu_vs_tanh", "ReLU against tanh (the paper's Figure 1)", "relu_vs_tanh.md",
+     "Does a ReLU network reach 25% training error faster than tanh, each at its own best rate?"),
+    ("ablation", "Ablation study", "ablation.md",
+     "What does each of AlexNet's choices change, beside what the paper reports for it?"),
+    ("dropout", "Dropout", "dropout.md", "Does dropout help held-out accuracy here?"),
+    ("architecture", "Architecture", "presets.md",
+     "Parameters, MiB and FLOPs of each preset (per-layer tables in the dir)."),
+    ("activations", "Activations", "activations.md", "Where each activation saturates."),
+    ("lr_schedules", "Learning-rate schedules", "lr_schedules.md",
+     "The learning rate of each schedule config over 90 epochs."),
+    ("legacy", "AlexNet's legacy", "legacy.md", "AlexNet beside its successors, with sources."),
+)
+
+
+def body(markdown: str) -> str:
+    """A report's tables and lines, without its title and its own provenance line."""
+    lines = [line for line in markdown.splitlines()
+             if not line.startswith(("# ", "Made by `", "_No provenance"))]
+    return "\n".join(lines).strip() + "\n"
+
+
+def index(results: Path) -> str:
+    """The page: each experiment present under `results`, its question, provenance and table."""
+    parts = ["# Results\n",
+             "Made by `python experiments/results_index.py` from the files beside it; each "
+             "section's numbers come from the linked dir, written by the command named in its "
+             "provenance line. Re-run that command to measure them again.\n"]
+    for name, title, table, question in ENTRIES:
+        folder = results / name
+        if not (folder / table).is_file():
+            continue
+        parts.append(f"## {title}\n\n{question} Files: [{name}/]({name}/)\n\n" +
+                     provenance_markdown(read_provenance(folder)) + "\n" +
+                     body((folder / table).read_text()))
+    return "\n".join(parts)
+
+
+def main(argv: list[str] | None = None) -> Path:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--results", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    path = args.results / "README.md"
+    path.write_text(index(args.results))
+    print(f"Wrote {path}")
+    return path
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,57 @@
+"""The committed results under experiments/results/ are what their commands make: each training
+report re-made from its committed runs.json equals the committed tables, the static experiments
+re-run give the same tables, and the index page is up to date."""
+
+import json
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.experiments.conftest import load
+
+RESULTS = ROOT / "experiments" / "results"
+REPORTS = {"ablation": ["ablation.md", "ablation.csv", "effects.csv"],
+           "relu_vs_tanh": ["relu_vs_tanh.md", "relu_vs_tanh.csv", "lr_sweep.csv"],
+           "dropout": ["dropout.md", "dropout.csv"]}
+STATIC = {"architecture": ["presets.md", "presets.csv", "architecture_mini.md"],
+          "activations": ["activations.md", "activations.csv"],
+          "lr_schedules": ["lr_schedules.md", "lr_schedules.csv"],
+          "legacy": ["legacy.md", "legacy.csv"]}
+
+
+def check_provenance(folder):
+    record = json.loads((folder / "provenance.json").read_text())
+    assert record["command"].startswith(f"python experiments/{folder.name}.py")
+    assert f"--out experiments/results/{folder.name}" in record["command"]
+    assert len(record["commit"]) == 40 and record["dirty"] is False
+    assert {"torch", "torchvision", "lightning"} <= set(record["versions"])
+    assert record["machine"]["cpu"] and record["wall_time_s"] >= 0
+
+
+@pytest.mark.parametrize("name", list(REPORTS))
+def test_a_committed_report_is_remade_from_its_runs(name, tmp_path):
+    committed = RESULTS / name
+    check_provenance(committed)
+    runs = json.loads((committed / "runs.json").read_text())
+    assert all(r["record"]["status"] == "completed" for r in runs)
+    seeds = {r["config"]["seed"] for r in runs}
+    assert len(seeds) >= 3  # the cpu size's default: at least 3 seeds per arm
+    out = load(name).main(["--report", str(committed), "--out", str(tmp_path / name)])
+    for file in REPORTS[name]:
+        assert (out / file).read_text() == (committed / file).read_text(), file
+
+
+@pytest.mark.parametrize("name", list(STATIC))
+def test_a_static_result_is_what_its_command_makes(name, tmp_path):
+    committed = RESULTS / name
+    check_provenance(committed)
+    out = load(name).main(["--out", str(tmp_path / name)])
+    for file in STATIC[name]:
+        assert (out / file).read_text() == (committed / file).read_text(), file
+
+
+def test_the_results_index_is_up_to_date():
+    index = load("results_index").index(RESULTS)
+    assert (RESULTS / "README.md").read_text() == index
+    for name in (*REPORTS, *STATIC):
+        assert f"]({name}/)" in index
