@@ -122,6 +122,7 @@ def ensure_downloaded(name: str, root: str | Path, variant: str | None = None,
         return
     if not download:
         raise DataError(_missing(name, root, "data.download=false"))
+    created = not root.exists()
     root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".download-", dir=root))
     log.info("Downloading %s into %s (first use)", spec.title, root)
@@ -140,6 +141,8 @@ def ensure_downloaded(name: str, root: str | Path, variant: str | None = None,
                                  f"{_first_line(err)})")) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        if created and not any(root.iterdir()):
+            root.rmdir()  # a failed first download leaves no trace
     if not _present(spec, root, variant):
         raise DataError(_missing(name, root, "the downloaded files could not be read"))
 

@@ -117,7 +117,12 @@ def test_a_failed_download_is_one_line_and_leaves_nothing(name: str, holds: str,
     message = str(caught.value)
     assert "\n" not in message and f"data={name}" in message
     assert str(root.resolve()) in message and holds in message and "download failed" in message
-    assert list(root.iterdir()) == []  # no staging folder, no partial archive
+    assert not root.exists()  # no staging folder, no partial archive, not even the root
+    root.mkdir()
+    (root / "notes.txt").write_text("mine")  # a root the user made: kept, with its files
+    with pytest.raises(DataError):
+        module.prepare_data()
+    assert [p.name for p in root.iterdir()] == ["notes.txt"]
 
 
 def test_download_false_and_missing_is_one_line(tmp_path: Path) -> None:
