@@ -101,6 +101,7 @@ class DataSchema:
     prefetch_factor: int | None = 2
     seed: int | None = 0  # ${seed}; a null seed is refused with one line by the run's checks
     bad_files: str = "skip"
+    max_image_pixels: int = 89_478_485  # Pillow's limit: an image over it is never decoded
     render_on: str = "loader"
     decode: str = "loader"
     mean: list[float] | None = None  # null: the dataset's (or the loaded weights') statistics

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from torchdata.stateful_dataloader import StatefulDataLoader
 
 from alexnet.data.imagefolder import (
     BAD_FILE_POLICIES,
+    PILLOW_MAX_PIXELS,
     class_names,
     collate_encoded,
     decode_batch,
@@ -73,6 +75,8 @@ class AlexNetDataModule(L.LightningDataModule):
             only read the files; other image formats are still decoded by the workers).
         pin_memory: page-locked host batches, which copy to a GPU asynchronously: ``auto``
             (default: when the trainer's device is a CUDA GPU), true or false.
+        max_image_pixels: an ImageFolder image with more pixels is never decoded (a possible
+            decompression bomb) and counts as a bad file; default: Pillow's limit.
         bad_files: ``skip`` (default: warn, count, and use the next readable image) or ``fail``
             for an ImageFolder file that cannot be read (not an image, truncated, corrupt).
         batch_size: per device (each DDP process loads its own batches of this size).
@@ -86,6 +90,7 @@ class AlexNetDataModule(L.LightningDataModule):
                  num_workers: int = 2, pin_memory: bool | str = "auto",
                  persistent_workers: bool = True, prefetch_factor: int | None = 2, seed: int = 0,
                  bad_files: str = "skip", render_on: str = "loader", decode: str = "loader",
+                  max_image_pixels: int = PILLOW_MAX_PIXELS,
                  mean: list[float] | None = None, std: list[float] | None = None,
                  variant: str | None = None, download: bool = True) -> None:
         super().__init__()
@@ -105,6 +110,8 @@ class AlexNetDataModule(L.LightningDataModule):
         if pin_memory != "auto" and not isinstance(pin_memory, bool):
             raise InvalidValue("data.pin_memory", pin_memory, "choose one of: auto, true, false")
         check_choice("data.bad_files", bad_files, BAD_FILE_POLICIES)
+        check_int("data.max_image_pixels", max_image_pixels, minimum=1)
+        self.max_image_pixels = max_image_pixels
         check_choice("data.render_on", render_on, RENDER_ON)
         drawable = (source, augment, eval_crop) == ("synthetic", "none", "center")
         if render_on == "device" and not drawable:
@@ -223,7 +230,8 @@ class AlexNetDataModule(L.LightningDataModule):
             train, val, test, self.classes = image_folder_splits(
                 self.root, None if on_device else train_tf, None if on_device else eval_tf,
                 self.val_fraction, self.seed, self.bad_files,
-                load_encoded if on_device else load_rgb)
+                partial(load_encoded if on_device else load_rgb,
+                        max_pixels=self.max_image_pixels))
             assert len(self.classes) == num_classes
             self.datasets = {"train": train, "val": val, "test": test}
 

@@ -1,4 +1,5 @@
-"""Real images in ImageFolder layout: root/train/<class>/*, root/val/<class>/* (or one folder, split)."""
+"""Real images in ImageFolder layout: root/train/<class>/*, root/val/<class>/* (or one folder,
+split), and how an unreadable or oversized file is refused."""
 
 from __future__ import annotations
 
@@ -22,10 +23,41 @@ from alexnet.errors import DataError, check_choice, check_number
 log = logging.getLogger(__name__)
 BAD_FILE_POLICIES = ("skip", "fail")
 
-def load_rgb(path: str) -> Image.Image:
-    """Open an image as RGB, whatever its mode (grayscale, palette, RGBA, CMYK, ...)."""
-    with open(path, "rb") as handle:
-        image = Image.open(handle)
+# Pillow's own limit (it warns above it and refuses twice it): the default of
+# data.max_image_pixels. An image over the limit is never decoded.
+PILLOW_MAX_PIXELS: int = Image.MAX_IMAGE_PIXELS or 89_478_485
+
+
+class ImageTooLarge(ValueError):
+    """An image with more pixels than data.max_image_pixels: a possible decompression bomb."""
+
+
+def open_checked(path: str, max_pixels: int = PILLOW_MAX_PIXELS) -> Image.Image:
+    """Open `path` lazily (its header only) and refuse it, undecoded, if it has more than
+    `max_pixels` pixels (Pillow's own check is set aside for the header read: this one, with
+    the configured limit, takes its place)."""
+    pillow_limit = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None
+    try:
+        image = Image.open(path)
+    finally:
+        Image.MAX_IMAGE_PIXELS = pillow_limit
+    width, height = image.size
+    if width * height > max_pixels:
+        image.close()
+        raise ImageTooLarge(f"{width}x{height} = {width * height:,} pixels, over "
+                            f"data.max_image_pixels={max_pixels:,} (a possible decompression "
+                            "bomb; not decoded)")
+    return image
+
+
+def load_rgb(path: str, max_pixels: int = PILLOW_MAX_PIXELS) -> Image.Image:
+    """Open an image as 8-bit RGB, whatever its mode (grayscale, 16-bit grayscale, palette,
+    RGBA, LA, CMYK, ...); an image over `max_pixels` pixels raises ImageTooLarge undecoded."""
+    with open_checked(path, max_pixels) as image:
+        if image.mode.startswith("I"):  # 16-bit grayscale: scale to 8 bits, do not clip
+            scaled = np.asarray(image, dtype=np.uint32) // 257
+            return Image.fromarray(scaled.clip(0, 255).astype(np.uint8), "L").convert("RGB")
         if image.mode == "P" and "transparency" in image.info:
             image = image.convert("RGBA")
         return image.convert("RGB")
@@ -55,7 +87,8 @@ class SkipBadFiles(Dataset):
             candidate = (index + offset) % len(self.images)
             try:
                 return self.images[candidate]
-            except (OSError, SyntaxError, ValueError) as err:  # PIL's ways to say "unreadable"
+            # PIL's ways to say "unreadable", and ImageTooLarge (a ValueError)
+            except (OSError, SyntaxError, ValueError) as err:
                 path = self.images.samples[candidate][0]
                 if self.policy == "fail":
                     raise DataError(f"unreadable image {path}: {err} (data.bad_files=skip "
@@ -67,13 +100,14 @@ class SkipBadFiles(Dataset):
         raise DataError(f"no readable image in {self.images.root}")
 
 
-def load_encoded(path: str) -> torch.Tensor:
-    """A JPEG's bytes (1-D uint8) to decode later on the device; other images decoded (3-D)."""
-    with Image.open(path) as image:  # reads the header only
+def load_encoded(path: str, max_pixels: int = PILLOW_MAX_PIXELS) -> torch.Tensor:
+    """A JPEG's bytes (1-D uint8) to decode later on the device; other images decoded (3-D).
+    Either way an image over `max_pixels` pixels raises ImageTooLarge, undecoded."""
+    with open_checked(path, max_pixels) as image:  # reads the header only
         device_decodable = image.format == "JPEG" and image.mode in ("RGB", "L")
     if device_decodable:
         return read_file(path)
-    return pil_to_tensor(load_rgb(path))
+    return pil_to_tensor(load_rgb(path, max_pixels))
 
 
 def collate_encoded(items: list[tuple[torch.Tensor, int]]
@@ -117,11 +151,12 @@ def class_names(folder: Path) -> list[str]:
         raise DataError(f"data root {folder} does not exist or is not a folder")
     classes = sorted(entry.name for entry in folder.iterdir() if entry.is_dir())
     if not classes:
-        raise DataError(f"data root {folder} has no class folders (expected {folder}/<class>/*.jpg)")
+        raise DataError(f"data root {folder} has no class folders (expected "
+                        f"{folder}/<class>/*.jpg)")
     empty = [name for name in classes if not _has_image(folder / name)]
     if empty:
-        raise DataError(f"class folder {folder / empty[0]} has no images"
-                        + (f" (nor do {len(empty) - 1} other class folders)" if len(empty) > 1 else ""))
+        others = f" (nor do {len(empty) - 1} other class folders)" if len(empty) > 1 else ""
+        raise DataError(f"class folder {folder / empty[0]} has no images{others}")
     return classes
 
 
@@ -168,7 +203,8 @@ def image_folder_splits(root: str | Path, train_transform: Callable | None,
     classes = class_names(splits["train"])
     for name in ("val", "test"):
         if name in splits and class_names(splits[name]) != classes:
-            raise DataError(f"class folders of {splits[name]} differ from those of {splits['train']}")
+            raise DataError(f"class folders of {splits[name]} differ from those of "
+                            f"{splits['train']}")
     train = folder(splits["train"], train_transform)
     val = folder(splits["val"], eval_transform)
     test = folder(splits["test"], eval_transform) if "test" in splits else val

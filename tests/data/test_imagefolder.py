@@ -51,7 +51,7 @@ def test_root_without_train_val_is_split_per_class(tmp_path):
 def test_missing_root_names_the_path(tmp_path):
     dm = AlexNetDataModule(source="imagefolder", root=str(tmp_path / "nowhere"), num_workers=0)
     with pytest.raises(DataError, match=f"data root {tmp_path / 'nowhere'} does not exist"):
-        dm.num_classes
+        _ = dm.num_classes
 
 
 def test_root_without_class_folders_names_the_path(tmp_path):
@@ -66,14 +66,14 @@ def test_empty_class_folder_names_the_folder(image_folder):
     dm = AlexNetDataModule(source="imagefolder", root=str(image_folder), num_workers=0)
     with pytest.raises(DataError, match=f"class folder {image_folder / 'train' / 'class9'} has "
                                         "no images"):
-        dm.num_classes
+        _ = dm.num_classes
 
 
 def test_class_count_must_match_the_data(image_folder):
     dm = AlexNetDataModule(source="imagefolder", root=str(image_folder), num_classes=5,
                            num_workers=0)
     with pytest.raises(ValueError, match="data.num_classes=5 is not valid; the data at .* has 3"):
-        dm.num_classes
+        _ = dm.num_classes
 
 
 def test_imagefolder_needs_a_root():
