@@ -60,11 +60,12 @@ def run_sweep(overrides: list[str], out: Path, seeds: int) -> list:
     from alexnet.provenance import collect, git_state, write_provenance
     from alexnet.sweeps import launch_multirun, load_runs, write_summary
 
-    git, started = git_state(), time.perf_counter()
+    git, started = git_state(exclude=out), time.perf_counter()
     launch_multirun([*overrides, *seed_overrides(seeds)], out / "sweep")
     runs = load_runs(out / "sweep")
     write_summary(runs, out)
-    write_provenance(out, collect(list(range(seeds)), time.perf_counter() - started, git=git))
+    write_provenance(out, collect(list(range(seeds)), time.perf_counter() - started, git=git,
+                                  out=out))
     return runs
 
 

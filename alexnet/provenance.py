@@ -21,8 +21,9 @@ ROOT = CONF_DIR.parent
 PACKAGES = ("torch", "torchvision", "lightning", "hydra-core", "numpy")
 
 
-def git_state(root: Path = ROOT) -> dict[str, Any]:
-    """The commit checked out at `root` and whether tracked files differ from it."""
+def git_state(root: Path = ROOT, exclude: Path | None = None) -> dict[str, Any]:
+    """The commit checked out at `root` and whether tracked files differ from it (outside
+    `exclude`, an experiment's own output dir)."""
     def git(*args: str) -> str | None:
         try:
             done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
@@ -32,7 +33,10 @@ def git_state(root: Path = ROOT) -> dict[str, Any]:
         return done.stdout.strip() if done.returncode == 0 else None
 
     commit = git("rev-parse", "HEAD")
-    changes = git("status", "--porcelain", "--untracked-files=no")
+    pathspec = []
+    if exclude is not None and Path(exclude).resolve().is_relative_to(root.resolve()):
+        pathspec = ["--", ".", f":(exclude){Path(exclude).resolve().relative_to(root.resolve())}"]
+    changes = git("status", "--porcelain", "--untracked-files=no", *pathspec)
     return {"commit": commit, "dirty": bool(changes) if changes is not None else None}
 
 
@@ -74,11 +78,20 @@ def command_line(argv: list[str] | None = None) -> str:
 
 
 def collect(seeds: list[int], wall_time_s: float, command: str | None = None,
-            git: dict[str, Any] | None = None) -> dict[str, Any]:
+            git: dict[str, Any] | None = None, out: Path | None = None) -> dict[str, Any]:
     """The record of one experiment: command, commit (dirty or not), versions, machine, seeds and
-    wall time. Take `git` before the experiment writes anything into the tree."""
-    return {"command": command or command_line(), **(git or git_state()), "versions": versions(),
-            "machine": machine(), "seeds": seeds, "wall_time_s": round(wall_time_s, 1)}
+    wall time. `git` is the state taken before the experiment started; the tree is read again
+    now (outside `out`), and a change of commit or files meanwhile marks the record dirty (the
+    jobs may have imported changed code)."""
+    end = git_state(exclude=out)
+    start = git or end
+    changed = start["commit"] != end["commit"] or (bool(end["dirty"]) and not start["dirty"])
+    record = {"command": command or command_line(), "commit": start["commit"],
+              "dirty": bool(start["dirty"] or end["dirty"]), "versions": versions(),
+              "machine": machine(), "seeds": seeds, "wall_time_s": round(wall_time_s, 1)}
+    if changed:
+        record["changed_during_run"] = True
+    return record
 
 
 def write_provenance(out: Path, record: dict[str, Any]) -> Path:
@@ -99,6 +112,8 @@ def provenance_markdown(record: dict[str, Any] | None) -> str:
     if not record:
         return "_No provenance record (provenance.json) was found for these runs._\n"
     dirty = " (with uncommitted changes)" if record.get("dirty") else ""
+    if record.get("changed_during_run"):
+        dirty = " (the code changed while it ran)"
     libs = ", ".join(f"{k} {v}" for k, v in record.get("versions", {}).items())
     box = record.get("machine", {})
     gpu = box.get("gpu") or "no GPU"
@@ -113,6 +128,7 @@ def provenance_markdown(record: dict[str, Any] | None) -> str:
 @contextmanager
 def recorded(out: Path, seeds: list[int] | None = None) -> Iterator[None]:
     """Write out/provenance.json for what runs inside the block (git state taken before it)."""
-    git, started = git_state(), time.perf_counter()
+    git, started = git_state(exclude=out), time.perf_counter()
     yield
-    write_provenance(out, collect(list(seeds or []), time.perf_counter() - started, git=git))
+    write_provenance(out, collect(list(seeds or []), time.perf_counter() - started, git=git,
+                                  out=out))

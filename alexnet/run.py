@@ -220,10 +220,15 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     check_checkpoint(path)
     checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     data_args = dict(checkpoint.get("datamodule_hyper_parameters") or {})
-    data_args.update({k: v for k, v in OmegaConf.to_container(cfg.data, resolve=True).items()
-                      if v is not None})
+    given = {k: v for k, v in OmegaConf.to_container(cfg.data, resolve=True).items()
+             if v is not None}
+    if given.get("source", data_args.get("source")) != data_args.get("source"):
+        for key in ("root", "variant"):  # the checkpoint's dataset's, not the new one's
+            data_args.pop(key, None)
+    data_args.update(given)
     datamodule = AlexNetDataModule(**data_args)
     module = AlexNetModule.load_from_checkpoint(path, map_location="cpu", weights_only=True)
+    datamodule.fit_to_model(module.model.min_input_size)
     if datamodule.num_classes != module.model.num_classes:
         raise InvalidValue("data.source", datamodule.source, f"it has {datamodule.num_classes} "
                            f"classes but the checkpoint's head has {module.model.num_classes}; "

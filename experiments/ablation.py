@@ -54,23 +54,24 @@ class Claim:
     reference: str
     metric: str  # a key of the arm's values: val_acc1, val_acc5 or gap (train - val top-1)
     paper: str
+    sign: int  # the sign of the paper's difference: +1 or -1
 
 
 # Krizhevsky et al. 2012, section 3.3 (LRN), 3.4 (overlapping pooling), 4.1 (augmentation) and
 # 4.2 (dropout); points of top-1/top-5 error on ILSVRC-2012, here as accuracy differences.
 CLAIMS = (
-    Claim("LRN lowers top-1 error", "lrn", "full", "val_acc1", "+1.4 points top-1"),
-    Claim("LRN lowers top-5 error", "lrn", "full", "val_acc5", "+1.2 points top-5"),
+    Claim("LRN lowers top-1 error", "lrn", "full", "val_acc1", "+1.4 points top-1", +1),
+    Claim("LRN lowers top-5 error", "lrn", "full", "val_acc5", "+1.2 points top-5", +1),
     Claim("overlapping pooling lowers top-1 error", "non_overlapping_pool", "full", "val_acc1",
-          "-0.4 points top-1"),
+          "-0.4 points top-1", -1),
     Claim("overlapping pooling lowers top-5 error", "non_overlapping_pool", "full", "val_acc5",
-          "-0.3 points top-5"),
+          "-0.3 points top-5", -1),
     Claim("PCA colour noise lowers top-1 error", "augment", "augment_no_pca", "val_acc1",
-          "+1 point top-1 or more"),
+          "+1 point top-1 or more", +1),
     Claim("without dropout: substantial overfitting", "no_dropout", "full", "gap",
-          "larger train-val gap"),
+          "larger train-val gap", +1),
     Claim("without augmentation: substantial overfitting", "full", "augment", "gap",
-          "larger train-val gap"),
+          "larger train-val gap", +1),
 )
 
 
@@ -133,6 +134,7 @@ def effect_rows(runs: list[Run]) -> list[dict[str, object]]:
             "metric": claim.metric, "measured (points)": f"{points:+.1f}{ci}",
             "paper": claim.paper,
             "beyond seed noise": {True: "yes", False: "no", None: "n/a (1 seed)"}[beyond],
+            "same direction as the paper": "yes" if delta.mean * claim.sign > 0 else "no",
         })
     return rows
 
@@ -169,8 +171,10 @@ def report(source: Path, out: Path) -> list[dict[str, object]]:
     provenance = provenance_markdown(read_provenance(source))
     text = ("# Ablation\n\n" + provenance + "\nEach arm, mean ± 95% CI over its seeds:\n\n" +
             markdown_table(arms) + "\nThe paper's claims beside the measured differences "
-            "(arm - reference, Welch's 95% CI; ImageNet in the paper, these runs' data here):\n\n"
-            + markdown_table(effects))
+            "(arm - reference, Welch's 95% CI; ImageNet in the paper, these runs' data here). "
+            "A difference is beyond seed noise when its interval excludes zero; with seven "
+            "comparisons at 95%, one may pass by chance, and a small run that cannot tell says "
+            "\"no\":\n\n" + markdown_table(effects))
     (out / "ablation.md").write_text(text)
     ablation_figure(runs).savefig(out / "ablation.png", dpi=110)
     print(text)

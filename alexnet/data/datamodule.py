@@ -23,7 +23,7 @@ from alexnet.data.imagefolder import (
     load_encoded,
     load_rgb,
 )
-from alexnet.data.named import NAMED, ensure_downloaded, named_dataset, named_splits
+from alexnet.data.named import NAMED, ensure_downloaded, named_dataset, named_splits, native_size
 from alexnet.data.synthetic import MAX_CLASSES, SPLITS, SyntheticImageNet
 from alexnet.data.transforms import (
     IMAGENET_STATS,
@@ -56,8 +56,9 @@ class AlexNetDataModule(L.LightningDataModule):
         num_classes: classes of the synthetic data (None: 10); for an ImageFolder or a named
             dataset, the count the data must have (None: whatever it has).
         image_size: the crop the model sees; images are first resized to ``resize_size``
-            (default 256/224 of it) on their shorter side. None (named datasets only): the
-            dataset's native size, upsampled to the smallest power of two the model accepts.
+            (default 256/224 of it) on their shorter side, as ImageNet's protocol. None (named
+            datasets only): the dataset's native size, upsampled to the smallest power of two
+            the model accepts (``resize_size`` equal to it keeps the images whole).
         mean, std: the normalization (None: the named dataset's own statistics, ImageNet's for
             synthetic images and ImageFolders, or those of the loaded weights).
         variant: Imagenette's image size: ``full``, ``320px`` (default) or ``160px``.
@@ -134,7 +135,9 @@ class AlexNetDataModule(L.LightningDataModule):
         self.stats = self._stats_given or (
             (named_dataset(source).mean, named_dataset(source).std) if self.named
             else IMAGENET_STATS)
-        self.image_size = image_size or (named_dataset(source).native_size if self.named else 0)
+        # Checkpoints keep the statistics the run normalized with, default or not.
+        self.hparams.mean, self.hparams.std = list(self.stats[0]), list(self.stats[1])
+        self.image_size = image_size or (native_size(source, variant) if self.named else 0)
         self._resize_given = resize_size
         self.resize_size = resize_size or resize_for(self.image_size)
         self.augment, self.eval_crop, self.pca_sigma = augment, eval_crop, pca_sigma
@@ -242,17 +245,20 @@ class AlexNetDataModule(L.LightningDataModule):
         return self.augment == "none" and self.eval_crop == "center"
 
     def _train_transform(self):  # noqa: ANN202 - a torchvision transform
-        if self.source == "synthetic" and self.augment == "none" and not self._stats_given:
+        if self.source == "synthetic" and self.augment == "none" and self._imagenet_stats():
             return normalize_imagenet
         return train_transform(self.augment, self.image_size, self.resize_size, self.pca_sigma,
                                from_tensor=self.source == "synthetic", stats=self.stats)
 
     def _eval_transform(self):  # noqa: ANN202 - a torchvision transform
         if self.source == "synthetic" and self.augment == "none" and self.eval_crop == "center" \
-                and not self._stats_given:
+                and self._imagenet_stats():
             return normalize_imagenet
         return eval_transform(self.eval_crop, self.image_size, self.resize_size,
                               from_tensor=self.source == "synthetic", stats=self.stats)
+
+    def _imagenet_stats(self) -> bool:
+        return tuple(map(tuple, self.stats)) == tuple(map(tuple, IMAGENET_STATS))
 
     def on_before_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
         """With ``decode=device``: decode and transform the batch's JPEGs on the device."""

@@ -8,6 +8,7 @@ interrupted download leaves nothing half-written behind.
 from __future__ import annotations
 
 import logging
+import pickle
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock
 from torch.utils.data import Dataset
 from torchvision import datasets
 
@@ -97,13 +99,30 @@ def named_dataset(name: str) -> NamedDataset:
     return NAMED[name]
 
 
+# What torchvision's classes raise for missing, truncated or corrupt files.
+UNREADABLE = (RuntimeError, OSError, ValueError, EOFError, pickle.UnpicklingError)
+_OPENED: dict[tuple[str, str, str, str | None], Dataset] = {}  # opened once per process
+
+
+def native_size(name: str, variant: str | None = None) -> int:
+    """The shorter side of the dataset's images (Imagenette: its variant's)."""
+    if name == "imagenette" and variant == "160px":
+        return 160
+    return named_dataset(name).native_size
+
+
 def open_split(name: str, root: str | Path, split: str, variant: str | None = None) -> Dataset:
-    """The `split` (``train`` or ``test``) of dataset `name` from `root`, already downloaded."""
+    """The `split` (``train`` or ``test``) of dataset `name` from `root`, already downloaded
+    (opened once per process: some classes checksum every file when opened)."""
     spec = named_dataset(name)
-    try:
-        return spec.build(str(root), split, False, variant)
-    except RuntimeError as err:
-        raise DataError(_missing(name, root, f"{type(err).__name__}: {err}")) from None
+    key = (name, str(Path(root).resolve()), split, variant)
+    if key not in _OPENED:
+        try:
+            _OPENED[key] = spec.build(str(root), split, False, variant)
+        except UNREADABLE as err:
+            raise DataError(_missing(name, root, f"{type(err).__name__}: "
+                                     f"{_first_line(err)}")) from None
+    return _OPENED[key]
 
 
 def ensure_downloaded(name: str, root: str | Path, variant: str | None = None,
@@ -118,12 +137,23 @@ def ensure_downloaded(name: str, root: str | Path, variant: str | None = None,
     if variant is not None and spec.variants:
         check_choice("data.variant", variant, spec.variants)
     root = Path(root)
-    if _present(spec, root, variant):
+    if _present(name, root, variant):
         return
     if not download:
         raise DataError(_missing(name, root, "data.download=false"))
     created = not root.exists()
     root.mkdir(parents=True, exist_ok=True)
+    # One download at a time per root (parallel sweep jobs): the others wait, then find it.
+    with FileLock(str(root.parent / f".{root.name}.download.lock")):
+        if not _present(name, root, variant):
+            _download(name, root, variant, created)
+    if not _present(name, root, variant):
+        raise DataError(_missing(name, root, "the downloaded files could not be read"))
+
+
+def _download(name: str, root: Path, variant: str | None, created: bool) -> None:
+    """Download into a staging folder inside `root`, then move the result into place."""
+    spec = named_dataset(name)
     staging = Path(tempfile.mkdtemp(prefix=".download-", dir=root))
     log.info("Downloading %s into %s (first use)", spec.title, root)
     try:
@@ -143,15 +173,13 @@ def ensure_downloaded(name: str, root: str | Path, variant: str | None = None,
         shutil.rmtree(staging, ignore_errors=True)
         if created and not any(root.iterdir()):
             root.rmdir()  # a failed first download leaves no trace
-    if not _present(spec, root, variant):
-        raise DataError(_missing(name, root, "the downloaded files could not be read"))
 
 
-def _present(spec: NamedDataset, root: Path, variant: str | None) -> bool:
+def _present(name: str, root: Path, variant: str | None) -> bool:
     try:
         for split in ("train", "test"):
-            spec.build(str(root), split, False, variant)
-    except (RuntimeError, FileNotFoundError):
+            open_split(name, root, split, variant)
+    except DataError:
         return False
     return True
 

@@ -141,3 +141,58 @@ def test_unknown_dataset_and_wrong_class_count(tmp_path: Path) -> None:
                                num_classes=10)
     with pytest.raises(InvalidValue, match=r"data.num_classes=10 .*CIFAR-100 .* has 100 classes"):
         _ = module.num_classes
+
+
+def test_a_download_is_staged_then_moved_into_place(tmp_path, monkeypatch) -> None:
+    """A real download over HTTP (from a local server, not the network) of a CIFAR-10 archive
+    in its native layout: a corrupt copy already there is replaced, the archive and the
+    staging folder are gone, and the data reads."""
+    import hashlib
+    import tarfile
+    import threading
+    from functools import partial
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    lists = write_cifar(tmp_path / "src", 10, per_batch=10, test=20)
+    served = tmp_path / "served"
+    served.mkdir()
+    archive = served / "cifar-10-python.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(tmp_path / "src" / "cifar-10-batches-py", arcname="cifar-10-batches-py")
+    handler = partial(SimpleHTTPRequestHandler, directory=str(served))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setattr(urllib.request, "_opener",  # no proxy for the local server
+                            urllib.request.build_opener(urllib.request.ProxyHandler({})))
+        monkeypatch.setattr(datasets.CIFAR10, "url",
+                            f"http://127.0.0.1:{server.server_port}/cifar-10-python.tar.gz")
+        monkeypatch.setattr(datasets.CIFAR10, "tgz_md5",
+                            hashlib.md5(archive.read_bytes()).hexdigest())
+        for attribute, value in lists.items():
+            monkeypatch.setattr(datasets.CIFAR10, attribute, value)
+        root = tmp_path / "data" / "cifar10"
+        (root / "cifar-10-batches-py").mkdir(parents=True)
+        (root / "cifar-10-batches-py" / "data_batch_1").write_bytes(b"half a file")
+        module = AlexNetDataModule(source="cifar10", root=str(root), image_size=32,
+                                   num_workers=0)
+        module.prepare_data()
+    finally:
+        server.shutdown()
+    assert sorted(p.name for p in root.iterdir()) == ["cifar-10-batches-py"]
+    module.setup()
+    assert len(module.datasets["test"]) == 20 and len(module.classes) == 10
+
+
+def test_normalization_follows_the_weights_unless_given(tmp_path) -> None:
+    module = AlexNetDataModule(source="synthetic", image_size=32, num_workers=0)
+    grey = torch.full((3, 32, 32), 0.6)
+    module.follow_weights(((0.5, 0.5, 0.5), (0.1, 0.1, 0.1)), "weights.pt")
+    torch.testing.assert_close(module._transforms[1](grey), torch.ones(3, 32, 32))
+    assert module.hparams.mean == [0.5] * 3 and module.hparams.std == [0.1] * 3
+    given = AlexNetDataModule(source="synthetic", image_size=32, num_workers=0,
+                              mean=[0.6] * 3, std=[1.0] * 3)
+    given.follow_weights(((0.5, 0.5, 0.5), (0.1, 0.1, 0.1)), "weights.pt")
+    torch.testing.assert_close(given._transforms[1](grey), torch.zeros(3, 32, 32))
+    default = AlexNetDataModule(source="cifar10", root=str(tmp_path), image_size=32)
+    assert default.hparams.mean == [0.4914, 0.4822, 0.4465]  # kept in checkpoints
