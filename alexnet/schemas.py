@@ -108,6 +108,8 @@ class DataSchema:
     std: list[float] | None = None
     variant: str | None = None       # imagenette: full / 320px / 160px
     download: bool = True            # named datasets: download on first use
+    cache: bool = True               # synthetic: render once, serve from memory (if it fits)
+    cache_limit_mib: int = 2048
 
 
 # Trainer arguments the run sets itself, or that hold objects rather than values.

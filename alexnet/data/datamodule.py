@@ -62,6 +62,9 @@ class AlexNetDataModule(L.LightningDataModule):
         mean, std: the normalization (None: the named dataset's own statistics, ImageNet's for
             synthetic images and ImageFolders, or those of the loaded weights).
         variant: Imagenette's image size: ``full``, ``320px`` (default) or ``160px``.
+        cache: render the synthetic images once and serve them from memory, when all splits
+            fit ``cache_limit_mib`` (MiB, float32 images); larger sets are drawn on the fly
+            (O(1) memory). Rendering on the device never caches.
         download: download a named dataset missing from ``root`` (false: one line instead).
         augment: ``paper`` (random crop, flip, fancy PCA), ``torchvision`` (RandomResizedCrop,
             flip) or ``none``.
@@ -93,7 +96,8 @@ class AlexNetDataModule(L.LightningDataModule):
                  bad_files: str = "skip", render_on: str = "loader", decode: str = "loader",
                   max_image_pixels: int = PILLOW_MAX_PIXELS,
                  mean: list[float] | None = None, std: list[float] | None = None,
-                 variant: str | None = None, download: bool = True) -> None:
+                 variant: str | None = None, download: bool = True, cache: bool = True,
+                 cache_limit_mib: int = 2048) -> None:
         super().__init__()
         self.save_hyperparameters()
         check_choice("data.source", source, SOURCES)
@@ -112,6 +116,10 @@ class AlexNetDataModule(L.LightningDataModule):
             raise InvalidValue("data.pin_memory", pin_memory, "choose one of: auto, true, false")
         check_choice("data.bad_files", bad_files, BAD_FILE_POLICIES)
         check_int("data.max_image_pixels", max_image_pixels, minimum=1)
+        if not isinstance(cache, bool):
+            raise InvalidValue("data.cache", cache, "it must be true or false")
+        check_int("data.cache_limit_mib", cache_limit_mib, minimum=0)
+        self.cache, self.cache_limit_mib = cache, cache_limit_mib
         self.max_image_pixels = max_image_pixels
         check_choice("data.render_on", render_on, RENDER_ON)
         drawable = (source, augment, eval_crop) == ("synthetic", "none", "center")
@@ -220,6 +228,7 @@ class AlexNetDataModule(L.LightningDataModule):
                 self.datasets[split] = SyntheticImageNet(
                     self.num_classes, self.per_class[split], size, self.seed, split, tf,
                     deferred=self.render_on == "device")
+            self._fill_caches()
         elif self.named:
             num_classes = self.num_classes
             self.prepare_data()  # a no-op when present; outside a Trainer nothing else calls it
@@ -237,6 +246,20 @@ class AlexNetDataModule(L.LightningDataModule):
                         max_pixels=self.max_image_pixels))
             assert len(self.classes) == num_classes
             self.datasets = {"train": train, "val": val, "test": test}
+
+    def _fill_caches(self) -> None:
+        """Render the synthetic splits once and serve them from memory, when they fit
+        ``cache_limit_mib`` together (else each image is drawn whenever it is loaded)."""
+        if not self.cache or self.render_on == "device":
+            return
+        total = sum(data.nbytes() for data in self.datasets.values())
+        if total > self.cache_limit_mib * 2**20:
+            log.info("data.cache: the synthetic images take %.0f MiB, over "
+                     "data.cache_limit_mib=%d: drawn on the fly", total / 2**20,
+                     self.cache_limit_mib)
+            return
+        for data in self.datasets.values():
+            data.fill_cache(self.num_workers)
 
     def _renders_at_crop_size(self, split: str) -> bool:
         # Synthetic images need no crop when nothing asks for one: render at the crop size.

@@ -9,13 +9,14 @@ about its class: a model has to see shapes, orientations, textures and local col
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import DataLoader, Dataset
 
 from alexnet.data.transforms import normalize_imagenet
 from alexnet.errors import InvalidValue, check_choice, check_int
@@ -80,6 +81,21 @@ class SyntheticImageNet(Dataset):
         self.specs = class_specs(num_classes, seed)
         self.deferred = deferred
         self._grid: torch.Tensor | None = None
+        self._images: torch.Tensor | None = None  # all images, once `fill_cache` has run
+
+    def nbytes(self) -> int:
+        """The memory the rendered images take, cached (float32)."""
+        return len(self) * 3 * self.image_size * self.image_size * 4
+
+    def fill_cache(self, num_workers: int = 0) -> None:
+        """Render every image once, with `num_workers` loader processes, and serve them from
+        memory from now on (the same images: each is a pure function of its index)."""
+        if self._images is not None or self.deferred:
+            return
+        raw = copy.copy(self)
+        raw.transform = _identity
+        loader = DataLoader(raw, batch_size=64, num_workers=num_workers)
+        self._images = torch.cat([images for images, _ in loader])
 
     def __len__(self) -> int:
         return self.num_classes * self.samples_per_class
@@ -90,6 +106,8 @@ class SyntheticImageNet(Dataset):
         label = index % self.num_classes
         if self.deferred:
             return torch.tensor([SPLITS[self.split], index]), label
+        if self._images is not None:
+            return self.transform(self._images[index]), label
         rng = np.random.default_rng([self.seed, SPLITS[self.split], index])
         image = render(self.specs[label], rng, self._coordinates())
         return self.transform(image), label
@@ -113,6 +131,10 @@ class SyntheticImageNet(Dataset):
             axis = torch.linspace(-1.0, 1.0, self.image_size)
             self._grid = torch.stack(torch.meshgrid(axis, axis, indexing="xy"))
         return self._grid
+
+
+def _identity(image: torch.Tensor) -> torch.Tensor:
+    return image
 
 
 def create_synthetic_dataset(num_classes: int = 10, samples_per_class: int = 100,

@@ -60,3 +60,22 @@ def test_classes_differ_in_shape_orientation_texture_or_colour():
     assert len(set(specs)) == 50
     assert len({s.shape for s in specs}) == 8 and len({s.hue for s in specs}) == 6
     assert class_specs(50, seed=0) == specs and class_specs(50, seed=1) != specs
+
+
+def test_the_cache_serves_the_same_images_and_respects_its_limit():
+    from alexnet.data import AlexNetDataModule
+
+    sizes = dict(num_classes=3, image_size=32, train_per_class=5, val_per_class=2,
+                 test_per_class=2, num_workers=0)
+    cached = AlexNetDataModule(**sizes)
+    cached.setup()
+    drawn = AlexNetDataModule(**sizes, cache=False)
+    drawn.setup()
+    for split in ("train", "val", "test"):
+        assert cached.datasets[split]._images is not None
+        assert drawn.datasets[split]._images is None
+        for index in range(len(drawn.datasets[split])):
+            assert torch.equal(cached.datasets[split][index][0], drawn.datasets[split][index][0])
+    too_big = AlexNetDataModule(**sizes, cache_limit_mib=0)  # 19 images of 12 KiB: over 0 MiB
+    too_big.setup()
+    assert all(data._images is None for data in too_big.datasets.values())
