@@ -46,3 +46,20 @@ def test_loader_settings_prints_every_setting(capsys):
     for _label, rate, ratio in rows:  # each ratio is that row's rate over the default row's
         assert float(rate) > 0
         assert float(ratio) == pytest.approx(float(rate) / default, rel=0.02, abs=0.002)
+
+
+def test_data_path_compares_each_cache_setting_with_the_model_alone(tmp_path):
+    from alexnet.tables import read_csv
+
+    out = load("data_path").main(["--image-size", "64", "--epochs", "2", "--rounds", "1",
+                                  "--train-per-class", "6", "--preset", "mini",
+                                  "--out", str(tmp_path)])
+    rows = read_csv(out / "data_path.csv")
+    assert [r["data path"] for r in rows] == ["before: data.cache=false",
+                                             "after: data.cache=true"]
+    for row in rows:
+        ratio = float(row["end-to-end / model-only"])
+        assert float(row["model-only img/s"]) > 0 and 0.05 < ratio < 20
+        assert ratio == pytest.approx(float(row["end-to-end img/s"]) /
+                                      float(row["model-only img/s"]), rel=0.01)
+    assert (out / "provenance.json").is_file()
