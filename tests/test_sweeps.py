@@ -68,9 +68,11 @@ def test_two_runs_started_together_never_share_a_dir(tmp_path):
 def test_help_lists_the_groups(run_script):
     result = run_script("train.py", "--help")
     assert result.returncode == 0
-    for line in ("model: alexnet, mini, paper2012", "dropout: none, standard",
-                 "optimizer: adam, adamw, sgd", "data: imagefolder, synthetic",
-                 "trainer: auto, cpu, ddp, gpu", "experiment: demo, paper, torchvision_recipe",
+    for line in ("model: alexnet, four_layer, mini, paper2012", "dropout: none, standard",
+                 "optimizer: adam, adamw, sgd",
+                 "data: cifar10, cifar100, fashion_mnist, imagefolder, imagenette, mnist, stl10, "
+                 "synthetic", "trainer: auto, cpu, ddp, gpu",
+                 "experiment: demo, finetune, paper, torchvision_recipe",
                  "debug: fast_dev_run, limit, overfit"):
         assert line in result.stdout, line
 
