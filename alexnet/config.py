@@ -15,6 +15,7 @@ from torch import nn
 
 from alexnet.errors import InvalidValue, check_choice
 from alexnet.models import PRESETS, create_model, knob_names
+from alexnet.run_names import run_name, sweep_run_name
 from alexnet.schemas import register_schemas
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
@@ -26,6 +27,10 @@ def _unique_suffix() -> str:
 
 
 OmegaConf.register_new_resolver("uid", _unique_suffix, use_cache=True, replace=True)
+# The loggers' run names (alexnet/run_names.py) and the MLflow store's absolute path.
+OmegaConf.register_new_resolver("run_name", run_name, replace=True)
+OmegaConf.register_new_resolver("sweep_run_name", sweep_run_name, replace=True)
+OmegaConf.register_new_resolver("abspath", os.path.abspath, replace=True)
 register_schemas()
 # Knobs with groups of their own (activation, dropout): the model group sets the others.
 GROUP_KNOBS = ("activation", "activation_params", "dropout")

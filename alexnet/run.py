@@ -35,6 +35,7 @@ from alexnet.models.weights import load_weights
 from alexnet.module import AlexNetModule
 from alexnet.optim import check_optimizer, check_schedule
 from alexnet.run_record import write_record
+from alexnet.trackers import TrackerParams, check_trackers, finish_trackers
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     callbacks = [_instantiate(c, f"callbacks.{name}")
                  for name, c in (cfg.get("callbacks") or {}).items() if c]
     history = MetricHistory()
-    callbacks += [history, RNGState()]
+    callbacks += [history, RNGState(), TrackerParams()]
     if not loggers:  # nothing to write the learning rate to
         callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
     trainer: L.Trainer = _instantiate(cfg.trainer, "trainer", callbacks=callbacks,
@@ -115,6 +116,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         raise
     finally:
         _complete_record(trainer, record, history, started, output_dir)
+        finish_trackers(trainer, record)
         _end_job(trainer)
     if trainer.is_global_zero:
         log.info("Final metrics: %s", json.dumps(record["metrics"]))
@@ -150,6 +152,7 @@ def check_run_options(cfg: DictConfig) -> None:
     for key in ("channels_last", "compile", "test"):
         if not isinstance(cfg.get(key, False), bool):
             raise InvalidValue(key, cfg.get(key), "it must be true or false")
+    check_trackers(cfg.get("logger"))
 
 
 def check_image_size(image_size: int, minimum: int) -> None:

@@ -113,7 +113,8 @@ TABLE = [
      "is not valid; "
      "MisconfigurationException: `Trainer(devices=0)` value is not a valid input using cpu "
      "accelerator."),
-    (["logger=wandb"], "logger='wandb' is not valid; choose one of: csv, none, tensorboard"),
+    (["logger=neptune"], "logger='neptune' is not valid; choose one of: csv, mlflow, none, "
+                         "tensorboard, wandb"),
     (["callbacks.filters.every_n_epochs=0"], "callbacks.filters.every_n_epochs=0 is not valid; "
                                              "it must be an integer >= 1"),
     (["debug=fast"], "debug='fast' is not valid; choose one of: fast_dev_run, limit, overfit"),

@@ -71,7 +71,7 @@ KINDS = {
 
 def folder_with(kinds: dict, root: Path) -> Path:
     """One class folder holding every kind, and a second class with good images."""
-    for kind, (name, writer, _) in kinds.items():
+    for name, writer, _ in kinds.values():
         (root / "a").mkdir(parents=True, exist_ok=True)
         writer(root / "a" / name)
     for i in range(3):

@@ -43,7 +43,9 @@ def test_ablation_sweep_tables_provenance_and_report_rerun(tmp_path):
     assert provenance["machine"]["cores"] >= 1 and provenance["wall_time_s"] > 0
     assert f"`{provenance['command']}`" in (out / "ablation.md").read_text()
     jobs = sorted(p for p in (out / "sweep").iterdir() if p.is_dir() and p.name.isdigit())
-    assert len(jobs) == 8 and all(list((j / "tensorboard").glob("events.*")) for j in jobs)
+    # A sweep job's events are in <job>/tensorboard/<its overrides> (alexnet/run_names.py).
+    assert len(jobs) == 8 and all(list((j / "tensorboard").glob("ablation=*/events.*"))
+                                  for j in jobs)
     assert (out / "ablation.png").stat().st_size > 10_000
     # The report re-made from runs.json alone, elsewhere, is the same.
     again = module.main(["--report", str(out), "--out", str(tmp_path / "again")])
