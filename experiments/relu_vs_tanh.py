@@ -102,7 +102,10 @@ def choose_rates(sweep: list[Run], target: float) -> tuple[dict[str, float], lis
                       "final_train_error": errors[-1] if errors else None})
     chosen = {name: lr for name, (_, lr) in best.items()}
     for row in table:
-        row["chosen"] = "yes" if chosen[row["activation"]] == row["lr"] else ""
+        rates = [r["lr"] for r in table if r["activation"] == row["activation"]]
+        edge = row["lr"] in (min(rates), max(rates)) and len(rates) > 2
+        note = " (the sweep's edge: a rate beyond it may be faster)" if edge else ""
+        row["chosen"] = "yes" + note if chosen[row["activation"]] == row["lr"] else ""
     return chosen, table
 
 
