@@ -134,7 +134,9 @@ def effect_rows(runs: list[Run]) -> list[dict[str, object]]:
             "metric": claim.metric, "measured (points)": f"{points:+.1f}{ci}",
             "paper": claim.paper,
             "beyond seed noise": {True: "yes", False: "no", None: "n/a (1 seed)"}[beyond],
-            "same direction as the paper": "yes" if delta.mean * claim.sign > 0 else "no",
+            "same direction as the paper": ("yes" if delta.mean * claim.sign > 0 else
+                                            "no" if delta.mean * claim.sign < 0 else
+                                            "no difference"),
         })
     return rows
 
