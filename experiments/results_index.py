@@ -23,6 +23,9 @@ ENTRIES = (
     ("ablation", "Ablation study", "ablation.md",
      "What does each of AlexNet's choices change, beside what the paper reports for it?"),
     ("dropout", "Dropout", "dropout.md", "Does dropout help held-out accuracy here?"),
+    ("data_path", "Data path", "data_path.md",
+     "Does the data path keep the model busy? End-to-end training against the model fed from "
+     "memory, synthetic cache off and on."),
     ("architecture", "Architecture", "presets.md",
      "Parameters, MiB and FLOPs of each preset (per-layer tables in the dir)."),
     ("activations", "Activations", "activations.md", "Where each activation saturates."),
