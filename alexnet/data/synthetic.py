@@ -112,6 +112,13 @@ class SyntheticImageNet(Dataset):
         image = render(self.specs[label], rng, self._coordinates())
         return self.transform(image), label
 
+    def object_mask(self, index: int) -> torch.Tensor:
+        """Where image `index`'s object is: a boolean (size, size) mask, at the size the image is
+        rendered (before any crop), from the same draws as the image."""
+        rng = np.random.default_rng([self.seed, SPLITS[self.split], index])
+        draws = rng.random(14).tolist()
+        return soft_mask(self.specs[index % self.num_classes], draws, self._coordinates()) > 0.5
+
     def render_batch(self, indices: torch.Tensor, device: torch.device) -> torch.Tensor:
         """The normalized images (B, 3, size, size) of `indices`, rendered on `device`: on the
         CPU exactly the images of ``self[i]``; on a GPU the same but for their noise draws."""
@@ -154,17 +161,12 @@ def create_synthetic_dataset(num_classes: int = 10, samples_per_class: int = 100
 
 def render(spec: ClassSpec, rng: np.random.Generator, grid: torch.Tensor) -> torch.Tensor:
     """One [0, 1] image (3, H, W) of class `spec`, its nuisances drawn from `rng`."""
-    (cx, cy, scale, rotation, phase, angle_jitter, hue_jitter, bg_hue, bg_sat, bg_val, grad_angle,
-     grad_amp, noise, sharp) = rng.random(14).tolist()
+    draws = rng.random(14).tolist()
+    (_, _, scale, _, phase, angle_jitter, hue_jitter, bg_hue, bg_sat, bg_val, grad_angle,
+     grad_amp, noise, _) = draws
     x, y = grid[0], grid[1]
+    mask = soft_mask(spec, draws, grid)
     scale = 0.3 + 0.35 * scale
-    cx, cy = (cx * 2 - 1) * (0.95 - scale), (cy * 2 - 1) * (0.95 - scale)
-    rotation = (rotation - 0.5) * math.radians(30)
-    cos_r, sin_r = math.cos(rotation), math.sin(rotation)
-    u = ((x - cx) * cos_r + (y - cy) * sin_r) / scale
-    v = (-(x - cx) * sin_r + (y - cy) * cos_r) / scale
-    edge = grid.shape[-1] * scale * (0.25 + 0.25 * sharp)
-    mask = torch.sigmoid(-_signed_distance(SHAPES[spec.shape], u, v) * edge)
 
     angle = spec.angle + (angle_jitter - 0.5) * math.radians(8)
     along = (x * math.cos(angle) + y * math.sin(angle)) / scale
@@ -185,6 +187,20 @@ def render(spec: ClassSpec, rng: np.random.Generator, grid: torch.Tensor) -> tor
     image = image + (0.02 + 0.08 * noise) * torch.randn(image.shape, generator=generator,
                                                         device=device)
     return image.clamp_(0.0, 1.0)
+
+
+def soft_mask(spec: ClassSpec, draws: list[float], grid: torch.Tensor) -> torch.Tensor:
+    """The object's coverage (H, W) in [0, 1], from the image's 14 draws (see `render`)."""
+    cx, cy, scale, rotation, sharp = draws[0], draws[1], draws[2], draws[3], draws[13]
+    x, y = grid[0], grid[1]
+    scale = 0.3 + 0.35 * scale
+    cx, cy = (cx * 2 - 1) * (0.95 - scale), (cy * 2 - 1) * (0.95 - scale)
+    rotation = (rotation - 0.5) * math.radians(30)
+    cos_r, sin_r = math.cos(rotation), math.sin(rotation)
+    u = ((x - cx) * cos_r + (y - cy) * sin_r) / scale
+    v = (-(x - cx) * sin_r + (y - cy) * cos_r) / scale
+    edge = grid.shape[-1] * scale * (0.25 + 0.25 * sharp)
+    return torch.sigmoid(-_signed_distance(SHAPES[spec.shape], u, v) * edge)
 
 
 def _signed_distance(shape: str, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
