@@ -21,6 +21,14 @@ from torchvision.utils import make_grid
 from alexnet.data.transforms import IMAGENET_MEAN, IMAGENET_STD
 from alexnet.display import DPI, NotebookFigure, show
 from alexnet.errors import InvalidValue
+from alexnet.interpret import (
+    grad_cam,
+    guided_backprop,
+    nearest_neighbours,
+    occlusion,
+    patch_crops,
+    top_patches,
+)
 from alexnet.models.inspect import AlexNetFeatureExtractor, layer_names, resolve_layer
 from alexnet.run_record import read_history
 
@@ -161,6 +169,42 @@ def _grid_figure(grid: torch.Tensor, title: str, figsize: tuple[float, float]) -
     return figure
 
 
+def _panels(rows: int, cols: int, figsize: tuple[float, float] | None, cell: float = 2.0
+            ) -> tuple[NotebookFigure, Any]:
+    """A figure of rows x cols image panels (a 2-D array of axes), all without ticks."""
+    figure = NotebookFigure(figsize=figsize or (cell * cols, cell * rows + 0.4))
+    axes = figure.subplots(rows, cols, squeeze=False)
+    for each in axes.flat:
+        each.axis("off")
+    return figure, axes
+
+
+def _rgb(image: torch.Tensor) -> Any:
+    """A normalized image (3, H, W) as an (H, W, 3) array in [0, 1] for imshow."""
+    return denormalize(image.detach().unsqueeze(0))[0].permute(1, 2, 0).numpy()
+
+
+def _batch(images: torch.Tensor) -> torch.Tensor:
+    return images.unsqueeze(0) if images.dim() == 3 else images
+
+
+def _overlay_figure(images: torch.Tensor, maps: torch.Tensor, title: str, cmap: str,
+                    alpha: float, symmetric: bool, figsize: tuple[float, float] | None
+                    ) -> NotebookFigure:
+    """One panel per image: the de-normalized image under its heatmap."""
+    figure, axes = _panels(1, images.shape[0], figsize, cell=3.0)
+    for index, each in enumerate(axes[0]):
+        heat = maps[index].float().cpu()
+        limit = float(heat.abs().max().clamp_min(1e-12)) if symmetric else 1.0
+        each.imshow(_rgb(images[index].cpu()))
+        each.imshow(heat.numpy(), cmap=cmap, alpha=alpha, vmin=-limit if symmetric else 0.0,
+                    vmax=limit, interpolation="bilinear")
+        each.set_title(f"image {index}", fontsize=8)
+    figure.suptitle(title)
+    figure.tight_layout()
+    return figure
+
+
 class AlexNetVisualizer:
     """Filters, feature maps and training curves as matplotlib figures (the seed notebook's API).
 
@@ -223,4 +267,83 @@ class AlexNetVisualizer:
         grid = feature_map_grid(maps, count, upscale=max(1, 64 // maps.shape[-1]))
         figure = _grid_figure(grid, title or f"{layer_name}: {count} of {maps.shape[1]} maps",
                               figsize)
+        return _finish(figure, path, show)
+
+    def plot_grad_cam(self, images: torch.Tensor, layer: str = "conv5",
+                      target: int | torch.Tensor | None = None, alpha: float = 0.5,
+                      figsize: tuple[float, float] | None = None,
+                      path: str | Path | None = None, show: bool | None = None) -> Figure:
+        """Grad-CAM of conv `layer` over each image (N, 3, H, W) for `target` (default: the
+        predicted class); needs captum."""
+        images = _batch(images)
+        maps = grad_cam(self._model(), images, target, layer)
+        figure = _overlay_figure(images, maps, f"Grad-CAM at {layer}", "jet", alpha, False,
+                                 figsize)
+        return _finish(figure, path, show)
+
+    def plot_occlusion(self, images: torch.Tensor, target: int | torch.Tensor | None = None,
+                       window: int = 16, stride: int = 8, alpha: float = 0.6,
+                       figsize: tuple[float, float] | None = None,
+                       path: str | Path | None = None, show: bool | None = None) -> Figure:
+        """Occlusion over each image: red where hiding a `window` square lowers the `target`
+        logit (evidence for), blue where it raises it; needs captum."""
+        images = _batch(images)
+        maps = occlusion(self._model(), images, target, window, stride)
+        figure = _overlay_figure(images, maps, f"occlusion ({window} px window, stride {stride})",
+                                 "RdBu_r", alpha, True, figsize)
+        return _finish(figure, path, show)
+
+    def plot_guided_backprop(self, images: torch.Tensor,
+                             target: int | torch.Tensor | None = None,
+                             figsize: tuple[float, float] | None = None,
+                             path: str | Path | None = None, show: bool | None = None) -> Figure:
+        """Guided backpropagation of each image, scaled to its own range; needs captum."""
+        images = _batch(images)
+        grads = _scale_each(guided_backprop(self._model(), images, target).float().cpu())
+        figure, axes = _panels(1, images.shape[0], figsize, cell=3.0)
+        for index, each in enumerate(axes[0]):
+            each.imshow(grads[index].permute(1, 2, 0).numpy())
+            each.set_title(f"image {index}", fontsize=8)
+        figure.suptitle("guided backpropagation")
+        figure.tight_layout()
+        return _finish(figure, path, show)
+
+    def plot_top_patches(self, images: torch.Tensor, layer: str = "conv1",
+                         units: Sequence[int] = tuple(range(8)), k: int = 9,
+                         figsize: tuple[float, float] | None = None,
+                         path: str | Path | None = None, show: bool | None = None) -> Figure:
+        """One row per unit of `layer`: the `k` patches of `images` that excite it most (their
+        receptive fields), best first, titled with the activation."""
+        patches = top_patches(self._model(), images, layer, units, k)
+        crops = patch_crops(images.detach().cpu(), patches)
+        figure, axes = _panels(len(patches), k, figsize, cell=1.2)
+        for row, unit in enumerate(patches):
+            axes[row, 0].set_title(f"unit {unit}", fontsize=7, loc="left")
+            for column, (patch, crop) in enumerate(zip(patches[unit], crops[unit])):
+                axes[row, column].imshow(_rgb(crop), interpolation="nearest")
+                axes[row, column].text(0, 0, f"{patch.activation:.2g}", fontsize=6,
+                                       va="top", color="yellow")
+        figure.suptitle(f"{layer}: top {k} patches per unit")
+        figure.tight_layout()
+        return _finish(figure, path, show)
+
+    def plot_nearest_neighbours(self, probes: torch.Tensor, gallery: torch.Tensor, k: int = 5,
+                                layer: str | None = None,
+                                figsize: tuple[float, float] | None = None,
+                                path: str | Path | None = None,
+                                show: bool | None = None) -> Figure:
+        """One row per probe: the probe, then its `k` nearest gallery images in the last hidden
+        layer (or `layer`), titled with their distance (the paper's Figure 4)."""
+        probes = _batch(probes)
+        distances, indices = nearest_neighbours(self._model(), probes, gallery, k, layer)
+        figure, axes = _panels(probes.shape[0], k + 1, figsize, cell=1.6)
+        for row in range(probes.shape[0]):
+            axes[row, 0].imshow(_rgb(probes[row].cpu()))
+            axes[row, 0].set_title("probe", fontsize=7)
+            for column in range(indices.shape[1]):
+                axes[row, column + 1].imshow(_rgb(gallery[int(indices[row, column])].cpu()))
+                axes[row, column + 1].set_title(f"{float(distances[row, column]):.3g}",
+                                                fontsize=7)
+        figure.suptitle("nearest neighbours")
+        figure.tight_layout()
         return _finish(figure, path, show)
