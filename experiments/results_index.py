@@ -23,6 +23,8 @@ ENTRIES = (
     ("ablation", "Ablation study", "ablation.md",
      "What does each of AlexNet's choices change, beside what the paper reports for it?"),
     ("dropout", "Dropout", "dropout.md", "Does dropout help held-out accuracy here?"),
+    ("localization", "Grad-CAM localization", "localization.md",
+     "Does Grad-CAM point at the object, against an untrained network and a centre prior?"),
     ("data_path", "Data path", "data_path.md",
      "Does the data path keep the model busy? End-to-end training against the model fed from "
      "memory, synthetic cache off and on."),
