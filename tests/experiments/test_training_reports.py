@@ -117,3 +117,16 @@ def test_dropout_mlp_and_alexnet(tmp_path):
     assert (out / "dropout.png").stat().st_size > 10_000
     again = module.main(["--report", str(out), "--out", str(tmp_path / "again")])
     assert (again / "dropout.md").read_text() == (out / "dropout.md").read_text()
+
+
+@pytest.mark.slow
+def test_a_trained_model_localizes_better_than_untrained_and_the_centre_prior(tmp_path):
+    out = load("localization").main(["--size", "tiny", "trainer.max_epochs=6",
+                                     "data.train_per_class=40", "--out", str(tmp_path)])
+    rows = {r["model"].split(" (")[0]: r for r in read_csv(out / "localization.csv")}
+    assert set(rows) == {"trained", "untrained", "centre prior"}
+    for measure in ("pointing game", "mass inside"):
+        trained = float(rows["trained"][measure])
+        assert trained > float(rows["untrained"][measure]), measure
+        assert trained > float(rows["centre prior"][measure]), measure
+    assert json.loads((out / "provenance.json").read_text())["seeds"] == [0]
