@@ -21,7 +21,7 @@ from omegaconf.errors import (
     ValidationError,
 )
 
-from alexnet.config import compose_config
+from alexnet.config import CONF_DIR, compose_config
 from alexnet.errors import InvalidValue
 
 HYDRA_FLAGS = ("-m", "--multirun")
@@ -94,7 +94,9 @@ def _bad_override(overrides: list[str]) -> str:
 def _one_line(err: Exception, overrides: list[str], config_name: str) -> InvalidValue:
     if isinstance(err, MissingConfigException) and err.missing_cfg_file:
         group, _, option = err.missing_cfg_file.rpartition("/")
-        options = [o for o in (err.options or []) if not o.startswith("_")]
+        # A list of options (logger=[tensorboard,mlfow]) comes without Hydra's list of choices.
+        known = err.options or [p.stem for p in (CONF_DIR / group).glob("*.yaml")]
+        options = sorted(o for o in known if not o.startswith("_"))
         return InvalidValue(group, option, f"choose one of: {', '.join(options)}")
     cause = err.__cause__
     key = getattr(cause, "full_key", None) or ""

@@ -34,7 +34,7 @@ def mean_ci(values: Sequence[float], confidence: float = CONFIDENCE) -> Estimate
     mean = math.fsum(values) / n
     if n < 2:
         return Estimate(mean, None, n)
-    sd = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1))
+    sd = math.sqrt(_variance(values))
     t = stats.t.ppf(0.5 + confidence / 2, n - 1)
     return Estimate(mean, float(t * sd / math.sqrt(n)), n)
 

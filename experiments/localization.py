@@ -69,10 +69,11 @@ def main(argv: list[str] | None = None) -> Path:
     with recorded(out, seeds=[0]):
         cfg = compose_config([*COMMON, *SIZES[args.size], *overrides], output_dir=out / "run")
         record = train(cfg)
-        trained = AlexNetModule.load_from_checkpoint(record["best_checkpoint"],
-                                                     map_location="cpu", weights_only=True).model
+        trained_module = AlexNetModule.load_from_checkpoint(
+            record["best_checkpoint"], map_location="cpu", weights_only=True)
+        trained = trained_module.model
         torch.manual_seed(cfg.seed)  # the untrained twin: the same layout, a fresh init
-        spec = dict(trained_spec(cfg, trained))
+        spec = dict(trained_module.hparams["model"])
         untrained = create_model(spec.pop("preset"), **spec)
         images, masks = held_out(OmegaConf.to_container(cfg.data, resolve=True), args.images)
         rows = [{"model": "trained (mini)", "val top-1": record["metrics"].get("val/acc1"),
@@ -89,13 +90,6 @@ def main(argv: list[str] | None = None) -> Path:
     (out / "localization.md").write_text(text)
     print(text)
     return out
-
-
-def trained_spec(cfg, model: torch.nn.Module) -> dict:  # noqa: ANN001 - a DictConfig
-    """The create_model arguments of the run's model (preset, classes, knobs)."""
-    from alexnet.config import model_kwargs
-
-    return {"preset": cfg.model.preset, "num_classes": model.num_classes, **model_kwargs(cfg)}
 
 
 if __name__ == "__main__":

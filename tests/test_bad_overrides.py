@@ -77,6 +77,8 @@ TABLE = [
     (["schedule.warmup_steps=-1"], "schedule.warmup_steps=-1 is not valid; it must be an "
                                    "integer >= 0"),
     # data
+    (["logger=[tensorboard,mlfow]"], "logger='mlfow' is not valid; choose one of: csv, mlflow, "
+                                     "none, tensorboard, wandb"),
     (["data=cifar"], "data='cifar' is not valid; choose one of: cifar10, cifar100, fashion_mnist, "
                      "imagefolder, imagenette, mnist, stl10, synthetic"),
     (["data.source=cifar11"], "data.source='cifar11' is not valid; choose one of: synthetic, "
@@ -88,6 +90,9 @@ TABLE = [
     (["data=cifar10", "data.mean=[0.5,0.5]", "data.std=[0.2,0.2,0.2]"],
      "data.mean=[0.5, 0.5] is not valid; give data.mean and data.std together, three numbers "
      "each (R, G, B), e.g. [0.485,0.456,0.406]"),
+    (["data=cifar10", "data.variant=320px"], "data.variant='320px' is not valid; data=cifar10 has "
+                                             "no variants (only imagenette: full, 320px, 160px); "
+                                             "leave it null"),
     (["data=imagenette", "data.variant=80px"], "data.variant='80px' is not valid; choose one "
                                                "of: full, 320px, 160px"),
     (["data.batch_size=0"], "data.batch_size=0 is not valid; it must be an integer >= 1"),

@@ -137,6 +137,12 @@ class AlexNetDataModule(L.LightningDataModule):
         if self.named and not root:
             root = str(Path("data") / source)
         self.source, self.root = source, root
+        if variant is not None:
+            variants = named_dataset(source).variants if self.named else ()
+            if not variants:
+                raise InvalidValue("data.variant", variant, f"data={source} has no variants "
+                                   "(only imagenette: full, 320px, 160px); leave it null")
+            check_choice("data.variant", variant, variants)
         self.variant, self.download = variant, download
         self._num_classes = num_classes
         self._stats_given = _stats("data", mean, std)
