@@ -3,6 +3,7 @@ and a sweep whose runs are named by their overrides in TensorBoard and MLflow.""
 
 import json
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -75,11 +76,24 @@ def wandb_records(path: Path) -> list:
             pos += 32768 - pos % 32768
             continue
         length, kind = int.from_bytes(data[pos + 4:pos + 6], "little"), data[pos + 6]
+        if pos + 7 + length > len(data):  # a chunk still being written
+            break
         pending += data[pos + 7:pos + 7 + length]
         pos += 7 + length
         if kind in (1, 4):
             records.append(wandb_internal_pb2.Record.FromString(pending))
             pending = b""
+    return records
+
+
+def finished_wandb_records(path: Path, timeout_s: float = 60.0) -> list:
+    """The log's records once its exit record is on disk: wandb-core writes the log from its own
+    process and may still be flushing when finish() returns (the next run or exit waits for it)."""
+    deadline = time.monotonic() + timeout_s
+    while not (records := wandb_records(path)) or not records[-1].HasField("exit"):
+        if time.monotonic() > deadline:
+            return records
+        time.sleep(0.2)
     return records
 
 
@@ -94,7 +108,7 @@ def test_wandb_offline_run_holds_config_history_and_summary(tmp_path, monkeypatc
     assert cfg.logger.wandb.offline is True  # offline by default, not only by WANDB_MODE here
     record = train(cfg)
     (log,) = out.glob("wandb/offline-run-*/run-*.wandb")  # under the run dir
-    records = wandb_records(log)
+    records = finished_wandb_records(log)
     kinds = [r.WhichOneof("record_type") for r in records]
     (run,) = [r.run for r in records if r.HasField("run")]
     assert run.display_name == "run" and run.project == "alexnet"
