@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from torch import nn
 from torchvision.utils import make_grid
 
-from alexnet.data.transforms import IMAGENET_MEAN, IMAGENET_STD
+from alexnet.data.transforms import denormalize
 from alexnet.display import DPI, NotebookFigure, show
 from alexnet.errors import InvalidValue
 from alexnet.interpret import (
@@ -29,7 +29,12 @@ from alexnet.interpret import (
     patch_crops,
     top_patches,
 )
-from alexnet.models.inspect import AlexNetFeatureExtractor, layer_names, resolve_layer
+from alexnet.models.inspect import (
+    AlexNetFeatureExtractor,
+    conv_layers,
+    layer_names,
+    resolve_layer,
+)
 from alexnet.run_record import read_history
 
 
@@ -90,13 +95,6 @@ def feature_map_grid(maps: torch.Tensor, num_maps: int | None = None, upscale: i
     if upscale > 1:
         tiles = tiles.repeat_interleave(upscale, -1).repeat_interleave(upscale, -2)
     return make_grid(tiles, nrow=count, padding=1, pad_value=1.0)
-
-
-def denormalize(images: torch.Tensor) -> torch.Tensor:
-    """Undo ImageNet normalization: (N, 3, H, W) back to [0, 1] for display."""
-    mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
-    std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
-    return (images.float().cpu() * std + mean).clamp(0, 1)
 
 
 def confusion_figure(matrix: torch.Tensor, class_names: list[str] | None = None) -> Figure:
@@ -269,16 +267,16 @@ class AlexNetVisualizer:
                               figsize)
         return _finish(figure, path, show)
 
-    def plot_grad_cam(self, images: torch.Tensor, layer: str = "conv5",
+    def plot_grad_cam(self, images: torch.Tensor, layer: str | None = None,
                       target: int | torch.Tensor | None = None, alpha: float = 0.5,
                       figsize: tuple[float, float] | None = None,
                       path: str | Path | None = None, show: bool | None = None) -> Figure:
-        """Grad-CAM of conv `layer` over each image (N, 3, H, W) for `target` (default: the
-        predicted class); needs captum."""
+        """Grad-CAM of conv `layer` (default: the last) over each image (N, 3, H, W) for `target`
+        (default: the predicted class); needs captum."""
         images = _batch(images)
         maps = grad_cam(self._model(), images, target, layer)
-        figure = _overlay_figure(images, maps, f"Grad-CAM at {layer}", "jet", alpha, False,
-                                 figsize)
+        title = f"Grad-CAM at {layer or conv_layers(self._model())[-1]}"
+        figure = _overlay_figure(images, maps, title, "jet", alpha, False, figsize)
         return _finish(figure, path, show)
 
     def plot_occlusion(self, images: torch.Tensor, target: int | torch.Tensor | None = None,

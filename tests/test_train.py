@@ -121,6 +121,16 @@ def test_run_dir_holds_config_checkpoints_events_and_metrics(tmp_path):
     assert list((out / "tensorboard").glob("events.out.tfevents.*"))
 
 
+def test_last_checkpoint_holds_the_last_epoch_when_it_is_not_the_best(tmp_path):
+    out = tmp_path / "run"  # "best" by the lowest epoch: epoch 0 stays the best
+    record = train(compose_train(*TINY, "trainer.max_epochs=2", "checkpoint_every_n_steps=0",
+                                 "callbacks.model_checkpoint.monitor=epoch",
+                                 "callbacks.model_checkpoint.mode=min", output_dir=out))
+    assert Path(record["best_checkpoint"]).name == "epoch_000.ckpt"
+    last = torch.load(out / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
+    assert last["global_step"] == record["global_step"] and last["epoch"] == 1
+
+
 def test_resume_continues_the_epoch_count(tmp_path):
     first = train(compose_train(*TINY, "trainer.max_epochs=1", output_dir=tmp_path / "a"))
     last = tmp_path / "a" / "checkpoints" / "last.ckpt"

@@ -1,12 +1,16 @@
 """TensorBoard callbacks: filters, feature maps, activation statistics, confusion matrix,
-hyperparameters."""
+hyperparameters; Grad-CAM, nearest neighbours and the embedding projector."""
 
 from alexnet.callbacks.activation_stats import ActivationStatistics
 from alexnet.callbacks.confusion import ConfusionMatrixImage
 from alexnet.callbacks.feature_maps import FeatureMapImages
 from alexnet.callbacks.filters import FilterImages
+from alexnet.callbacks.grad_cam import GradCamImages
 from alexnet.callbacks.history import MetricHistory
 from alexnet.callbacks.hparams import HParamsPanel
+from alexnet.callbacks.neighbours import NearestNeighbourImages
+from alexnet.callbacks.projector import EmbeddingProjector
 
-__all__ = ["ActivationStatistics", "ConfusionMatrixImage", "FeatureMapImages", "FilterImages",
-           "HParamsPanel", "MetricHistory"]
+__all__ = ["ActivationStatistics", "ConfusionMatrixImage", "EmbeddingProjector",
+           "FeatureMapImages", "FilterImages", "GradCamImages", "HParamsPanel", "MetricHistory",
+           "NearestNeighbourImages"]

@@ -98,3 +98,11 @@ def normalize_imagenet(image: torch.Tensor) -> torch.Tensor:
 
 def _normalize(stats: Stats = IMAGENET_STATS) -> v2.Normalize:
     return v2.Normalize(mean=list(stats[0]), std=list(stats[1]))
+
+
+def denormalize(images: torch.Tensor, stats: Stats = IMAGENET_STATS) -> torch.Tensor:
+    """Undo normalization by `stats` (ImageNet's by default): (N, 3, H, W) back to [0, 1] on the
+    CPU, for display."""
+    mean = torch.tensor(stats[0]).view(1, 3, 1, 1)
+    std = torch.tensor(stats[1]).view(1, 3, 1, 1)
+    return (images.float().cpu() * std + mean).clamp(0, 1)

@@ -10,17 +10,16 @@ from torch import nn
 
 from alexnet.errors import InvalidValue, check_int
 from alexnet.interpret.common import device_of, evaluating, module_of, require_captum, targets
+from alexnet.models.inspect import conv_layers
 
 
 def grad_cam(model: nn.Module, images: torch.Tensor, target: int | torch.Tensor | None = None,
-             layer: str = "conv5") -> torch.Tensor:
-    """Grad-CAM of `layer` (a conv, by alias or module name) for `target` (default: the predicted
-    class): ReLU'd, upsampled (bilinear) to the images' size and scaled to [0, 1] per image.
-    Returns (B, H, W)."""
+             layer: str | None = None) -> torch.Tensor:
+    """Grad-CAM of `layer` (a conv, by alias or module name; default: the last conv, conv5 in
+    AlexNet) for `target` (default: the predicted class): ReLU'd, upsampled (bilinear) to the
+    images' size and scaled to [0, 1] per image. Returns (B, H, W)."""
     attr = require_captum()
-    module = module_of(model, layer)
-    if not isinstance(module, nn.Conv2d):
-        raise InvalidValue("layer", layer, "Grad-CAM needs a conv layer")
+    module = cam_layer(model, layer)
     images = images.to(device_of(model))
     with evaluating(model, inplace=False):
         cam = attr.LayerGradCam(model, module).attribute(
@@ -28,6 +27,15 @@ def grad_cam(model: nn.Module, images: torch.Tensor, target: int | torch.Tensor 
     cam = F.interpolate(cam.detach(), size=images.shape[-2:], mode="bilinear",
                         align_corners=False)[:, 0].clamp_min(0)
     return _unit_range(cam)
+
+
+def cam_layer(model: nn.Module, layer: str | None = None) -> nn.Conv2d:
+    """The conv module Grad-CAM reads: `layer`, or the model's last conv."""
+    convs = conv_layers(model)
+    module = module_of(model, layer or convs[-1])
+    if not isinstance(module, nn.Conv2d):
+        raise InvalidValue("layer", layer, f"Grad-CAM needs a conv layer: {', '.join(convs)}")
+    return module
 
 
 def occlusion(model: nn.Module, images: torch.Tensor, target: int | torch.Tensor | None = None,
