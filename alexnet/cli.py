@@ -108,6 +108,17 @@ def eval_main(cfg: DictConfig) -> None:
         _fail(err, unused_dir=Path(cfg.paths.output_dir))
 
 
+@hydra.main(config_path=str(CONF_DIR), config_name="interpret", version_base="1.3")
+def interpret_main(cfg: DictConfig) -> None:
+    """`python experiments/interpret.py ckpt_path=... | model.weights=...`."""
+    from alexnet.interpret.command import interpret  # captum and matplotlib only when asked
+
+    try:
+        interpret(cfg)
+    except (InvalidValue, DataError, ImportError) as err:
+        _fail(err, unused_dir=Path(cfg.paths.output_dir))
+
+
 def train_command() -> None:
     """`python train.py ...`: the overrides checked (one line for a mistake), then the run."""
     _check_overrides("train")
@@ -118,6 +129,12 @@ def eval_command() -> None:
     """`python eval.py ...`: the overrides checked (one line for a mistake), then the run."""
     _check_overrides("eval")
     eval_main()
+
+
+def interpret_command() -> None:
+    """`python experiments/interpret.py ...`: the overrides checked, then the report."""
+    _check_overrides("interpret")
+    interpret_main()
 
 
 def _check_overrides(config_name: str) -> None:

@@ -211,6 +211,27 @@ def _instantiate_datamodule(data_cfg: DictConfig) -> AlexNetDataModule:
         raise
 
 
+def load_checkpoint(ckpt_path: str, data: DictConfig | None = None
+                    ) -> tuple[Path, AlexNetModule, AlexNetDataModule]:
+    """A checkpoint (a file or a run dir's newest), checked, its module on the CPU and a
+    datamodule with the checkpoint's data settings, each non-null key of `data` replacing one
+    (another `source` drops the checkpoint's root and variant)."""
+    path = resolve_checkpoint(ckpt_path)
+    check_checkpoint(path)
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    data_args = dict(checkpoint.get("datamodule_hyper_parameters") or {})
+    given = {} if data is None else {
+        k: v for k, v in OmegaConf.to_container(data, resolve=True).items() if v is not None}
+    if given.get("source", data_args.get("source")) != data_args.get("source"):
+        for key in ("root", "variant"):  # the checkpoint's dataset's, not the new one's
+            data_args.pop(key, None)
+    data_args.update(given)
+    datamodule = AlexNetDataModule(**data_args)
+    module = AlexNetModule.load_from_checkpoint(path, map_location="cpu", weights_only=True)
+    datamodule.fit_to_model(module.model.min_input_size)
+    return path, module, datamodule
+
+
 def evaluate(cfg: DictConfig) -> dict[str, Any]:
     """Evaluate checkpoint `cfg.ckpt_path` on `cfg.split`; write metrics.json into the run dir.
 
@@ -219,19 +240,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
     check_choice("split", cfg.split, ("val", "test"))
     if not cfg.get("ckpt_path"):
         raise InvalidValue("ckpt_path", cfg.get("ckpt_path"), "set it to a .ckpt file or a run dir")
-    path = resolve_checkpoint(cfg.ckpt_path)
-    check_checkpoint(path)
-    checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-    data_args = dict(checkpoint.get("datamodule_hyper_parameters") or {})
-    given = {k: v for k, v in OmegaConf.to_container(cfg.data, resolve=True).items()
-             if v is not None}
-    if given.get("source", data_args.get("source")) != data_args.get("source"):
-        for key in ("root", "variant"):  # the checkpoint's dataset's, not the new one's
-            data_args.pop(key, None)
-    data_args.update(given)
-    datamodule = AlexNetDataModule(**data_args)
-    module = AlexNetModule.load_from_checkpoint(path, map_location="cpu", weights_only=True)
-    datamodule.fit_to_model(module.model.min_input_size)
+    path, module, datamodule = load_checkpoint(cfg.ckpt_path, cfg.data)
     if datamodule.num_classes != module.model.num_classes:
         raise InvalidValue("data.source", datamodule.source, f"it has {datamodule.num_classes} "
                            f"classes but the checkpoint's head has {module.model.num_classes}; "

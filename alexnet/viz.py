@@ -32,8 +32,7 @@ from alexnet.interpret import (
 from alexnet.models.inspect import (
     AlexNetFeatureExtractor,
     conv_layers,
-    layer_names,
-    resolve_layer,
+    conv_weight,
 )
 from alexnet.run_record import read_history
 
@@ -44,21 +43,6 @@ def _scale_each(images: torch.Tensor) -> torch.Tensor:
     low, high = flat.min(1).values, flat.max(1).values
     span = (high - low).clamp_min(1e-12)
     return (images - low.view(-1, 1, 1, 1)) / span.view(-1, 1, 1, 1)
-
-
-def conv_weight(model: nn.Module, layer: str) -> tuple[torch.Tensor, int]:
-    """The weight (out, in/groups, kH, kW) of conv `layer` and the groups of the conv it feeds."""
-    name = resolve_layer(model, layer)
-    module = dict(model.named_modules())[name]
-    if not isinstance(module, nn.Conv2d):
-        convs = [n for n in layer_names(model)
-                 if isinstance(dict(model.named_modules()).get(resolve_layer(model, n)), nn.Conv2d)]
-        raise InvalidValue("layer", layer,
-                           f"it is not a conv layer; conv layers: {', '.join(convs)}")
-    consumers = [m for m in model.modules() if isinstance(m, nn.Conv2d)
-                 and m.in_channels == module.out_channels and m is not module]
-    towers = consumers[0].groups if consumers else module.groups
-    return module.weight.detach().float().cpu(), towers
 
 
 def filter_grid(weight: torch.Tensor, num_filters: int | None = None, towers: int = 1,

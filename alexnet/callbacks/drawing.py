@@ -7,6 +7,7 @@ import torch
 from lightning.pytorch.loggers import TensorBoardLogger
 from torch.utils.tensorboard import SummaryWriter
 
+from alexnet.data.samples import fixed_samples
 from alexnet.data.transforms import denormalize
 from alexnet.errors import check_int
 
@@ -65,21 +66,8 @@ def probe_images(trainer: L.Trainer, count: int) -> torch.Tensor:
 
 def split_samples(trainer: L.Trainer, split: str, count: int, start: int = 0, seed: int = 0
                   ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Images `start`..`start + count` of a split (fewer if it is shorter) and their labels, the
-    same every time: a training split's random augmentation is drawn from `seed`, and ten-crop
-    evaluation keeps the centre crop."""
-    dataset = trainer.datamodule.datasets[split]
-    indices = range(min(start, len(dataset)), min(start + count, len(dataset)))
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        items = [dataset[i] for i in indices]
-    labels = torch.tensor([label for _, label in items], dtype=torch.long)
-    if getattr(dataset, "deferred", False):  # synthetic images drawn on the device
-        return dataset.render_batch(torch.tensor(list(indices)), torch.device("cpu")), labels
-    batch = torch.stack([image for image, _ in items])
-    if batch.dim() == 5:  # ten crops: keep the centre crop
-        batch = batch[:, 4]
-    return batch, labels
+    """`fixed_samples` of the trainer's datamodule: the same images every epoch."""
+    return fixed_samples(trainer.datamodule, split, count, start, seed)
 
 
 def display_images(trainer: L.Trainer, images: torch.Tensor) -> torch.Tensor:

@@ -6,8 +6,8 @@ import lightning as L
 from torch.utils.tensorboard import SummaryWriter
 
 from alexnet.callbacks.drawing import EpochDrawingCallback
-from alexnet.models.inspect import conv_layers
-from alexnet.viz import conv_weight, filter_grid
+from alexnet.models.inspect import conv_layers, conv_weight
+from alexnet.viz import filter_grid
 
 
 class FilterImages(EpochDrawingCallback):

@@ -111,3 +111,18 @@ class AlexNetFeatureExtractor:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def conv_weight(model: nn.Module, layer: str) -> tuple[torch.Tensor, int]:
+    """The weight (out, in/groups, kH, kW) of conv `layer` and the groups of the conv it feeds."""
+    name = resolve_layer(model, layer)
+    module = dict(model.named_modules())[name]
+    if not isinstance(module, nn.Conv2d):
+        convs = [n for n in layer_names(model)
+                 if isinstance(dict(model.named_modules()).get(resolve_layer(model, n)), nn.Conv2d)]
+        raise InvalidValue("layer", layer,
+                           f"it is not a conv layer; conv layers: {', '.join(convs)}")
+    consumers = [m for m in model.modules() if isinstance(m, nn.Conv2d)
+                 and m.in_channels == module.out_channels and m is not module]
+    towers = consumers[0].groups if consumers else module.groups
+    return module.weight.detach().float().cpu(), towers

@@ -1,0 +1,110 @@
+"""The interpret command and the first layer's colour measure (the paper's Figure 3)."""
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from alexnet.checkpoints import resolve_checkpoint
+from alexnet.interpret.colour import chroma_share, tower_colour
+from alexnet.models import create_model
+from alexnet.module import AlexNetModule
+from alexnet.run import train
+from tests.conftest import ROOT, TINY, compose_train
+
+pytest.importorskip("captum", reason="the interpret extra (captum) is not installed")
+
+
+def test_chroma_share_of_grey_colour_and_random_kernels():
+    kernels = torch.zeros(3, 3, 5, 5)
+    kernels[0] = torch.randn(1, 5, 5)  # the same on R, G and B: grey
+    kernels[1, 0], kernels[1, 1] = 1.0, -1.0  # red against green: all chroma
+    kernels[2, 2] = torch.randn(5, 5)  # blue only: 2/3 of its energy is chroma
+    assert chroma_share(kernels).tolist() == pytest.approx([0.0, 1.0, 2 / 3], abs=1e-6)
+    assert float(chroma_share(torch.randn(4000, 3, 11, 11)).mean()) == pytest.approx(2 / 3,
+                                                                                     abs=0.01)
+
+
+def test_tower_colour_reads_the_paper_layouts_two_towers():
+    model = create_model("paper2012", num_classes=4)
+    with torch.no_grad():
+        conv1 = model.features[0].weight  # 96 kernels: 48 feed each tower of conv2
+        conv1[:48] = torch.randn(48, 1, 11, 11).expand(-1, 3, -1, -1)  # tower 1: grey
+        conv1[48:, 0] = torch.randn(48, 11, 11)  # tower 2: red minus green
+        conv1[48:, 1] = -conv1[48:, 0]
+        conv1[48:, 2] = 0.0
+        conv1[60] = 1.0  # one flat grey kernel in tower 2
+    first, second = tower_colour(model)
+    assert first == {"tower": 1, "kernels": 48, "mean chroma share": 0.0,
+                     "median chroma share": 0.0, "grey kernels": 1.0}
+    assert second["mean chroma share"] == pytest.approx(47 / 48, abs=1e-4)
+    assert second["grey kernels"] == pytest.approx(1 / 48, abs=1e-4)
+    assert len(tower_colour(create_model("alexnet", num_classes=4))) == 1  # no towers
+
+
+def interpret(*args, timeout=600):
+    return subprocess.run([sys.executable, "experiments/interpret.py", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("trained")
+    train(compose_train(*TINY, "trainer.max_epochs=1", "test=false", "logger=none",
+                        "callbacks=none", output_dir=out))
+    return out
+
+
+@pytest.mark.slow
+def test_report_of_a_run_dir_writes_every_figure_and_an_index(trained_run, tmp_path):
+    out = tmp_path / "report"
+    done = interpret(f"ckpt_path={trained_run}", f"hydra.run.dir={out}", "report.probes=3",
+                     "report.gallery=8", "report.k=2", "report.patch_images=6", "report.top_k=3",
+                     "report.units=2")
+    assert done.returncode == 0, done.stderr[-2000:]
+    page = (out / "index.html").read_text()
+    figures = re.findall(r'<img src="([^"]+)"', page)
+    assert figures == ["filters.png", "grad_cam.png", "occlusion.png", "guided_backprop.png",
+                       "top_patches_conv1.png", "top_patches_conv2.png", "top_patches_conv3.png",
+                       "nearest_neighbours.png"]  # mini: three convs
+    for name in figures:
+        assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+        assert f"]({name})" in (out / "index.md").read_text()
+    module = AlexNetModule.load_from_checkpoint(resolve_checkpoint(trained_run),
+                                                map_location="cpu", weights_only=True)
+    assert json.loads((out / "tower_colour.json").read_text()) == tower_colour(module.model)
+    assert "Grad-CAM at conv3" in page and str(resolve_checkpoint(trained_run)) in page
+
+
+@pytest.mark.slow
+def test_report_of_weights_in_a_file(trained_run, tmp_path):
+    module = AlexNetModule.load_from_checkpoint(resolve_checkpoint(trained_run),
+                                                map_location="cpu", weights_only=True)
+    torch.save(module.model.state_dict(), tmp_path / "mini.pt")
+    out = tmp_path / "report"
+    done = interpret("model.preset=mini", f"model.weights={tmp_path / 'mini.pt'}",
+                     "data.num_classes=3", "data.image_size=64", f"hydra.run.dir={out}",
+                     "report.probes=2", "report.gallery=4", "report.k=2",
+                     "report.patch_images=4", "report.top_k=2", "report.units=1")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads((out / "tower_colour.json").read_text()) == tower_colour(module.model)
+    assert "mini.pt" in (out / "index.md").read_text()
+
+
+def test_neither_checkpoint_nor_weights_is_one_line_and_leaves_no_run_dir(tmp_path):
+    out = tmp_path / "report"
+    done = interpret(f"hydra.run.dir={out}", timeout=120)
+    assert done.returncode != 0
+    assert done.stderr.strip().splitlines()[-1].startswith("error: ckpt_path=None is not valid")
+    assert "Traceback" not in done.stderr and not out.exists()
+
+
+def test_a_bad_report_setting_names_the_key(tmp_path):
+    done = interpret("model.weights=x.pt", "report.split=holdout", f"hydra.run.dir={tmp_path}/r",
+                     timeout=120)
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert "split='holdout' is not valid" in done.stderr and "train, val, test" in done.stderr
+
