@@ -39,10 +39,13 @@ from alexnet.sweeps import load_runs
 from alexnet.tables import markdown_table, write_table
 from alexnet.viz import AlexNetVisualizer
 
-MODEL = {"tiny": ["model=paper2012", "data.image_size=67"],
-         "cpu": ["model=paper2012", "data.image_size=96", "trainer.max_epochs=20",
-                 "optimizer.lr=2e-4"],
-         "full": ["model=paper2012", "data.image_size=227", "data.resize_size=256"]}
+# The paper's N(0, 0.01) init does not leave chance level in a CPU-sized run (5 epochs at 96 px:
+# val top-1 0.10 of 10 classes); He's init does (0.85 after 4), so the cpu size uses it.
+MODEL = {"tiny": ["model=paper2012", "model.init=kaiming", "data.image_size=67"],
+         "cpu": ["model=paper2012", "model.init=kaiming", "data.image_size=96",
+                 "trainer.max_epochs=12"],
+         "full": ["model=paper2012", "data.image_size=227", "data.resize_size=256",
+                  "trainer.max_epochs=90"]}
 
 
 def measure(out: Path) -> list[dict[str, object]]:
@@ -130,8 +133,10 @@ def main(argv: list[str] | None = None) -> Path:
         report(source, out)
         return out
     out = output_dir("tower_colour", args.out)
-    run_sweep([*size_overrides(args.size, args.data_root, args.data), *MODEL[args.size],
-               *overrides], out, seeds_of(args))
+    model = MODEL[args.size]
+    sized = [o for o in size_overrides(args.size, args.data_root, args.data)
+             if not o.startswith(("model=", "data.image_size="))]
+    run_sweep([*sized, *model, *overrides], out, seeds_of(args))
     measure(out)
     report(out, out)
     return out

@@ -23,13 +23,17 @@ WAIT_S=${START_SLURM_WAIT_S:-30}
 # The clients must read the file written here.
 unset SLURM_CONF
 
-die() {  # die MESSAGE [LOGFILE]: one "start_slurm: " line, then the log's tail
+die() {  # die MESSAGE [LOGFILE...]: one "start_slurm: " line, then the logs' tails
     trap - ERR
     echo "start_slurm: $1" >&2
-    if [[ -n ${2:-} && -s $2 ]]; then
-        echo "--- last lines of $2:" >&2
-        tail -n 20 "$2" >&2
-    fi
+    shift
+    local f
+    for f in "$@"; do
+        if [[ -s $f ]]; then
+            echo "--- last lines of $f:" >&2
+            tail -n 15 "$f" >&2
+        fi
+    done
     exit 1
 }
 trap 'die "unexpected failure (exit $?) at line $LINENO: $BASH_COMMAND"' ERR
@@ -171,7 +175,7 @@ EOF
 # ---------------------------------------------------------------- daemons
 ctld_up() { timeout 10 scontrol ping 2>/dev/null | grep -q 'is UP'; }
 pid_alive() { [[ -s $1 ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
-node_state() { timeout 10 sinfo -h -n "$NODE" -o %T 2>/dev/null | head -n 1; }
+node_state() { { timeout 10 sinfo -h -n "$NODE" -o %T 2>/dev/null || true; } | head -n 1; }
 srun_ok() { timeout 30 srun --immediate=20 -N 1 -n 1 -t 1 true >/dev/null 2>&1; }
 
 stop_daemon() {  # stop_daemon PIDFILE: TERM, then KILL after 10 s
@@ -217,18 +221,19 @@ fi
 
 if ! ctld_up; then
     stop_daemon "$RUN_DIR/slurmctld.pid"
-    slurmctld >>"$LOG_DIR/slurmctld.out" 2>&1 \
-        || die "slurmctld failed to start" "$LOG_DIR/slurmctld.log"
+    slurmctld >"$LOG_DIR/slurmctld.out" 2>&1 \
+        || die "slurmctld failed to start" "$LOG_DIR/slurmctld.out" "$LOG_DIR/slurmctld.log"
     for _ in $(seq 1 $((WAIT_S * 2))); do
         ctld_up && break
         sleep 0.5
     done
-    ctld_up || die "slurmctld is not answering (scontrol ping) after ${WAIT_S}s" "$LOG_DIR/slurmctld.log"
+    ctld_up || die "slurmctld is not answering (scontrol ping) after ${WAIT_S}s" \
+        "$LOG_DIR/slurmctld.out" "$LOG_DIR/slurmctld.log"
 fi
 
 if ! pid_alive "$RUN_DIR/slurmd.pid"; then
-    slurmd -N "$NODE" >>"$LOG_DIR/slurmd.out" 2>&1 \
-        || die "slurmd failed to start" "$LOG_DIR/slurmd.log"
+    slurmd -N "$NODE" >"$LOG_DIR/slurmd.out" 2>&1 \
+        || die "slurmd failed to start" "$LOG_DIR/slurmd.out" "$LOG_DIR/slurmd.log"
 fi
 
 state=""
@@ -244,7 +249,7 @@ for _ in $(seq 1 $((WAIT_S * 2))); do
             fi
             ;;
     esac
-    pid_alive "$RUN_DIR/slurmd.pid" || die "slurmd exited" "$LOG_DIR/slurmd.log"
+    pid_alive "$RUN_DIR/slurmd.pid" || die "slurmd exited" "$LOG_DIR/slurmd.out" "$LOG_DIR/slurmd.log"
     sleep 0.5
 done
 case $state in
