@@ -40,6 +40,10 @@ trap 'die "unexpected failure (exit $?) at line $LINENO: $BASH_COMMAND"' ERR
 
 [[ $(id -u) -eq 0 ]] || die "must run as root (installs packages and starts daemons)"
 
+# Concurrent callers (e.g. pytest-xdist workers) wait for one another here.
+exec 9>/tmp/start_slurm.lock
+flock -w 300 9 || die "another start_slurm.sh has held /tmp/start_slurm.lock for 300s"
+
 NODE=$(hostname -s)
 [[ -n $NODE ]] || die "empty hostname"
 CPUS=$(nproc)
@@ -104,11 +108,11 @@ start_munge() {
         rm -f /run/munge/munged.pid /run/munge/munge.socket.2 /run/munge/munge.socket.2.lock
     fi
     if [[ $user == munge ]]; then
-        runuser -u munge -- munged >/dev/null 2>&1 || true
+        runuser -u munge -- munged >/dev/null 2>&1 9>&- || true
     fi
     if ! munge_ok; then  # fall back to running it as root
         chown root:root "$MUNGE_KEY" /etc/munge /var/lib/munge /var/log/munge /run/munge
-        munged --force >/dev/null 2>&1 || true
+        munged --force >/dev/null 2>&1 9>&- || true
     fi
     for _ in $(seq 1 10); do
         munge_ok && return 0
@@ -221,7 +225,7 @@ fi
 
 if ! ctld_up; then
     stop_daemon "$RUN_DIR/slurmctld.pid"
-    slurmctld >"$LOG_DIR/slurmctld.out" 2>&1 \
+    slurmctld >"$LOG_DIR/slurmctld.out" 2>&1 9>&- \
         || die "slurmctld failed to start" "$LOG_DIR/slurmctld.out" "$LOG_DIR/slurmctld.log"
     for _ in $(seq 1 $((WAIT_S * 2))); do
         ctld_up && break
@@ -232,7 +236,7 @@ if ! ctld_up; then
 fi
 
 if ! pid_alive "$RUN_DIR/slurmd.pid"; then
-    slurmd -N "$NODE" >"$LOG_DIR/slurmd.out" 2>&1 \
+    slurmd -N "$NODE" >"$LOG_DIR/slurmd.out" 2>&1 9>&- \
         || die "slurmd failed to start" "$LOG_DIR/slurmd.out" "$LOG_DIR/slurmd.log"
 fi
 
