@@ -22,6 +22,7 @@ from alexnet.device_slots import take_device
 from alexnet.errors import DataError, InvalidValue
 from alexnet.module import DivergenceError
 from alexnet.overrides_check import check_command_line
+from alexnet.requeue import Requeued, requeued
 from alexnet.run import evaluate, overrides, train
 from alexnet.run_record import write_record
 
@@ -59,7 +60,9 @@ def train_main(cfg: DictConfig) -> float | None:
         if _in_sweep():
             return None
         _fail(err)
-    except Exception:
+    except Exception as err:
+        if requeued():  # a requeued SLURM job stopping: it reports when it completes
+            raise Requeued(0) from err
         if _in_sweep():
             log.exception("Job failed; the sweep goes on")
             return None

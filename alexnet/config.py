@@ -21,6 +21,14 @@ from alexnet.schemas import register_schemas
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 
 
+def slurm_gpus(accelerator: str, devices: Any) -> int | None:
+    """GPUs per node to ask SLURM for: the trainer's devices when its accelerator is a GPU, else
+    none (a CPU partition refuses a GPU request; `auto` asks for none: say trainer=gpu)."""
+    if str(accelerator).lower() in ("gpu", "cuda"):
+        return devices if isinstance(devices, int) else None
+    return None
+
+
 def _unique_suffix() -> str:
     # Microseconds and the process id: two runs started in the same second never share a dir.
     return f"{datetime.now():%f}-{os.getpid()}"
@@ -31,6 +39,8 @@ OmegaConf.register_new_resolver("uid", _unique_suffix, use_cache=True, replace=T
 OmegaConf.register_new_resolver("run_name", run_name, replace=True)
 OmegaConf.register_new_resolver("sweep_run_name", sweep_run_name, replace=True)
 OmegaConf.register_new_resolver("abspath", os.path.abspath, replace=True)
+OmegaConf.register_new_resolver("slurm_gpus", lambda accelerator, devices: slurm_gpus(
+    accelerator, devices), replace=True)
 register_schemas()
 # Knobs with groups of their own (activation, dropout): the model group sets the others.
 GROUP_KNOBS = ("activation", "activation_params", "dropout")

@@ -90,8 +90,9 @@ class AlexNetModule(L.LightningModule):
             self.model.to(memory_format=torch.channels_last)
         if compile:
             self.model.compile()
-        for stage in ("val", "test"):  # image-weighted, summed over ranks: exact under DDP
+        for stage in STAGES:  # image-weighted, summed over ranks: exact under DDP
             setattr(self, f"{stage}_loss", MeanMetric())
+        self._resumed_train_state: tuple[int, dict[str, dict[str, torch.Tensor]]] | None = None
         for stage in STAGES:
             # Standard top-k accuracy: correct images over images (torchmetrics' default would
             # average per class, which differs on imbalanced data).
@@ -157,6 +158,30 @@ class AlexNetModule(L.LightningModule):
         self._checked_at = step
         self.raise_if_diverged()
 
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Keep the training metrics' running sums: a run resumed mid-epoch (a requeued SLURM
+        job, a step checkpoint) then ends the epoch with the averages of the whole epoch."""
+        checkpoint["train_metric_state"] = {
+            name: {key: value.detach().clone() for key, value in
+                   getattr(self, f"train_{name}").metric_state.items()}
+            for name in ("loss", "acc1", "acc5")}
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        state = checkpoint.get("train_metric_state")
+        self._resumed_train_state = (checkpoint.get("epoch", -1), state) if state else None
+
+    def on_train_start(self) -> None:
+        """Put back the saved running sums when fit resumes inside the epoch they belong to (a
+        checkpoint from an epoch's end resumes in the next epoch, which starts from zero)."""
+        resumed, self._resumed_train_state = self._resumed_train_state, None
+        if resumed is None or resumed[0] != self.current_epoch:
+            return
+        for name, values in resumed[1].items():
+            metric = getattr(self, f"train_{name}")
+            for key, value in values.items():
+                setattr(metric, key, value.to(self.device))
+            metric._update_count = max(1, metric._update_count)
+
     def on_train_epoch_end(self) -> None:
         if self._first_bad is not None:
             self.raise_if_diverged()
@@ -195,12 +220,9 @@ class AlexNetModule(L.LightningModule):
         acc1, acc5 = getattr(self, f"{stage}_acc1"), getattr(self, f"{stage}_acc5")
         acc1(scores, labels)
         acc5(scores, labels)
-        if stage == "train":
-            self.log("train/loss", loss, on_step=on_step, on_epoch=True, prog_bar=True)
-        else:
-            mean_loss = getattr(self, f"{stage}_loss")
-            mean_loss(loss.detach(), weight=labels.numel())
-            self.log(f"{stage}/loss", mean_loss, on_step=False, on_epoch=True, prog_bar=True)
+        mean_loss = getattr(self, f"{stage}_loss")
+        mean_loss(loss.detach(), weight=labels.numel())
+        self.log(f"{stage}/loss", mean_loss, on_step=on_step, on_epoch=True, prog_bar=True)
         self.log(f"{stage}/acc1", acc1, on_step=on_step, on_epoch=True, prog_bar=True)
         self.log(f"{stage}/acc5", acc5, on_step=False, on_epoch=True)
 

@@ -23,6 +23,7 @@ from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch.callbacks import LearningRateMonitor
+from lightning.pytorch.plugins.environments import SLURMEnvironment
 from omegaconf import DictConfig, OmegaConf
 
 from alexnet.callbacks.history import MetricHistory
@@ -34,6 +35,15 @@ from alexnet.errors import DataError, InvalidValue, check_choice, check_int, che
 from alexnet.models.weights import load_weights
 from alexnet.module import AlexNetModule
 from alexnet.optim import check_optimizer, check_schedule
+from alexnet.requeue import (
+    REQUEUE_CHECKPOINT,
+    Requeued,
+    RequeueOnSignal,
+    requested,
+    requeue,
+    requeued,
+    restart_count,
+)
 from alexnet.run_record import write_record
 from alexnet.trackers import TrackerParams, check_trackers, finish_trackers
 
@@ -72,6 +82,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     ckpt_path = None
     if cfg.get("ckpt_path"):
         ckpt_path = resolve_checkpoint(cfg.ckpt_path)
+    elif restart_count() and list((output_dir / "checkpoints").glob("*.ckpt")):
+        ckpt_path = resolve_checkpoint(output_dir)  # a requeued SLURM job: where it stopped
+    if ckpt_path:
         check_checkpoint(ckpt_path)
     loggers = [_instantiate(c, f"logger.{name}")
                for name, c in (cfg.get("logger") or {}).items() if c]
@@ -81,8 +94,12 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     callbacks += [history, RNGState(), TrackerParams()]
     if not loggers:  # nothing to write the learning rate to
         callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
+    plugins: list[Any] = [AtomicCheckpointIO()]
+    if SLURMEnvironment.detect():  # alexnet.requeue requeues; Lightning's auto-requeue is off
+        plugins.append(SLURMEnvironment(auto_requeue=False))
+        callbacks.append(RequeueOnSignal(output_dir / "checkpoints" / REQUEUE_CHECKPOINT))
     trainer: L.Trainer = _instantiate(cfg.trainer, "trainer", callbacks=callbacks,
-                                      logger=loggers or False, plugins=[AtomicCheckpointIO()])
+                                      logger=loggers or False, plugins=plugins)
     if trainer.is_global_zero:
         datamodule.prepare_data()  # a missing dataset fails here, before the run dir is written
         output_dir.mkdir(parents=True, exist_ok=True)
@@ -95,17 +112,26 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             log.info("Resuming from %s", ckpt_path)
     started = time.perf_counter()
     record: dict[str, Any] = {"status": "running", "resumed_from": str(ckpt_path or "") or None,
+                              "requeues": restart_count(),
                                "overrides": overrides(), "choices": choices(),
                                "device_slot": cfg.get("device_slot")}
     try:
         trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
+        if requested():  # the warning signal came after the last batch: test after the restart
+            requeue(trainer, None)
         metrics = _scalars(trainer.callback_metrics)
         if cfg.get("test") and not trainer.fast_dev_run:
             best = _best_checkpoint(trainer)
             trainer.test(module, datamodule=datamodule, ckpt_path=best, weights_only=True)
             metrics.update(_scalars(trainer.callback_metrics))
         record.update(status="completed", metrics=metrics)
+        (output_dir / "checkpoints" / REQUEUE_CHECKPOINT).unlink(missing_ok=True)
     except BaseException as err:
+        if requeued():  # SLURM stops a requeued job at once; whatever broke, it comes back
+            record.update(status="requeued", metrics=_scalars(trainer.callback_metrics))
+            if isinstance(err, Requeued):
+                raise
+            raise Requeued(0) from err
         record.update(status="failed", error=f"{type(err).__name__}: {err}",
                        metrics=_scalars(trainer.callback_metrics),
                        last_good_checkpoint=_last_checkpoint(trainer))

@@ -25,6 +25,8 @@ ENTRIES = (
     ("dropout", "Dropout", "dropout.md", "Does dropout help held-out accuracy here?"),
     ("localization", "Grad-CAM localization", "localization.md",
      "Does Grad-CAM point at the object, against an untrained network and a centre prior?"),
+    ("tower_colour", "Colour per tower (the paper's Figure 3)", "tower_colour.md",
+     "Do the two towers' first-layer kernels differ in colour, as the paper saw?"),
     ("data_path", "Data path", "data_path.md",
      "Does the data path keep the model busy? End-to-end training against the model fed from "
      "memory, synthetic cache off and on."),

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import os
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import lightning as L
 import torch
+from lightning.fabric.utilities.seed import pl_worker_init_function
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 from torchdata.stateful_dataloader import StatefulDataLoader
 
@@ -34,6 +36,7 @@ from alexnet.data.transforms import (
     train_transform,
 )
 from alexnet.errors import InvalidValue, check_choice, check_int
+from alexnet.requeue import ignore_requeue_signals
 
 log = logging.getLogger(__name__)
 
@@ -350,7 +353,12 @@ class AlexNetDataModule(L.LightningDataModule):
             num_workers=workers, pin_memory=self._pins_memory(),
             persistent_workers=self.persistent_workers and workers > 0,
             prefetch_factor=self.prefetch_factor if workers > 0 else None,
-            drop_last=False, collate_fn=collate, generator=generator)
+            drop_last=False, collate_fn=collate, generator=generator,
+            worker_init_fn=partial(init_worker, rank=self._rank()) if workers > 0 else None)
+
+    def _rank(self) -> int:
+        trainer = self.trainer
+        return trainer.global_rank if trainer is not None else 0
 
 
 class UnpaddedDistributedSampler(DistributedSampler):
@@ -382,3 +390,11 @@ def _stats(key: str, mean: list[float] | None, std: list[float] | None) -> Stats
     if min(std) <= 0:
         raise InvalidValue(f"{key}.std", std, "each std must be > 0")
     return tuple(float(v) for v in mean), tuple(float(v) for v in std)
+
+
+def init_worker(worker_id: int, rank: int = 0) -> None:
+    """A DataLoader worker: ignore SLURM's warning signal (alexnet.requeue), then seed as
+    Lightning does when `seed_everything(workers=True)` asked for it."""
+    ignore_requeue_signals()
+    if os.environ.get("PL_SEED_WORKERS") == "1":
+        pl_worker_init_function(worker_id, rank)

@@ -12,7 +12,8 @@ from tests.experiments.conftest import load
 RESULTS = ROOT / "experiments" / "results"
 REPORTS = {"ablation": ["ablation.md", "ablation.csv", "effects.csv"],
            "relu_vs_tanh": ["relu_vs_tanh.md", "relu_vs_tanh.csv", "lr_sweep.csv"],
-           "dropout": ["dropout.md", "dropout.csv"]}
+           "dropout": ["dropout.md", "dropout.csv"],
+           "tower_colour": ["tower_colour.md", "tower_colour.csv"]}
 STATIC = {"architecture": ["presets.md", "presets.csv", "architecture_mini.md"],
           "activations": ["activations.md", "activations.csv"],
           "lr_schedules": ["lr_schedules.md", "lr_schedules.csv"],

@@ -53,6 +53,30 @@ def test_ablation_sweep_tables_provenance_and_report_rerun(tmp_path):
         assert (again / name).read_text() == (out / name).read_text()
 
 
+@pytest.mark.slow
+def test_tower_colour_measures_each_runs_towers_trained_and_untrained(tmp_path):
+    from alexnet.checkpoints import resolve_checkpoint
+    from alexnet.interpret.colour import tower_colour
+    from alexnet.module import AlexNetModule
+
+    module = load("tower_colour")
+    out = module.main(["--size", "tiny", "--out", str(tmp_path / "out")])
+    rows = read_csv(out / "towers.csv")
+    assert [(r["state"], r["tower"]) for r in rows] == [
+        ("trained", "1"), ("trained", "2"), ("untrained", "1"), ("untrained", "2")]
+    trained = AlexNetModule.load_from_checkpoint(resolve_checkpoint(out / "sweep" / "0"),
+                                                 map_location="cpu", weights_only=True).model
+    for row, measured in zip(rows, tower_colour(trained)):
+        assert float(row["mean chroma share"]) == measured["mean chroma share"]
+    table = {r["weights"]: r for r in read_csv(out / "tower_colour.csv")}
+    greyer = min(float(r["mean chroma share"]) for r in rows[:2])
+    assert table["trained"]["greyer tower: chroma share"] == str(mean_ci([greyer]))
+    assert (out / "filters.png").stat().st_size > 1000
+    again = module.main(["--report", str(out), "--out", str(tmp_path / "again")])
+    for name in ("tower_colour.md", "tower_colour.csv"):
+        assert (again / name).read_text() == (out / name).read_text()
+
+
 def test_epochs_to_target_error_interpolates():
     module = load("relu_vs_tanh")
     assert module.epochs_to([0.9, 0.5, 0.2], 0.25) == pytest.approx(2 + 0.25 / 0.3)

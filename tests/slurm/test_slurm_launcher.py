@@ -1,0 +1,71 @@
+"""hydra/launcher=slurm against a running SLURM (tests/slurm/conftest.py starts one)."""
+
+import json
+
+import pytest
+
+from tests.slurm.conftest import job_records, slurm_sweep
+
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("slurm")]
+TINY = ["model=mini", "data.image_size=64", "data.num_classes=3", "data.train_per_class=8",
+        "data.val_per_class=4", "data.test_per_class=2", "data.batch_size=4",
+        "data.num_workers=0", "trainer.max_epochs=1", "logger=none", "callbacks=none"]
+
+
+def test_a_ddp_sweep_runs_two_cpu_ranks_per_job(tmp_path):
+    done = slurm_sweep(tmp_path, "alexnet-ddp", *TINY, "trainer=ddp", "trainer.accelerator=cpu",
+                       "trainer.devices=2", "seed=0,1")
+    assert done.returncode == 0, done.stderr[-3000:]
+    sweep = json.loads((tmp_path / "sweep" / "sweep.json").read_text())
+    assert [(j["job"], j["status"]) for j in sweep] == [(0, "completed"), (1, "completed")]
+    scripts = sorted((tmp_path / "submitit").glob("*_submission.sh"))
+    assert scripts and all("--ntasks-per-node=2" in s.read_text() for s in scripts)
+    assert not any("gpu" in s.read_text() for s in scripts)  # a CPU partition takes it
+    for task_log in sorted((tmp_path / "submitit").glob("*_1_log.err")):  # the second rank
+        assert "GLOBAL_RANK: 1, MEMBER: 2/2" in task_log.read_text()
+    assert len(list((tmp_path / "submitit").glob("*_1_log.err"))) == 2
+
+
+def test_a_job_past_its_time_limit_is_requeued_and_ends_as_an_uninterrupted_run(tmp_path):
+    # About a minute of training: SLURM's warning signal comes 20..50 s into each 1-minute job
+    # (it checks limits every 30 s), so the first attempt is always cut short.
+    run = [*TINY, "data.num_classes=4", "data.train_per_class=60", "data.val_per_class=10",
+           "data.num_workers=1", "trainer.max_epochs=6", "seed=0"]
+    limited = slurm_sweep(tmp_path / "limited", "alexnet-limit", *run,
+                          "hydra.launcher.timeout_min=1", "hydra.launcher.signal_delay_s=10",
+                          timeout=900)
+    assert limited.returncode == 0, limited.stderr[-3000:]
+    whole = slurm_sweep(tmp_path / "whole", "alexnet-whole", *run,
+                        "hydra.launcher.timeout_min=20")
+    assert whole.returncode == 0, whole.stderr[-3000:]
+    (cut,), (uncut,) = job_records(tmp_path / "limited" / "sweep").values(), \
+        job_records(tmp_path / "whole" / "sweep").values()
+    assert cut["status"] == uncut["status"] == "completed"
+    assert cut["requeues"] >= 1 and uncut["requeues"] == 0  # SLURM_RESTART_COUNT
+    assert cut["resumed_from"].endswith(".ckpt")
+    assert cut["global_step"] == uncut["global_step"]
+    assert cut["metrics"] == pytest.approx(uncut["metrics"], abs=1e-6)
+    assert [e["val/acc1"] for e in cut["history"]] == [e["val/acc1"] for e in uncut["history"]]
+    sweep = json.loads((tmp_path / "limited" / "sweep" / "sweep.json").read_text())
+    assert [(j["job"], j["status"]) for j in sweep] == [(0, "completed")]  # reported once
+    assert not list((tmp_path / "limited" / "sweep").glob("0/checkpoints/requeue.ckpt"))
+    logs = "".join(p.read_text() for p in (tmp_path / "limited" / "submitit").glob("*.err"))
+    assert "requeued job" in logs and "worker" not in logs.lower().replace("workers", "")
+
+
+def test_a_failing_job_is_recorded_and_the_sweep_goes_on(tmp_path):
+    done = slurm_sweep(tmp_path, "alexnet-fail", *TINY, "data.image_size=8,64")
+    assert done.returncode == 0, done.stderr[-3000:]
+    sweep = {j["job"]: j for j in json.loads((tmp_path / "sweep" / "sweep.json").read_text())}
+    assert sweep[0]["status"] == "failed" and "image_size" in sweep[0]["error"]
+    assert sweep[1]["status"] == "completed"
+    assert "Sweep finished: 2 jobs, 1 completed, 1 failed" in done.stdout + done.stderr
+
+
+def test_a_refused_submission_is_one_line(tmp_path):
+    done = slurm_sweep(tmp_path, "alexnet-gpu", *TINY, "trainer=gpu", timeout=120)
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: sbatch refused the job: sbatch: error: Invalid generic "
+                           "resource (gres) specification; check hydra.launcher.partition")
+    assert "hydra.launcher.gpus_per_node" in last
