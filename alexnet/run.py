@@ -119,7 +119,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
         if requested():  # the warning signal came after the last batch: test after the restart
             requeue(trainer, None)
-        metrics = _scalars(trainer.callback_metrics)
+        metrics = _scalars({**history.last_metrics, **trainer.callback_metrics})
         if cfg.get("test") and not trainer.fast_dev_run:
             best = _best_checkpoint(trainer)
             trainer.test(module, datamodule=datamodule, ckpt_path=best, weights_only=True)

@@ -5,10 +5,16 @@ import time
 
 import lightning as L
 
+from alexnet.requeue import restart_count
+
 
 class SleepEachStep(L.Callback):
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
+    """Sleeps `seconds` after each step; with `first_attempt_only`, only before SLURM first
+    requeues the job (so that the attempt after it finishes quickly)."""
+
+    def __init__(self, seconds: float, first_attempt_only: bool = False) -> None:
+        self.seconds, self.first_attempt_only = seconds, first_attempt_only
 
     def on_train_batch_end(self, trainer: L.Trainer, *args: object) -> None:
-        time.sleep(self.seconds)
+        if not (self.first_attempt_only and restart_count()):
+            time.sleep(self.seconds)

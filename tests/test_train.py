@@ -131,6 +131,17 @@ def test_last_checkpoint_holds_the_last_epoch_when_it_is_not_the_best(tmp_path):
     assert last["global_step"] == record["global_step"] and last["epoch"] == 1
 
 
+def test_resuming_a_finished_fit_reports_the_same_metrics(tmp_path):
+    # A SLURM job requeued during its test phase resumes after its last epoch: nothing left to
+    # fit, and its record must still hold the training and validation metrics.
+    first = train(compose_train(*TINY, "trainer.max_epochs=2", output_dir=tmp_path / "a"))
+    last = tmp_path / "a" / "checkpoints" / "last.ckpt"
+    again = train(compose_train(*TINY, "trainer.max_epochs=2", f"ckpt_path={last}",
+                                output_dir=tmp_path / "b"))
+    assert again["global_step"] == first["global_step"]
+    assert again["metrics"] == first["metrics"] and "val/acc1" in again["metrics"]
+
+
 def test_resume_continues_the_epoch_count(tmp_path):
     first = train(compose_train(*TINY, "trainer.max_epochs=1", output_dir=tmp_path / "a"))
     last = tmp_path / "a" / "checkpoints" / "last.ckpt"

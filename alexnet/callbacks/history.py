@@ -17,6 +17,8 @@ class MetricHistory(L.Callback):
 
     def __init__(self) -> None:
         self.epochs: list[dict[str, Any]] = []
+        self.last_metrics: dict[str, float] = {}  # every metric of the last epoch: a fit resumed
+        # after its last epoch (a job requeued during its test) reports them again
         self._elapsed = 0.0
         self._started: float | None = None
 
@@ -31,15 +33,19 @@ class MetricHistory(L.Callback):
                                  "time_s": round(self._seconds(), 3)}
         entry.update({key: round(float(metrics[key]), 6) for key in TRACKED if key in metrics})
         self.epochs = [e for e in self.epochs if e["epoch"] != entry["epoch"]] + [entry]
+        self.last_metrics = {key: float(value) for key, value in metrics.items()
+                             if getattr(value, "numel", lambda: 1)() == 1}
 
     def _seconds(self) -> float:
         running = time.perf_counter() - self._started if self._started is not None else 0.0
         return self._elapsed + running
 
     def state_dict(self) -> dict[str, Any]:
-        return {"epochs": list(self.epochs), "elapsed": self._seconds()}
+        return {"epochs": list(self.epochs), "elapsed": self._seconds(),
+                "last_metrics": dict(self.last_metrics)}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.epochs = list(state_dict.get("epochs", []))
+        self.last_metrics = dict(state_dict.get("last_metrics", {}))
         self._elapsed = float(state_dict.get("elapsed", 0.0))
         self._started = time.perf_counter()

@@ -27,14 +27,14 @@ def test_a_ddp_sweep_runs_two_cpu_ranks_per_job(tmp_path):
 
 
 def test_a_job_past_its_time_limit_is_requeued_and_ends_as_an_uninterrupted_run(tmp_path):
-    # 100 steps of 0.5 s sleep: about a minute of training that leaves the CPU free. SLURM's
-    # warning signal comes 20..50 s into each 1-minute attempt (it checks limits every 30 s), so
-    # the first attempt is always cut short; the sleep changes no number, so the uninterrupted
-    # run goes without it.
+    # The first attempt sleeps 0.5 s a step, 100 steps: about a minute of training that leaves
+    # the CPU free. SLURM's warning signal comes 20..50 s into each 1-minute attempt (it checks
+    # limits every 30 s), so that attempt is always cut short; the requeued one does not sleep
+    # and ends in time. The sleep changes no number: the uninterrupted run goes without it.
     run = [*TINY, "data.num_classes=4", "data.train_per_class=25", "data.num_workers=1",
            "trainer.max_epochs=4", "seed=0"]
     sleep = ["+callbacks.sleep._target_=tests.slow_steps.SleepEachStep",
-             "+callbacks.sleep.seconds=0.5"]
+             "+callbacks.sleep.seconds=0.5", "+callbacks.sleep.first_attempt_only=true"]
     limited = slurm_sweep(tmp_path / "limited", "alexnet-limit", *run, *sleep,
                           "hydra.launcher.timeout_min=1", "hydra.launcher.signal_delay_s=10",
                           timeout=900)
