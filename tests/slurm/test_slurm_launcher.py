@@ -1,6 +1,7 @@
 """hydra/launcher=slurm against a running SLURM (tests/slurm/conftest.py starts one)."""
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -35,12 +36,14 @@ def test_a_job_past_its_time_limit_is_requeued_and_ends_as_an_uninterrupted_run(
            "trainer.max_epochs=4", "seed=0"]
     sleep = ["+callbacks.sleep._target_=tests.slow_steps.SleepEachStep",
              "+callbacks.sleep.seconds=0.5", "+callbacks.sleep.first_attempt_only=true"]
-    limited = slurm_sweep(tmp_path / "limited", "alexnet-limit", *run, *sleep,
-                          "hydra.launcher.timeout_min=1", "hydra.launcher.signal_delay_s=10",
-                          timeout=900)
+    with ThreadPoolExecutor(2) as pool:  # side by side: the cluster has a CPU for each
+        cut_short = pool.submit(slurm_sweep, tmp_path / "limited", "alexnet-limit", *run, *sleep,
+                                "hydra.launcher.timeout_min=1",
+                                "hydra.launcher.signal_delay_s=10", timeout=900)
+        uninterrupted = pool.submit(slurm_sweep, tmp_path / "whole", "alexnet-whole", *run,
+                                    "hydra.launcher.timeout_min=20")
+        limited, whole = cut_short.result(), uninterrupted.result()
     assert limited.returncode == 0, limited.stderr[-3000:]
-    whole = slurm_sweep(tmp_path / "whole", "alexnet-whole", *run,
-                        "hydra.launcher.timeout_min=20")
     assert whole.returncode == 0, whole.stderr[-3000:]
     (cut,), (uncut,) = job_records(tmp_path / "limited" / "sweep").values(), \
         job_records(tmp_path / "whole" / "sweep").values()
