@@ -106,5 +106,6 @@ def test_a_bad_report_setting_names_the_key(tmp_path):
     done = interpret("model.weights=x.pt", "report.split=holdout", f"hydra.run.dir={tmp_path}/r",
                      timeout=120)
     assert done.returncode != 0 and "Traceback" not in done.stderr
-    assert "split='holdout' is not valid" in done.stderr and "train, val, test" in done.stderr
+    assert "report.split='holdout' is not valid" in done.stderr
+    assert "train, val, test" in done.stderr
 

@@ -61,13 +61,7 @@ def tensorboard_writer(trainer: L.Trainer) -> SummaryWriter | None:
 
 def probe_images(trainer: L.Trainer, count: int) -> torch.Tensor:
     """The first `count` validation images (centre crop of ten-crop data): the same every time."""
-    return split_samples(trainer, "val", count)[0]
-
-
-def split_samples(trainer: L.Trainer, split: str, count: int, start: int = 0, seed: int = 0
-                  ) -> tuple[torch.Tensor, torch.Tensor]:
-    """`fixed_samples` of the trainer's datamodule: the same images every epoch."""
-    return fixed_samples(trainer.datamodule, split, count, start, seed)
+    return fixed_samples(trainer.datamodule, "val", count)[0]
 
 
 def display_images(trainer: L.Trainer, images: torch.Tensor) -> torch.Tensor:

@@ -6,7 +6,8 @@ import lightning as L
 import torch
 from torch.utils.tensorboard import SummaryWriter
 
-from alexnet.callbacks.drawing import EpochDrawingCallback, display_images, split_samples
+from alexnet.callbacks.drawing import EpochDrawingCallback, display_images
+from alexnet.data.samples import fixed_samples
 from alexnet.errors import check_int
 from alexnet.interpret import grad_cam, require_captum
 from alexnet.interpret.attribution import cam_layer
@@ -30,7 +31,7 @@ class GradCamImages(EpochDrawingCallback):
 
     def draw(self, trainer: L.Trainer, pl_module: L.LightningModule, writer: SummaryWriter,
              step: int) -> None:
-        images, labels = split_samples(trainer, "val", self.num_images)
+        images, labels = fixed_samples(trainer.datamodule, "val", self.num_images)
         with torch.enable_grad():
             maps = grad_cam(pl_module.model, images, labels, self.layer).cpu()
         grid = cam_grid(display_images(trainer, images), maps, self.alpha)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import lightning as L
 from torch.utils.tensorboard import SummaryWriter
 
-from alexnet.callbacks.drawing import EpochDrawingCallback, display_images, split_samples
+from alexnet.callbacks.drawing import EpochDrawingCallback, display_images
+from alexnet.data.samples import fixed_samples
 from alexnet.errors import check_int
 from alexnet.interpret import nearest_neighbours
 from alexnet.interpret.grids import neighbour_grid
@@ -27,8 +28,8 @@ class NearestNeighbourImages(EpochDrawingCallback):
 
     def draw(self, trainer: L.Trainer, pl_module: L.LightningModule, writer: SummaryWriter,
              step: int) -> None:
-        probes, _ = split_samples(trainer, "val", self.num_probes)
-        gallery, _ = split_samples(trainer, "train", self.gallery_size)
+        probes, _ = fixed_samples(trainer.datamodule, "val", self.num_probes)
+        gallery, _ = fixed_samples(trainer.datamodule, "train", self.gallery_size)
         _, indices = nearest_neighbours(pl_module.model, probes, gallery, self.k)
         grid = neighbour_grid(display_images(trainer, probes), display_images(trainer, gallery),
                               indices.cpu(), self.thumbnail)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import lightning as L
 from torch.utils.tensorboard import SummaryWriter
 
-from alexnet.callbacks.drawing import EpochDrawingCallback, display_images, split_samples
+from alexnet.callbacks.drawing import EpochDrawingCallback, display_images
+from alexnet.data.samples import fixed_samples
 from alexnet.errors import check_int
 from alexnet.interpret import embed, embedding_layer
 from alexnet.interpret.grids import thumbnails
@@ -26,7 +27,7 @@ class EmbeddingProjector(EpochDrawingCallback):
 
     def draw(self, trainer: L.Trainer, pl_module: L.LightningModule, writer: SummaryWriter,
              step: int) -> None:
-        images, labels = split_samples(trainer, "val", self.num_images)
+        images, labels = fixed_samples(trainer.datamodule, "val", self.num_images)
         layer = embedding_layer(pl_module.model)
         features = embed(pl_module.model, images, layer).cpu()
         classes = getattr(trainer.datamodule, "classes", None)

@@ -41,12 +41,11 @@ class ReportSettings:
     stride: int | None = None  # occlusion stride (px); None: half the window
 
     def check(self) -> None:
-        check_choice("split", self.split, ("train", "val", "test"))
-        for key in ("probes", "gallery", "k", "units", "patch_images", "top_k"):
-            check_int(key, getattr(self, key), minimum=1)
-        for key in ("window", "stride"):
-            if getattr(self, key) is not None:
-                check_int(key, getattr(self, key), minimum=1)
+        check_choice("report.split", self.split, ("train", "val", "test"))
+        for key in ("probes", "gallery", "k", "units", "patch_images", "top_k", "window",
+                    "stride"):
+            if getattr(self, key) is not None or key not in ("window", "stride"):
+                check_int(f"report.{key}", getattr(self, key), minimum=1)
 
 
 @dataclass
