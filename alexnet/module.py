@@ -45,8 +45,9 @@ class AlexNetModule(L.LightningModule):
         label_smoothing: of the training loss.
         channels_last: keep weights and batches in NHWC memory format (faster convs on
             tensor cores and on recent CPUs).
-        compile: compile the model's forward with torch.compile (the parameters and checkpoint
-            keys stay those of the plain model).
+        compile: compile the model's forward with torch.compile when fitting starts (the
+            parameters and checkpoint keys stay those of the plain model); a module built to
+            evaluate or inspect a checkpoint never compiles.
         divergence_check: ``step`` raises DivergenceError at the step whose loss is NaN or
             infinite (reading the loss on the host every step); ``deferred`` replaces that
             step's non-finite gradients by zeros on the device (momentum and weight decay still
@@ -88,8 +89,7 @@ class AlexNetModule(L.LightningModule):
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         if channels_last:
             self.model.to(memory_format=torch.channels_last)
-        if compile:
-            self.model.compile()
+        self.compile_model = compile
         for stage in STAGES:  # image-weighted, summed over ranks: exact under DDP
             setattr(self, f"{stage}_loss", MeanMetric())
         self._resumed_train_state: tuple[int, dict[str, dict[str, torch.Tensor]]] | None = None
@@ -100,6 +100,10 @@ class AlexNetModule(L.LightningModule):
                                                               average="micro"))
             setattr(self, f"{stage}_acc5",
                     MulticlassAccuracy(num_classes, top_k=min(5, num_classes), average="micro"))
+
+    def setup(self, stage: str) -> None:
+        if stage == "fit" and self.compile_model:
+            self.model.compile()  # in place: parameter names and state_dict keys are unchanged
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)

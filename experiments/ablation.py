@@ -2,7 +2,7 @@
 several seeds, each effect beside what the paper reports for it.
 
     python experiments/ablation.py [--size tiny|cpu|full] [--seeds N] [--out DIR]
-                                   [--data NAME] [--data-root PATH] [--parallel N]
+                                   [--arms ARM ...] [--data NAME] [--data-root PATH] [--parallel N]
                                    [hydra overrides ...]
     python experiments/ablation.py --report DIR [--out OUT]   # re-make the report, no training
 
@@ -187,6 +187,9 @@ def report(source: Path, out: Path) -> list[dict[str, object]]:
 def main(argv: list[str] | None = None) -> Path:
     parser = experiment_parser("ablation", __doc__.splitlines()[0])
     parser.add_argument("--parallel", type=int, default=1, help="jobs at once (joblib launcher)")
+    parser.add_argument("--arms", nargs="+", choices=ARMS, default=list(ARMS),
+                        help="the arms to run (default: all; a claim is scored when both of its "
+                             "arms ran)")
     args, overrides = parser.parse_known_args(argv)
     if args.report:
         source, out = report_dirs(args, "ablation")
@@ -197,7 +200,7 @@ def main(argv: list[str] | None = None) -> Path:
     run_sweep([*size_overrides(args.size, args.data_root, args.data),
                f"trainer.max_epochs={EPOCHS[args.size]}",
                *EXTRA[args.size], *(launcher if args.parallel > 1 else []),
-               f"ablation={','.join(ARMS)}", *overrides], out, seeds_of(args))
+               f"ablation={','.join(args.arms)}", *overrides], out, seeds_of(args))
     report(out, out)
     return out
 

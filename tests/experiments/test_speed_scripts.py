@@ -16,9 +16,10 @@ def table_rows(text: str) -> list[list[str]]:
 
 @pytest.mark.slow
 def test_benchmark_prints_every_row(capsys):
-    load("benchmark").main(["--image-size", "64", "--batches", "2", "--steps", "3",
-                            "--warmup", "1", "--workers", "1", "--force-bf16",
-                            "--matmul-sizes", "128", "256"])
+    # Every row, at the smallest sizes: 2 timed blocks, 50 ms matmul windows.
+    load("benchmark").main(["--image-size", "64", "--batches", "2", "--steps", "2",
+                            "--warmup", "0", "--workers", "1", "--force-bf16",
+                            "--matmul-sizes", "64", "128", "--matmul-window-s", "0.05"])
     out = capsys.readouterr().out
     rows = table_rows(out)
     training = [r for r in rows if r[0] in ("fp32", "bf16-mixed")]

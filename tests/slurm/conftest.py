@@ -1,6 +1,7 @@
-"""A running SLURM for the tests: scripts/start_slurm.sh starts one (CI runs it first). Where
-none can be started the tests skip with the reason, unless ALEXNET_REQUIRE_SLURM=1 (as in CI),
-where that is a failure."""
+"""A running SLURM for the tests. The tests never install or start one by themselves:
+`bash scripts/start_slurm.sh` does (as root, with apt-get; `.ci/run` runs it first), or
+ALEXNET_START_SLURM=1 asks the tests to run it. Without a cluster the tests skip with the reason
+and that command, unless ALEXNET_REQUIRE_SLURM=1 (as in CI), where that is a failure."""
 
 from __future__ import annotations
 
@@ -32,8 +33,12 @@ def slurm() -> None:
 def _unavailable() -> str | None:
     if shutil.which("sinfo") and _node_up():
         return None
+    if os.environ.get("ALEXNET_START_SLURM") != "1":
+        return ("sinfo finds no running cluster; start one with `sudo bash scripts/start_slurm.sh` "
+                "(installs Debian's slurm-wlm and munge) or let the tests do it with "
+                "ALEXNET_START_SLURM=1")
     if os.geteuid() != 0 or not shutil.which("apt-get"):
-        return "sinfo finds no cluster, and only root with apt-get can start one here"
+        return "ALEXNET_START_SLURM=1, but only root with apt-get can start a cluster here"
     done = subprocess.run(["bash", str(START)], capture_output=True, text=True, timeout=600)
     if done.returncode != 0 or not _node_up():
         return f"{START.name} failed: {(done.stderr or done.stdout).strip()[:300]}"
