@@ -43,9 +43,15 @@ def main(cfg: DictConfig) -> None:
     print(text)
 
 
-if __name__ == "__main__":
+def command() -> None:
+    """`python -m alexnet.describe ...`: the overrides checked (one line for a mistake), then the
+    table."""
     try:
         check_command_line(sys.argv[1:], "describe")
     except ValueError as err:
         sys.exit(f"error: {err}")
     main()
+
+
+if __name__ == "__main__":
+    command()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -320,12 +321,10 @@ class AlexNetDataModule(L.LightningDataModule):
     def test_dataloader(self) -> DataLoader:
         return self._loader("test", shuffle=False)
 
-    def _pins_memory(self) -> bool:
-        """Page-locked batches: for a CUDA device (``auto``), or as configured."""
-        if self.pin_memory != "auto":
-            return bool(self.pin_memory)
+    def _device_type(self) -> str | None:
+        """Where the batches go: the trainer's device type; None before a trainer is attached."""
         trainer = self.trainer
-        return trainer is not None and trainer.strategy.root_device.type == "cuda"
+        return trainer.strategy.root_device.type if trainer is not None else None
 
     def _eval_sampler(self, split: str) -> DistributedSampler | None:
         """Under DDP, each rank evaluates its own share of the images, none repeated (Lightning's
@@ -343,22 +342,47 @@ class AlexNetDataModule(L.LightningDataModule):
         # their own, never from the global RNG: with persistent workers a resumed run creates
         # their iterators at another moment than the uninterrupted run did, and a draw from the
         # global RNG there would shift the dropout masks of every later epoch.
-        workers = self.num_workers
+        settings = loader_settings(self._device_type(), self.num_workers, self.pin_memory,
+                                   self.persistent_workers, self.prefetch_factor)
         generator = None if split == "train" else torch.Generator().manual_seed(self.seed)
         loader = StatefulDataLoader if split == "train" else DataLoader
         collate = collate_encoded if self.decode == "device" else None
+        workers = settings.num_workers
         return loader(
             self.datasets[split], batch_size=self.batch_size, shuffle=shuffle,
-            sampler=self._eval_sampler(split),
-            num_workers=workers, pin_memory=self._pins_memory(),
-            persistent_workers=self.persistent_workers and workers > 0,
-            prefetch_factor=self.prefetch_factor if workers > 0 else None,
+            sampler=self._eval_sampler(split), num_workers=workers,
+            pin_memory=settings.pin_memory, persistent_workers=settings.persistent_workers,
+            prefetch_factor=settings.prefetch_factor,
             drop_last=False, collate_fn=collate, generator=generator,
             worker_init_fn=partial(init_worker, rank=self._rank()) if workers > 0 else None)
 
     def _rank(self) -> int:
         trainer = self.trainer
         return trainer.global_rank if trainer is not None else 0
+
+
+@dataclass(frozen=True)
+class LoaderSettings:
+    """The DataLoader options that depend on the device and the worker count."""
+
+    num_workers: int
+    pin_memory: bool
+    persistent_workers: bool
+    prefetch_factor: int | None
+
+
+def loader_settings(device_type: str | None, num_workers: int, pin_memory: bool | str = "auto",
+                    persistent_workers: bool = True, prefetch_factor: int | None = 2
+                    ) -> LoaderSettings:
+    """The loader options for batches bound for `device_type` (``cuda``, ``cpu``, ``mps``;
+    None before a trainer is attached). ``pin_memory="auto"`` pins for a CUDA device only
+    (page-locked batches copy to a GPU asynchronously). Persistent workers and a prefetch
+    factor only with workers (DataLoader rejects either without them)."""
+    pins = device_type == "cuda" if pin_memory == "auto" else bool(pin_memory)
+    has_workers = num_workers > 0
+    return LoaderSettings(num_workers=num_workers, pin_memory=pins,
+                          persistent_workers=persistent_workers and has_workers,
+                          prefetch_factor=prefetch_factor if has_workers else None)
 
 
 class UnpaddedDistributedSampler(DistributedSampler):
