@@ -157,6 +157,10 @@ def _complete_record(trainer: L.Trainer, record: dict[str, Any], history: Metric
     record.update(epochs=trainer.current_epoch, global_step=trainer.global_step,
                    best_checkpoint=_best_checkpoint(trainer),
                    wall_time_s=round(time.perf_counter() - started, 1), history=history.epochs)
+    for callback in trainer.callbacks:  # what a callback keeps in the record (TrainingProbe)
+        run_record = getattr(callback, "run_record", None)
+        if callable(run_record):
+            record.update(run_record())
     if trainer.is_global_zero:
         write_record(output_dir, record)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from torchdata.stateful_dataloader import StatefulDataLoader
 from alexnet.data.imagefolder import (
     BAD_FILE_POLICIES,
     PILLOW_MAX_PIXELS,
+    SkipBadFiles,
     class_names,
     collate_encoded,
     decode_batch,
@@ -256,6 +258,28 @@ class AlexNetDataModule(L.LightningDataModule):
                         max_pixels=self.max_image_pixels))
             assert len(self.classes) == num_classes
             self.datasets = {"train": train, "val": val, "test": test}
+
+    def unaugmented_train_split(self) -> Dataset:
+        """The training images through the validation pipeline (no random crop, flip or colour
+        noise; ten-crop evaluation gives ten crops): what training error is measured on. Needs
+        `setup` first."""
+        if not self.datasets:
+            raise RuntimeError("call setup('fit') before unaugmented_train_split()")
+        train, eval_tf = self.datasets["train"], self._transforms[1]
+        if self.source == "synthetic":
+            size = self.image_size if self._renders_at_crop_size("val") else self.resize_size
+            return SyntheticImageNet(self.num_classes, self.per_class["train"], size, self.seed,
+                                     "train", eval_tf, deferred=self.render_on == "device")
+        if self.decode == "device" and not self.named:
+            raise InvalidValue("data.decode", self.decode, "the un-augmented training images "
+                               "are decoded in the loader only: set data.decode=loader")
+        unaugmented = copy.copy(train)
+        if isinstance(train, SkipBadFiles):  # the ImageFolder inside holds the transform
+            unaugmented.images = copy.copy(train.images)
+            unaugmented.images.transform = eval_tf
+        else:
+            unaugmented.transform = eval_tf
+        return unaugmented
 
     def _fill_caches(self) -> None:
         """Render the synthetic splits once and serve them from memory, when they fit

@@ -2,8 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from lightning import LightningDataModule
+from torch.utils.data import Dataset
+
+
+def unaugmented_train_samples(datamodule: LightningDataModule, count: int
+                              ) -> tuple[torch.Tensor, torch.Tensor]:
+    """`count` training images evenly spread over the split (every class, also where the split
+    is sorted by class), through the validation pipeline, and their labels (ten-crop
+    evaluation: the centre crop). The same images on every call."""
+    dataset = datamodule.unaugmented_train_split()
+    size = len(dataset)
+    indices = sorted({index * size // min(count, size) for index in range(min(count, size))})
+    return _samples(dataset, indices, 0)
 
 
 def fixed_samples(datamodule: LightningDataModule, split: str, count: int, start: int = 0,
@@ -13,7 +27,12 @@ def fixed_samples(datamodule: LightningDataModule, split: str, count: int, start
     evaluation keeps the centre crop, and synthetic images meant for the device are drawn on the
     CPU."""
     dataset = datamodule.datasets[split]
-    indices = range(min(start, len(dataset)), min(start + count, len(dataset)))
+    end = min(start + count, len(dataset))
+    return _samples(dataset, range(min(start, len(dataset)), end), seed)
+
+
+def _samples(dataset: Dataset, indices: Sequence[int], seed: int
+             ) -> tuple[torch.Tensor, torch.Tensor]:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         items = [dataset[i] for i in indices]

@@ -1,0 +1,64 @@
+"""The training probe: training error of the current weights in eval mode on un-augmented
+training images, and dead units per activation layer."""
+
+import json
+
+import pytest
+import torch
+
+from alexnet import AlexNetDataModule, create_model
+from alexnet.callbacks.training_probe import dead_fractions
+from alexnet.data.samples import unaugmented_train_samples
+from alexnet.run import load_checkpoint, train
+from tests.conftest import TINY, compose_train
+
+PROBE = ["+callbacks.training_probe._target_=alexnet.callbacks.training_probe.TrainingProbe",
+         "+callbacks.training_probe.every_n_steps=2", "+callbacks.training_probe.images=12"]
+
+
+def test_units_that_no_image_moves_are_dead_for_relu_and_for_saturated_tanh():
+    images = torch.randn(8, 3, 32, 32)
+    for activation, bias in (("relu", -1e3), ("tanh", 1e3)):
+        torch.manual_seed(0)
+        model = create_model("four_layer", num_classes=10, activation=activation)
+        healthy, _ = dead_fractions(model, images)
+        assert max(healthy.values()) < 0.5, (activation, healthy)
+        with torch.no_grad():
+            model.features[0].bias.fill_(bias)  # conv1: zero (ReLU) or +1 (tanh) everywhere
+        dead, logits = dead_fractions(model, images)
+        # act1 constant, so every later layer sees a constant input: all of them dead.
+        assert dead == {"act1": 1.0, "act2": 1.0, "act3": 1.0}, activation
+        torch.testing.assert_close(logits, logits[:1].expand_as(logits), atol=1e-5, rtol=0)
+        assert model.training  # the mode it had
+
+
+def test_unaugmented_training_images_go_through_the_validation_pipeline():
+    dm = AlexNetDataModule(num_classes=3, image_size=64, train_per_class=4, val_per_class=2,
+                           batch_size=4, num_workers=0, augment="paper")
+    dm.setup("fit")
+    first, labels = unaugmented_train_samples(dm, 6)
+    again, _ = unaugmented_train_samples(dm, 6)
+    assert torch.equal(first, again)  # no random augmentation: the same computation twice
+    assert first.shape == (6, *dm.datasets["val"][0][0].shape)
+    assert sorted(labels.tolist()) == [0, 0, 1, 1, 2, 2]  # spread over the classes
+    augmented = torch.stack([dm.datasets["train"][0][0] for _ in range(2)])
+    assert not torch.equal(augmented[0], augmented[1])  # the training pipeline is random
+
+
+def test_the_probe_records_eval_mode_error_of_the_final_weights(tmp_path):
+    out = tmp_path / "run"
+    cfg = compose_train(*TINY, "trainer.max_epochs=2", "data.augment=paper", "logger=none",
+                        "test=false", *PROBE, output_dir=out)
+    record = train(cfg)
+    probe = json.loads((out / "metrics.json").read_text())["probe"]
+    steps = [entry["step"] for entry in probe]
+    assert steps == list(range(0, record["global_step"] + 1, 2))  # before training, every 2
+    assert set(probe[0]["dead"]) == {"act1", "act2", "act3", "act4"}  # the mini preset's
+    _, module, dm = load_checkpoint(str(out / "checkpoints" / "last.ckpt"))  # final weights
+    dm.setup("fit")
+    images, labels = unaugmented_train_samples(dm, 12)
+    module.eval()
+    with torch.no_grad():
+        error = (module(images).argmax(1) != labels).float().mean().item()
+    # 12 images: errors are k/12; float32 kernels may differ, predictions rarely.
+    assert probe[-1]["train_error"] == pytest.approx(error, abs=1e-6)
