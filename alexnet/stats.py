@@ -60,3 +60,38 @@ def difference(arm: Sequence[float], reference: Sequence[float],
 def _variance(values: Sequence[float]) -> float:
     mean = math.fsum(values) / len(values)
     return math.fsum((v - mean) ** 2 for v in values) / (len(values) - 1)
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """The geometric mean of paired ratios with its confidence interval (from Student's t on
+    the log-ratios), and the smallest ratio that n pairs with this spread could tell from 1
+    (two-sided test at the confidence level, 80% power); interval and ratio None for n < 2."""
+
+    mean: float
+    low: float | None
+    high: float | None
+    detectable: float | None
+    n: int
+
+    @property
+    def beyond_noise(self) -> bool | None:
+        """Whether the interval excludes 1."""
+        return None if self.low is None else bool(self.low > 1 or self.high < 1)
+
+
+def ratio_ci(ratios: Sequence[float], confidence: float = CONFIDENCE, power: float = 0.8
+             ) -> Ratio:
+    """Paired ratios (e.g. tanh's epochs over ReLU's, seed by seed) summarized on the log scale,
+    where a ratio and its inverse are equally far from 1."""
+    if not ratios or min(ratios) <= 0:
+        raise ValueError(f"ratios must be positive and not empty; got {list(ratios)}")
+    logs = [math.log(r) for r in ratios]
+    n, centre = len(logs), math.fsum(logs) / len(logs)
+    if n < 2:
+        return Ratio(math.exp(centre), None, None, None, n)
+    se = math.sqrt(_variance(logs) / n)
+    t = float(stats.t.ppf(0.5 + confidence / 2, n - 1))
+    detectable = math.exp((t + float(stats.t.ppf(power, n - 1))) * se)
+    return Ratio(math.exp(centre), math.exp(centre - t * se), math.exp(centre + t * se),
+                 detectable, n)

@@ -96,56 +96,88 @@ def test_tower_colour_measures_each_runs_towers_trained_and_untrained(tmp_path):
         assert (again / name).read_text() == (out / name).read_text()
 
 
-def test_epochs_to_target_error_interpolates():
+def test_steps_to_target_error_interpolates_between_probes():
     module = load("relu_vs_tanh")
-    assert module.epochs_to([0.9, 0.5, 0.2], 0.25) == pytest.approx(2 + 0.25 / 0.3, abs=1e-12)
-    assert module.epochs_to([0.2], 0.25) == pytest.approx(0.75 / 0.8, abs=1e-12)
-    assert module.epochs_to([0.9, 0.8], 0.25) is None
+    points = [(0, 0.9), (10, 0.5), (20, 0.2)]
+    assert module.steps_to(points, 0.25) == pytest.approx(10 + 10 * 0.25 / 0.3, abs=1e-9)
+    assert module.steps_to([(0, 0.2)], 0.25) == 0.0  # reached before training: step 0, exact
+    assert module.steps_to([(0, 0.9), (5, 0.8)], 0.25) is None
 
 
-def sweep_run(activation: str, lr: float, errors: list[float], seed: int = 0) -> Run:
-    """A finished run whose epochs had these training errors."""
+STEPS_PER_EPOCH = 10
+
+
+def sweep_run(activation: str, lr: float, errors: list[float], seed: int = 0,
+              dead: float = 0.0) -> Run:
+    """A finished run whose probes (every 10 steps, one epoch apart; the first before training,
+    at chance) saw these training errors; `dead`: act1's dead fraction at the end."""
+    probe = [{"step": 0, "train_error": 0.9, "dead": {"act1": 0.0}, "logit_spread": 0.5}] + [
+        {"step": STEPS_PER_EPOCH * (i + 1), "train_error": e, "dead": {"act1": 0.0},
+         "logit_spread": 0.5} for i, e in enumerate(errors)]
+    probe[-1]["dead"] = {"act1": dead}
+    history = [{"step": STEPS_PER_EPOCH * (i + 1)} for i in range(len(errors))]
     return Run(Path(f"lr_sweep/{activation}-{lr}-{seed}"),
-               {"activation": {"name": activation}, "optimizer": {"lr": lr}, "seed": seed},
-               {"history": [{"train/acc1": 1 - e} for e in errors]})
+               {"activation": {"name": activation}, "optimizer": {"lr": lr}, "seed": seed,
+                "data": {"seed": 0}},
+               {"history": history, "probe": probe})
 
 
-def test_each_activation_keeps_the_rate_fastest_to_the_target():
+def test_each_activation_keeps_the_live_rate_fastest_to_the_target():
     module = load("relu_vs_tanh")
     sweep = [
-        # relu: 0.03 reaches 0.6 first (0.89 epochs); 0.01 later (1.29) but ends lower.
+        # relu: 0.03 reaches 0.6 first (step 10 * 0.3 / 0.35); 0.01 later but ends lower; 0.1
+        # reaches it soonest of all but then dies (act1 all dead): never chosen.
         sweep_run("relu", 0.01, [0.8, 0.1]), sweep_run("relu", 0.03, [0.55, 0.3]),
-        sweep_run("relu", 0.1, [0.9, 0.95]),  # never reaches it
+        sweep_run("relu", 0.1, [0.2, 0.9], dead=1.0),
         # tanh: none reaches 0.6; the lowest final error decides, not the order.
         sweep_run("tanh", 0.01, [0.7, 0.65]), sweep_run("tanh", 0.03, [0.9, 0.62]),
-        # elu: both reach 0.6 in exactly 1 epoch (0.4 / 0.4); the lower final error decides.
+        # elu: both reach 0.6 at exactly step 10; the lower final error decides.
         sweep_run("elu", 0.01, [0.6, 0.5]), sweep_run("elu", 0.03, [0.6, 0.4]),
     ]
     chosen, table = module.choose_rates(sweep, 0.6)
     assert chosen == {"relu": 0.03, "tanh": 0.03, "elu": 0.03}  # the given floats, no arithmetic
     assert [row["chosen"] for row in table] == [
         "", "yes", "", "", "yes", "", "yes"]  # relu 0.03 is in the middle of its three rates
-    assert table[2]["epochs_to_0.6_train_error"] is None
+    assert [row["run"] for row in table[:4]] == ["reached", "reached", "dead", "not reached"]
+    assert table[2]["dead_units_at_end"] == "1.00"
+    assert table[1]["steps_to_0.6_train_error"] == pytest.approx(10 * 0.3 / 0.35, abs=0.01)
+    assert table[1]["epochs_to_0.6_train_error"] == pytest.approx(0.3 / 0.35, abs=0.01)
+
+
+def test_a_sweep_whose_rates_all_die_chooses_none():
+    module = load("relu_vs_tanh")
+    chosen, table = module.choose_rates([sweep_run("relu", 0.1, [0.2, 0.9], dead=1.0)], 0.6)
+    assert chosen == {} and table[0]["chosen"] == ""
 
 
 def test_seed_rows_count_the_seeds_that_reached_the_target():
     module = load("relu_vs_tanh")
     runs = [sweep_run("relu", 0.03, [0.55], seed=1), sweep_run("relu", 0.03, [0.3], seed=2),
-            sweep_run("tanh", 0.01, [0.8, 0.5], seed=1), sweep_run("tanh", 0.01, [0.9], seed=2)]
+            sweep_run("tanh", 0.01, [0.8, 0.5], seed=1), sweep_run("tanh", 0.01, [0.9], seed=2),
+            sweep_run("tanh", 0.01, [0.1], seed=3, dead=1.0)]
     rows, per_seed = module.seed_rows(runs, 0.6)
     relu, tanh = rows
-    assert relu["reached_in"] == "2 of 2" and " ± " in relu["epochs_to_0.6_train_error"]
-    assert tanh["reached_in"] == "1 of 2"
-    assert tanh["epochs_to_0.6_train_error"] == "1.667 (n=1)"  # 1 + 0.2 / 0.3
-    assert per_seed[1]["tanh"] == pytest.approx(1 + 0.2 / 0.3, abs=1e-12)
-    assert set(per_seed[2]) == {"relu"}
+    assert relu["reached_in"] == "2 of 2" and " ± " in relu["steps_to_0.6_train_error"]
+    assert tanh["reached_in"] == "1 of 3" and tanh["dead_runs"] == 1
+    assert tanh["steps_to_0.6_train_error"] == "16.667 (n=1)"  # 10 + 10 * 0.2 / 0.3
+    assert tanh["epochs_to_0.6_train_error"] == "1.667 (n=1)"
+    assert per_seed[1]["tanh"] == pytest.approx(10 + 10 * 0.2 / 0.3, abs=1e-9)
+    assert set(per_seed[2]) == {"relu"} and 3 not in per_seed
+
+
+def test_the_ratio_line_is_a_geometric_mean_of_seed_pairs():
+    module = load("relu_vs_tanh")
+    line = module.ratio_line({1: {"relu": 10.0, "tanh": 20.0}, 2: {"relu": 10.0, "tanh": 80.0},
+                              3: {"relu": 10.0}}, 0.25, 3)
+    assert "4.00x (geometric mean of 2 seed pairs)" in line  # sqrt(2 * 8), not (2 + 8) / 2
+    assert "1 of 3 seed pairs left out" in line and "smallest detectable" in line
 
 
 @pytest.mark.slow
 def test_relu_vs_tanh_sweeps_each_rate_then_fresh_seeds(tmp_path):
     module = load("relu_vs_tanh")
     out = module.main(["--size", "tiny", "--seeds", "2", "--out", str(tmp_path),
-                       "--target-error", "0.9"])
+                       "--target-error", "0.5"])
     runs = json.loads((out / "runs.json").read_text())
     sweep = [r for r in runs if r["job"].startswith("lr_sweep/")]
     assert len(sweep) == 2 * len(module.LEARNING_RATES["tiny"])
@@ -157,22 +189,25 @@ def test_relu_vs_tanh_sweeps_each_rate_then_fresh_seeds(tmp_path):
     # The table holds the choice (tested above) made on the sweep's own runs.
     loaded = load_runs(out)
     assert chosen == module.choose_rates([r for r in loaded if module.stage(r) == "lr_sweep"],
-                                         0.9)[0]
+                                         0.5)[0]
     for name in ("relu", "tanh"):  # fresh seeds 1 and 2, each at its activation's own rate
         mine = [r for r in runs if r["job"].startswith(f"{name}/")]
         assert sorted(r["config"]["seed"] for r in mine) == [1, 2]
         assert {r["config"]["optimizer"]["lr"] for r in mine} == {chosen[name]}
     rows = {r["activation"]: r for r in read_csv(out / "relu_vs_tanh.csv")}
     assert set(rows) == {"relu", "tanh"} and all(r["seeds"] == "2" for r in rows.values())
-    expected, _ = module.seed_rows([r for r in loaded if module.stage(r) != "lr_sweep"], 0.9)
+    expected, _ = module.seed_rows([r for r in loaded if module.stage(r) != "lr_sweep"], 0.5)
     assert [row["activation"] for row in expected] == ["relu", "tanh"]
     for row in expected:  # the seeds' rows (tested above) of these runs' histories
         written = rows[row["activation"]]
         assert written["reached_in"] == row["reached_in"]
-        assert written["epochs_to_0.9_train_error"] == row["epochs_to_0.9_train_error"]
+        assert written["steps_to_0.5_train_error"] == row["steps_to_0.5_train_error"]
     text = (out / "relu_vs_tanh.md").read_text()
     assert "paper: 6x on CIFAR-10" in text and "tanh / ReLU" in text
-    assert json.loads((out / "provenance.json").read_text())["seeds"] == [1, 2]
+    assert json.loads((out / "provenance.json").read_text())["seeds"] == [0, 1, 2]  # sweep's too
+    assert {r["config"]["data"]["seed"] for r in runs} == {module.DATA_SEED}  # one task
+    assert all(r["config"]["model"]["init"] == "default" for r in runs)  # the same init
+    assert all(r["record"]["probe"][0]["step"] == 0 for r in runs)  # probed before training
     assert (out / "relu_vs_tanh.png").is_file()
 
 
