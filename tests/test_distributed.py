@@ -30,7 +30,8 @@ def test_ddp_run_syncs_metrics_and_writes_once(run_script, tmp_path):
     assert [r["rank"] for r in ranks(job)] == [0, 1] and ranks(job)[1]["world_size"] == 2
     record = json.loads((job / "metrics.json").read_text())
     assert record["status"] == "completed"
-    assert record["metrics"]["val/acc5"] == 1.0  # 3 classes: the label is always in the top 5
+    # 3 classes: the label is always in the top 5; a count over a count, so exactly 1.0
+    assert record["metrics"]["val/acc5"] == 1.0
     assert sorted(p.name for p in (job / "checkpoints").iterdir()) == ["epoch_000.ckpt",
                                                                        "last.ckpt"]
     assert len(list((job / "tensorboard").glob("events.*"))) == 2  # fit and test, rank 0 only
@@ -67,7 +68,8 @@ def test_ddp_under_optuna_runs_each_trial_once(run_script, tmp_path):
         lr = float(next(o for o in overrides if o.startswith("optimizer.lr=")).split("=")[1])
         records = ranks(job)
         assert len(records) == 2
-        assert all(r["lr"] == pytest.approx(lr) for r in records)
+        # a value Optuna drew, printed in the override and parsed back: no arithmetic
+        assert all(r["lr"] == pytest.approx(lr, rel=1e-9) for r in records)
 
 
 @pytest.mark.slow
@@ -114,8 +116,16 @@ def test_ddp_test_metrics_equal_a_single_device_evaluation(run_script, tmp_path)
         (path,) = (tmp_path / name).glob("eval/runs/*/metrics.json")
         records[name] = json.loads(path.read_text())["metrics"]
     assert set(records["ddp"]) == {"test/loss", "test/acc1", "test/acc5"}
-    for key, value in records["single"].items():
-        assert records["ddp"][key] == pytest.approx(value, abs=1e-6), key
+    # Not bit for bit: DDP is 2 gloo processes (Lightning gives each cpus // 2 threads unless
+    # OMP_NUM_THREADS is set), each with its own batches, whose sums are all-reduced; the single
+    # run is one process with all the threads. Another summation order, so the loss agrees to
+    # float32 rounding: 1e-5 relative (a repeated or dropped image, what this test is about,
+    # would move it by ~1e-1). The accuracies are counts over 9 images, equal unless a near-tie
+    # of two logits flipped: abs=1e-6 << 1/9.
+    assert records["ddp"]["test/loss"] == pytest.approx(records["single"]["test/loss"],
+                                                        rel=1e-5, abs=1e-6)
+    for key in ("test/acc1", "test/acc5"):
+        assert records["ddp"][key] == pytest.approx(records["single"][key], abs=1e-6), key
 
 
 def test_the_lightning_internals_that_distributed_patches_are_still_there():

@@ -38,6 +38,8 @@ def test_tower_colour_reads_the_paper_layouts_two_towers():
         conv1[48:, 2] = 0.0
         conv1[60] = 1.0  # one flat grey kernel in tower 2
     first, second = tower_colour(model)
+    # Exact: grey kernels have no chroma (the opponent rows cancel equal channels exactly in
+    # float64), and tower_colour rounds its shares to 4 places.
     assert first == {"tower": 1, "kernels": 48, "mean chroma share": 0.0,
                      "median chroma share": 0.0, "grey kernels": 1.0}
     assert second["mean chroma share"] == pytest.approx(47 / 48, abs=1e-4)
@@ -75,6 +77,8 @@ def test_report_of_a_run_dir_writes_every_figure_and_an_index(trained_run, tmp_p
         assert f"]({name})" in (out / "index.md").read_text()
     module = AlexNetModule.load_from_checkpoint(resolve_checkpoint(trained_run),
                                                 map_location="cpu", weights_only=True)
+    # Equal: the same weights (loaded bit for bit), shares computed in float64 and rounded to 4
+    # places, in the command's process and in this one, with the same environment.
     assert json.loads((out / "tower_colour.json").read_text()) == tower_colour(module.model)
     assert "Grad-CAM at conv3" in page and str(resolve_checkpoint(trained_run)) in page
 
@@ -90,6 +94,7 @@ def test_report_of_weights_in_a_file(trained_run, tmp_path):
                      "report.probes=2", "report.gallery=4", "report.k=2",
                      "report.patch_images=4", "report.top_k=2", "report.units=1")
     assert done.returncode == 0, done.stderr[-2000:]
+    # equal: the same weights, float64 shares rounded to 4 places (see the test above)
     assert json.loads((out / "tower_colour.json").read_text()) == tower_colour(module.model)
     assert "mini.pt" in (out / "index.md").read_text()
 

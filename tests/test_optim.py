@@ -54,6 +54,8 @@ def lrs_per_epoch(cfg, epochs=6, steps_per_epoch=2, metric=None):
     return seen
 
 
+# lrs_per_epoch rounds each lr to 6 places (Python float arithmetic, no tensor kernels), so
+# the exact comparisons below compare those rounded values; pytest.approx allows that rounding.
 def test_schedules_follow_their_rules():
     assert lrs_per_epoch({"name": "constant"}) == [1.0] * 6
     assert lrs_per_epoch({"name": "step", "step_size": 2, "gamma": 0.1}) == [
@@ -62,7 +64,8 @@ def test_schedules_follow_their_rules():
         1.0, 0.5, 0.5, 0.5, 0.25, 0.25]
     assert lrs_per_epoch({"name": "exponential", "gamma": 0.5})[:3] == [1.0, 0.5, 0.25]
     cosine = lrs_per_epoch({"name": "cosine", "t_max": None, "eta_min": 0.0}, epochs=4)
-    assert cosine == [1.0, pytest.approx(0.853553), 0.5, pytest.approx(0.146447)]
+    assert cosine == [1.0, pytest.approx(0.853553, abs=1e-6), 0.5,
+                      pytest.approx(0.146447, abs=1e-6)]
     # The paper's rule: a metric that stops improving divides the lr by 10.
     plateau = lrs_per_epoch({"name": "plateau", "patience": 1, "factor": 0.1}, metric=0.5)
     assert plateau == [1.0, 1.0, 1.0, 0.1, 0.1, 0.01]
@@ -71,7 +74,8 @@ def test_schedules_follow_their_rules():
 def test_warmup_ramps_then_hands_over_to_the_schedule():
     lrs = lrs_per_epoch({"name": "step", "step_size": 3, "gamma": 0.1, "warmup_steps": 4,
                          "warmup_start_factor": 0.2}, epochs=5, steps_per_epoch=1)
-    assert lrs == [pytest.approx(0.4), pytest.approx(0.6), pytest.approx(0.8), 0.1, 0.1]
+    assert lrs == [pytest.approx(0.4, abs=1e-6), pytest.approx(0.6, abs=1e-6),
+                   pytest.approx(0.8, abs=1e-6), 0.1, 0.1]  # rounded to 6 places
 
 
 def test_every_schedule_accepts_a_warmup():

@@ -93,7 +93,9 @@ def test_projector_holds_the_last_hidden_layer_with_labels_and_sprites(run):
     vectors = np.loadtxt(out / "tensorboard" / embedding.tensor_path, delimiter="\t")
     images, labels = split(datamodule, "val", 9)
     assert vectors.shape == (9, model.classifier[-1].in_features)
-    assert np.allclose(vectors, embed(model, images).numpy(), atol=1e-4)
+    # the callback embedded with the weights in training, this with them loaded: the same
+    # values, but another batch and module state, so float32 rounding apart
+    np.testing.assert_allclose(vectors, embed(model, images).numpy(), atol=1e-4, rtol=1e-5)
     names = (folder / "metadata.tsv").read_text().split()
     assert names == [datamodule.classes[i] for i in labels.tolist()]
     sprite = Image.open(out / "tensorboard" / embedding.sprite.image_path)

@@ -64,6 +64,7 @@ def test_named_dataset_trains_through_its_config(name: str, classes: int, native
     size = native if name != "imagenette" else 320
     assert images.shape[1:] == (3, size, size) and labels.max() < classes
     if name in ("mnist", "fashion_mnist"):  # grayscale read as three equal channels
+        # exact: equal pixels and equal per-channel statistics, the same elementwise arithmetic
         assert torch.equal(images[:, 0], images[:, 1]) and torch.equal(images[:, 1], images[:, 2])
 
 
@@ -95,7 +96,8 @@ def test_small_images_fit_the_model_and_use_their_own_statistics(tmp_path: Path,
     raw = torch.from_numpy(datasets.CIFAR10(str(tmp_path), train=False).data[0]).permute(2, 0, 1)
     mean = torch.tensor([0.4914, 0.4822, 0.4465]).view(3, 1, 1)
     std = torch.tensor([0.2470, 0.2435, 0.2616]).view(3, 1, 1)
-    torch.testing.assert_close(image, (raw / 255 - mean) / std)
+    # the same elementwise steps (divide, subtract, divide) in float32: an ulp or two apart
+    torch.testing.assert_close(image, (raw / 255 - mean) / std, atol=1e-6, rtol=1e-6)
 
 
 def _unreachable_network(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -188,11 +190,15 @@ def test_normalization_follows_the_weights_unless_given(tmp_path) -> None:
     module = AlexNetDataModule(source="synthetic", image_size=32, num_workers=0)
     grey = torch.full((3, 32, 32), 0.6)
     module.follow_weights(((0.5, 0.5, 0.5), (0.1, 0.1, 0.1)), "weights.pt")
-    torch.testing.assert_close(module._transforms[1](grey), torch.ones(3, 32, 32))
+    # (0.6 - 0.5) / 0.1 in float32 is 1 + 2.4e-7
+    torch.testing.assert_close(module._transforms[1](grey), torch.ones(3, 32, 32), atol=1e-6,
+                               rtol=1e-6)
     assert module.hparams.mean == [0.5] * 3 and module.hparams.std == [0.1] * 3
     given = AlexNetDataModule(source="synthetic", image_size=32, num_workers=0,
                               mean=[0.6] * 3, std=[1.0] * 3)
     given.follow_weights(((0.5, 0.5, 0.5), (0.1, 0.1, 0.1)), "weights.pt")
-    torch.testing.assert_close(given._transforms[1](grey), torch.zeros(3, 32, 32))
+    # (0.6 - 0.6) / 1 is exactly 0
+    torch.testing.assert_close(given._transforms[1](grey), torch.zeros(3, 32, 32), atol=0,
+                               rtol=0)
     default = AlexNetDataModule(source="cifar10", root=str(tmp_path), image_size=32)
     assert default.hparams.mean == [0.4914, 0.4822, 0.4465]  # kept in checkpoints

@@ -15,16 +15,21 @@ def test_create_synthetic_dataset_returns_train_and_test():
     image, label = train[5]
     assert image.shape == (3, 64, 64) and image.dtype == torch.float32 and label == 1
     assert train.specs == test.specs
-    assert not torch.equal(train[0][0], test[0][0])
+    assert (train[0][0] - test[0][0]).abs().max() > 0.1  # another image, not a near-copy
 
 
 def test_images_are_deterministic_per_seed_and_index():
     a = SyntheticImageNet(5, 10, 48, seed=1)
     b = SyntheticImageNet(5, 10, 48, seed=1)
+    # exact: the same drawing code on the same seed and index, twice in this process
     assert torch.equal(a[7][0], b[7][0]) and torch.equal(a[7][0], a[7][0])
-    assert not torch.equal(a[7][0], a[2][0])
-    assert not torch.equal(a[7][0], SyntheticImageNet(5, 10, 48, seed=2)[7][0])
-    assert not torch.equal(a[7][0], SyntheticImageNet(5, 10, 48, seed=1, split="val")[7][0])
+
+    def far(x: torch.Tensor, y: torch.Tensor) -> bool:  # other images, not rounding apart
+        return bool((x - y).abs().max() > 0.1)
+
+    assert far(a[7][0], a[2][0])
+    assert far(a[7][0], SyntheticImageNet(5, 10, 48, seed=2)[7][0])
+    assert far(a[7][0], SyntheticImageNet(5, 10, 48, seed=1, split="val")[7][0])
 
 
 def test_imagenet_scale_in_constant_memory():
@@ -75,6 +80,7 @@ def test_the_cache_serves_the_same_images_and_respects_its_limit():
         assert cached.datasets[split]._images is not None
         assert drawn.datasets[split]._images is None
         for index in range(len(drawn.datasets[split])):
+            # exact: the cache was rendered by the same code in this process (num_workers=0)
             assert torch.equal(cached.datasets[split][index][0], drawn.datasets[split][index][0])
     too_big = AlexNetDataModule(**sizes, cache_limit_mib=0)  # 19 images of 12 KiB: over 0 MiB
     too_big.setup()

@@ -15,6 +15,9 @@ def test_torchvision_state_dict_loads_strict_and_gives_identical_outputs():
     model = AlexNet(num_classes=1000).eval()
     model.load_state_dict(reference.state_dict(), strict=True)
     x = torch.randn(2, 3, 224, 224)
+    # Bit for bit: the same layers in the same order (features, avgpool, flatten, classifier)
+    # with the same weights on the same input in this process run the same kernels; a layout
+    # that differed anywhere would differ by far more than rounding.
     with torch.no_grad():
         assert torch.equal(model(x), reference(x))
 
@@ -82,7 +85,9 @@ def test_dropout_placement_torchvision_and_paper():
     seen = {}
     model.classifier[6].register_forward_pre_hook(lambda _m, args: seen.update(fc8_in=args[0]))
     model(torch.randn(64, 3, 63, 63))
-    assert (seen["fc8_in"] == 0).float().mean() > 0.3  # fc7's output is dropped before fc8
+    # fc7's output is dropped before fc8; dropout multiplies by an exact 0 (and ReLU clamps to
+    # an exact 0), so these zeros are exact
+    assert (seen["fc8_in"] == 0).float().mean() > 0.3
 
 
 def test_paper2012_at_227_gives_55x55x96_after_conv1():
@@ -173,7 +178,7 @@ def test_widths_and_hidden():
 def test_paper_init():
     torch.manual_seed(0)
     model = AlexNet(init="paper")
-    for index in (0, 6):
+    for index in (0, 6):  # biases filled with constants: exact
         assert torch.all(model.features[index].bias == 0)
     for index in (3, 8, 10):
         assert torch.all(model.features[index].bias == 1)
@@ -199,7 +204,9 @@ def test_seed_ablation_variant_is_the_same_model_with_knobs():
     assert type(model) is AlexNet
     model.train()
     x = torch.randn(2, 3, 64, 64)
-    assert torch.equal(model(x), model(x))  # no dropout: deterministic in train mode
+    # no dropout: deterministic in train mode; the same forward twice in this process on the
+    # same input, so bit-identical
+    assert torch.equal(model(x), model(x))
 
 
 @pytest.mark.parametrize("activation", ["relu", "tanh", "leaky_relu"])
@@ -213,4 +220,4 @@ def test_kaiming_init_keeps_the_signal_scale(activation):
     assert 0.1 < kaiming_std < 10  # the logits keep about the input's scale
     assert kaiming_std > 5 * default_std  # PyTorch's default shrinks it layer by layer
     assert all(float(m.bias.abs().max()) == 0 for m in model.modules() if hasattr(m, "bias")
-               and m.bias is not None)
+               and m.bias is not None)  # zero-initialized, never computed: exact

@@ -34,13 +34,14 @@ def test_alias_and_module_name_give_the_same_output(model):
     x = torch.randn(1, 3, 224, 224)
     with AlexNetFeatureExtractor(model, ["conv2", "features.3"]) as extract:
         features = extract(x)
-    assert torch.equal(features["conv2"], features["features.3"])
+    assert torch.equal(features["conv2"], features["features.3"])  # one output, read twice
 
 
 def test_conv_output_is_taken_before_the_in_place_activation(model):
     with AlexNetFeatureExtractor(model, ["conv1", "act1"]) as extract:
         features = extract(torch.randn(1, 3, 224, 224))
     assert (features["conv1"] < 0).any()
+    # exact: the ReLU's output against a clamp of the same forward's conv output
     assert torch.equal(features["act1"], features["conv1"].clamp(min=0))
 
 
@@ -51,7 +52,7 @@ def test_model_outputs_unchanged_and_no_hook_left(model):
     with AlexNetFeatureExtractor(model, ["conv1", "act1", "fc8"]) as extract:
         extract(x)
         assert sum(len(m._forward_hooks) for m in model.modules()) == 3
-        with torch.no_grad():
+        with torch.no_grad():  # the same forward twice in this process, same input: exact
             assert torch.equal(model(x), before)
     assert all(len(m._forward_hooks) == 0 for m in model.modules())
     with pytest.raises(RuntimeError, match="closed"):
