@@ -72,22 +72,6 @@ def test_ddp_under_optuna_runs_each_trial_once(run_script, tmp_path):
         assert all(r["lr"] == pytest.approx(lr, rel=1e-9) for r in records)
 
 
-@pytest.mark.slow
-def test_parallel_jobs_get_distinct_device_slots(run_script, tmp_path):
-    result = run_script("train.py", "-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2",
-                        "device_slots=2",
-                 *TINY, "debug=limit", "trainer.max_epochs=1", "logger=csv",
-                 "activation=relu,tanh", f"paths.log_dir={tmp_path}",
-                 # both jobs hold their slot at once (else the second may reuse a freed slot 0)
-                 "+callbacks.rendezvous._target_=tests.rendezvous.Rendezvous",
-                 f"+callbacks.rendezvous.folder={tmp_path / 'arrived'}")
-    assert result.returncode == 0, result.stderr[-3000:]
-    summaries = [json.loads(p.read_text())
-                 for p in tmp_path.glob("train/multiruns/*/*/metrics.json")]
-    assert [s["status"] for s in summaries] == ["completed", "completed"]
-    assert sorted(s["device_slot"] for s in summaries) == [0, 1]
-
-
 def test_device_slots_are_exclusive_while_held(tmp_path):
     from alexnet.device_slots import acquire
 

@@ -1,16 +1,20 @@
-"""Crash safety, resume, reproducibility, divergence and failing sweep jobs, in real processes."""
+"""Crash safety, resume, reproducibility, divergence and failing sweep jobs: in real processes,
+but for the checkpoint errors of the entry points, run in this process."""
 
 import json
 import re
 import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import torch
 
 from alexnet.checkpoints import AtomicCheckpointIO
-from tests.conftest import TINY
+from alexnet.cli import train_command
+from alexnet.run import train as run_train
+from tests.conftest import TINY, compose_train
 
 # 48 training images in batches of 4: 12 steps an epoch; a step checkpoint every 5 steps.
 RESUMABLE = [*TINY, "data.train_per_class=16", "trainer.max_epochs=2",
@@ -184,25 +188,33 @@ def test_bad_image_files_can_stop_the_run_naming_the_file(run_script, tmp_path, 
 
 
 @pytest.fixture(scope="module")
-def checkpoint(run_script, tmp_path_factory) -> Path:
-    log_dir = tmp_path_factory.mktemp("ckpt")
-    result = train(run_script, log_dir, *TINY, "debug=limit", "trainer.max_epochs=1",
-                   "logger=csv", "test=false")
-    assert result.returncode == 0, result.stderr[-2000:]
-    return next(log_dir.glob("train/runs/*/checkpoints/last.ckpt")).resolve()
+def checkpoint(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("ckpt") / "run"
+    run_train(compose_train(*TINY, "debug=limit", "trainer.max_epochs=1", "logger=csv",
+                            "test=false", output_dir=out))
+    return (out / "checkpoints" / "last.ckpt").resolve()
 
 
-def test_a_truncated_checkpoint_gets_a_clear_error(run_script, tmp_path, checkpoint):
+def command_error(monkeypatch, command, *argv: str) -> str:
+    """The one-line message an entry point exits with, run in this process."""
+    monkeypatch.setattr(sys, "argv", list(argv))
+    with pytest.raises(SystemExit) as stopped:
+        command()
+    assert isinstance(stopped.value.code, str), stopped.value.code  # a message: exit status 1
+    return stopped.value.code
+
+
+def test_a_truncated_checkpoint_gets_a_clear_error(run_script, tmp_path, checkpoint, monkeypatch):
     cut = tmp_path / "cut.ckpt"
     data = checkpoint.read_bytes()
     cut.write_bytes(data[: len(data) // 2])
-    for script in ("train.py", "eval.py"):
-        extra = TINY if script == "train.py" else []
-        result = run_script(script, *extra, f"ckpt_path={cut}", f"paths.log_dir={tmp_path}")
-        assert result.returncode != 0
-        last = result.stderr.strip().splitlines()[-1]
-        assert last.startswith(f"error: ckpt_path='{cut}' is not valid; it is not a readable "
-                               "checkpoint: truncated, corrupt or not a Lightning checkpoint")
+    expected = (f"error: ckpt_path='{cut}' is not valid; it is not a readable checkpoint: "
+                "truncated, corrupt or not a Lightning checkpoint")
+    result = run_script("eval.py", f"ckpt_path={cut}", f"paths.log_dir={tmp_path}")  # a process
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines()[-1].startswith(expected)
+    assert command_error(monkeypatch, train_command, "train.py", *TINY, f"ckpt_path={cut}",
+                         f"paths.log_dir={tmp_path}").startswith(expected)
     assert not list(tmp_path.glob("*/runs/*"))
 
 
@@ -210,14 +222,15 @@ class Payload:
     """Stands for code a tampered checkpoint would run when unpickled."""
 
 
-def test_a_tampered_checkpoint_is_refused_by_weights_only_loading(run_script, tmp_path, checkpoint):
+def test_a_tampered_checkpoint_is_refused_by_weights_only_loading(tmp_path, checkpoint,
+                                                                 monkeypatch):
     tampered = tmp_path / "tampered.ckpt"
     content = torch.load(checkpoint, map_location="cpu", weights_only=True)
     content["payload"] = Payload()
     torch.save(content, tampered)
-    result = train(run_script, tmp_path, *TINY, f"ckpt_path={tampered}")
-    assert result.returncode != 0
-    assert "it is not a readable checkpoint" in result.stderr and "Payload" in result.stderr
+    error = command_error(monkeypatch, train_command, "train.py", *TINY,
+                          f"ckpt_path={tampered}", f"paths.log_dir={tmp_path}")
+    assert "it is not a readable checkpoint" in error and "Payload" in error
 
 
 def test_resume_takes_the_newest_checkpoint_of_a_run_dir(run_script, tmp_path, checkpoint):
