@@ -21,9 +21,10 @@ regularization of any kind was employed." Here, as there:
    of dead units per layer (output the same for every image) and the logits' spread. A run
    whose units all die in a layer, or whose output no longer depends on the input, is dead,
    not slow: it is never chosen;
-4. a learning-rate sweep per activation (seed 0) on a grid of 1.41x steps wide enough to cross
-   each activation's stability edge: each activation keeps the live rate that reaches the target
-   training error in the fewest steps; a choice at the grid's edge is marked;
+4. a learning-rate sweep per activation (seed 0) on a grid of 1.41x steps meant to cross each
+   activation's stability edge: each activation keeps the live rate that reaches the target
+   training error in the fewest steps (a sweep run ends there); a choice at the grid's edge is
+   marked;
 5. fresh seeds 1..N (5 by default) at each activation's own rate; steps and epochs to the target
    (interpolated between probes), and the tanh/ReLU ratio per seed pair (the same training
    seed), summarized on the log scale: geometric mean, 95% CI, and the smallest ratio the pairs
@@ -60,7 +61,7 @@ from alexnet.tables import markdown_table, write_table
 
 PAPER_RATIO = 6.0
 ACTIVATIONS = ("relu", "tanh")
-GRID = tuple(round(0.0025 * 2 ** (k / 2), 5) for k in range(12))  # 0.0025 .. 0.113, x1.41
+GRID = tuple(round(0.005 * 2 ** (k / 2), 5) for k in range(9))  # 0.005 .. 0.08, x1.41
 LEARNING_RATES = {"tiny": (0.01, 0.03), "cpu": GRID, "full": GRID}
 EPOCHS = {"tiny": 2, "cpu": 12, "full": 40}
 SEEDS = {"tiny": 1, "cpu": 5, "full": 5}
@@ -295,8 +296,10 @@ def main(argv: list[str] | None = None) -> Path:
              *overrides]
     git, started = git_state(exclude=out), time.perf_counter()
     rates = ",".join(f"{lr:g}" for lr in LEARNING_RATES[args.size])
-    launch_multirun([*base, f"activation={','.join(ACTIVATIONS)}", f"optimizer.lr={rates}"],
-                    out / "lr_sweep")
+    # The sweep only needs each rate's steps to the target: its runs end there.
+    stop = f"+callbacks.training_probe.stop_at_error={args.target_error:g}"
+    launch_multirun([*base, stop, f"activation={','.join(ACTIVATIONS)}",
+                     f"optimizer.lr={rates}"], out / "lr_sweep")
     sweep = load_runs(out / "lr_sweep")
     chosen, _ = choose_rates(sweep, args.target_error)
     missing = [name for name in ACTIVATIONS if name not in chosen]

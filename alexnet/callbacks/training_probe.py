@@ -57,13 +57,16 @@ class TrainingProbe(L.Callback):
     model in eval mode on the first `images` training images, un-augmented; the fraction of dead
     units per activation layer; and the spread (std over images, mean over classes) of the
     logits, which is 0 when the output no longer depends on the input. Kept in checkpoints, and
-    written to the run's metrics.json as ``probe`` (a list of entries with step and epoch)."""
+    written to the run's metrics.json as ``probe`` (a list of entries with step and epoch).
+    With `stop_at_error`, the fit ends at the first probe whose error is that low or lower."""
 
-    def __init__(self, every_n_steps: int = 10, images: int = 500) -> None:
+    def __init__(self, every_n_steps: int = 10, images: int = 500,
+                 stop_at_error: float | None = None) -> None:
         if every_n_steps < 1 or images < 1:
             raise ValueError(f"callbacks.training_probe: every_n_steps={every_n_steps} and "
                              f"images={images} must both be integers >= 1")
         self.every_n_steps, self.images = every_n_steps, images
+        self.stop_at_error = stop_at_error  # end the fit once the error is down to it
         self.entries: list[dict[str, Any]] = []
         self._samples: tuple[torch.Tensor, torch.Tensor] | None = None
 
@@ -90,7 +93,9 @@ class TrainingProbe(L.Callback):
                  "dead": {layer: round(value, 6) for layer, value in dead.items()}}
         self.entries.append(entry)
         if not log:
-            return
+            return  # the probe before training: nothing to stop yet
+        if self.stop_at_error is not None and error <= self.stop_at_error:
+            trainer.should_stop = True  # at the end of this step
         pl_module.log("probe/train_error", error, on_step=True, on_epoch=False, rank_zero_only=True)
         for layer, value in dead.items():
             pl_module.log(f"probe/dead/{layer}", value, on_step=True, on_epoch=False,

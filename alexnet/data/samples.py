@@ -11,13 +11,12 @@ from torch.utils.data import Dataset
 
 def unaugmented_train_samples(datamodule: LightningDataModule, count: int
                               ) -> tuple[torch.Tensor, torch.Tensor]:
-    """`count` training images evenly spread over the split (every class, also where the split
-    is sorted by class), through the validation pipeline, and their labels (ten-crop
-    evaluation: the centre crop). The same images on every call."""
+    """`count` training images drawn at random (from a fixed seed: the same on every call; a
+    stride or a prefix could miss classes where the split is ordered by class or interleaved),
+    through the validation pipeline, and their labels (ten-crop evaluation: the centre crop)."""
     dataset = datamodule.unaugmented_train_split()
-    size = len(dataset)
-    indices = sorted({index * size // min(count, size) for index in range(min(count, size))})
-    return _samples(dataset, indices, 0)
+    chosen = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(0))[:count]
+    return _samples(dataset, sorted(chosen.tolist()), 0)
 
 
 def fixed_samples(datamodule: LightningDataModule, split: str, count: int, start: int = 0,

@@ -62,3 +62,11 @@ def test_the_probe_records_eval_mode_error_of_the_final_weights(tmp_path):
         error = (module(images).argmax(1) != labels).float().mean().item()
     # 12 images: errors are k/12; float32 kernels may differ, predictions rarely.
     assert probe[-1]["train_error"] == pytest.approx(error, abs=1e-6)
+
+
+def test_the_probe_can_end_the_fit_at_a_target_error(tmp_path):
+    # Any error is <= 1: the fit ends at the first probe after a step, step 2 of 12.
+    record = train(compose_train(*TINY, "trainer.max_epochs=4", "logger=none", "callbacks=none",
+                                 "test=false", *PROBE, "+callbacks.training_probe.stop_at_error=1",
+                                 output_dir=tmp_path / "run"))
+    assert record["global_step"] == 2 and [p["step"] for p in record["probe"]] == [0, 2]
