@@ -32,8 +32,8 @@ SYNTHETIC_ONLY = ("data.num_classes=", "data.train_per_class=", "data.val_per_cl
                   "data.test_per_class=")
 # Seeds per arm at each size: every training experiment reports mean and 95% CI over them.
 SEEDS = {"tiny": 1, "cpu": 3, "full": 3}
-DATASETS = ("synthetic", "imagefolder", "cifar10", "cifar100", "mnist", "fashion_mnist", "stl10",
-            "imagenette")
+DATASETS = ("synthetic", "synthetic_hard", "imagefolder", "cifar10", "cifar100", "mnist",
+            "fashion_mnist", "stl10", "imagenette")
 
 
 def size_overrides(size: str, data_root: str | None = None, data: str | None = None
@@ -44,6 +44,9 @@ def size_overrides(size: str, data_root: str | None = None, data: str | None = N
     data = data or ("imagefolder" if data_root else "synthetic")
     if data == "synthetic":
         return list(overrides)
+    if data == "synthetic_hard":  # its own split sizes (calibrated); the size's class count
+        return ["data=synthetic_hard", *(o for o in overrides if not o.startswith(
+            SYNTHETIC_ONLY[1:]))]
     kept = [o for o in overrides if not o.startswith(SYNTHETIC_ONLY)]
     return [f"data={data}", *([f"data.root={data_root}"] if data_root else []), *kept]
 

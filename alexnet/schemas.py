@@ -110,6 +110,7 @@ class DataSchema:
     download: bool = True            # named datasets: download on first use
     cache: bool = True               # synthetic: render once, serve from memory (if it fits)
     cache_limit_mib: int = 2048
+    difficulty: str = "easy"          # synthetic: easy / hard (alexnet.data.synthetic_hard)
 
 
 # Trainer arguments the run sets itself, or that hold objects rather than values.

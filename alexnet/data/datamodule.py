@@ -29,12 +29,13 @@ from alexnet.data.imagefolder import (
     load_rgb,
 )
 from alexnet.data.named import NAMED, ensure_downloaded, named_dataset, named_splits, native_size
-from alexnet.data.synthetic import MAX_CLASSES, SPLITS, SyntheticImageNet
+from alexnet.data.synthetic import DIFFICULTIES, MAX_CLASSES, SPLITS, VERSIONS, SyntheticImageNet
 from alexnet.data.transforms import (
     IMAGENET_STATS,
     Stats,
     eval_transform,
     normalize_imagenet,
+    normalizer,
     resize_for,
     train_transform,
 )
@@ -76,6 +77,9 @@ class AlexNetDataModule(L.LightningDataModule):
             flip) or ``none``.
         eval_crop: ``center`` or ``ten_crop`` (softmax averaged over the 10 crops).
         train_per_class, val_per_class, test_per_class: synthetic images per class and split.
+        difficulty: the synthetic task, ``easy`` (default) or ``hard`` (cluttered 1/f scenes,
+            occlusion, classes on an attribute grid with overlapping nuisances: see
+            alexnet.data.synthetic_hard); `data_version` names it in every run's record.
         val_fraction: share of each class held out when an ImageFolder root has no val/.
         render_on: where synthetic images are drawn: ``loader`` (its workers, on the CPU) or
             ``device`` (the training device, after the batch of indices is moved there; needs
@@ -103,7 +107,7 @@ class AlexNetDataModule(L.LightningDataModule):
                   max_image_pixels: int = PILLOW_MAX_PIXELS,
                  mean: list[float] | None = None, std: list[float] | None = None,
                  variant: str | None = None, download: bool = True, cache: bool = True,
-                 cache_limit_mib: int = 2048) -> None:
+                 cache_limit_mib: int = 2048, difficulty: str = "easy") -> None:
         super().__init__()
         self.save_hyperparameters()
         check_choice("data.source", source, SOURCES)
@@ -127,6 +131,11 @@ class AlexNetDataModule(L.LightningDataModule):
         check_int("data.cache_limit_mib", cache_limit_mib, minimum=0)
         self.cache, self.cache_limit_mib = cache, cache_limit_mib
         self.max_image_pixels = max_image_pixels
+        check_choice("data.difficulty", difficulty, DIFFICULTIES)
+        if difficulty != "easy" and source != "synthetic":
+            raise InvalidValue("data.difficulty", difficulty, "a task of the synthetic data: "
+                               "use data=synthetic (or data=synthetic_hard)")
+        self.difficulty = difficulty
         check_choice("data.render_on", render_on, RENDER_ON)
         drawable = (source, augment, eval_crop) == ("synthetic", "none", "center")
         if render_on == "device" and not drawable:
@@ -172,14 +181,20 @@ class AlexNetDataModule(L.LightningDataModule):
         self._transforms = (self._train_transform(), self._eval_transform())
 
     @property
+    def data_version(self) -> str | None:
+        """The synthetic task's frozen version (e.g. ``hard-v1``); None for other data."""
+        return VERSIONS[self.difficulty] if self.source == "synthetic" else None
+
+    @property
     def num_classes(self) -> int:
         """The number of classes, read from the data for an ImageFolder (checked if configured)."""
         if self.source == "synthetic":
             count = 10 if self._num_classes is None else self._num_classes
             check_int("data.num_classes", count, minimum=1)
-            if count > MAX_CLASSES:
-                raise InvalidValue("data.num_classes", count, f"the synthetic data has at most "
-                                   f"{MAX_CLASSES} classes")
+            limit = MAX_CLASSES[self.difficulty]
+            if count > limit:
+                raise InvalidValue("data.num_classes", count, f"the {self.difficulty} synthetic "
+                                   f"data has at most {limit} classes")
             return count
         if self.named:
             spec = named_dataset(self.source)
@@ -239,7 +254,7 @@ class AlexNetDataModule(L.LightningDataModule):
                 size = self.image_size if self._renders_at_crop_size(split) else self.resize_size
                 self.datasets[split] = SyntheticImageNet(
                     self.num_classes, self.per_class[split], size, self.seed, split, tf,
-                    deferred=self.render_on == "device")
+                    deferred=self.render_on == "device", difficulty=self.difficulty)
             self._fill_caches()
         elif self.named:
             num_classes = self.num_classes
@@ -269,7 +284,8 @@ class AlexNetDataModule(L.LightningDataModule):
         if self.source == "synthetic":
             size = self.image_size if self._renders_at_crop_size("val") else self.resize_size
             return SyntheticImageNet(self.num_classes, self.per_class["train"], size, self.seed,
-                                     "train", eval_tf, deferred=self.render_on == "device")
+                                     "train", eval_tf, deferred=self.render_on == "device",
+                                     difficulty=self.difficulty)
         if self.decode == "device" and not self.named:
             raise InvalidValue("data.decode", self.decode, "the un-augmented training images "
                                "are decoded in the loader only: set data.decode=loader")
@@ -297,22 +313,26 @@ class AlexNetDataModule(L.LightningDataModule):
 
     def _renders_at_crop_size(self, split: str) -> bool:
         # Synthetic images need no crop when nothing asks for one: render at the crop size.
+        # Validation and test do not depend on the training augmentation: every arm of an
+        # ablation is scored on the same images through the same pipeline.
         if split == "train":
             return self.augment == "none"
-        return self.augment == "none" and self.eval_crop == "center"
+        return self.eval_crop == "center"
 
     def _train_transform(self):  # noqa: ANN202 - a torchvision transform
-        if self.source == "synthetic" and self.augment == "none" and self._imagenet_stats():
-            return normalize_imagenet
+        if self.source == "synthetic" and self._renders_at_crop_size("train"):
+            return self._normalizer()
         return train_transform(self.augment, self.image_size, self.resize_size, self.pca_sigma,
                                from_tensor=self.source == "synthetic", stats=self.stats)
 
     def _eval_transform(self):  # noqa: ANN202 - a torchvision transform
-        if self.source == "synthetic" and self.augment == "none" and self.eval_crop == "center" \
-                and self._imagenet_stats():
-            return normalize_imagenet
+        if self.source == "synthetic" and self._renders_at_crop_size("val"):
+            return self._normalizer()
         return eval_transform(self.eval_crop, self.image_size, self.resize_size,
                               from_tensor=self.source == "synthetic", stats=self.stats)
+
+    def _normalizer(self):  # noqa: ANN202 - a transform of [0, 1] image tensors
+        return normalize_imagenet if self._imagenet_stats() else normalizer(self.stats)
 
     def _imagenet_stats(self) -> bool:
         return tuple(map(tuple, self.stats)) == tuple(map(tuple, IMAGENET_STATS))

@@ -1,10 +1,14 @@
 """Synthetic ImageNet-style images, rendered on the fly: no download, O(1) memory.
 
-Each class is a combination of a shape, a stripe orientation, a stripe frequency and a pair of
-complementary stripe colours. Every image draws the object's position, scale, rotation, stripe
-phase, hue jitter and background at random, then adds noise. The two stripe colours of an object
-are complementary and the background is random, so the mean colour of an image says little
-about its class: a model has to see shapes, orientations, textures and local colours.
+Two tasks. The easy one (``difficulty="easy"``, the default): each class is a combination of a
+shape, a stripe orientation, a stripe frequency and a pair of complementary stripe colours;
+every image draws the object's position, scale, rotation, stripe phase, hue jitter and
+background at random, then adds noise. The two stripe colours are complementary and the
+background is random, so the mean colour of an image says little about its class: a model has
+to see shapes, orientations, textures and local colours. Every class attribute is invariant
+under the paper's augmentation: a horizontal flip maps a stripe angle t to pi - t, so an
+orientation is the pair +-t and each image draws the sign. The hard one
+(``difficulty="hard"``): see alexnet.data.synthetic_hard.
 """
 
 from __future__ import annotations
@@ -12,45 +16,55 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from alexnet.data.synthetic_hard import (
+    HARD_MAX_CLASSES,
+    HARD_VERSION,
+    hard_class_specs,
+    render_hard,
+)
+from alexnet.data.synthetic_hard import object_mask as hard_object_mask
+from alexnet.data.synthetic_shapes import SHAPES, ClassSpec, coverage, hsv
 from alexnet.data.transforms import normalize_imagenet
 from alexnet.errors import InvalidValue, check_choice, check_int
 
-SHAPES = ("disk", "square", "triangle", "hexagon", "cross", "ring", "star", "bar")
-ORIENTATIONS = 8  # stripe angles, 22.5 degrees apart
-FREQUENCIES = (1.5, 2.5, 3.5, 5.0)  # stripe cycles across the object
+ORIENTATIONS = 5  # stripe angles +-t, t = 0, 22.5, 45, 67.5, 90 degrees (mirror-image pairs)
+FREQUENCIES = (1.5, 2.5, 3.5, 5.0, 7.0)  # stripe cycles across the object
 HUES = 6  # colour pairs (h, h + 180 degrees), h 30 degrees apart
 SPLITS = {"train": 0, "val": 1, "test": 2}
-MAX_CLASSES = len(SHAPES) * ORIENTATIONS * len(FREQUENCIES) * HUES
+DIFFICULTIES = ("easy", "hard")
+EASY_VERSION = "easy-v2"  # v2: flip-invariant orientations
+VERSIONS = {"easy": EASY_VERSION, "hard": HARD_VERSION}
+MAX_CLASSES = {"easy": len(SHAPES) * ORIENTATIONS * len(FREQUENCIES) * HUES,
+               "hard": HARD_MAX_CLASSES}
+DRAWS = 15  # an easy image's uniform draws, before its noise seed (see `render`)
 
 
-@dataclass(frozen=True)
-class ClassSpec:
-    """What makes a class: shape, stripe angle (radians), stripe frequency and hue (0..1)."""
-
-    shape: int
-    angle: float
-    frequency: float
-    hue: float
-
-
-def class_specs(num_classes: int, seed: int) -> list[ClassSpec]:
+def class_specs(num_classes: int, seed: int, difficulty: str = "easy") -> list[ClassSpec]:
     """The `num_classes` class definitions of `seed`: distinct attribute combinations."""
+    if difficulty == "hard":
+        return hard_class_specs(num_classes, seed)
     rng = np.random.default_rng([seed, 7919])
-    combos = rng.permutation(MAX_CLASSES)[:num_classes]
+    combos = rng.permutation(MAX_CLASSES["easy"])[:num_classes]
     specs = []
     for combo in combos.tolist():
         shape, rest = combo % len(SHAPES), combo // len(SHAPES)
         angle, rest = rest % ORIENTATIONS, rest // ORIENTATIONS
         frequency, hue = rest % len(FREQUENCIES), rest // len(FREQUENCIES)
-        specs.append(ClassSpec(shape, angle * math.pi / ORIENTATIONS, FREQUENCIES[frequency],
-                               hue / (2 * HUES)))
+        specs.append(ClassSpec(shape, angle * math.pi / (2 * (ORIENTATIONS - 1)),
+                               FREQUENCIES[frequency], hue / (2 * HUES)))
     return specs
+
+
+def stripe_angle(spec: ClassSpec, draws: list[float]) -> float:
+    """The stripe angle (radians) an easy image of `spec` is drawn with: the class's angle t or
+    its mirror image -t (one draw picks), jittered by up to 4 degrees either way."""
+    sign = 1 if draws[14] < 0.5 else -1
+    return sign * spec.angle + (draws[5] - 0.5) * math.radians(8)
 
 
 class SyntheticImageNet(Dataset):
@@ -66,11 +80,12 @@ class SyntheticImageNet(Dataset):
     def __init__(self, num_classes: int, samples_per_class: int, image_size: int = 224,
                  seed: int = 0, split: str = "train",
                  transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
-                 deferred: bool = False) -> None:
+                 deferred: bool = False, difficulty: str = "easy") -> None:
+        check_choice("difficulty", difficulty, DIFFICULTIES)
         check_int("num_classes", num_classes, minimum=1)
-        if num_classes > MAX_CLASSES:
-            raise InvalidValue("num_classes", num_classes, f"the synthetic data has at most "
-                               f"{MAX_CLASSES} classes")
+        if num_classes > MAX_CLASSES[difficulty]:
+            raise InvalidValue("num_classes", num_classes, f"the {difficulty} synthetic data "
+                               f"has at most {MAX_CLASSES[difficulty]} classes")
         check_int("samples_per_class", samples_per_class, minimum=1)
         check_int("image_size", image_size, minimum=8)
         check_choice("split", split, SPLITS)
@@ -78,7 +93,8 @@ class SyntheticImageNet(Dataset):
         self.image_size, self.seed, self.split = image_size, seed, split
         self.transform = transform or normalize_imagenet
         self.classes = [f"class_{i:04d}" for i in range(num_classes)]
-        self.specs = class_specs(num_classes, seed)
+        self.difficulty, self.version = difficulty, VERSIONS[difficulty]
+        self.specs = class_specs(num_classes, seed, difficulty)
         self.deferred = deferred
         self._grid: torch.Tensor | None = None
         self._images: torch.Tensor | None = None  # all images, once `fill_cache` has run
@@ -108,26 +124,29 @@ class SyntheticImageNet(Dataset):
             return torch.tensor([SPLITS[self.split], index]), label
         if self._images is not None:
             return self.transform(self._images[index]), label
-        rng = np.random.default_rng([self.seed, SPLITS[self.split], index])
-        image = render(self.specs[label], rng, self._coordinates())
+        image = self._render(index, self._coordinates())
         return self.transform(image), label
 
     def object_mask(self, index: int) -> torch.Tensor:
         """Where image `index`'s object is: a boolean (size, size) mask, at the size the image is
         rendered (before any crop), from the same draws as the image."""
         rng = np.random.default_rng([self.seed, SPLITS[self.split], index])
-        draws = rng.random(14).tolist()
-        return soft_mask(self.specs[index % self.num_classes], draws, self._coordinates()) > 0.5
+        spec, grid = self.specs[index % self.num_classes], self._coordinates()
+        if self.difficulty == "hard":
+            return hard_object_mask(spec, rng, grid) > 0.5
+        return soft_mask(spec, rng.random(DRAWS).tolist(), grid) > 0.5
 
     def render_batch(self, indices: torch.Tensor, device: torch.device) -> torch.Tensor:
         """The normalized images (B, 3, size, size) of `indices`, rendered on `device`: on the
         CPU exactly the images of ``self[i]``; on a GPU the same but for their noise draws."""
         grid = self._coordinates().to(device)
-        images = []
-        for index in indices.tolist():
-            rng = np.random.default_rng([self.seed, SPLITS[self.split], index])
-            images.append(render(self.specs[index % self.num_classes], rng, grid))
+        images = [self._render(index, grid) for index in indices.tolist()]
         return normalize_imagenet(torch.stack(images))
+
+    def _render(self, index: int, grid: torch.Tensor) -> torch.Tensor:
+        rng = np.random.default_rng([self.seed, SPLITS[self.split], index])
+        draw = render_hard if self.difficulty == "hard" else render
+        return draw(self.specs[index % self.num_classes], rng, grid)
 
     def __getstate__(self) -> dict:
         # The coordinate grid is a cache: rebuilt on first use, never pickled to workers.
@@ -147,37 +166,40 @@ def _identity(image: torch.Tensor) -> torch.Tensor:
 def create_synthetic_dataset(num_classes: int = 10, samples_per_class: int = 100,
                              image_size: int = 224, seed: int = 0,
                              test_samples_per_class: int | None = None,
+                             difficulty: str = "easy",
                              ) -> tuple[SyntheticImageNet, SyntheticImageNet]:
     """(train, test) synthetic datasets over the same classes; test has its own images.
 
     The test set has `test_samples_per_class` images per class (default: a fifth of
-    `samples_per_class`, at least 1).
+    `samples_per_class`, at least 1). `difficulty`: ``easy`` or ``hard`` (see the module).
     """
     test_count = test_samples_per_class or max(1, samples_per_class // 5)
-    train = SyntheticImageNet(num_classes, samples_per_class, image_size, seed, "train")
-    test = SyntheticImageNet(num_classes, test_count, image_size, seed, "test")
+    train = SyntheticImageNet(num_classes, samples_per_class, image_size, seed, "train",
+                              difficulty=difficulty)
+    test = SyntheticImageNet(num_classes, test_count, image_size, seed, "test",
+                             difficulty=difficulty)
     return train, test
 
 
 def render(spec: ClassSpec, rng: np.random.Generator, grid: torch.Tensor) -> torch.Tensor:
-    """One [0, 1] image (3, H, W) of class `spec`, its nuisances drawn from `rng`."""
-    draws = rng.random(14).tolist()
-    (_, _, scale, _, phase, angle_jitter, hue_jitter, bg_hue, bg_sat, bg_val, grad_angle,
-     grad_amp, noise, _) = draws
+    """One [0, 1] easy image (3, H, W) of class `spec`, its nuisances drawn from `rng`."""
+    draws = rng.random(DRAWS).tolist()
+    (_, _, scale, _, phase, _, hue_jitter, bg_hue, bg_sat, bg_val, grad_angle, grad_amp, noise,
+     _, _) = draws
     x, y = grid[0], grid[1]
     mask = soft_mask(spec, draws, grid)
     scale = 0.3 + 0.35 * scale
 
-    angle = spec.angle + (angle_jitter - 0.5) * math.radians(8)
+    angle = stripe_angle(spec, draws)
     along = (x * math.cos(angle) + y * math.sin(angle)) / scale
     stripes = torch.sigmoid(6 * torch.sin(math.pi * spec.frequency * along + 2 * math.pi * phase))
     hue = spec.hue + (hue_jitter - 0.5) / 18
     device = grid.device
-    colour_a, colour_b = _hsv(hue, 0.85, 0.9, device), _hsv(hue + 0.5, 0.85, 0.9, device)
+    colour_a, colour_b = hsv(hue, 0.85, 0.9, device), hsv(hue + 0.5, 0.85, 0.9, device)
     stripes = stripes.unsqueeze(0)
     foreground = colour_a * stripes + colour_b * (1 - stripes)
 
-    background = _hsv(bg_hue, 0.6 * bg_sat, 0.25 + 0.6 * bg_val, device)
+    background = hsv(bg_hue, 0.6 * bg_sat, 0.25 + 0.6 * bg_val, device)
     gradient = x * math.cos(2 * math.pi * grad_angle) + y * math.sin(2 * math.pi * grad_angle)
     background = background * (1 + 0.4 * grad_amp * gradient).unsqueeze(0)
 
@@ -190,56 +212,9 @@ def render(spec: ClassSpec, rng: np.random.Generator, grid: torch.Tensor) -> tor
 
 
 def soft_mask(spec: ClassSpec, draws: list[float], grid: torch.Tensor) -> torch.Tensor:
-    """The object's coverage (H, W) in [0, 1], from the image's 14 draws (see `render`)."""
+    """The easy object's coverage (H, W) in [0, 1], from the image's draws (see `render`)."""
     cx, cy, scale, rotation, sharp = draws[0], draws[1], draws[2], draws[3], draws[13]
-    x, y = grid[0], grid[1]
     scale = 0.3 + 0.35 * scale
     cx, cy = (cx * 2 - 1) * (0.95 - scale), (cy * 2 - 1) * (0.95 - scale)
-    rotation = (rotation - 0.5) * math.radians(30)
-    cos_r, sin_r = math.cos(rotation), math.sin(rotation)
-    u = ((x - cx) * cos_r + (y - cy) * sin_r) / scale
-    v = (-(x - cx) * sin_r + (y - cy) * cos_r) / scale
-    edge = grid.shape[-1] * scale * (0.25 + 0.25 * sharp)
-    return torch.sigmoid(-_signed_distance(SHAPES[spec.shape], u, v) * edge)
-
-
-def _signed_distance(shape: str, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    """Negative inside the unit-sized `shape`, positive outside (object coordinates)."""
-    if shape == "disk":
-        return torch.sqrt(u * u + v * v) - 0.9
-    if shape == "square":
-        return torch.maximum(u.abs(), v.abs()) - 0.75
-    if shape == "triangle":
-        return _polygon(u, v, sides=3, radius=0.5)
-    if shape == "hexagon":
-        return _polygon(u, v, sides=6, radius=0.8)
-    if shape == "cross":
-        arm_h = torch.maximum(u.abs() - 0.9, v.abs() - 0.3)
-        arm_v = torch.maximum(u.abs() - 0.3, v.abs() - 0.9)
-        return torch.minimum(arm_h, arm_v)
-    if shape == "ring":
-        return (torch.sqrt(u * u + v * v) - 0.7).abs() - 0.22
-    if shape == "star":
-        radius = torch.sqrt(u * u + v * v)
-        return radius - (0.6 + 0.3 * torch.cos(5 * torch.atan2(v, u)))
-    if shape == "bar":
-        return torch.maximum(u.abs() - 0.95, v.abs() - 0.3)
-    raise InvalidValue("shape", shape, f"choose one of: {', '.join(SHAPES)}")
-
-
-def _polygon(u: torch.Tensor, v: torch.Tensor, sides: int, radius: float) -> torch.Tensor:
-    distance = None
-    for k in range(sides):
-        a = math.pi / 2 + 2 * math.pi * k / sides
-        side = u * math.cos(a) + v * math.sin(a) - radius
-        distance = side if distance is None else torch.maximum(distance, side)
-    return distance
-
-
-def _hsv(hue: float, saturation: float, value: float, device: torch.device | None = None
-         ) -> torch.Tensor:
-    """An RGB colour (3, 1, 1) from HSV in [0, 1] (hue wraps around)."""
-    hue = hue % 1.0
-    rgb = [value * (1 - saturation * max(0.0, min(1.0, 2 - abs((hue * 6 - k) % 6 - 3))))
-           for k in (0, 4, 2)]
-    return torch.tensor(rgb, device=device).view(3, 1, 1)
+    return coverage(SHAPES[spec.shape], cx, cy, scale, (rotation - 0.5) * math.radians(30),
+                    0.25 + 0.25 * sharp, grid)

@@ -96,6 +96,11 @@ def normalize_imagenet(image: torch.Tensor) -> torch.Tensor:
     return (image - mean) / std
 
 
+def normalizer(stats: Stats = IMAGENET_STATS) -> v2.Normalize:
+    """Normalization of [0, 1] images by `stats` (mean, std)."""
+    return _normalize(stats)
+
+
 def _normalize(stats: Stats = IMAGENET_STATS) -> v2.Normalize:
     return v2.Normalize(mean=list(stats[0]), std=list(stats[1]))
 

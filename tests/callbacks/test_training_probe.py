@@ -65,8 +65,10 @@ def test_the_probe_records_eval_mode_error_of_the_final_weights(tmp_path):
 
 
 def test_the_probe_can_end_the_fit_at_a_target_error(tmp_path):
-    # Any error is <= 1: the fit ends at the first probe after a step, step 2 of 12.
+    # Any error is <= 1: the fit ends at the first probe after a step, step 2 of 12. On the
+    # hard synthetic task, whose version the record names.
     record = train(compose_train(*TINY, "trainer.max_epochs=4", "logger=none", "callbacks=none",
                                  "test=false", *PROBE, "+callbacks.training_probe.stop_at_error=1",
-                                 output_dir=tmp_path / "run"))
+                                 "data.difficulty=hard", output_dir=tmp_path / "run"))
     assert record["global_step"] == 2 and [p["step"] for p in record["probe"]] == [0, 2]
+    assert record["data_version"] == "hard-v1"

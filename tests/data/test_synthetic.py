@@ -1,3 +1,4 @@
+import math
 import pickle
 
 import numpy as np
@@ -5,7 +6,8 @@ import pytest
 import torch
 
 from alexnet import create_synthetic_dataset
-from alexnet.data.synthetic import MAX_CLASSES, SyntheticImageNet, class_specs
+from alexnet.data.synthetic import MAX_CLASSES, SyntheticImageNet, class_specs, stripe_angle
+from alexnet.data.synthetic_hard import GRID, HUE_JITTER, HUE_STEP, MAIN_DRAWS, object_params
 
 
 def test_create_synthetic_dataset_returns_train_and_test():
@@ -44,8 +46,9 @@ def test_imagenet_scale_in_constant_memory():
 
 
 def test_too_many_classes_is_refused():
-    with pytest.raises(ValueError, match=f"at most {MAX_CLASSES} classes"):
-        SyntheticImageNet(MAX_CLASSES + 1, 1)
+    for difficulty, limit in MAX_CLASSES.items():
+        with pytest.raises(ValueError, match=f"at most {limit} classes"):
+            SyntheticImageNet(limit + 1, 1, difficulty=difficulty)
 
 
 def test_mean_colour_does_not_give_the_class_away():
@@ -85,3 +88,98 @@ def test_the_cache_serves_the_same_images_and_respects_its_limit():
     too_big = AlexNetDataModule(**sizes, cache_limit_mib=0)  # 19 images of 12 KiB: over 0 MiB
     too_big.setup()
     assert all(data._images is None for data in too_big.datasets.values())
+
+
+def _closed_under_flip(angles: set[float]) -> bool:
+    """Every angle's mirror image pi - t is among `angles` (stripes: modulo pi, to 1e-9)."""
+    def apart(a: float, b: float) -> float:
+        gap = (a - b) % math.pi
+        return min(gap, math.pi - gap)
+    return all(min(apart(math.pi - a, b) for b in angles) < 1e-9 for a in angles)
+
+
+def test_a_horizontal_flip_keeps_every_class_orientation():
+    # A flip maps a stripe angle t to pi - t. Each class's angles (jitter aside: draw 0.5) must
+    # be closed under it, or a flipped image shows another class's orientation.
+    neutral = [0.5] * 14
+    for spec in class_specs(MAX_CLASSES["easy"], seed=0):
+        angles = {stripe_angle(spec, [*neutral, sign]) for sign in (0.1, 0.9)}
+        assert _closed_under_flip(angles), spec
+    for spec in class_specs(MAX_CLASSES["hard"], seed=0):
+        draws = [0.5] * MAIN_DRAWS
+        angles = set()
+        for sign in (0.1, 0.9):
+            draws[7] = sign
+            angles.add(object_params(spec, draws)["stripe"])
+        if spec.angle is not None:  # None: drawn over the whole half-turn, symmetric
+            assert _closed_under_flip(angles), spec
+
+
+def test_the_hard_classes_sit_on_a_grid_with_overlapping_nuisances():
+    specs = class_specs(MAX_CLASSES["hard"], seed=0, difficulty="hard")
+    shapes = GRID[0]
+    for index, spec in enumerate(specs):  # the next shape, and the next hue: one attribute each
+        if index % shapes < shapes - 1:
+            other = specs[index + 1]
+            assert other.shape != spec.shape and (other.hue, other.angle, other.frequency) == (
+                spec.hue, spec.angle, spec.frequency)
+        if index + shapes < len(specs) and (index // shapes) % GRID[1] == 0:
+            other = specs[index + shapes]
+            assert other.hue != spec.hue and (other.shape, other.angle, other.frequency) == (
+                spec.shape, spec.angle, spec.frequency)
+    # Neighbouring hue levels overlap: some hue values belong to either class.
+    assert 2 * HUE_JITTER > HUE_STEP
+    low = [object_params(specs[0], [0.5] * 9 + [u, 0.5, 0.5])["hue"] for u in (0.0, 1.0)]
+    high = [object_params(specs[shapes], [0.5] * 9 + [u, 0.5, 0.5])["hue"] for u in (0.0, 1.0)]
+    assert high[0] < low[1]
+    # With 10 classes, frequency and orientation are nuisances; shape and hue the class.
+    ten = class_specs(10, seed=0, difficulty="hard")
+    assert all(s.angle is None and s.frequency is None for s in ten)
+    assert len({(s.shape, s.hue) for s in ten}) == 10
+
+
+def test_the_hard_task_is_deterministic_and_its_mask_follows_the_object():
+    a = SyntheticImageNet(10, 4, 48, seed=1, difficulty="hard", transform=lambda image: image)
+    b = SyntheticImageNet(10, 4, 48, seed=1, difficulty="hard", transform=lambda image: image)
+    assert a.version == "hard-v1" and a.specs == b.specs
+    assert torch.equal(a[13][0], b[13][0])  # exact: the same code and draws in one process
+    easy = SyntheticImageNet(10, 4, 48, seed=1, transform=lambda image: image)
+    assert (a[13][0] - easy[13][0]).abs().max() > 0.1
+    for index in range(8):
+        mask = a.object_mask(index)
+        assert 0 < mask.float().mean() < 0.5  # an object, smaller than the scene
+
+
+def test_every_augmentation_is_scored_on_the_same_validation_images():
+    # An ablation's arms differ in their training pipeline only: the validation and test
+    # images, and the un-augmented training images the probe scores, are the same for each.
+    from alexnet.data import AlexNetDataModule
+
+    sizes = dict(num_classes=3, image_size=32, train_per_class=4, val_per_class=2,
+                 test_per_class=2, num_workers=0)
+    modules = [AlexNetDataModule(**sizes, augment=augment) for augment in ("none", "paper")]
+    for module in modules:
+        module.setup()
+    plain, augmented = modules
+    for split in ("val", "test"):
+        for index in range(6):  # exact: the same rendering and normalization on both sides
+            assert torch.equal(plain.datasets[split][index][0],
+                               augmented.datasets[split][index][0])
+    assert torch.equal(plain.unaugmented_train_split()[5][0],
+                       augmented.unaugmented_train_split()[5][0])
+
+
+def test_the_hard_task_is_a_data_option_and_its_version_is_recorded(tmp_path):
+    from alexnet.data import AlexNetDataModule
+    from alexnet.errors import InvalidValue
+
+    module = AlexNetDataModule(num_classes=10, image_size=32, train_per_class=2,
+                               val_per_class=1, test_per_class=1, num_workers=0,
+                               difficulty="hard")
+    module.setup()
+    assert module.data_version == "hard-v1" and module.datasets["val"].difficulty == "hard"
+    assert AlexNetDataModule(image_size=32).data_version == "easy-v2"
+    with pytest.raises(InvalidValue, match="data.difficulty.*medium.*easy, hard"):
+        AlexNetDataModule(image_size=32, difficulty="medium")
+    with pytest.raises(InvalidValue, match="data.difficulty.*data=synthetic"):
+        AlexNetDataModule(source="imagefolder", root=str(tmp_path), difficulty="hard")

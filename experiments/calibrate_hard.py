@@ -1,0 +1,108 @@
+"""Calibrate the hard synthetic task once, on the reference model only.
+
+    python experiments/calibrate_hard.py [--seeds N] [--out DIR] [hydra overrides ...]
+    python experiments/calibrate_hard.py --report DIR [--out OUT]   # re-make the report
+
+The rule, declared before any run and applied by `choose` below (never to the arms' outcomes):
+1. the reference model of the claims experiments (REFERENCE: the mini AlexNet, ReLU, dropout
+   0.5, no augmentation, no weight decay, AdamW at 1e-3 with a cosine schedule, 64-pixel
+   crops) trains on `data=synthetic_hard` at each candidate training-set size (CANDIDATES
+   images per class), with seeds 0..N-1 (2 by default);
+2. a size qualifies when the mean training accuracy (the model in eval mode on 500
+   un-augmented training images, at the end) is at least FIT and the mean validation top-1
+   (2,500 images) lies in VAL_RANGE: the model fits its training set, and its validation
+   accuracy leaves room both ways;
+3. the largest qualifying size is chosen (more data: less seed noise at the same fit); none
+   qualifying is reported as a failed calibration, and nothing is chosen.
+The chosen size goes into conf/data/synthetic_hard.yaml by hand, once; the task's version
+(hard-v1) is frozen from then on. Writes calibration.md/.csv, runs.json and provenance.json.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alexnet.experiment_args import experiment_parser, output_dir, report_dirs, run_sweep
+from alexnet.provenance import provenance_markdown, read_provenance
+from alexnet.stats import mean_ci
+from alexnet.sweeps import Run, load_runs
+from alexnet.tables import markdown_table, write_table
+
+CANDIDATES = (50, 100, 200)
+FIT, VAL_RANGE = 0.95, (0.55, 0.80)
+EPOCHS = 30
+PROBE = ["+callbacks.training_probe._target_=alexnet.callbacks.training_probe.TrainingProbe",
+         "+callbacks.training_probe.every_n_steps=100", "+callbacks.training_probe.images=500"]
+REFERENCE = ["model=mini", "data=synthetic_hard", "data.image_size=64", "data.batch_size=50",
+             "data.num_workers=1", "activation=relu", "dropout=standard", "optimizer=adamw",
+             "optimizer.lr=1e-3", "optimizer.weight_decay=0", "schedule=cosine",
+             "data.augment=none", f"trainer.max_epochs={EPOCHS}", "trainer.log_every_n_steps=5",
+             "test=false", "callbacks=none", *PROBE]
+
+
+def train_accuracy(run: Run) -> float | None:
+    """1 - the last probe's training error (eval mode, un-augmented training images)."""
+    probe = run.record.get("probe") or []
+    return 1.0 - probe[-1]["train_error"] if probe else None
+
+
+def rows_of(runs: list[Run]) -> list[dict[str, object]]:
+    """One row per candidate size: training and validation accuracy over the seeds."""
+    by_size: dict[int, list[Run]] = {}
+    for run in runs:
+        if run.record.get("status") == "completed":
+            by_size.setdefault(int(run.config["data"]["train_per_class"]), []).append(run)
+    rows = []
+    for size in sorted(by_size):
+        train = [train_accuracy(run) for run in by_size[size]]
+        val = [run.metrics["val/acc1"] for run in by_size[size]]
+        fit, mean_val = sum(train) / len(train), sum(val) / len(val)
+        rows.append({"train_per_class": size, "seeds": len(val),
+                     "train_acc (eval, un-augmented)": str(mean_ci(train)),
+                     "val_acc1": str(mean_ci(val)), "fits": fit >= FIT,
+                     "val in range": VAL_RANGE[0] <= mean_val <= VAL_RANGE[1],
+                     "mean_train": fit, "mean_val": mean_val})
+    return rows
+
+
+def choose(rows: list[dict[str, object]]) -> int | None:
+    """The rule's choice: the largest size that fits and whose validation is in range."""
+    qualifying = [row["train_per_class"] for row in rows if row["fits"] and row["val in range"]]
+    return max(qualifying) if qualifying else None
+
+
+def report(source: Path, out: Path) -> int | None:
+    rows = rows_of(load_runs(source))
+    chosen = choose(rows)
+    shown = [{k: v for k, v in row.items() if not k.startswith("mean_")} for row in rows]
+    write_table(shown, out / "calibration")
+    verdict = (f"Chosen: train_per_class={chosen} (conf/data/synthetic_hard.yaml)." if chosen
+               else "No candidate qualifies: the calibration failed, nothing is chosen.")
+    text = ("# Calibration of the hard synthetic task (hard-v1)\n\n"
+            + provenance_markdown(read_provenance(source))
+            + f"\nThe rule (declared in experiments/calibrate_hard.py before the runs): the "
+              f"largest training set whose reference model reaches a mean training accuracy "
+              f">= {FIT:g} while its mean validation top-1 lies in [{VAL_RANGE[0]:g}, "
+              f"{VAL_RANGE[1]:g}]. The reference model: {' '.join(REFERENCE[:-3])}.\n\n"
+            + markdown_table(shown) + f"\n{verdict}\n")
+    (out / "calibration.md").write_text(text)
+    print(text)
+    return chosen
+
+
+def main(argv: list[str] | None = None) -> Path:
+    parser = experiment_parser("calibrate_hard", __doc__.splitlines()[0])
+    args, overrides = parser.parse_known_args(argv)
+    if args.report:
+        source, out = report_dirs(args, "calibrate_hard")
+        report(source, out)
+        return out
+    out = output_dir("calibrate_hard", args.out)
+    sizes = ",".join(str(size) for size in CANDIDATES)
+    run_sweep([*REFERENCE, f"data.train_per_class={sizes}", *overrides], out, args.seeds or 2)
+    report(out, out)
+    return out
+
+
+if __name__ == "__main__":
+    main()
