@@ -95,3 +95,63 @@ def ratio_ci(ratios: Sequence[float], confidence: float = CONFIDENCE, power: flo
     detectable = math.exp((t + float(stats.t.ppf(power, n - 1))) * se)
     return Ratio(math.exp(centre), math.exp(centre - t * se), math.exp(centre + t * se),
                  detectable, n)
+
+
+@dataclass(frozen=True)
+class PairedEffect:
+    """The mean of per-seed differences (arm - reference, the same seed on both sides) with
+    Student's t interval, its two-sided p-value, and the smallest difference n pairs with this
+    spread could tell from 0 (at the confidence level, 80% power); None for n < 2."""
+
+    mean: float
+    low: float | None
+    high: float | None
+    p_value: float | None
+    detectable: float | None
+    n: int
+
+
+def paired_difference(arm: dict[int, float], reference: dict[int, float],
+                      confidence: float = CONFIDENCE, power: float = 0.8) -> PairedEffect:
+    """arm - reference over the seeds both have (seed -> value): arms that share task, data and
+    order per seed are compared seed by seed, which removes the seed's own noise."""
+    seeds = sorted(set(arm) & set(reference))
+    if not seeds:
+        raise ValueError(f"no seed in common: arm {sorted(arm)}, reference {sorted(reference)}")
+    deltas = [arm[seed] - reference[seed] for seed in seeds]
+    n, mean = len(deltas), math.fsum(deltas) / len(deltas)
+    if n < 2:
+        return PairedEffect(mean, None, None, None, None, n)
+    se = math.sqrt(_variance(deltas) / n)
+    t = float(stats.t.ppf(0.5 + confidence / 2, n - 1))
+    detectable = (t + float(stats.t.ppf(power, n - 1))) * se
+    if se == 0:
+        return PairedEffect(mean, mean, mean, 0.0 if mean else 1.0, 0.0, n)
+    p_value = float(2 * stats.t.sf(abs(mean) / se, n - 1))
+    return PairedEffect(mean, mean - t * se, mean + t * se, p_value, detectable, n)
+
+
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm's step-down adjustment of p-values tested together (family-wise error control):
+    compare each adjusted value with the level, as if it were the only test."""
+    order = sorted(range(len(p_values)), key=lambda i: p_values[i])
+    adjusted, running = [0.0] * len(p_values), 0.0
+    for rank, index in enumerate(order):
+        running = max(running, min(1.0, (len(p_values) - rank) * p_values[index]))
+        adjusted[index] = running
+    return adjusted
+
+
+def wilson(successes: int, trials: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """Wilson's score interval of a proportion (e.g. an accuracy on `trials` images): inside
+    [0, 1] even at 0 or `trials` successes, unlike mean ± t * sd."""
+    if trials < 1 or not 0 <= successes <= trials:
+        raise ValueError(f"need 0 <= successes <= trials and trials >= 1; got {successes}, "
+                         f"{trials}")
+    z = float(stats.norm.ppf(0.5 + confidence / 2))
+    share = successes / trials
+    centre = (share + z * z / (2 * trials)) / (1 + z * z / trials)
+    half = z * math.sqrt(share * (1 - share) / trials + z * z / (4 * trials ** 2)) / (
+        1 + z * z / trials)
+    low = 0.0 if successes == 0 else max(0.0, centre - half)  # exact ends, not 1 - 1e-16
+    return low, 1.0 if successes == trials else min(1.0, centre + half)

@@ -3,8 +3,9 @@
 import math
 
 import pytest
+from scipy import stats
 
-from alexnet.stats import difference, mean_ci, ratio_ci
+from alexnet.stats import difference, holm, mean_ci, paired_difference, ratio_ci, wilson
 
 
 def test_mean_ci_is_students_t_interval():
@@ -42,3 +43,39 @@ def test_a_ratio_is_summarized_on_the_log_scale():
     assert ratio_ci([3.0]).low is None and ratio_ci([3.0]).beyond_noise is None
     with pytest.raises(ValueError, match="positive"):
         ratio_ci([1.0, 0.0])
+
+
+def test_a_paired_difference_is_seed_by_seed():
+    # Both arms move together with the seed: paired, the shift of 0.02 is far beyond noise;
+    # Welch's unpaired interval on the same numbers could not tell it from 0.
+    reference = {0: 0.60, 1: 0.70, 2: 0.80, 3: 0.65, 4: 0.75}
+    arm = {seed: value + 0.02 + 0.001 * (seed % 2) for seed, value in reference.items()}
+    effect = paired_difference(arm, reference)
+    same = stats.ttest_rel([arm[s] for s in range(5)], [reference[s] for s in range(5)])
+    assert effect.n == 5 and effect.mean == pytest.approx(0.0204, abs=1e-12)
+    assert effect.p_value == pytest.approx(same.pvalue, rel=1e-9) and effect.p_value < 1e-5
+    low, high = same.confidence_interval(0.95)
+    assert (effect.low, effect.high) == pytest.approx((low, high), rel=1e-9)
+    assert 0 < effect.detectable < effect.mean
+    assert difference(list(arm.values()), list(reference.values()))[1] is False
+    # Only the seeds both arms have are paired.
+    assert paired_difference({0: 1.0, 7: 5.0}, {0: 0.5, 1: 0.0}).n == 1
+    with pytest.raises(ValueError, match="no seed in common"):
+        paired_difference({1: 1.0}, {2: 1.0})
+
+
+def test_holm_adjusts_step_down():
+    # Sorted 0.01, 0.02, 0.04 times 3, 2, 1: 0.03, 0.04, 0.04 (kept non-decreasing).
+    assert holm([0.04, 0.01, 0.02]) == pytest.approx([0.04, 0.03, 0.04], abs=1e-12)
+    assert holm([0.5, 0.9]) == pytest.approx([1.0, 1.0], abs=1e-12)  # capped at 1
+    assert holm([]) == []
+
+
+def test_wilson_stays_inside_zero_and_one():
+    low, high = wilson(0, 10)
+    assert low == 0.0 and high == pytest.approx(0.2775, abs=1e-4)  # z = 1.95996
+    low, high = wilson(8, 10)
+    assert (low, high) == pytest.approx((0.4902, 0.9433), abs=1e-4)
+    assert wilson(10, 10)[1] == 1.0
+    with pytest.raises(ValueError, match="successes <= trials"):
+        wilson(11, 10)

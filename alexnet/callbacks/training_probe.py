@@ -58,7 +58,8 @@ class TrainingProbe(L.Callback):
     units per activation layer; and the spread (std over images, mean over classes) of the
     logits, which is 0 when the output no longer depends on the input. Kept in checkpoints, and
     written to the run's metrics.json as ``probe`` (a list of entries with step and epoch).
-    With `stop_at_error`, the fit ends at the first probe whose error is that low or lower."""
+    The final weights are probed too, at the end of the fit. With `stop_at_error`, the fit ends
+    at the first probe whose error is that low or lower."""
 
     def __init__(self, every_n_steps: int = 10, images: int = 500,
                  stop_at_error: float | None = None) -> None:
@@ -80,6 +81,11 @@ class TrainingProbe(L.Callback):
         step = trainer.global_step
         if step % self.every_n_steps == 0 and (not self.entries or self.entries[-1]["step"] < step):
             self._probe(trainer, pl_module)
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        # The final weights too, when the fit did not end on a multiple of every_n_steps.
+        if self._samples is not None and self.entries[-1]["step"] < trainer.global_step:
+            self._probe(trainer, pl_module, log=False)
 
     def _probe(self, trainer: L.Trainer, pl_module: L.LightningModule, log: bool = True) -> None:
         images, labels = self._samples

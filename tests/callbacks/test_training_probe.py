@@ -72,3 +72,12 @@ def test_the_probe_can_end_the_fit_at_a_target_error(tmp_path):
                                  "data.difficulty=hard", output_dir=tmp_path / "run"))
     assert record["global_step"] == 2 and [p["step"] for p in record["probe"]] == [0, 2]
     assert record["data_version"] == "hard-v1"
+
+
+def test_the_probe_scores_the_final_weights_off_its_schedule(tmp_path):
+    # 12 steps, a probe every 5: before training, at steps 5 and 10, and at the end.
+    record = train(compose_train(*TINY, "logger=none", "callbacks=none", "test=false", *PROBE,
+                                 "callbacks.training_probe.every_n_steps=5",
+                                 output_dir=tmp_path / "run"))
+    assert [p["step"] for p in record["probe"]] == [0, 5, 10, 12] == [0, 5, 10,
+                                                                        record["global_step"]]
