@@ -80,7 +80,7 @@ TABLE = [
     (["logger=[tensorboard,mlfow]"], "logger='mlfow' is not valid; choose one of: csv, mlflow, "
                                      "none, tensorboard, wandb"),
     (["data=cifar"], "data='cifar' is not valid; choose one of: cifar10, cifar100, fashion_mnist, "
-                     "imagefolder, imagenette, mnist, stl10, synthetic"),
+                     "imagefolder, imagenette, mnist, stl10, synthetic, synthetic_hard"),
     (["data.source=cifar11"], "data.source='cifar11' is not valid; choose one of: synthetic, "
                               "imagefolder, cifar10, cifar100, mnist, fashion_mnist, stl10, "
                               "imagenette"),
@@ -97,8 +97,12 @@ TABLE = [
                                                "of: full, 320px, 160px"),
     (["data.batch_size=0"], "data.batch_size=0 is not valid; it must be an integer >= 1"),
     (["data.batch_size=abc"], "data.batch_size='abc' is not valid; it must be an integer"),
-    (["data.num_classes=100000"], "data.num_classes=100000 is not valid; the synthetic data has "
-                                  "at most 1536 classes"),
+    (["data.num_classes=100000"], "data.num_classes=100000 is not valid; the easy synthetic data "
+                                  "has at most 1200 classes"),
+    (["data=synthetic_hard", "data.num_classes=61"], "data.num_classes=61 is not valid; the hard "
+                                                     "synthetic data has at most 60 classes"),
+    (["data.difficulty=medium"], "data.difficulty='medium' is not valid; choose one of: easy, "
+                                 "hard"),
     (["data.image_size=8"], "data.image_size=8 is not valid; this model needs images of at "
                             "least 15x15 pixels"),
     (["data.augment=random"], "data.augment='random' is not valid; choose one of: paper, "

@@ -24,7 +24,8 @@ def test_every_registered_name_has_its_config_and_no_config_is_unregistered():
     assert options("model") == sorted(preset_names())
     assert options("optimizer") == sorted(OPTIMIZERS)
     assert options("schedule") == sorted(SCHEDULE_KEYS)
-    assert options("data") == sorted(SOURCES)
+    # Each data source has its config; synthetic_hard is the synthetic source's hard task.
+    assert options("data") == sorted([*SOURCES, "synthetic_hard"])
 
 
 @pytest.mark.parametrize("name", activation_names())

@@ -80,10 +80,11 @@ def test_same_seed_same_metrics(run_script, tmp_path):
     assert first["metrics"] == second["metrics"] and first["metrics"]["train/loss"] > 0
     other = train(run_script, tmp_path / "c", *RESUMABLE, "trainer.max_epochs=1", "seed=1")
     assert other.returncode == 0, other.stderr[-2000:]
-    # Another seed draws other images and weights: the losses differ by far more than rounding.
+    # Another seed draws other images and weights: the losses differ by far more than rounding
+    # (a float32 mean of this size moves by about 1e-6; the record keeps 6 decimals).
     changed = metrics(run_dirs(tmp_path / "c")[0])["metrics"]
-    assert abs(changed["train/loss"] - first["metrics"]["train/loss"]) > 1e-3
-    assert abs(changed["val/loss"] - first["metrics"]["val/loss"]) > 1e-3
+    assert abs(changed["train/loss"] - first["metrics"]["train/loss"]) > 1e-4
+    assert abs(changed["val/loss"] - first["metrics"]["val/loss"]) > 1e-4
 
 
 def test_a_diverging_run_stops_keeps_its_checkpoint_and_is_marked_failed(run_script, tmp_path):

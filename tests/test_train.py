@@ -38,7 +38,7 @@ def test_groups_have_the_options_the_docs_promise():
     assert options("schedule") == ["constant", "cosine", "exponential", "multistep", "plateau",
                                    "step"]
     assert options("data") == ["cifar10", "cifar100", "fashion_mnist", "imagefolder", "imagenette",
-                               "mnist", "stl10", "synthetic"]
+                               "mnist", "stl10", "synthetic", "synthetic_hard"]
     assert options("trainer") == ["auto", "cpu", "ddp", "gpu"]
     assert options("logger") == ["csv", "mlflow", "none", "tensorboard", "wandb"]
     assert options("experiment") == ["demo", "finetune", "paper", "torchvision_recipe"]

@@ -34,7 +34,10 @@ def test_a_committed_report_is_remade_from_its_runs(name, tmp_path):
     committed = RESULTS / name
     check_provenance(committed)
     runs = json.loads((committed / "runs.json").read_text())
-    assert all(r["record"]["status"] == "completed" for r in runs)
+    # Every run completed, or diverged: an outcome its report counts (ReLU at a high rate), not
+    # a crash.
+    assert all(r["record"]["status"] == "completed"
+               or r["record"].get("error", "").startswith("DivergenceError") for r in runs)
     seeds = {r["config"]["seed"] for r in runs}
     assert len(seeds) >= 3  # the cpu size's default: at least 3 seeds per arm
     out = load(name).main(["--report", str(committed), "--out", str(tmp_path / name)])

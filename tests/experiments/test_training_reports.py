@@ -144,6 +144,24 @@ def test_each_activation_keeps_the_live_rate_fastest_to_the_target():
     assert table[1]["epochs_to_0.6_train_error"] == pytest.approx(0.3 / 0.35, abs=0.01)
 
 
+def test_the_chosen_rate_is_fast_for_every_sweep_seed():
+    module = load("relu_vs_tanh")
+    diverged = sweep_run("relu", 0.05, [0.5], seed=99)
+    diverged.record["status"] = "failed"  # the loss went NaN: dead, whatever its probes said
+    sweep = [
+        # 0.05: seed 0 is fastest of all, seed 99 diverged: never chosen (a cliff's edge).
+        sweep_run("relu", 0.05, [0.3, 0.2]), diverged,
+        # 0.03: both seeds reach 0.6, the slower at 10 * 0.3 / 0.35; 0.01: slower at step 20.
+        sweep_run("relu", 0.03, [0.4, 0.2]), sweep_run("relu", 0.03, [0.55, 0.3], seed=99),
+        sweep_run("relu", 0.01, [0.5, 0.4]), sweep_run("relu", 0.01, [0.8, 0.3], seed=99),
+    ]
+    chosen, table = module.choose_rates(sweep, 0.6)
+    assert chosen == {"relu": 0.03}
+    assert [row["run"] for row in table[:2]] == ["reached", "dead"]
+    assert [row["chosen"] for row in table] == ["", "", "yes", "yes", "", ""]
+    assert [row["seed"] for row in table] == [0, 99, 0, 99, 0, 99]
+
+
 def test_a_sweep_whose_rates_all_die_chooses_none():
     module = load("relu_vs_tanh")
     chosen, table = module.choose_rates([sweep_run("relu", 0.1, [0.2, 0.9], dead=1.0)], 0.6)
@@ -180,7 +198,8 @@ def test_relu_vs_tanh_sweeps_each_rate_then_fresh_seeds(tmp_path):
                        "--target-error", "0.5"])
     runs = json.loads((out / "runs.json").read_text())
     sweep = [r for r in runs if r["job"].startswith("lr_sweep/")]
-    assert len(sweep) == 2 * len(module.LEARNING_RATES["tiny"])
+    # Each activation and rate with both sweep seeds.
+    assert len(sweep) == 2 * len(module.LEARNING_RATES["tiny"]) * len(module.SWEEP_SEEDS)
     assert all(r["config"]["model"]["preset"] == "four_layer" for r in runs)
     assert all(r["config"]["dropout"]["p"] == 0 for r in runs)
     # The rates are short decimals: the CSV and the overrides carry them exactly.
@@ -204,7 +223,8 @@ def test_relu_vs_tanh_sweeps_each_rate_then_fresh_seeds(tmp_path):
         assert written["steps_to_0.5_train_error"] == row["steps_to_0.5_train_error"]
     text = (out / "relu_vs_tanh.md").read_text()
     assert "paper: 6x on CIFAR-10" in text and "tanh / ReLU" in text
-    assert json.loads((out / "provenance.json").read_text())["seeds"] == [0, 1, 2]  # sweep's too
+    # The sweep's seeds too.
+    assert json.loads((out / "provenance.json").read_text())["seeds"] == [0, 1, 2, 99]
     assert {r["config"]["data"]["seed"] for r in runs} == {module.DATA_SEED}  # one task
     assert all(r["config"]["model"]["init"] == "default" for r in runs)  # the same init
     assert all(r["record"]["probe"][0]["step"] == 0 for r in runs)  # probed before training

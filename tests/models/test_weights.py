@@ -172,8 +172,9 @@ def test_our_checkpoint_loads_and_features_stay_frozen_in_training_and_resume(tm
         for key, value in trained.items():
             if key.startswith("features."):  # frozen: the loaded copy, saved bit for bit
                 assert torch.equal(state[f"model.{key}"], value), key
-            else:  # trained: moved by far more than rounding
-                assert (state[f"model.{key}"] - value).abs().max() > 1e-4, key
+            else:  # trained: moved by far more than rounding (about 1e-8 at these sizes;
+                # a few AdamW steps at lr 2e-4 move some of a layer by 1e-4 or more)
+                assert (state[f"model.{key}"] - value).abs().max() > 1e-6, key
 
 
 @pytest.mark.parametrize(("what", "trainable"), [
