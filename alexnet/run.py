@@ -157,9 +157,9 @@ def _complete_record(trainer: L.Trainer, record: dict[str, Any], history: Metric
     record.update(epochs=trainer.current_epoch, global_step=trainer.global_step,
                    best_checkpoint=_best_checkpoint(trainer),
                    wall_time_s=round(time.perf_counter() - started, 1), history=history.epochs)
-    data_version = getattr(trainer.datamodule, "data_version", None)
-    if data_version is not None:  # the synthetic task's frozen version
-        record["data_version"] = data_version
+    data_record = getattr(trainer.datamodule, "run_record", None)
+    if callable(data_record):  # the synthetic task's version, the colour basis
+        record.update(data_record())
     for callback in trainer.callbacks:  # what a callback keeps in the record (TrainingProbe)
         run_record = getattr(callback, "run_record", None)
         if callable(run_record):

@@ -1,6 +1,7 @@
 """Training error measured as the paper means it: the current weights, in eval mode, on a fixed
 subset of the training set through the validation pipeline (no augmentation), every N steps;
-beside it, the fraction of dead units in each activation layer."""
+beside it, the fraction of dead units in each activation layer, and what LRN layers do beyond a
+constant rescale."""
 
 from __future__ import annotations
 
@@ -52,6 +53,38 @@ def dead_fractions(model: nn.Module, images: torch.Tensor, batch_size: int = 250
     return {layer: float(mask.float().mean()) for layer, mask in dead.items()}, logits
 
 
+def lrn_spread(model: nn.Module, images: torch.Tensor, batch_size: int = 250) -> dict[str, float]:
+    """Per LocalResponseNorm layer, how much it does beyond a constant rescale: the coefficient
+    of variation (std / mean) of its output / input ratio over the first `batch_size` images'
+    units and positions (where the input is not near 0). 0: LRN only multiplies by a constant
+    (k^-beta when alpha * sum(a^2) << k); the paper's LRN varies with the local activity."""
+    layers = {name: module for name, module in model.named_modules()
+              if isinstance(module, nn.LocalResponseNorm)}
+    spreads: dict[str, float] = {}
+
+    def watch(layer: str):  # noqa: ANN202 - a torch forward hook
+        def hook(_module: nn.Module, inputs: tuple, output: torch.Tensor) -> None:
+            given = inputs[0].detach().float()
+            kept = given.abs() > 1e-3 * given.abs().max().clamp(min=1e-12)
+            ratio = output.detach().float()[kept] / given[kept]
+            spreads[layer] = float(ratio.std() / ratio.mean()) if ratio.numel() > 1 else 0.0
+        return hook
+
+    if not layers:
+        return spreads
+    handles = [module.register_forward_hook(watch(name)) for name, module in layers.items()]
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            model(images[:batch_size])
+    finally:
+        model.train(was_training)
+        for handle in handles:
+            handle.remove()
+    return spreads
+
+
 class TrainingProbe(L.Callback):
     """Every `every_n_steps` optimizer steps, and before the first: the error (1 - top-1) of the
     model in eval mode on the first `images` training images, un-augmented; the fraction of dead
@@ -97,6 +130,9 @@ class TrainingProbe(L.Callback):
         entry = {"step": trainer.global_step, "epoch": trainer.current_epoch,
                  "train_error": round(error, 6), "logit_spread": round(spread, 6),
                  "dead": {layer: round(value, 6) for layer, value in dead.items()}}
+        spreads = lrn_spread(model, images.to(device))
+        if spreads:  # an LRN arm: what its normalization does beyond a constant factor
+            entry["lrn_spread"] = {layer: round(value, 6) for layer, value in spreads.items()}
         self.entries.append(entry)
         if not log:
             return  # the probe before training: nothing to stop yet

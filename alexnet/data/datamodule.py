@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,7 @@ from lightning.fabric.utilities.seed import pl_worker_init_function
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 from torchdata.stateful_dataloader import StatefulDataLoader
 
+from alexnet.data.colour_pca import ColourBasis, training_basis
 from alexnet.data.imagefolder import (
     BAD_FILE_POLICIES,
     PILLOW_MAX_PIXELS,
@@ -32,6 +33,7 @@ from alexnet.data.named import NAMED, ensure_downloaded, named_dataset, named_sp
 from alexnet.data.synthetic import DIFFICULTIES, MAX_CLASSES, SPLITS, VERSIONS, SyntheticImageNet
 from alexnet.data.transforms import (
     IMAGENET_STATS,
+    FancyPCA,
     Stats,
     eval_transform,
     normalize_imagenet,
@@ -177,6 +179,7 @@ class AlexNetDataModule(L.LightningDataModule):
         self.prefetch_factor = prefetch_factor
         self.classes: list[str] = []
         self.datasets: dict[str, Dataset] = {}
+        self.colour_basis: ColourBasis | None = None  # set up with augment=paper
         # Build the pipelines now, so that a bad option fails before any run dir is written.
         self._transforms = (self._train_transform(), self._eval_transform())
 
@@ -256,6 +259,7 @@ class AlexNetDataModule(L.LightningDataModule):
                     self.num_classes, self.per_class[split], size, self.seed, split, tf,
                     deferred=self.render_on == "device", difficulty=self.difficulty)
             self._fill_caches()
+            self._set_colour_basis()
         elif self.named:
             num_classes = self.num_classes
             self.prepare_data()  # a no-op when present; outside a Trainer nothing else calls it
@@ -263,6 +267,7 @@ class AlexNetDataModule(L.LightningDataModule):
                 self.source, self.root, train_tf, eval_tf, self.val_fraction, self.seed,
                 self.variant)
             self.datasets = {"train": train, "val": val, "test": test}
+            self._set_colour_basis()
         else:
             num_classes = self.num_classes
             on_device = self.decode == "device"  # the workers only read the files
@@ -273,6 +278,33 @@ class AlexNetDataModule(L.LightningDataModule):
                         max_pixels=self.max_image_pixels))
             assert len(self.classes) == num_classes
             self.datasets = {"train": train, "val": val, "test": test}
+            self._set_colour_basis()
+
+    def _set_colour_basis(self) -> None:
+        """The paper's colour noise along the principal components of this training set's
+        pixels (as the paper did for ImageNet), kept in `colour_basis` and the run's record."""
+        fancy = [step for step in getattr(self._transforms[0], "transforms", [])
+                 if isinstance(step, FancyPCA)]
+        if not fancy or fancy[0].sigma <= 0 or (self.decode == "device" and not self.named):
+            return
+        cache_dir = None if self.source == "synthetic" else self.root
+        self.colour_basis = training_basis(self.unaugmented_train_split(), self.stats,
+                                           cache_dir=cache_dir)
+        fancy[0].set_basis(self.colour_basis.eigval, self.colour_basis.eigvec)
+        log.info("data: colour noise along the training set's RGB components, eigenvalues %s "
+                 "(%d images)", [round(v, 5) for v in self.colour_basis.eigval],
+                 self.colour_basis.images)
+
+    def run_record(self) -> dict[str, Any]:
+        """What the run's metrics.json keeps of the data: the synthetic task's version, and the
+        colour basis the augmentation used."""
+        record: dict[str, Any] = {}
+        if self.data_version is not None:
+            record["data_version"] = self.data_version
+        if self.colour_basis is not None:
+            record["colour_basis"] = {**asdict(self.colour_basis),
+                                      "shift_rms": self.colour_basis.shift_rms(self.pca_sigma)}
+        return record
 
     def unaugmented_train_split(self) -> Dataset:
         """The training images through the validation pipeline (no random crop, flip or colour

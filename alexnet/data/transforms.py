@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import nn
 from torchvision.transforms import v2
@@ -12,19 +14,27 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 AUGMENTATIONS = ("paper", "torchvision", "none")
 EVAL_CROPS = ("center", "ten_crop")
-# ImageNet's RGB covariance eigen-decomposition, as used for the paper's colour augmentation.
+# ImageNet's RGB covariance eigen-decomposition (of 0-1 pixels), the colour augmentation's
+# basis until the DataModule sets the training set's own (alexnet.data.colour_pca).
 PCA_EIGVAL = (0.2175, 0.0188, 0.0045)
 PCA_EIGVEC = ((-0.5675, 0.7192, 0.4009), (-0.5808, -0.0045, -0.8140), (-0.5836, -0.6948, 0.4203))
 
 
 class FancyPCA(nn.Module):
-    """The paper's colour noise: add eigvec @ (alpha * eigval), alpha ~ N(0, sigma), per image."""
+    """The paper's colour noise: add eigvec @ (alpha * eigval), alpha ~ N(0, sigma), per image;
+    eigvec's columns are the principal components of the training set's RGB pixels (ImageNet's
+    until `set_basis` gives the training set's own)."""
 
     def __init__(self, sigma: float = 0.1) -> None:
         super().__init__()
         self.sigma = sigma
         self.register_buffer("eigval", torch.tensor(PCA_EIGVAL), persistent=False)
         self.register_buffer("eigvec", torch.tensor(PCA_EIGVEC), persistent=False)
+
+    def set_basis(self, eigval: Sequence[float], eigvec: Sequence[Sequence[float]]) -> None:
+        """Use these eigenvalues and eigenvectors (as columns) from now on."""
+        self.eigval = torch.tensor(eigval, dtype=torch.float32)
+        self.eigvec = torch.tensor(eigvec, dtype=torch.float32)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         if self.sigma <= 0:

@@ -81,3 +81,19 @@ def test_the_probe_scores_the_final_weights_off_its_schedule(tmp_path):
                                  output_dir=tmp_path / "run"))
     assert [p["step"] for p in record["probe"]] == [0, 5, 10, 12] == [0, 5, 10,
                                                                         record["global_step"]]
+
+
+def test_lrn_at_the_papers_constants_is_a_constant_rescale_on_unit_activations():
+    from alexnet.callbacks.training_probe import lrn_spread
+
+    torch.manual_seed(0)
+    model = create_model("mini", num_classes=10, lrn=True)
+    images = torch.randn(16, 3, 64, 64)
+    spreads = lrn_spread(model, images)
+    assert set(spreads) == {name for name, m in model.named_modules()
+                            if isinstance(m, torch.nn.LocalResponseNorm)} and len(spreads) == 2
+    # alpha / n * sum(a^2) ~ 1e-5 against k = 2: the ratio is 2^-0.75 everywhere (to 1e-5).
+    assert max(spreads.values()) < 1e-4
+    # Where sum(a^2) is comparable to k / alpha, it normalizes: the ratio varies.
+    assert lrn_spread(model, 1000 * images)["features.1.1"] > 0.1
+    assert lrn_spread(create_model("mini", num_classes=10), images) == {}  # no LRN, nothing
