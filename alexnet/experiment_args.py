@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from alexnet.config import CONF_DIR
 
@@ -44,9 +45,9 @@ def size_overrides(size: str, data_root: str | None = None, data: str | None = N
     data = data or ("imagefolder" if data_root else "synthetic")
     if data == "synthetic":
         return list(overrides)
-    if data == "synthetic_hard":  # its own split sizes (calibrated); the size's class count
-        return ["data=synthetic_hard", *(o for o in overrides if not o.startswith(
-            SYNTHETIC_ONLY[1:]))]
+    if data == "synthetic_hard":  # its own split sizes (calibrated; tiny: the test's own)
+        return ["data=synthetic_hard", *(o for o in overrides if size == "tiny" or
+                                         not o.startswith(SYNTHETIC_ONLY[1:]))]
     kept = [o for o in overrides if not o.startswith(SYNTHETIC_ONLY)]
     return [f"data={data}", *([f"data.root={data_root}"] if data_root else []), *kept]
 
@@ -56,10 +57,11 @@ def seed_overrides(seeds: int) -> list[str]:
     return [f"seed={','.join(str(i) for i in range(seeds))}"] if seeds > 1 else []
 
 
-def run_sweep(overrides: list[str], out: Path, seeds: int) -> list:
+def run_sweep(overrides: list[str], out: Path, seeds: int,
+              extra: dict[str, Any] | None = None) -> list:
     """Launch the multirun into out/sweep, then write out/runs.json (the runs' summary, which
     `--report` reads) and out/provenance.json (command, commit, versions, machine, seeds, wall
-    time). Returns the runs."""
+    time, and `extra`'s keys). Returns the runs."""
     from alexnet.provenance import collect, git_state, write_provenance
     from alexnet.sweeps import launch_multirun, load_runs, write_summary
 
@@ -67,8 +69,8 @@ def run_sweep(overrides: list[str], out: Path, seeds: int) -> list:
     launch_multirun([*overrides, *seed_overrides(seeds)], out / "sweep")
     runs = load_runs(out / "sweep")
     write_summary(runs, out)
-    write_provenance(out, collect(list(range(seeds)), time.perf_counter() - started, git=git,
-                                  out=out))
+    record = collect(list(range(seeds)), time.perf_counter() - started, git=git, out=out)
+    write_provenance(out, {**record, **(extra or {})})
     return runs
 
 

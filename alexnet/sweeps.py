@@ -71,7 +71,7 @@ class Run:
 SUMMARY = "runs.json"
 # What a run's summary keeps of its metrics.json (the rest is for resuming and debugging).
 RECORD_KEYS = ("status", "error", "metrics", "history", "probe", "choices", "overrides",
-               "wall_time_s", "epochs")
+               "wall_time_s", "epochs", "data_version", "colour_basis")
 
 
 def summarize(runs: list[Run], prefix: str = "") -> list[dict[str, Any]]:

@@ -4,10 +4,11 @@
     python experiments/calibrate_hard.py --report DIR [--out OUT]   # re-make the report
 
 The rule, declared before any run and applied by `choose` below (never to the arms' outcomes):
-1. the reference model of the claims experiments (REFERENCE: the mini AlexNet, ReLU, dropout
-   0.5, no augmentation, no weight decay, AdamW at 1e-3 with a cosine schedule, 64-pixel
-   crops) trains on `data=synthetic_hard` at each candidate training-set size (CANDIDATES
-   images per class), with seeds 0..N-1 (2 by default);
+1. the reference arm of the claims experiments at the cpu size (REFERENCE: the mini AlexNet
+   on 64-pixel crops, and experiments/claims.yaml's recipe: ReLU, dropout 0.5, no augmentation,
+   no weight decay, AdamW at 1e-3 with a cosine schedule, 30 epochs) trains on
+   `data=synthetic_hard` at each candidate training-set size (CANDIDATES images per class), with
+   seeds 0..N-1 (2 by default);
 2. a size qualifies when the mean training accuracy (the model in eval mode on 500
    un-augmented training images, at the end) is at least FIT and the mean validation top-1
    (2,500 images) lies in VAL_RANGE: the model fits its training set, and its validation
@@ -22,7 +23,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from alexnet.experiment_args import experiment_parser, output_dir, report_dirs, run_sweep
+from alexnet.claims import reference_overrides
+from alexnet.experiment_args import (
+    experiment_parser,
+    output_dir,
+    report_dirs,
+    run_sweep,
+    size_overrides,
+)
 from alexnet.provenance import provenance_markdown, read_provenance
 from alexnet.stats import mean_ci
 from alexnet.sweeps import Run, load_runs
@@ -30,14 +38,11 @@ from alexnet.tables import markdown_table, write_table
 
 CANDIDATES = (50, 100, 200)
 FIT, VAL_RANGE = 0.95, (0.55, 0.80)
-EPOCHS = 30
 PROBE = ["+callbacks.training_probe._target_=alexnet.callbacks.training_probe.TrainingProbe",
          "+callbacks.training_probe.every_n_steps=100", "+callbacks.training_probe.images=500"]
-REFERENCE = ["model=mini", "data=synthetic_hard", "data.image_size=64", "data.batch_size=50",
-             "data.num_workers=1", "activation=relu", "dropout=standard", "optimizer=adamw",
-             "optimizer.lr=1e-3", "optimizer.weight_decay=0", "schedule=cosine",
-             "data.augment=none", f"trainer.max_epochs={EPOCHS}", "trainer.log_every_n_steps=5",
-             "test=false", "callbacks=none", *PROBE]
+# The claims' reference arm at the cpu size (experiments/claims.yaml), on the hard task.
+REFERENCE = [*size_overrides("cpu", data="synthetic_hard"), *reference_overrides("cpu"),
+             "callbacks=none", *PROBE]
 
 
 def train_accuracy(run: Run) -> float | None:
@@ -83,7 +88,8 @@ def report(source: Path, out: Path) -> int | None:
             + f"\nThe rule (declared in experiments/calibrate_hard.py before the runs): the "
               f"largest training set whose reference model reaches a mean training accuracy "
               f">= {FIT:g} while its mean validation top-1 lies in [{VAL_RANGE[0]:g}, "
-              f"{VAL_RANGE[1]:g}]. The reference model: {' '.join(REFERENCE[:-3])}.\n\n"
+              f"{VAL_RANGE[1]:g}]. The reference model: {' '.join(REFERENCE[:-len(PROBE)])}."
+              "\n\n"
             + markdown_table(shown) + f"\n{verdict}\n")
     (out / "calibration.md").write_text(text)
     print(text)

@@ -44,6 +44,7 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
+from alexnet.claims import Measured, write_effect
 from alexnet.experiment_args import (
     experiment_parser,
     output_dir,
@@ -57,7 +58,7 @@ from alexnet.provenance import (
     read_provenance,
     write_provenance,
 )
-from alexnet.stats import mean_ci, ratio_ci
+from alexnet.stats import mean_ci, paired_difference, ratio_ci
 from alexnet.sweeps import Run, launch_multirun, load_runs, write_summary
 from alexnet.tables import markdown_table, write_table
 
@@ -239,6 +240,21 @@ def ratio_line(per_seed: dict[int, dict[str, float]], target: float, seeds: int)
             "CIFAR-10")
 
 
+def write_relu_effect(out: Path, per_seed: dict[int, dict[str, float]], runs: list[Run],
+                      provenance: dict) -> None:
+    """effect.json for the claims table: log(tanh steps / ReLU steps) per seed pair."""
+    logs = {seed: math.log(v["tanh"] / v["relu"]) for seed, v in per_seed.items()
+            if {"relu", "tanh"} <= set(v) and min(v.values()) > 0}
+    if not logs:
+        return
+    command = provenance.get("command", "").split()
+    size = provenance.get("size") or (command[command.index("--size") + 1]
+                                      if "--size" in command[:-1] else "cpu")
+    data = runs[0].record.get("data_version") or runs[0].config["data"]["source"]
+    effect = paired_difference(logs, dict.fromkeys(logs, 0.0))
+    write_effect(out, Measured("relu_speed", effect, "log-ratio", data, size, sorted(logs)))
+
+
 def curves_figure(runs: list[Run], target: float) -> Figure:
     """Training error (eval mode, un-augmented) against epochs, each seed a thin line (the
     paper's Figure 1)."""
@@ -275,6 +291,7 @@ def report(source: Path, out: Path, target: float) -> str:
     write_table(rows, out / "relu_vs_tanh")
     seeds = len({int(r.config["seed"]) for r in seeded})
     line = ratio_line(per_seed, target, seeds)
+    write_relu_effect(out, per_seed, runs, read_provenance(source) or {})
     data_seeds = sorted({r.config["data"]["seed"] for r in runs})
     sweep_seeds = sorted({int(r.config["seed"]) for r in sweep})
     text = ("# ReLU against tanh\n\n" + provenance_markdown(read_provenance(source)) +
@@ -331,8 +348,9 @@ def main(argv: list[str] | None = None) -> Path:
                         out / name)
     write_summary({stage_dir: load_runs(out / stage_dir)
                    for stage_dir in ("lr_sweep", *ACTIVATIONS)}, out)
-    write_provenance(out, collect(sorted({*SWEEP_SEEDS, *range(1, seeds + 1)}),
-                                  time.perf_counter() - started, git=git, out=out))
+    record = collect(sorted({*SWEEP_SEEDS, *range(1, seeds + 1)}),
+                     time.perf_counter() - started, git=git, out=out)
+    write_provenance(out, {**record, "size": args.size})
     report(out, out, args.target_error)
     return out
 

@@ -20,8 +20,12 @@ RESULTS = ROOT / "experiments" / "results"
 ENTRIES = (
     ("relu_vs_tanh", "ReLU against tanh (the paper's Figure 1)", "relu_vs_tanh.md",
      "Does a ReLU network reach 25% training error faster than tanh, each at its own best rate?"),
-    ("ablation", "Ablation study", "ablation.md",
-     "What does each of AlexNet's choices change, beside what the paper reports for it?"),
+    *((f"ablation_{claim}", f"Ablation: {claim.replace('_', ' ')}", "ablation.md",
+       "One of the paper's design claims, its two arms paired by seed on the hard task.")
+      for claim in ("lrn", "overlapping_pooling", "pca_colour", "dropout_overfitting",
+                    "augmentation_overfitting")),
+    ("calibrate_hard", "Calibration of the hard task", "calibration.md",
+     "The training-set size a rule declared before the runs chose for data=synthetic_hard."),
     ("dropout", "Dropout", "dropout.md", "Does dropout help held-out accuracy here?"),
     ("localization", "Grad-CAM localization", "localization.md",
      "Does Grad-CAM point at the object, against an untrained network and a centre prior?"),
@@ -51,7 +55,8 @@ def index(results: Path) -> str:
     parts = ["# Results\n",
              "Made by `python experiments/results_index.py` from the files beside it; each "
              "section's numbers come from the linked dir, written by the command named in its "
-             "provenance line. Re-run that command to measure them again.\n"]
+             "provenance line. Re-run that command to measure them again. The paper's claims, "
+             "scored together: [claims.md](claims.md).\n"]
     for name, title, table, question in ENTRIES:
         folder = results / name
         if not (folder / table).is_file():

@@ -10,8 +10,10 @@ from tests.conftest import ROOT
 from tests.experiments.conftest import load
 
 RESULTS = ROOT / "experiments" / "results"
-REPORTS = {"ablation": ["ablation.md", "ablation.csv", "effects.csv"],
-           "relu_vs_tanh": ["relu_vs_tanh.md", "relu_vs_tanh.csv", "lr_sweep.csv"],
+REPORTS = {"relu_vs_tanh": ["relu_vs_tanh.md", "relu_vs_tanh.csv", "lr_sweep.csv", "effect.json"],
+           **{folder.name: ["ablation.md", "ablation.csv", "effect.json"]
+              for folder in sorted(RESULTS.glob("ablation_*"))},
+           "calibrate_hard": ["calibration.md", "calibration.csv"],
            "dropout": ["dropout.md", "dropout.csv"],
            "tower_colour": ["tower_colour.md", "tower_colour.csv"]}
 STATIC = {"architecture": ["presets.md", "presets.csv", "architecture_mini.md"],
@@ -22,7 +24,8 @@ STATIC = {"architecture": ["presets.md", "presets.csv", "architecture_mini.md"],
 
 def check_provenance(folder):
     record = json.loads((folder / "provenance.json").read_text())
-    assert record["command"].startswith(f"python experiments/{folder.name}.py")
+    script = folder.name.split("_")[0] if folder.name.startswith("ablation_") else folder.name
+    assert record["command"].startswith(f"python experiments/{script}.py")
     assert f"--out experiments/results/{folder.name}" in record["command"]
     assert len(record["commit"]) == 40 and record["dirty"] is False
     assert {"torch", "torchvision", "lightning"} <= set(record["versions"])
@@ -40,7 +43,8 @@ def test_a_committed_report_is_remade_from_its_runs(name, tmp_path):
                or r["record"].get("error", "").startswith("DivergenceError") for r in runs)
     seeds = {r["config"]["seed"] for r in runs}
     assert len(seeds) >= 3  # the cpu size's default: at least 3 seeds per arm
-    out = load(name).main(["--report", str(committed), "--out", str(tmp_path / name)])
+    script = "ablation" if name.startswith("ablation_") else name
+    out = load(script).main(["--report", str(committed), "--out", str(tmp_path / name)])
     for file in REPORTS[name]:
         assert (out / file).read_text() == (committed / file).read_text(), file
 
@@ -59,3 +63,8 @@ def test_the_results_index_is_up_to_date():
     assert (RESULTS / "README.md").read_text() == index
     for name in (*REPORTS, *STATIC, "data_path", "localization"):
         assert f"]({name}/)" in index
+
+
+def test_the_claims_page_is_what_its_command_makes(tmp_path):
+    made = load("claims").main(["--results", str(RESULTS), "--out", str(tmp_path / "claims.md")])
+    assert made.read_text() == (RESULTS / "claims.md").read_text()

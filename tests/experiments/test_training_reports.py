@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from omegaconf import OmegaConf
 
 from alexnet.stats import mean_ci
 from alexnet.sweeps import Run, load_runs
@@ -26,8 +27,6 @@ from tests.experiments.conftest import load
     ("augment_no_pca", ("relu", 0.5, False, "overlapping", "paper (no PCA)")),
 ])
 def test_each_ablation_arm_sets_its_knobs(arm, knobs):
-    module = load("ablation")
-    assert arm in module.ARMS
     config = compose_train(f"ablation={arm}", "model=mini")
     pca = "" if config.data.get("pca_sigma", 0.1) else " (no PCA)"
     # Config values typed in the arm's YAML: compared exactly.
@@ -35,38 +34,56 @@ def test_each_ablation_arm_sets_its_knobs(arm, knobs):
             config.model.get("pooling") or "overlapping", config.data.augment + pca) == knobs
 
 
+def test_every_ablation_claim_names_two_arms_that_differ_in_its_knob():
+    from alexnet.claims import load_claims
+
+    module = load("ablation")
+    _, claims = load_claims()
+    ablations = {c.id: c for c in claims if c.experiment == "ablation"}
+    assert set(ablations) == set(module.CLAIM_IDS)
+    knob = {"lrn": "model.lrn", "overlapping_pooling": "model.pooling",
+            "pca_colour": "data.pca_sigma", "dropout_overfitting": "dropout.p",
+            "augmentation_overfitting": "data.augment"}
+    for claim_id, declared in ablations.items():
+        configs = [compose_train(f"ablation={arm}", "model=mini")
+                   for arm in (declared.reference, declared.treatment)]
+        differs = [key for key in ("model.lrn", "model.pooling", "data.pca_sigma", "dropout.p",
+                                   "data.augment", "activation.name")
+                   if len({str(OmegaConf.select(c, key)) for c in configs}) > 1]
+        assert differs == [knob[claim_id]], claim_id  # the claim's knob and nothing else
+
+
 @pytest.mark.slow
-def test_ablation_sweep_tables_provenance_and_report_rerun(tmp_path):
-    module = load("ablation")  # two arms: the sweep, its tables and one claim's effect
-    out = module.main(["--size", "tiny", "--out", str(tmp_path / "out"), "--arms", "full", "lrn"])
+def test_an_ablation_claim_runs_its_two_arms_paired_and_writes_its_effect(tmp_path):
+    module = load("ablation")  # the tiny size: 2 seeds of each arm on the hard task
+    out = module.main(["--claim", "dropout_overfitting", "--size", "tiny",
+                       "--out", str(tmp_path / "out")])
+    runs = json.loads((out / "runs.json").read_text())
+    arms = {(r["record"]["choices"]["ablation"], r["config"]["seed"]) for r in runs}
+    assert arms == {(arm, seed) for arm in ("full", "no_dropout") for seed in (0, 1)}
+    assert {r["record"]["data_version"] for r in runs} == {"hard-v1"}
+    # No arm is regularized beyond what it names: no weight decay anywhere.
+    assert {r["config"]["optimizer"]["weight_decay"] for r in runs} == {0}
+    by = {(r["record"]["choices"]["ablation"], r["config"]["seed"]): r["record"] for r in runs}
+
+    def gap(record: dict) -> float:  # eval-mode accuracy on un-augmented training images
+        return 1 - record["probe"][-1]["train_error"] - record["metrics"]["val/acc1"]
+
+    effect = json.loads((out / "effect.json").read_text())
+    deltas = [gap(by[("no_dropout", s)]) - gap(by[("full", s)]) for s in (0, 1)]
+    assert effect["claim"] == "dropout_overfitting" and effect["seeds"] == [0, 1]
+    assert effect["effect"]["mean"] == pytest.approx(sum(deltas) / 2, abs=1e-9)
+    assert effect["effect"]["n"] == 2 and effect["data"] == "hard-v1"
     rows = {r["arm"]: r for r in read_csv(out / "ablation.csv")}
-    records = [json.loads(p.read_text()) for p in sorted((out / "sweep").glob("*/metrics.json"),
-                                                         key=lambda p: int(p.parent.name))]
-    assert list(rows) == ["full", "lrn"]
-    assert rows["lrn"]["lrn"] == "True" and rows["full"]["lrn"] == "False"
-    # The table says what each run wrote; exact, as one seed's mean is its value itself.
-    for row, record in zip(rows.values(), records):
-        assert record["choices"]["ablation"] == row["arm"]
-        assert row["val_acc1"] == f"{record['metrics']['val/acc1']:.3f} (n=1)"
-    effects = read_csv(out / "effects.csv")
-    assert [e["comparison"] for e in effects][:2] == ["lrn - full", "lrn - full"]
-    assert {e["beyond seed noise"] for e in effects} == {"n/a (1 seed)"}
-    lrn = [r for r in records if r["choices"]["ablation"] == "lrn"][0]["metrics"]["val/acc1"]
-    full = [r for r in records if r["choices"]["ablation"] == "full"][0]["metrics"]["val/acc1"]
-    assert effects[0]["measured (points)"] == f"{100 * (lrn - full):+.1f}"  # x/1 - y/1: exact
+    assert set(rows) == {"full", "no_dropout"} and "dropout 0.5" in rows["full"][
+        "what the arm changes"] and "dropout 0;" in rows["no_dropout"]["what the arm changes"]
     provenance = json.loads((out / "provenance.json").read_text())
-    assert provenance["command"].startswith("python ") and provenance["seeds"] == [0]
-    assert len(provenance["commit"]) == 40 and provenance["versions"]["torch"]
-    assert provenance["machine"]["cores"] >= 1 and provenance["wall_time_s"] > 0
+    assert provenance["claim"] == "dropout_overfitting" and provenance["seeds"] == [0, 1]
     assert f"`{provenance['command']}`" in (out / "ablation.md").read_text()
-    jobs = sorted(p for p in (out / "sweep").iterdir() if p.is_dir() and p.name.isdigit())
-    # A sweep job's events are in <job>/tensorboard/<its overrides> (alexnet/run_names.py).
-    assert len(jobs) == 2 and all(list((j / "tensorboard").glob("ablation=*/events.*"))
-                                  for j in jobs)
     assert (out / "ablation.png").stat().st_size > 10_000
     # The report re-made from runs.json alone, elsewhere, is the same.
     again = module.main(["--report", str(out), "--out", str(tmp_path / "again")])
-    for name in ("ablation.md", "ablation.csv", "effects.csv"):
+    for name in ("ablation.md", "ablation.csv", "effect.json"):
         assert (again / name).read_text() == (out / name).read_text()
 
 
