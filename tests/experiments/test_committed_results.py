@@ -42,7 +42,8 @@ def test_a_committed_report_is_remade_from_its_runs(name, tmp_path):
     assert all(r["record"]["status"] == "completed"
                or r["record"].get("error", "").startswith("DivergenceError") for r in runs)
     seeds = {r["config"]["seed"] for r in runs}
-    assert len(seeds) >= 3  # the cpu size's default: at least 3 seeds per arm
+    # The cpu size's default: at least 3 seeds per arm (the calibration declares 2 per size).
+    assert len(seeds) >= (2 if name == "calibrate_hard" else 3)
     script = "ablation" if name.startswith("ablation_") else name
     out = load(script).main(["--report", str(committed), "--out", str(tmp_path / name)])
     for file in REPORTS[name]:
