@@ -6,7 +6,7 @@
 The rule, declared before any run and applied by `choose` below (never to the arms' outcomes):
 1. the reference arm of the claims experiments at the cpu size (REFERENCE: the mini AlexNet
    on 64-pixel crops, and experiments/claims.yaml's recipe: ReLU, dropout 0.5, no augmentation,
-   no weight decay, AdamW at 1e-3 with a cosine schedule, 30 epochs) trains on
+   no weight decay, AdamW at 1e-3 with a cosine schedule, 60 epochs) trains on
    `data=synthetic_hard` at each candidate training-set size (CANDIDATES images per class), with
    seeds 0..N-1 (2 by default);
 2. a size qualifies when the mean training accuracy (the model in eval mode on 500
