@@ -58,6 +58,7 @@ CLAIM_IDS = ("lrn", "overlapping_pooling", "pca_colour", "dropout_overfitting",
 SEEDS = {"tiny": 2, "cpu": 5, "full": 5}
 DATA = {"tiny": "synthetic_hard", "cpu": "synthetic_hard", "full": None}
 PROBE = {"tiny": (4, 12), "cpu": (100, 500), "full": (500, 2000)}
+NOOP_SPREAD = 1e-3  # LRN's output/input ratio varying less than this is a constant factor
 METRICS = {"val_acc1": "validation top-1", "train_acc": "training accuracy (eval, un-augmented)",
            "gap": "gap (training - validation)"}
 
@@ -93,7 +94,10 @@ def arm_change(run: Run) -> str:
     config, parts = run.config, []
     spread = final_probe(run).get("lrn_spread")
     if spread:
-        parts.append("LRN ratio spread " + " / ".join(f"{v:.2g}" for v in spread.values()))
+        noop = (" (a constant rescale: LRN is a no-op at this activation scale)"
+                if max(spread.values()) < NOOP_SPREAD else "")
+        parts.append("LRN ratio spread " + " / ".join(f"{v:.2g}" for v in spread.values())
+                     + noop)
     basis = run.record.get("colour_basis")
     if config["data"]["augment"] != "none":
         shift = f", colour shift {basis['shift_rms']:.4f} RMS" if basis else ", no colour noise"

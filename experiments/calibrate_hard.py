@@ -21,6 +21,7 @@ The chosen size goes into conf/data/synthetic_hard.yaml by hand, once; the task'
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from alexnet.claims import reference_overrides
@@ -43,6 +44,39 @@ PROBE = ["+callbacks.training_probe._target_=alexnet.callbacks.training_probe.Tr
 # The claims' reference arm at the cpu size (experiments/claims.yaml), on the hard task.
 REFERENCE = [*size_overrides("cpu", data="synthetic_hard"), *reference_overrides("cpu"),
              "callbacks=none", *PROBE]
+
+
+# Before the rule ran, the task's drawing was settled on the reference model alone (no ablation
+# arm): each draft's run records are kept in the result's drafts/ dir, named by these prefixes.
+DRAFTS = {
+    "draft0": "the first drawing: 1-3 distractors (striped ones too), an occluder in half the "
+              "images, objects 0.28-0.6, complementary stripe colours, hues 30 degrees apart "
+              "+-20, the seed's 5 of 6 shapes; 30 epochs",
+    "draft1": "less clutter: 0-2 flat distractors, an occluder in 3 of 10 images, a softer "
+              "background, colour cast and noise; 30 epochs",
+    "draft2": "larger objects (0.4-0.7), hues 45 degrees apart +-27, five fixed shapes (no "
+              "hexagon beside the disk); 30 epochs",
+    "draft3": "stripes in the object's own hue, light and dark (complementary stripes broke "
+              "the outline at 64 px), paler backgrounds: hard-v1's drawing; 30 epochs",
+    "hard-v1": "hard-v1 with 60 epochs (the recipe the rule then used)",
+}
+
+
+def draft_rows(folder: Path) -> list[dict[str, object]]:
+    """One row per kept draft run: what changed, its size, and its accuracies."""
+    rows = []
+    for path in sorted((folder / "drafts").glob("*.json")):
+        record = json.loads(path.read_text())  # a run's metrics.json
+        probe = record.get("probe") or [{}]
+        given = dict(o.split("=", 1) for o in record["overrides"] if "=" in o)
+        rows.append({"run": path.name,
+                     "draft": next((text for key, text in DRAFTS.items()
+                                    if path.name.startswith(key)), ""),
+                     "train_per_class": int(given["data.train_per_class"]),
+                     "epochs": record["epochs"], "seed": int(given.get("seed", 0)),
+                     "train_acc (eval, un-augmented)": round(1 - probe[-1]["train_error"], 3),
+                     "val_acc1": record["metrics"]["val/acc1"]})
+    return rows
 
 
 def train_accuracy(run: Run) -> float | None:
@@ -91,6 +125,13 @@ def report(source: Path, out: Path) -> int | None:
               f"{VAL_RANGE[1]:g}]. The reference model: {' '.join(REFERENCE[:-len(PROBE)])}."
               "\n\n"
             + markdown_table(shown) + f"\n{verdict}\n")
+    drafts = draft_rows(source)
+    if drafts:
+        text += ("\nBefore the rule ran, the task's drawing was settled on this reference model "
+                 "alone (never on an ablation arm), in drafts of alexnet/data/synthetic_hard.py "
+                 "that were not committed (each described below); their runs' records (each "
+                 "run's metrics.json) are in drafts/:\n\n"
+                 + markdown_table(drafts))
     (out / "calibration.md").write_text(text)
     print(text)
     return chosen
