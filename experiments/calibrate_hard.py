@@ -50,7 +50,8 @@ REFERENCE = [*size_overrides("cpu", data="synthetic_hard"), *reference_overrides
 
 
 # Before the rule ran, the task's drawing was settled on the reference model alone (no ablation
-# arm): each draft's run records are kept in the result's drafts/ dir, named by these prefixes.
+# arm): each draft's run records (metrics.json) are kept in the result's drafts.json, under names
+# that start with these prefixes.
 DRAFTS = {
     "draft0": "the first drawing: 1-3 distractors (striped ones too), an occluder in half the "
               "images, objects 0.28-0.6, complementary stripe colours, hues 30 degrees apart "
@@ -68,13 +69,14 @@ DRAFTS = {
 def draft_rows(folder: Path) -> list[dict[str, object]]:
     """One row per kept draft run: what changed, its size, and its accuracies."""
     rows = []
-    for path in sorted((folder / "drafts").glob("*.json")):
-        record = json.loads(path.read_text())  # a run's metrics.json
+    path = folder / "drafts.json"
+    drafts = json.loads(path.read_text()) if path.is_file() else {}
+    for name, record in sorted(drafts.items()):  # each a run's metrics.json
         probe = record.get("probe") or [{}]
         given = dict(o.split("=", 1) for o in record["overrides"] if "=" in o)
-        rows.append({"run": path.name,
+        rows.append({"run": name,
                      "draft": next((text for key, text in DRAFTS.items()
-                                    if path.name.startswith(key)), ""),
+                                    if name.startswith(key)), ""),
                      "train_per_class": int(given["data.train_per_class"]),
                      "epochs": record["epochs"], "seed": int(given.get("seed", 0)),
                      "train_acc (eval, un-augmented)": round(1 - probe[-1]["train_error"], 3),
@@ -133,7 +135,7 @@ def report(source: Path, out: Path) -> int | None:
         text += ("\nBefore the rule ran, the task's drawing was settled on this reference model "
                  "alone (never on an ablation arm), in drafts of alexnet/data/synthetic_hard.py "
                  "that were not committed (each described below); their runs' records (each "
-                 "run's metrics.json) are in drafts/:\n\n"
+                 "run's metrics.json) are in drafts.json:\n\n"
                  + markdown_table(drafts))
     (out / "calibration.md").write_text(text)
     print(text)

@@ -16,7 +16,7 @@ Still procedural and download-free, but closer to what a network meets in natura
   and every shape turns a full circle; crops keep shape, hue, frequency and orientation.
 With 10 classes (the default), a class is a shape and a hue; frequency and orientation are then
 nuisances drawn over their whole range. Its drawing was settled on the reference model only
-(experiments/results/calibrate_hard/README.md lists the drafts and their runs), then frozen as
+(experiments/results/calibrate_hard/calibration.md lists the drafts and their runs), then frozen as
 HARD_VERSION: results record it, and any change to what this module draws needs a new name.
 """
 
