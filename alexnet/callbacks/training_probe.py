@@ -117,7 +117,9 @@ class TrainingProbe(L.Callback):
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         # The final weights too, when the fit did not end on a multiple of every_n_steps.
-        if self._samples is not None and self.entries[-1]["step"] < trainer.global_step:
+        # (No entries yet: resumed from a checkpoint written without the probe.)
+        if self._samples is not None and (not self.entries
+                                          or self.entries[-1]["step"] < trainer.global_step):
             self._probe(trainer, pl_module, log=False)
 
     def _probe(self, trainer: L.Trainer, pl_module: L.LightningModule, log: bool = True) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -59,7 +60,10 @@ def training_basis(dataset: Dataset, stats: Stats, count: int = 128,
     cache = Path(cache_dir) / CACHE_NAME if cache_dir else None
     key = {"images": min(count, len(dataset)), "size": len(dataset)}
     if cache is not None and cache.is_file():
-        stored = json.loads(cache.read_text())
+        try:
+            stored = json.loads(cache.read_text())
+        except ValueError:  # unreadable: computed again below
+            stored = {}
         if stored.get("key") == key:
             return ColourBasis(tuple(stored["eigval"]),
                                tuple(tuple(row) for row in stored["eigvec"]), stored["images"])
@@ -73,8 +77,10 @@ def training_basis(dataset: Dataset, stats: Stats, count: int = 128,
         images.append((image.float() * std + mean).clamp(0, 1))
     basis = rgb_basis(images)
     if cache is not None:
-        try:
-            cache.write_text(json.dumps({"key": key, **asdict(basis)}))
+        try:  # atomically: DDP ranks may read it while another writes it
+            partial = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
+            partial.write_text(json.dumps({"key": key, **asdict(basis)}))
+            os.replace(partial, cache)
         except OSError as error:  # a read-only dataset: computed again next time
             log.info("data: could not cache the colour basis in %s (%s)", cache, error)
     return basis

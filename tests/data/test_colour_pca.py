@@ -72,3 +72,19 @@ def test_an_image_folders_basis_is_cached_beside_its_files(tmp_path):
                               num_workers=0, augment="paper")
     again.setup()
     assert again.colour_basis.eigval == (0.5, 0.25, 0.125)
+
+
+def test_an_unreadable_cache_is_computed_again(tmp_path):
+    # A half-written cache (another DDP rank mid-write) must not crash the setup.
+    root = tmp_path / "images"
+    for split in ("train", "val"):
+        for c in range(2):
+            (root / split / f"class{c}").mkdir(parents=True, exist_ok=True)
+            Image.new("RGB", (40, 40), (200 * c, 60, 90)).save(root / split / f"class{c}/0.png")
+    (root / CACHE_NAME).write_text('{"key": {"ima')
+    module = AlexNetDataModule(source="imagefolder", root=str(root), image_size=32,
+                               num_workers=0, augment="paper")
+    module.setup()
+    assert json.loads((root / CACHE_NAME).read_text())["eigval"] == list(
+        module.colour_basis.eigval)
+    assert not list(root.glob("*.tmp"))  # written by replace, nothing left beside it
