@@ -21,6 +21,7 @@ class ModelSchema:
 
     preset: str = "alexnet"
     lrn: bool | None = None
+    lrn_scale: float | None = None
     pooling: str | None = None
     widths: list[int] | None = None
     hidden: int | None = None

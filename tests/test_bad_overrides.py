@@ -26,13 +26,17 @@ TABLE = [
                              "(the channels of conv1..conv3)"),
     (["model.widths=[32,a,128]"], "model.widths='[32,a,128]' is not valid; each of its items "
                                   "must be an integer"),
+    (["model.lrn_scale=0"], "model.lrn_scale=0.0 is not valid; it must be a positive number (1: "
+                            "the constants as given; 57.6: the paper's input scale)"),
     (["model.init=xavier"], "model.init='xavier' is not valid; choose one of: default, kaiming"),
     (["model.groups=2"], "model.groups=2 is not valid; the mini model has no such knob; its "
-                         "knobs: lrn, pooling, widths, hidden, init, in_channels"),
+                         "knobs: lrn, lrn_scale, pooling, widths, hidden, init, "
+                         "in_channels"),
     (["model=alexnet", "model.dropout_placement=fc8"], "model.dropout_placement='fc8' is not "
                                                        "valid; choose one of: torchvision, paper"),
     (["model.depth=9"], "model.depth='9' is not valid; there is no such key; the keys of model: "
-                        "preset, lrn, pooling, widths, hidden, groups, init, conv1_padding, "
+                        "preset, lrn, lrn_scale, pooling, widths, hidden, groups, init, "
+                        "conv1_padding, "
                         "dropout_placement, in_channels, weights, freeze (a new key needs a "
                         "leading +: +model.depth=...)"),
     (["model.freeze=conv"], "model.freeze='conv' is not valid; choose one of: none, features, "

@@ -55,6 +55,8 @@ class AlexNet(nn.Module):
         activation: a name from the activation registry (relu, tanh, sigmoid, ...).
         activation_params: parameters of that activation, e.g. ``{"negative_slope": 0.2}``.
         lrn: local response normalization after the conv1 and conv2 activations.
+        lrn_scale: LRN computed on units this many times larger (alpha * lrn_scale^2; 1: the
+            constants as given, 57.6: the paper's 0-255 input scale, see blocks.py).
         pooling: ``overlapping`` (3x3, stride 2) or ``non_overlapping`` (2x2, stride 2).
         widths: output channels of conv1..conv5.
         hidden: width of the hidden fully connected layers fc6 and fc7.
@@ -77,6 +79,7 @@ class AlexNet(nn.Module):
         activation: str = "relu",
         activation_params: Mapping[str, Any] | None = None,
         lrn: bool = False,
+        lrn_scale: float = 1.0,
         pooling: str = "overlapping",
         widths: Sequence[int] = TORCHVISION_WIDTHS,
         hidden: int = 4096,
@@ -89,7 +92,7 @@ class AlexNet(nn.Module):
         super().__init__()
         widths = tuple(widths)
         check_knobs(num_classes, dropout, lrn, pooling, widths, 5, hidden, init, INITS,
-                    in_channels)
+                    in_channels, lrn_scale)
         _check_alexnet_knobs(widths, groups, conv1_padding, dropout_placement)
         self.num_classes = num_classes
         c1, c2, c3, c4, c5 = widths
@@ -98,7 +101,7 @@ class AlexNet(nn.Module):
         torchvision_dropout = dropout if dropout_placement == "torchvision" else 0.0
 
         def act(with_lrn: bool = False, then_dropout: float = 0.0) -> nn.Module:
-            return activation_block(activation, params, with_lrn, then_dropout)
+            return activation_block(activation, params, with_lrn, then_dropout, lrn_scale)
 
         self.features = nn.Sequential(
             nn.Conv2d(in_channels, c1, kernel_size=11, stride=4, padding=conv1_padding),

@@ -19,14 +19,19 @@ POOLINGS: dict[str, tuple[int, int]] = {
 INIT_GAINS = {"tanh": "tanh", "sigmoid": "sigmoid", "leaky_relu": "leaky_relu"}
 # The paper's LRN constants; nn.LocalResponseNorm divides alpha by size, as the authors' code did.
 LRN_SIZE, LRN_ALPHA, LRN_BETA, LRN_K = 5, 1e-4, 0.75, 2.0
+# The paper's inputs were 0-255 pixels less the mean; ours are standardized, so its units are
+# about 255 * 0.226 (ImageNet's mean std) times smaller. LRN at lrn_scale s computes on units
+# s times larger (alpha * s^2): the paper's normalization up to a constant factor.
+PAPER_LRN_SCALE = 57.6
 
 
 def activation_block(name: str, params: Mapping[str, Any] | None, lrn: bool = False,
-                     dropout: float = 0.0) -> nn.Module:
-    """The activation `name`, followed by LRN and/or dropout when asked (one module slot)."""
+                     dropout: float = 0.0, lrn_scale: float = 1.0) -> nn.Module:
+    """The activation `name`, followed by LRN (at `lrn_scale`) and/or dropout when asked (one
+    module slot)."""
     parts = [make_activation(name, params)]
     if lrn:
-        parts.append(nn.LocalResponseNorm(LRN_SIZE, LRN_ALPHA, LRN_BETA, LRN_K))
+        parts.append(nn.LocalResponseNorm(LRN_SIZE, LRN_ALPHA * lrn_scale ** 2, LRN_BETA, LRN_K))
     if dropout > 0:
         parts.append(nn.Dropout(p=dropout))
     return parts[0] if len(parts) == 1 else nn.Sequential(*parts)
@@ -45,7 +50,7 @@ def dropout_slot(p: float) -> nn.Module:
 
 def check_knobs(num_classes: int, dropout: float, lrn: bool, pooling: str, widths: tuple,
                 count: int, hidden: int, init: str, inits: tuple[str, ...],
-                in_channels: int) -> None:
+                in_channels: int, lrn_scale: float = 1.0) -> None:
     """Validate the knobs both networks share; `count` is how many conv widths there are."""
     for key, value in (("num_classes", num_classes), ("hidden", hidden),
                        ("in_channels", in_channels)):
@@ -54,6 +59,9 @@ def check_knobs(num_classes: int, dropout: float, lrn: bool, pooling: str, width
         raise InvalidValue("dropout", dropout, "it must be a probability in [0, 1)")
     if not isinstance(lrn, bool):
         raise InvalidValue("lrn", lrn, "it must be true or false")
+    if isinstance(lrn_scale, bool) or not isinstance(lrn_scale, (int, float)) or lrn_scale <= 0:
+        raise InvalidValue("lrn_scale", lrn_scale, f"it must be a positive number (1: the "
+                           f"constants as given; {PAPER_LRN_SCALE}: the paper's input scale)")
     check_choice("pooling", pooling, POOLINGS)
     check_choice("init", init, inits)
     if len(widths) != count or any(isinstance(w, bool) or not isinstance(w, int) or w < 1

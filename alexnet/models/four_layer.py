@@ -42,6 +42,8 @@ class FourLayerNet(nn.Module):
         dropout: before the linear layer (0: none, the paper's Figure 1 setting).
         activation, activation_params: any activation of the registry.
         lrn: local response normalization after the conv1 and conv2 activations (off).
+        lrn_scale: LRN computed on units this many times larger (alpha * lrn_scale^2; 1: the
+            constants as given, 57.6: the paper's 0-255 input scale, see blocks.py).
         pooling: ``overlapping`` (3x3 stride 2) or ``non_overlapping``.
         widths: output channels of conv1..conv3.
         init: ``default`` (PyTorch's) or ``kaiming``.
@@ -58,6 +60,7 @@ class FourLayerNet(nn.Module):
         activation: str = "relu",
         activation_params: Mapping[str, Any] | None = None,
         lrn: bool = False,
+        lrn_scale: float = 1.0,
         pooling: str = "overlapping",
         widths: Sequence[int] = FOUR_LAYER_WIDTHS,
         init: str = "default",
@@ -66,16 +69,16 @@ class FourLayerNet(nn.Module):
         super().__init__()
         widths = tuple(widths)
         check_knobs(num_classes, dropout, lrn, pooling, widths, 3, 1, init, FOUR_LAYER_INITS,
-                    in_channels)
+                    in_channels, lrn_scale)
         self.num_classes = num_classes
         c1, c2, c3 = widths
         params = dict(activation_params or {})
         self.features = nn.Sequential(
             nn.Conv2d(in_channels, c1, kernel_size=5, padding=2),
-            activation_block(activation, params, lrn),
+            activation_block(activation, params, lrn, lrn_scale=lrn_scale),
             max_pool(pooling),
             nn.Conv2d(c1, c2, kernel_size=5, padding=2),
-            activation_block(activation, params, lrn),
+            activation_block(activation, params, lrn, lrn_scale=lrn_scale),
             max_pool(pooling),
             nn.Conv2d(c2, c3, kernel_size=5, padding=2),
             activation_block(activation, params),

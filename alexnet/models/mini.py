@@ -48,6 +48,8 @@ class MiniAlexNet(nn.Module):
         activation, activation_params: as for AlexNet (every activation of the registry).
         lrn: local response normalization after the conv1 and conv2 activations (off: the
             notebook's).
+        lrn_scale: LRN computed on units this many times larger (alpha * lrn_scale^2; 1: the
+            constants as given, 57.6: the paper's 0-255 input scale, see blocks.py).
         pooling: ``overlapping`` (3x3 stride 2, the notebook's) or ``non_overlapping``.
         widths: output channels of conv1..conv3.
         hidden: units of the hidden linear layer.
@@ -65,6 +67,7 @@ class MiniAlexNet(nn.Module):
         activation: str = "relu",
         activation_params: Mapping[str, Any] | None = None,
         lrn: bool = False,
+        lrn_scale: float = 1.0,
         pooling: str = "overlapping",
         widths: Sequence[int] = MINI_WIDTHS,
         hidden: int = 512,
@@ -74,16 +77,16 @@ class MiniAlexNet(nn.Module):
         super().__init__()
         widths = tuple(widths)
         check_knobs(num_classes, dropout, lrn, pooling, widths, 3, hidden, init, MINI_INITS,
-                    in_channels)
+                    in_channels, lrn_scale)
         self.num_classes = num_classes
         c1, c2, c3 = widths
         params = dict(activation_params or {})
         self.features = nn.Sequential(
             nn.Conv2d(in_channels, c1, kernel_size=7, stride=2, padding=2),
-            activation_block(activation, params, lrn),
+            activation_block(activation, params, lrn, lrn_scale=lrn_scale),
             max_pool(pooling),
             nn.Conv2d(c1, c2, kernel_size=5, stride=1, padding=2),
-            activation_block(activation, params, lrn),
+            activation_block(activation, params, lrn, lrn_scale=lrn_scale),
             max_pool(pooling),
             nn.Conv2d(c2, c3, kernel_size=3, stride=1, padding=1),
             activation_block(activation, params),

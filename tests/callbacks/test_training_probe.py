@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from alexnet import AlexNetDataModule, create_model
-from alexnet.callbacks.training_probe import dead_fractions
+from alexnet.callbacks.training_probe import dead_fractions, lrn_spread
 from alexnet.data.samples import unaugmented_train_samples
 from alexnet.run import load_checkpoint, train
 from tests.conftest import TINY, compose_train
@@ -84,8 +84,6 @@ def test_the_probe_scores_the_final_weights_off_its_schedule(tmp_path):
 
 
 def test_lrn_at_the_papers_constants_is_a_constant_rescale_on_unit_activations():
-    from alexnet.callbacks.training_probe import lrn_spread
-
     torch.manual_seed(0)
     model = create_model("mini", num_classes=10, lrn=True)
     images = torch.randn(16, 3, 64, 64)
@@ -97,3 +95,22 @@ def test_lrn_at_the_papers_constants_is_a_constant_rescale_on_unit_activations()
     # Where sum(a^2) is comparable to k / alpha, it normalizes: the ratio varies.
     assert lrn_spread(model, 1000 * images)["features.1.1"] > 0.1
     assert lrn_spread(create_model("mini", num_classes=10), images) == {}  # no LRN, nothing
+
+
+def test_lrn_scale_computes_the_papers_lrn_on_standardized_inputs_up_to_a_constant():
+    # LRN at lrn_scale s on units a is s^-1 times the paper's LRN on s * a (alpha * s^2).
+    from alexnet.models.blocks import LRN_ALPHA, LRN_BETA, LRN_K, LRN_SIZE, PAPER_LRN_SCALE
+
+    torch.manual_seed(0)
+    units = torch.rand(4, 16, 8, 8)
+    paper = torch.nn.LocalResponseNorm(LRN_SIZE, LRN_ALPHA, LRN_BETA, LRN_K)
+    scaled = create_model("mini", num_classes=10, lrn=True,
+                          lrn_scale=PAPER_LRN_SCALE).features[1][1]
+    assert scaled.alpha == pytest.approx(LRN_ALPHA * PAPER_LRN_SCALE ** 2)
+    torch.testing.assert_close(scaled(units), paper(PAPER_LRN_SCALE * units) / PAPER_LRN_SCALE,
+                               rtol=1e-5, atol=1e-7)
+    # On the ablation's images its ratio varies (lrn_scale=1: a constant, to 1e-4, above).
+    images = torch.randn(16, 3, 64, 64)
+    model = create_model("mini", num_classes=10, lrn=True, lrn_scale=PAPER_LRN_SCALE)
+    assert max(lrn_spread(model, images).values()) > 1e-3
+
