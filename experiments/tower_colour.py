@@ -1,17 +1,26 @@
-"""The paper's Figure 3: do the two towers' first-layer kernels differ in colour?
+"""The paper's Figure 3: does training make one tower's first-layer kernels colour-agnostic and
+the other's colour-specific?
 
     python experiments/tower_colour.py [--size tiny|cpu|full] [--seeds N] [--out DIR]
                                        [--data NAME] [--data-root PATH] [hydra overrides ...]
     python experiments/tower_colour.py --report DIR [--out OUT]   # re-make the report
 
-The paper saw, on ImageNet, one GPU's conv1 kernels largely colour-agnostic and the other's
-colour-specific, seed after seed. Here `paper2012` (two towers: conv2, conv4 and conv5 see only
-their own tower's maps) is trained over seeds through the framework; each run's last weights and
-the same network untrained are measured: per tower, the chroma share of its conv1 kernels (the
-fraction of kernel energy off the luminance axis; 2/3 for random weights) and its grey kernels
-(under 1/3). Towers are symmetric, so each run's towers are ranked: the greyer and the more
-colourful. Writes tower_colour.md/.csv, towers.csv, filters.png (conv1 of seed 0, one block per
-tower), runs.json and provenance.json.
+`paper2012` (two towers: conv2, conv4 and conv5 see only their own tower's maps) is trained over
+seeds through the framework, and each run keeps its own initial conv1 weights W0 in its
+checkpoints (alexnet.callbacks.initial_weights). The instrument reads what training did, W - W0,
+not the weights (at these sizes W is mostly its random init, whose chroma share is 2/3
+whatever training does): per tower, the chroma share of the change (the fraction of its energy
+off the luminance axis, alexnet.interpret.colour) and how far it moved, ||W - W0|| / ||W0||.
+
+Claim `tower_colour` (experiments/claims.yaml): the gap between the two towers' mean chroma
+shares of W - W0, against the gap between two random halves of the same kernels (the null: a
+split that has no towers, through the same estimator, since a gap of two noisy means is above 0
+by itself), paired by seed. The init's own tower gap and the trained weights' are shown beside
+it. At the `cpu` size: the hard synthetic task (its two hues per shape make colour a class
+attribute), He's init (the paper's N(0, 0.01) does not leave chance level in a CPU-sized run),
+conv2-5 and fc at half width (conv1 keeps its 2 x 48 kernels), 5 seeds. Writes
+tower_colour.md/.csv, towers.csv, effect.json, filters.png (conv1's change W - W0 of seed 0,
+one block per tower), runs.json and provenance.json.
 """
 
 from __future__ import annotations
@@ -21,52 +30,78 @@ from pathlib import Path
 
 import torch
 
+from alexnet.callbacks.initial_weights import initial_weights
 from alexnet.checkpoints import resolve_checkpoint
+from alexnet.claims import Measured, claim, load_claims, reference_overrides, write_effect
 from alexnet.experiment_args import (
     experiment_parser,
     output_dir,
     report_dirs,
     run_sweep,
-    seeds_of,
     size_overrides,
 )
-from alexnet.interpret.colour import tower_colour
-from alexnet.models import create_model
+from alexnet.interpret.colour import chroma_share, random_halves_gap, relative_change, towers_gap
 from alexnet.module import AlexNetModule
 from alexnet.provenance import provenance_markdown, read_provenance
-from alexnet.stats import difference, mean_ci
+from alexnet.stats import mean_ci, paired_difference
 from alexnet.sweeps import load_runs
 from alexnet.tables import markdown_table, write_table
 from alexnet.viz import AlexNetVisualizer
 
-# The paper's N(0, 0.01) init does not leave chance level in a CPU-sized run (5 epochs at 96 px:
-# val top-1 0.10 of 10 classes); He's init does (0.85 after 4), so the cpu size uses it.
+CLAIM = "tower_colour"
+SEEDS = {"tiny": 2, "cpu": 5, "full": 5}
+DATA = {"tiny": "synthetic_hard", "cpu": "synthetic_hard", "full": None}
 MODEL = {"tiny": ["model=paper2012", "model.init=kaiming", "data.image_size=67"],
-         "cpu": ["model=paper2012", "model.init=kaiming", "data.image_size=96",
-                 "trainer.max_epochs=12"],
+         "cpu": ["model=paper2012", "model.init=kaiming", "model.widths=[96,128,192,192,128]",
+                 "model.hidden=1024", "data.image_size=67", "trainer.max_epochs=20",
+                 "trainer.check_val_every_n_epoch=20"],
          "full": ["model=paper2012", "data.image_size=227", "data.resize_size=256",
                   "trainer.max_epochs=90"]}
+KEEP_INIT = ["+callbacks.initial_weights._target_="
+             "alexnet.callbacks.initial_weights.InitialWeights"]
+CONV1 = "features.0.weight"
+STATES = ("change W - W0", "init W0", "trained W")
+
+
+def recipe(size: str) -> list[str]:
+    """The claims file's reference recipe, less its epochs (this experiment sets its own)."""
+    return [o for o in reference_overrides(size)
+            if not o.startswith(("trainer.max_epochs=", "trainer.check_val_every_n_epoch="))]
+
+
+def seed_rows(seed: int, weight: torch.Tensor, init: torch.Tensor) -> list[dict[str, object]]:
+    """One seed's rows: per state (the change, the init, the trained weights) and tower, its
+    kernels' mean chroma share; the state's tower gap and random-halves gap; per tower how far
+    training moved it (moved: ||W - W0|| / ||W0||)."""
+    rows = []
+    moved = relative_change(weight, init)
+    for state, kernels in zip(STATES, (weight - init, init, weight)):
+        shares = chroma_share(kernels)
+        gap, null = towers_gap(shares), random_halves_gap(shares, seed=seed)
+        for tower, part in enumerate(shares.reshape(2, -1)):
+            rows.append({"seed": seed, "state": state, "tower": tower + 1,
+                         "mean chroma share": round(float(part.mean()), 6),
+                         "towers gap": round(gap, 6), "random halves gap": round(null, 6),
+                         "moved": round(moved[tower], 6)})
+    return rows
 
 
 def measure(out: Path) -> list[dict[str, object]]:
-    """Per run and tower: the trained weights' colour and the untrained network's (the same
-    seed's init); the first run's conv1 filters drawn to filters.png."""
+    """towers.csv: every completed run's rows; filters.png: the first run's W - W0."""
     rows: list[dict[str, object]] = []
     runs = sorted((r for r in load_runs(out / "sweep") if r.record.get("status") == "completed"),
                   key=lambda r: r.config["seed"])
     for index, run in enumerate(runs):
-        module = AlexNetModule.load_from_checkpoint(resolve_checkpoint(run.path),
-                                                    map_location="cpu", weights_only=True)
-        spec = dict(module.hparams["model"])
-        torch.manual_seed(run.config["seed"])
-        untrained = create_model(spec.pop("preset"), **spec)
-        for state, model in (("trained", module.model), ("untrained", untrained)):
-            for tower in tower_colour(model):
-                rows.append({"seed": run.config["seed"], "state": state, **tower})
+        path = resolve_checkpoint(run.path)
+        module = AlexNetModule.load_from_checkpoint(path, map_location="cpu", weights_only=True)
+        init = initial_weights(torch.load(path, map_location="cpu", weights_only=True))[CONV1]
+        weight = module.model.features[0].weight.detach()
+        rows += seed_rows(int(run.config["seed"]), weight, init)
         if index == 0:
+            with torch.no_grad():
+                module.model.features[0].weight.sub_(init)  # draw the change, not W
             AlexNetVisualizer(module.model).plot_conv_filters(
-                "conv1", module.model.features[0].out_channels, path=out / "filters.png",
-                show=False)
+                "conv1", weight.shape[0], path=out / "filters.png", show=False)
     write_table(rows, out / "towers")
     return rows
 
@@ -77,49 +112,71 @@ def read_towers(path: Path) -> list[dict[str, object]]:
                 for row in csv.DictReader(handle)]
 
 
-def report(source: Path, out: Path) -> list[dict[str, object]]:
-    """tower_colour.md/.csv from `source`'s towers.csv: each state's greyer and more colourful
-    tower over seeds, and whether training opened a gap beyond the untrained one."""
-    rows = read_towers(source / "towers.csv")
-    ranked: dict[str, dict[str, list[float]]] = {}
-    for state in ("trained", "untrained"):
-        for seed in sorted({r["seed"] for r in rows if r["state"] == state}):
-            towers = sorted((r for r in rows if r["state"] == state and r["seed"] == seed),
-                            key=lambda r: r["mean chroma share"])
-            entry = ranked.setdefault(state, {"grey": [], "colour": [], "gap": [],
-                                              "grey_kernels": [], "colour_grey_kernels": []})
-            entry["grey"].append(towers[0]["mean chroma share"])
-            entry["colour"].append(towers[-1]["mean chroma share"])
-            entry["gap"].append(towers[-1]["mean chroma share"] - towers[0]["mean chroma share"])
-            entry["grey_kernels"].append(towers[0]["grey kernels"])
-            entry["colour_grey_kernels"].append(towers[-1]["grey kernels"])
-    table = [{"weights": state, "seeds": len(v["gap"]),
-              "greyer tower: chroma share": str(mean_ci(v["grey"])),
-              "greyer tower: grey kernels": str(mean_ci(v["grey_kernels"])),
-              "more colourful tower: chroma share": str(mean_ci(v["colour"])),
-              "more colourful tower: grey kernels": str(mean_ci(v["colour_grey_kernels"])),
-              "gap in chroma share": str(mean_ci(v["gap"]))} for state, v in ranked.items()]
+def by_state(rows: list[dict[str, object]]) -> dict[str, dict[int, list[dict[str, object]]]]:
+    """state -> seed -> its two tower rows, the greyer (by that state's chroma share) first."""
+    grouped: dict[str, dict[int, list[dict[str, object]]]] = {}
+    for row in rows:
+        grouped.setdefault(str(row["state"]), {}).setdefault(int(row["seed"]), []).append(row)
+    return {state: {seed: sorted(pair, key=lambda r: r["mean chroma share"])
+                    for seed, pair in seeds.items()} for state, seeds in grouped.items()}
+
+
+def report(source: Path, out: Path) -> Measured | None:
+    """tower_colour.md/.csv and effect.json from `source`'s towers.csv."""
+    analysis, _ = load_claims()
+    declared = claim(CLAIM)
+    states = by_state(read_towers(source / "towers.csv"))
+    table = []
+    for state, seeds in states.items():
+        pairs = list(seeds.values())
+        table.append({
+            "weights": state, "seeds": len(pairs),
+            "greyer tower: chroma share": str(mean_ci([p[0]["mean chroma share"] for p in pairs])),
+            "more colourful tower": str(mean_ci([p[1]["mean chroma share"] for p in pairs])),
+            "towers gap": str(mean_ci([p[0]["towers gap"] for p in pairs])),
+            "random halves gap": str(mean_ci([p[0]["random halves gap"] for p in pairs])),
+            "moved ‖W - W0‖ / ‖W0‖, greyer / more colourful": (
+                f"{mean_ci([p[0]['moved'] for p in pairs])} / "
+                f"{mean_ci([p[1]['moved'] for p in pairs])}" if state == STATES[0] else "")})
     write_table(table, out / "tower_colour")
-    verdict = ""
-    if {"trained", "untrained"} <= ranked.keys():
-        delta, beyond = difference(ranked["trained"]["gap"], ranked["untrained"]["gap"])
-        verdict = (f"\nTraining changed the towers' gap by {delta.mean:+.3f} "
-                   f"(Welch's 95% CI ±{delta.half_width:.3f}; beyond seed noise: "
-                   f"{'yes' if beyond else 'no'})\n" if delta.half_width is not None else
-                   f"\nTraining changed the towers' gap by {delta.mean:+.3f} (1 seed: no "
-                   "interval)\n")
-    text = ("# The paper's Figure 3: colour per tower in conv1\n\n" +
-            provenance_markdown(read_provenance(source)) +
-            "\nPer run, the towers ranked by the mean chroma share of their conv1 kernels "
-            "(fraction of kernel energy off the luminance axis: 0 grey, 2/3 random weights, 1 "
-            "pure colour); grey kernels: the share of a tower's kernels under 1/3. Mean ± 95% CI "
-            "over seeds. The paper (ImageNet, 90 epochs): one tower largely colour-agnostic, "
-            "the other colour-specific.\n\n" + markdown_table(table) + verdict +
-            "\n![conv1 of the first seed, one block per tower](filters.png)\n")
+    change = states.get(STATES[0], {})
+    measured = None
+    provenance = read_provenance(source) or {}
+    runs = load_runs(source)
+    data = (runs[0].record.get("data_version") or runs[0].config["data"]["source"]) if runs else "?"
+    if change:
+        effect = paired_difference({s: p[0]["towers gap"] for s, p in change.items()},
+                                   {s: p[0]["random halves gap"] for s, p in change.items()},
+                                   float(analysis["confidence"]), float(analysis["power"]))
+        measured = Measured(CLAIM, effect, "difference", data, provenance.get("size", "?"),
+                            sorted(change))
+        write_effect(out, measured)
+    text = ("# The paper's Figure 3: colour per tower in conv1, in what training changed\n\n" +
+            provenance_markdown(provenance or None) +
+            f"\nClaim `{CLAIM}` (experiments/claims.yaml): {declared.metric}; the effect is the "
+            "towers' gap minus the gap of random halves of the same kernels (no towers), "
+            "paired by seed. Chroma share: the fraction of a kernel's energy off the luminance "
+            "axis (0 grey, 2/3 random weights, 1 pure colour). Per seed the towers are ranked "
+            "greyer / more colourful; mean ± 95% CI over seeds. The paper (ImageNet, 90 epochs):"
+            " one tower largely colour-agnostic, the other colour-specific.\n\n"
+            + effect_line(measured) + "\n\n" + markdown_table(table) +
+            "\n![conv1's change from its init, W - W0, first seed, one block per tower]"
+            "(filters.png)\n")
     (out / "tower_colour.md").write_text(text)
     print(text)
     print(f"Wrote {out}")
-    return table
+    return measured
+
+
+def effect_line(measured: Measured | None) -> str:
+    if measured is None:
+        return "No completed run: nothing measured."
+    effect = measured.effect
+    if effect.low is None:
+        return f"Towers gap - random halves gap: {effect.mean:+.4f} (1 seed: no interval)."
+    return (f"Towers gap - random halves gap: **{effect.mean:+.4f}** [{effect.low:+.4f}, "
+            f"{effect.high:+.4f}], p = {effect.p_value:.3g}, {effect.n} seeds; smallest "
+            f"detectable {effect.detectable:.4f}.")
 
 
 def main(argv: list[str] | None = None) -> Path:
@@ -133,10 +190,11 @@ def main(argv: list[str] | None = None) -> Path:
         report(source, out)
         return out
     out = output_dir("tower_colour", args.out)
-    model = MODEL[args.size]
-    sized = [o for o in size_overrides(args.size, args.data_root, args.data)
+    sized = [o for o in size_overrides(args.size, args.data_root,
+                                       args.data or DATA[args.size])
              if not o.startswith(("model=", "data.image_size="))]
-    run_sweep([*sized, *model, *overrides], out, seeds_of(args))
+    run_sweep([*sized, *recipe(args.size), *MODEL[args.size], *KEEP_INIT, *overrides], out,
+              args.seeds or SEEDS[args.size], extra={"size": args.size})
     measure(out)
     report(out, out)
     return out

@@ -10,7 +10,13 @@ import torch
 
 from alexnet.checkpoints import resolve_checkpoint
 from alexnet.cli import interpret_command
-from alexnet.interpret.colour import chroma_share, tower_colour
+from alexnet.interpret.colour import (
+    chroma_share,
+    random_halves_gap,
+    relative_change,
+    tower_colour,
+    towers_gap,
+)
 from alexnet.models import create_model
 from alexnet.module import AlexNetModule
 from alexnet.run import train
@@ -46,6 +52,29 @@ def test_tower_colour_reads_the_paper_layouts_two_towers():
     assert second["mean chroma share"] == pytest.approx(47 / 48, abs=1e-4)
     assert second["grey kernels"] == pytest.approx(1 / 48, abs=1e-4)
     assert len(tower_colour(create_model("alexnet", num_classes=4))) == 1  # no towers
+
+
+def test_the_towers_gap_against_random_halves_of_the_same_kernels():
+    split = torch.cat([torch.zeros(48), torch.ones(48)])  # tower 1 grey, tower 2 pure colour
+    assert towers_gap(split) == 1.0
+    # Random halves of those kernels: a hypergeometric mix (sd 2.46 of 48 ones per half),
+    # E|difference| = 2 * 0.798 * 2.46 / 48 = 0.082, not 1.
+    assert random_halves_gap(split, draws=4000) == pytest.approx(0.082, abs=0.01)
+    # Kernels with no towers (exchangeable shares): on average the towers' gap is the random
+    # halves' gap; a null that differs (other sizes, other kernels) would be biased.
+    torch.manual_seed(0)
+    sets = torch.rand(400, 96) ** 2
+    towers = sum(towers_gap(s) for s in sets) / len(sets)
+    halves = sum(random_halves_gap(s, draws=100, seed=i) for i, s in enumerate(sets)) / len(sets)
+    assert towers == pytest.approx(halves, rel=0.1) and towers > 0.02  # both above 0 by noise
+
+
+def test_relative_change_per_tower():
+    init = torch.randn(96, 3, 11, 11)
+    moved = init.clone()
+    moved[48:] *= 3  # only tower 2 moved: |3 W0 - W0| / |W0| = 2
+    assert relative_change(init, init) == [0.0, 0.0]
+    assert relative_change(moved, init) == pytest.approx([0.0, 2.0], abs=1e-6)  # float32
 
 
 def interpret(*args, timeout=600):

@@ -47,3 +47,31 @@ def tower_colour(model: nn.Module, layer: str | None = None) -> list[dict[str, f
                      "median chroma share": round(float(part.median()), 4),
                      "grey kernels": round(float((part < GREY).float().mean()), 4)})
     return rows
+
+
+def towers_gap(shares: torch.Tensor, towers: int = 2) -> float:
+    """The gap between the two towers' mean chroma shares (`shares`: one per kernel, the
+    towers' kernels in order), |tower 1 - tower 2|."""
+    if towers != 2 or shares.numel() % 2:
+        raise InvalidValue("towers", towers, "the gap needs two towers of equal size")
+    first, second = shares.reshape(2, -1).double().mean(1)
+    return float((first - second).abs())
+
+
+def random_halves_gap(shares: torch.Tensor, draws: int = 2000, seed: int = 0) -> float:
+    """The gap two towers would show if the kernels were split at random (no towers): the mean
+    of |mean(half A) - mean(half B)| over `draws` random equal halves of the same kernels. The
+    null for `towers_gap`, measured on the same kernels through the same estimator."""
+    generator = torch.Generator().manual_seed(seed)
+    values = shares.double().flatten()
+    order = torch.stack([torch.randperm(values.numel(), generator=generator)
+                         for _ in range(draws)])
+    halves = values[order].reshape(draws, 2, -1).mean(2)
+    return float((halves[:, 0] - halves[:, 1]).abs().mean())
+
+
+def relative_change(weight: torch.Tensor, init: torch.Tensor, towers: int = 2) -> list[float]:
+    """Per tower, ||W - W0|| / ||W0|| of its kernels: how far training moved them."""
+    change = (weight.detach().double().cpu() - init.double().cpu()).reshape(towers, -1)
+    return [float(c.norm() / w.norm().clamp_min(1e-30))
+            for c, w in zip(change, init.double().cpu().reshape(towers, -1))]

@@ -15,7 +15,7 @@ REPORTS = {"relu_vs_tanh": ["relu_vs_tanh.md", "relu_vs_tanh.csv", "lr_sweep.csv
               for folder in sorted(RESULTS.glob("ablation_*"))},
            "calibrate_hard": ["calibration.md", "calibration.csv"],
            "dropout": ["dropout.md", "dropout.csv"],
-           "tower_colour": ["tower_colour.md", "tower_colour.csv"]}
+           "tower_colour": ["tower_colour.md", "tower_colour.csv", "effect.json"]}
 STATIC = {"architecture": ["presets.md", "presets.csv", "architecture_mini.md"],
           "activations": ["activations.md", "activations.csv"],
           "lr_schedules": ["lr_schedules.md", "lr_schedules.csv"],

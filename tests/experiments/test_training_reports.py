@@ -88,28 +88,38 @@ def test_an_ablation_claim_runs_its_two_arms_paired_and_writes_its_effect(tmp_pa
 
 
 @pytest.mark.slow
-def test_tower_colour_measures_each_runs_towers_trained_and_untrained(tmp_path):
+def test_tower_colour_measures_what_training_changed_against_random_halves(tmp_path):
+    import torch
+
+    from alexnet.callbacks.initial_weights import initial_weights
     from alexnet.checkpoints import resolve_checkpoint
-    from alexnet.interpret.colour import tower_colour
+    from alexnet.interpret.colour import chroma_share, random_halves_gap, towers_gap
     from alexnet.module import AlexNetModule
 
     module = load("tower_colour")
     out = module.main(["--size", "tiny", "--out", str(tmp_path / "out")])
     rows = read_csv(out / "towers.csv")
-    assert [(r["state"], r["tower"]) for r in rows] == [
-        ("trained", "1"), ("trained", "2"), ("untrained", "1"), ("untrained", "2")]
-    trained = AlexNetModule.load_from_checkpoint(resolve_checkpoint(out / "sweep" / "0"),
-                                                 map_location="cpu", weights_only=True).model
-    for row, measured in zip(rows, tower_colour(trained)):  # both rounded to 4 decimals
-        assert float(row["mean chroma share"]) == pytest.approx(measured["mean chroma share"],
-                                                                abs=1e-4)
-    table = {r["weights"]: r for r in read_csv(out / "tower_colour.csv")}
-    greyer = min(float(r["mean chroma share"]) for r in rows[:2])
-    # Exact: one seed's mean is its value, read from the same CSV as the report read it.
-    assert table["trained"]["greyer tower: chroma share"] == str(mean_ci([greyer]))
+    assert [(r["seed"], r["state"], r["tower"]) for r in rows[:6]] == [
+        ("0", state, tower) for state in module.STATES for tower in ("1", "2")]
+    path = resolve_checkpoint(out / "sweep" / "0")
+    trained = AlexNetModule.load_from_checkpoint(path, map_location="cpu", weights_only=True)
+    weight = trained.model.features[0].weight.detach()
+    init = initial_weights(torch.load(path, weights_only=True))["features.0.weight"]
+    change = chroma_share(weight - init)  # the change, not the weights
+    assert float(rows[0]["mean chroma share"]) == pytest.approx(float(change[:48].mean()),
+                                                                abs=1e-6)
+    assert float(rows[0]["towers gap"]) == pytest.approx(towers_gap(change), abs=1e-6)
+    assert float(rows[0]["random halves gap"]) == pytest.approx(
+        random_halves_gap(change, seed=0), abs=1e-6)
+    assert 0 < float(rows[0]["moved"]) < 1  # training moved conv1, not beyond it
+    effect = json.loads((out / "effect.json").read_text())
+    gaps = {int(r["seed"]): float(r["towers gap"]) - float(r["random halves gap"])
+            for r in rows if r["state"] == module.STATES[0] and r["tower"] == "1"}
+    assert effect["claim"] == "tower_colour" and effect["seeds"] == [0, 1]
+    assert effect["effect"]["mean"] == pytest.approx(sum(gaps.values()) / 2, abs=1e-9)
     assert (out / "filters.png").stat().st_size > 1000
     again = module.main(["--report", str(out), "--out", str(tmp_path / "again")])
-    for name in ("tower_colour.md", "tower_colour.csv"):
+    for name in ("tower_colour.md", "tower_colour.csv", "effect.json"):
         assert (again / name).read_text() == (out / name).read_text()
 
 
