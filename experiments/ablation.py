@@ -17,15 +17,14 @@ Reported per arm: validation top-1 (mean ± 95% CI over seeds; one run's 2,500 i
 about a point, Wilson's interval beside it), training accuracy (eval mode, un-augmented training
 images: alexnet.callbacks.training_probe), the overfitting gap (their difference; not the
 running train-mode accuracy, which dropout and augmentation lower by themselves), and what the
-arm changed in the computation: LRN's output/input ratio spread (0: a constant rescale, a
-no-op; the arm runs LRN at the paper's input scale, model.lrn_scale=57.6, since on standardized
-inputs the paper's constants only rescale), the colour noise's RMS shift along the training
-set's own RGB components, the pooling and the dropout. The claim's effect: treatment - reference per seed, Student's t interval, its
-p-value and the smallest effect these seeds could detect; effect.json keeps it for the claims
-table (experiments/claims.py, Holm across claims). Top-5 is not reported: at 10 classes it is
-near 1 for every arm. Writes ablation.md/.csv, ablation.png, effect.json, runs.json and
-provenance.json.
-"""
+arm changed in the computation: LRN's output/input ratio spread (0: a constant rescale, a no-op;
+the arm runs LRN at the paper's input scale, model.lrn_scale=57.6, since on standardized inputs
+the paper's constants only rescale), the colour noise's RMS shift along the training set's own
+RGB components, the pooling and the dropout. The claim's effect: treatment - reference per seed,
+Student's t interval, its p-value and the smallest effect these seeds could detect; effect.json
+keeps it for the claims table (experiments/claims.py, Holm across claims). Top-5 is not
+reported: at 10 classes it is near 1 for every arm. Writes ablation.md/.csv, ablation.png,
+effect.json, runs.json and provenance.json."""
 
 from __future__ import annotations
 
