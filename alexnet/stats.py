@@ -25,6 +25,13 @@ class Estimate:
             return f"{self.mean:.3f} (n={self.n})"
         return f"{self.mean:.3f} ± {self.half_width:.3f}"
 
+    def bounded(self, low: float = 0.0, high: float = 1.0) -> str:
+        """The mean and its interval clipped to [low, high] (a rate's interval stays a rate)."""
+        if self.half_width is None:
+            return str(self)
+        return (f"{self.mean:.3f} [{max(low, self.mean - self.half_width):.3f}, "
+                f"{min(high, self.mean + self.half_width):.3f}]")
+
 
 def mean_ci(values: Sequence[float], confidence: float = CONFIDENCE) -> Estimate:
     """The mean of `values` ± Student's t interval at `confidence`."""

@@ -1,94 +1,220 @@
-"""Does Grad-CAM point at the object? The synthetic images know where their object is.
+"""Does the network's evidence lie on the object? Grad-CAM against the object masks the
+synthetic images know, beside the maps that bound it.
 
-    python experiments/localization.py [--size tiny|cpu] [--layer conv3] [--images 200]
-                                       [--out DIR] [hydra overrides ...]
+    python experiments/localization.py [--size tiny|cpu] [--seeds N] [--layer conv3]
+                                       [--images N] [--out DIR] [hydra overrides ...]
+    python experiments/localization.py --report DIR [--out OUT]   # re-make the report
 
-Trains the `mini` preset on the synthetic data (a real `train()` run, its checkpoint kept under
-DIR/run), then on held-out validation images measures, against each image's object mask:
-- the pointing game: the share of images whose Grad-CAM maximum lies inside the object;
-- mass inside: the mean share of the Grad-CAM mass inside the object;
-for the trained model, the same network untrained (a fresh init) and a centre prior (a
-Gaussian at the image centre, no model). Writes localization.md/.csv and provenance.json.
+The `mini` preset is trained over seeds through the framework (the claims file's reference
+recipe, on the hard synthetic task: cluttered 1/f backgrounds, distractors, occluders). Each
+run's final weights (its newest checkpoint: chosen on nothing) are then measured on its held-out
+test images, which neither training nor any choice saw, against each image's object mask:
+- the pointing game: the share of images whose map peaks inside the object. A flat map (an
+  all-zero rectified Grad-CAM: no positive evidence anywhere) is a miss, never pixel (0, 0);
+- mass inside: the mean share of the map's mass inside the object.
+Maps: the trained model's Grad-CAM (rectified, as Selvaraju et al. define it), the same network
+untrained (a fresh init), a centre prior (a Gaussian at the centre, no model), local contrast
+energy (a saliency baseline that learns nothing), and the oracle ceiling (each object mask
+averaged onto Grad-CAM's grid and upsampled the same way: the best a map at that resolution can
+score). Claim `localization` (experiments/claims.yaml): trained Grad-CAM's pointing game minus
+the centre prior's, paired by seed. Writes localization.md/.csv, pointing.csv (per seed and
+map), effect.json, runs.json and provenance.json.
 """
 
 from __future__ import annotations
 
-import argparse
+import csv
 from pathlib import Path
 
 import torch
-from omegaconf import OmegaConf
 
-from alexnet.config import compose_config
+from alexnet.checkpoints import resolve_checkpoint
+from alexnet.claims import Measured, claim, load_claims, reference_overrides, write_effect
 from alexnet.data import AlexNetDataModule
-from alexnet.experiment_args import output_dir
+from alexnet.experiment_args import (
+    experiment_parser,
+    output_dir,
+    report_dirs,
+    run_sweep,
+    size_overrides,
+)
 from alexnet.interpret import grad_cam
-from alexnet.localization import centre_prior, mass_inside, pointing_game
+from alexnet.interpret.attribution import cam_layer
+from alexnet.localization import (
+    centre_prior,
+    contrast_saliency,
+    flat_maps,
+    mass_inside,
+    oracle_maps,
+    pointing_hits,
+)
 from alexnet.models import create_model
 from alexnet.module import AlexNetModule
-from alexnet.provenance import provenance_markdown, read_provenance, recorded
-from alexnet.run import train
+from alexnet.provenance import provenance_markdown, read_provenance
+from alexnet.stats import mean_ci, paired_difference, wilson
+from alexnet.sweeps import Run, load_runs
 from alexnet.tables import markdown_table, write_table
 
-SIZES = {
-    "tiny": ["data.num_classes=4", "data.train_per_class=30", "data.val_per_class=10",
-             "trainer.max_epochs=4"],
-    "cpu": ["data.num_classes=10", "data.train_per_class=100", "data.val_per_class=20",
-            "trainer.max_epochs=10"],
-}
-COMMON = ["model=mini", "data.image_size=64", "data.test_per_class=2", "data.batch_size=32",
-          "data.num_workers=0", "trainer=cpu", "logger=none", "callbacks=none", "test=false",
-          "optimizer.lr=1e-3", "checkpoint_every_n_steps=0"]
+CLAIM = "localization"
+SEEDS = {"tiny": 2, "cpu": 5}
+IMAGES = {"tiny": 24, "cpu": 1000}
+TRAINED, PRIOR = "Grad-CAM, trained", "centre prior"
+MAPS = (TRAINED, "Grad-CAM, untrained (a fresh init)", PRIOR, "local contrast energy",
+        "oracle (the mask on Grad-CAM's grid)")
+FIXED = ["model=mini", "data.image_size=64", "logger=none", "test=false"]
 
 
-def held_out(cfg_data: dict, count: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Up to `count` validation images (normalized) and their object masks."""
-    datamodule = AlexNetDataModule(**{k: v for k, v in cfg_data.items() if k != "_target_"})
+def held_out(data: dict, count: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Up to `count` test images (normalized, un-augmented) and their object masks."""
+    datamodule = AlexNetDataModule(**{k: v for k, v in data.items() if k != "_target_"})
     datamodule.setup()
-    val = datamodule.datasets["val"]
-    indices = range(min(count, len(val)))
-    images = torch.stack([val[i][0] for i in indices])
-    masks = torch.stack([val.object_mask(i) for i in indices])
-    return images, masks
+    test = datamodule.datasets["test"]
+    indices = range(min(count, len(test)))
+    return (torch.stack([test[i][0] for i in indices]),
+            torch.stack([test.object_mask(i) for i in indices]))
 
 
-def scores(maps: torch.Tensor, masks: torch.Tensor) -> dict[str, float]:
-    return {"pointing game": round(pointing_game(maps, masks), 4),
-            "mass inside": round(mass_inside(maps, masks), 4),
-            "object share of the image": round(float(masks.float().mean()), 4)}
+def cam_grid(model: torch.nn.Module, layer: str, image: torch.Tensor) -> int:
+    """The side of `layer`'s output grid for images like `image`: Grad-CAM's resolution."""
+    sizes: list[int] = []
+    handle = cam_layer(model, layer).register_forward_hook(
+        lambda _m, _i, output: sizes.append(output.shape[-1]))
+    try:
+        with torch.no_grad():
+            model.eval()(image[:1])
+    finally:
+        handle.remove()
+    return sizes[0]
+
+
+def run_maps(run: Run, layer: str, count: int) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    """Each map of MAPS for the run's test images, and their masks."""
+    module = AlexNetModule.load_from_checkpoint(resolve_checkpoint(run.path), map_location="cpu",
+                                                weights_only=True)
+    trained = module.model.eval()
+    spec = dict(module.hparams["model"])
+    torch.manual_seed(int(run.config["seed"]))
+    untrained = create_model(spec.pop("preset"), **spec).eval()
+    images, masks = held_out(run.config["data"], count)
+    maps = [grad_cam(trained, images, layer=layer), grad_cam(untrained, images, layer=layer),
+            centre_prior(len(images), images.shape[-1]), contrast_saliency(images),
+            oracle_maps(masks, cam_grid(trained, layer, images))]
+    return dict(zip(MAPS, maps)), masks
+
+
+def measure(out: Path, layer: str, count: int) -> list[dict[str, object]]:
+    """pointing.csv: per completed run and map, the hits, images, mass inside, flat maps."""
+    rows: list[dict[str, object]] = []
+    runs = sorted((r for r in load_runs(out / "sweep") if r.record.get("status") == "completed"),
+                  key=lambda r: r.config["seed"])
+    for run in runs:
+        maps, masks = run_maps(run, layer, count)
+        for name, found in maps.items():
+            rows.append({"seed": int(run.config["seed"]), "map": name,
+                         "hits": int(pointing_hits(found, masks).sum()), "images": len(masks),
+                         "mass inside": round(mass_inside(found, masks), 6),
+                         "flat maps": int(flat_maps(found).sum()),
+                         "object share": round(float(masks.float().mean()), 6),
+                         "val top-1": run.metrics.get("val/acc1")})
+    write_table(rows, out / "pointing")
+    return rows
+
+
+def read_pointing(path: Path) -> list[dict[str, object]]:
+    with path.open(newline="") as handle:
+        return [{k: (v if k == "map" else float(v) if v else None) for k, v in row.items()}
+                for row in csv.DictReader(handle)]
+
+
+def map_rows(rows: list[dict[str, object]]) -> list[dict[str, object]]:
+    """Per map: the pointing game over seeds (mean and 95% CI, clipped to [0, 1]), one run's Wilson interval, the
+    mass inside, the flat maps, the trained model's validation top-1."""
+    table = []
+    for name in MAPS:
+        mine = [r for r in rows if r["map"] == name]
+        if not mine:
+            continue
+        rates = [r["hits"] / r["images"] for r in mine]
+        low, high = wilson(int(mine[0]["hits"]), int(mine[0]["images"]))
+        table.append({"map": name, "seeds": len(mine), "pointing game": mean_ci(rates).bounded(),
+                      "first seed's interval (Wilson)":
+                          f"[{low:.3f}, {high:.3f}] of {int(mine[0]['images'])}",
+                      "mass inside": mean_ci([r["mass inside"] for r in mine]).bounded(),
+                      "flat maps": int(sum(r["flat maps"] for r in mine)),
+                      "object share of the image":
+                          mean_ci([r["object share"] for r in mine]).bounded()})
+    return table
+
+
+def report(source: Path, out: Path) -> Measured | None:
+    """localization.md/.csv and effect.json from `source`'s pointing.csv."""
+    analysis, _ = load_claims()
+    declared = claim(CLAIM)
+    provenance = read_provenance(source) or {}
+    rows = read_pointing(source / "pointing.csv")
+    table = map_rows(rows)
+    write_table(table, out / "localization")
+    rate = {name: {int(r["seed"]): r["hits"] / r["images"] for r in rows if r["map"] == name}
+            for name in MAPS}
+    measured = None
+    if rate[TRAINED] and rate[PRIOR]:
+        runs = load_runs(source)
+        data = (runs[0].record.get("data_version") or runs[0].config["data"]["source"]
+                if runs else "?")
+        effect = paired_difference(rate[TRAINED], rate[PRIOR], float(analysis["confidence"]),
+                                   float(analysis["power"]))
+        measured = Measured(CLAIM, effect, "difference", data, provenance.get("size", "?"),
+                            sorted(set(rate[TRAINED]) & set(rate[PRIOR])))
+        write_effect(out, measured)
+    accuracy = [r["val top-1"] for r in rows if r["map"] == TRAINED and r["val top-1"]]
+    text = ("# Grad-CAM localization on the synthetic data\n\n" +
+            provenance_markdown(provenance or None) +
+            f"\nClaim `{CLAIM}` (experiments/claims.yaml): {declared.metric}; trained Grad-CAM "
+            f"at {provenance.get('layer', '?')} against the centre prior, paired by seed, on "
+            "each run's held-out test images (its final weights: no checkpoint chosen on them)."
+            f" The trained models' validation top-1: {mean_ci(accuracy) if accuracy else '?'}."
+            "\n\n" + effect_line(measured) + "\n\n" + markdown_table(table) +
+            "\nThe oracle is the ceiling for a map at Grad-CAM's resolution; the object share is "
+            "the pointing game of a random point.\n")
+    (out / "localization.md").write_text(text)
+    print(text)
+    return measured
+
+
+def effect_line(measured: Measured | None) -> str:
+    if measured is None:
+        return "No completed run: nothing measured."
+    effect = measured.effect
+    if effect.low is None:
+        return f"Grad-CAM - centre prior: {100 * effect.mean:+.1f} points (1 seed: no interval)."
+    return (f"Grad-CAM - centre prior, pointing game: **{100 * effect.mean:+.1f} points** "
+            f"[{100 * effect.low:+.1f}, {100 * effect.high:+.1f}], p = {effect.p_value:.3g}, "
+            f"{effect.n} seeds; smallest detectable {100 * effect.detectable:.1f} points.")
 
 
 def main(argv: list[str] | None = None) -> Path:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", choices=list(SIZES), default="cpu")
+    parser = experiment_parser("localization", __doc__.splitlines()[0])
+    parser.set_defaults(size="cpu")
     parser.add_argument("--layer", default="conv3", help="the conv layer Grad-CAM reads")
-    parser.add_argument("--images", type=int, default=200)
-    parser.add_argument("--out")
+    parser.add_argument("--images", type=int, default=None,
+                        help="test images per run (default: 24 at tiny, 1000 at cpu)")
     args, overrides = parser.parse_known_args(argv)
+    if args.report:
+        source, out = report_dirs(args, "localization")
+        if out.resolve() != source.resolve():
+            (out / "pointing.csv").write_bytes((source / "pointing.csv").read_bytes())
+        report(source, out)
+        return out
+    if args.size not in SEEDS:
+        parser.error(f"--size {args.size}: this experiment has sizes {', '.join(SEEDS)}")
     out = output_dir("localization", args.out)
-    with recorded(out, seeds=[0]):
-        cfg = compose_config([*COMMON, *SIZES[args.size], *overrides], output_dir=out / "run")
-        record = train(cfg)
-        trained_module = AlexNetModule.load_from_checkpoint(
-            record["best_checkpoint"], map_location="cpu", weights_only=True)
-        trained = trained_module.model
-        torch.manual_seed(cfg.seed)  # the untrained twin: the same layout, a fresh init
-        spec = dict(trained_module.hparams["model"])
-        untrained = create_model(spec.pop("preset"), **spec)
-        images, masks = held_out(OmegaConf.to_container(cfg.data, resolve=True), args.images)
-        rows = [{"model": "trained (mini)", "val top-1": record["metrics"].get("val/acc1"),
-                 **scores(grad_cam(trained, images, layer=args.layer), masks)},
-                {"model": "untrained (mini, a fresh init)", "val top-1": None,
-                 **scores(grad_cam(untrained, images, layer=args.layer), masks)},
-                {"model": "centre prior (no model)", "val top-1": None,
-                 **scores(centre_prior(len(images), images.shape[-1]), masks)}]
-        write_table(rows, out / "localization")
-    text = ("# Grad-CAM localization on the synthetic data\n\n" +
-            provenance_markdown(read_provenance(out)) +
-            f"\nGrad-CAM at {args.layer}, {len(images)} validation images, their object masks:\n\n"
-            + markdown_table(rows))
-    (out / "localization.md").write_text(text)
-    print(text)
+    sized = [o for o in size_overrides(args.size, data="synthetic_hard")
+             if not o.startswith(("model=", "data.image_size=", "test="))]
+    run_sweep([*sized, *reference_overrides(args.size), *FIXED, *overrides], out,
+              args.seeds or SEEDS[args.size],
+              extra={"size": args.size, "layer": args.layer})
+    measure(out, args.layer, args.images or IMAGES[args.size])
+    report(out, out)
     return out
 
 

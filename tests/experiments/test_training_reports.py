@@ -286,13 +286,23 @@ def test_dropout_mlp_and_alexnet(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_trained_model_localizes_better_than_untrained_and_the_centre_prior(tmp_path):
-    out = load("localization").main(["--size", "tiny", "trainer.max_epochs=6",
-                                     "data.train_per_class=40", "--out", str(tmp_path)])
-    rows = {r["model"].split(" (")[0]: r for r in read_csv(out / "localization.csv")}
-    assert set(rows) == {"trained", "untrained", "centre prior"}
-    for measure in ("pointing game", "mass inside"):
-        trained = float(rows["trained"][measure])
-        assert trained > float(rows["untrained"][measure]), measure
-        assert trained > float(rows["centre prior"][measure]), measure
-    assert json.loads((out / "provenance.json").read_text())["seeds"] == [0]
+def test_localization_scores_each_map_per_seed_and_the_claims_effect(tmp_path):
+    module = load("localization")
+    out = module.main(["--size", "tiny", "--out", str(tmp_path / "out")])
+    rows = read_csv(out / "pointing.csv")
+    assert [(r["seed"], r["map"]) for r in rows] == [
+        (str(seed), name) for seed in (0, 1) for name in module.MAPS]
+    rate = {(int(r["seed"]), r["map"]): int(r["hits"]) / int(r["images"]) for r in rows}
+    # The tiny task's held-out test images (3 classes x 2), the object's own masks: the oracle
+    # on Grad-CAM's grid peaks inside every object.
+    assert all(r["images"] == "6" for r in rows)
+    assert rate[(0, module.MAPS[-1])] == rate[(1, module.MAPS[-1])] == 1.0
+    effect = json.loads((out / "effect.json").read_text())
+    deltas = [rate[(s, module.TRAINED)] - rate[(s, module.PRIOR)] for s in (0, 1)]
+    assert effect["claim"] == "localization" and effect["seeds"] == [0, 1]
+    assert effect["effect"]["mean"] == pytest.approx(sum(deltas) / 2, abs=1e-12)
+    provenance = json.loads((out / "provenance.json").read_text())
+    assert provenance["seeds"] == [0, 1] and provenance["layer"] == "conv3"
+    again = module.main(["--report", str(out), "--out", str(tmp_path / "again")])
+    for name in ("localization.md", "localization.csv", "effect.json"):
+        assert (again / name).read_text() == (out / name).read_text()
