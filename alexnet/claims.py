@@ -66,7 +66,7 @@ class Measured:
 
     claim: str
     effect: PairedEffect
-    scale: str  # "difference" or "log-ratio"
+    scale: str  # "difference" (of accuracies), "log-ratio" or "chroma share" (a difference)
     data: str
     size: str
     seeds: list[int]

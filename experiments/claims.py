@@ -32,11 +32,13 @@ def result_dir(results: Path, declared: Claim) -> Path:
 
 
 def shown(measured: Measured, value: float | None) -> str:
-    """A difference in points of accuracy, or a log-ratio as a ratio."""
+    """A difference in points of accuracy, a log-ratio as a ratio, a chroma share as is."""
     if value is None:
         return "n/a"
     if measured.scale == "log-ratio":
         return f"{math.exp(value):.2f}x"
+    if measured.scale == "chroma share":
+        return f"{value:+.4f}"
     return f"{100 * value:+.1f} points"
 
 
@@ -46,6 +48,8 @@ def detectable(measured: Measured) -> str:
         return "n/a (1 seed)"
     if measured.scale == "log-ratio":
         return f"{math.exp(value):.2f}x"
+    if measured.scale == "chroma share":
+        return f"{value:.4f}"
     return f"{100 * value:.1f} points"
 
 

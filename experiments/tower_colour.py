@@ -148,7 +148,7 @@ def report(source: Path, out: Path) -> Measured | None:
         effect = paired_difference({s: p[0]["towers gap"] for s, p in change.items()},
                                    {s: p[0]["random halves gap"] for s, p in change.items()},
                                    float(analysis["confidence"]), float(analysis["power"]))
-        measured = Measured(CLAIM, effect, "difference", data, provenance.get("size", "?"),
+        measured = Measured(CLAIM, effect, "chroma share", data, provenance.get("size", "?"),
                             sorted(change))
         write_effect(out, measured)
     text = ("# The paper's Figure 3: colour per tower in conv1, in what training changed\n\n" +
