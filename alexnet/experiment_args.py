@@ -76,13 +76,17 @@ def run_sweep(overrides: list[str], out: Path, seeds: int,
 
 def report_dirs(args: argparse.Namespace, name: str) -> tuple[Path, Path]:
     """(where the runs are, where the report goes) for `--report DIR [--out OUT]`: OUT gets a
-    copy of DIR's runs.json and provenance.json, so it can be re-made from OUT alone."""
+    copy of DIR's runs.json and provenance.json, so it can be re-made from OUT alone; its
+    provenance.json records the command and commit re-making the report."""
+    from alexnet.provenance import mark_report
+
     source = Path(args.report)
     out = output_dir(name, args.out) if args.out else source
     if out.resolve() != source.resolve():
         for file in ("runs.json", "provenance.json"):
             if (source / file).is_file():
                 shutil.copyfile(source / file, out / file)
+    mark_report(out)
     return source, out
 
 

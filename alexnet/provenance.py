@@ -101,10 +101,25 @@ def write_provenance(out: Path, record: dict[str, Any]) -> Path:
     return path
 
 
+def mark_report(out: Path) -> None:
+    """Add to out/provenance.json the command and commit that re-made the report from runs
+    made earlier (the training's commit stays beside it)."""
+    record = read_provenance(out)
+    if record is None:
+        return
+    git = git_state(exclude=out)
+    record["report"] = {"command": command_line(), "commit": git["commit"],
+                        "dirty": bool(git["dirty"])}
+    write_provenance(out, record)
+
+
 def read_provenance(out: Path) -> dict[str, Any] | None:
     """out/provenance.json, if there is one."""
     path = out / "provenance.json"
     return json.loads(path.read_text()) if path.is_file() else None
+
+
+REMADE = "Report re-made from these runs by"
 
 
 def provenance_markdown(record: dict[str, Any] | None) -> str:
@@ -120,9 +135,14 @@ def provenance_markdown(record: dict[str, Any] | None) -> str:
     seconds = record.get("wall_time_s", 0)
     took = f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s"
     seeds = f", seeds {record['seeds']}" if record.get("seeds") else ""
-    return (f"Made by `{record.get('command')}` at commit `{str(record.get('commit'))[:10]}`"
+    made = (f"Made by `{record.get('command')}` at commit `{str(record.get('commit'))[:10]}`"
             f"{dirty}{seeds}, in {took} on {box.get('cpu')} ({box.get('cores')} cores, {gpu}); "
             f"{libs}.\n")
+    report = record.get("report")
+    if report:
+        made += (f"{REMADE} `{report['command']}` at commit `{str(report['commit'])[:10]}`"
+                 f"{' (with uncommitted changes)' if report.get('dirty') else ''}.\n")
+    return made
 
 
 @contextmanager

@@ -198,7 +198,7 @@ def ablation_figure(runs: list[Run], declared: Claim) -> Figure:
 def report(source: Path, out: Path, claim_id: str | None = None) -> Measured | None:
     """Write the claim's tables, figure and effect.json from `source`'s runs."""
     runs = load_runs(source)
-    provenance = read_provenance(source) or {}
+    provenance = read_provenance(out) or read_provenance(source) or {}
     claim_id = claim_id or provenance.get("claim")
     declared, (analysis, _) = claim(claim_id), load_claims()
     size = provenance.get("size", "cpu")

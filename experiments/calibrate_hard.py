@@ -123,7 +123,7 @@ def report(source: Path, out: Path) -> int | None:
     verdict = (f"Chosen: train_per_class={chosen} (conf/data/synthetic_hard.yaml)." if chosen
                else "No candidate qualifies: the calibration failed, nothing is chosen.")
     text = ("# Calibration of the hard synthetic task (hard-v1)\n\n"
-            + provenance_markdown(read_provenance(source))
+            + provenance_markdown(read_provenance(out) or read_provenance(source))
             + f"\nThe rule (declared in experiments/calibrate_hard.py before the runs): the "
               f"largest training set whose reference model reaches a mean training accuracy "
               f">= {FIT:g} while its mean validation top-1 lies in [{VAL_RANGE[0]:g}, "

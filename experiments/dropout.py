@@ -145,7 +145,7 @@ def report(source: Path, out: Path, mlp_runs: Curves) -> list[dict[str, object]]
                             f"{100 * delta.mean:+.1f}{ci}", "beyond seed noise":
                             {True: "yes", False: "no", None: "n/a (1 seed)"}[beyond]})
     write_table(rows, out / "dropout")
-    text = ("# Dropout\n\n" + provenance_markdown(read_provenance(source)) +
+    text = ("# Dropout\n\n" + provenance_markdown(read_provenance(out) or read_provenance(source)) +
             "\nFinal values, mean ± 95% CI over seeds:\n\n" + markdown_table(rows) +
             "\nDropout's effect (Welch's 95% CI):\n\n" + markdown_table(effects))
     (out / "dropout.md").write_text(text)

@@ -127,8 +127,8 @@ def read_pointing(path: Path) -> list[dict[str, object]]:
 
 
 def map_rows(rows: list[dict[str, object]]) -> list[dict[str, object]]:
-    """Per map: the pointing game over seeds (mean and 95% CI, clipped to [0, 1]), one run's Wilson interval, the
-    mass inside, the flat maps, the trained model's validation top-1."""
+    """Per map: the pointing game over seeds (mean and 95% CI, clipped to [0, 1]), the first
+    run's Wilson interval, the mass inside, the flat maps and the object's share."""
     table = []
     for name in MAPS:
         mine = [r for r in rows if r["map"] == name]
@@ -150,7 +150,7 @@ def report(source: Path, out: Path) -> Measured | None:
     """localization.md/.csv and effect.json from `source`'s pointing.csv."""
     analysis, _ = load_claims()
     declared = claim(CLAIM)
-    provenance = read_provenance(source) or {}
+    provenance = read_provenance(out) or read_provenance(source) or {}
     rows = read_pointing(source / "pointing.csv")
     table = map_rows(rows)
     write_table(table, out / "localization")

@@ -291,10 +291,11 @@ def report(source: Path, out: Path, target: float) -> str:
     write_table(rows, out / "relu_vs_tanh")
     seeds = len({int(r.config["seed"]) for r in seeded})
     line = ratio_line(per_seed, target, seeds)
-    write_relu_effect(out, per_seed, runs, read_provenance(source) or {})
+    write_relu_effect(out, per_seed, runs, read_provenance(out) or read_provenance(source) or {})
     data_seeds = sorted({r.config["data"]["seed"] for r in runs})
     sweep_seeds = sorted({int(r.config["seed"]) for r in sweep})
-    text = ("# ReLU against tanh\n\n" + provenance_markdown(read_provenance(source)) +
+    made = provenance_markdown(read_provenance(out) or read_provenance(source))
+    text = ("# ReLU against tanh\n\n" + made +
             f"\n{line}\n\nOne task for every run: data seed {', '.join(map(str, data_seeds))}; "
             "the training seeds vary init and order. Both activations: PyTorch's default init, "
             "no warm-up, no clipping, no regularization. Training error: eval mode on a fixed "

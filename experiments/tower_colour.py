@@ -141,7 +141,7 @@ def report(source: Path, out: Path) -> Measured | None:
     write_table(table, out / "tower_colour")
     change = states.get(STATES[0], {})
     measured = None
-    provenance = read_provenance(source) or {}
+    provenance = read_provenance(out) or read_provenance(source) or {}
     runs = load_runs(source)
     data = (runs[0].record.get("data_version") or runs[0].config["data"]["source"]) if runs else "?"
     if change:

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from alexnet.provenance import REMADE, git_state
 from tests.conftest import ROOT
 from tests.experiments.conftest import load
 
@@ -47,7 +48,18 @@ def test_a_committed_report_is_remade_from_its_runs(name, tmp_path):
     script = "ablation" if name.startswith("ablation_") else name
     out = load(script).main(["--report", str(committed), "--out", str(tmp_path / name)])
     for file in REPORTS[name]:
-        assert (out / file).read_text() == (committed / file).read_text(), file
+        assert without_remade(out / file) == without_remade(committed / file), file
+    # The re-made report names the commit that re-made it, beside the training's.
+    remade = json.loads((out / "provenance.json").read_text())
+    assert remade["report"]["commit"] == git_state()["commit"]
+    assert remade["commit"] == json.loads((committed / "provenance.json").read_text())["commit"]
+    text = (out / REPORTS[name][0]).read_text()
+    assert f"{REMADE} `" in text and f"at commit `{remade['report']['commit'][:10]}`" in text
+
+
+def without_remade(path):
+    """The file's lines but the one naming the commit that re-made the report (this one)."""
+    return [line for line in path.read_text().splitlines() if not line.startswith(REMADE)]
 
 
 @pytest.mark.parametrize("name", list(STATIC))
