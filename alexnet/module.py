@@ -128,20 +128,24 @@ class AlexNetModule(L.LightningModule):
     def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
         """Deferred check: decided from the gradients the optimizer is about to apply (already
         accumulated over micro-batches and reduced over DDP ranks, so every rank decides alike).
-        Non-finite ones are replaced by zeros on the device: no NaN reaches the weights, though
+        Non-finite ones are zeroed in place on the device: no NaN reaches the weights, though
         momentum and weight decay still move them by finite amounts, and the host never waits.
-        The first bad step and its loss are remembered on the device."""
+        Under fp16's GradScaler an overflow is the scaler's (it skips the step and backs off):
+        there only a non-finite loss counts. The first bad step and its loss are remembered on
+        the device."""
         if not self._deferring:
             return
         grads = [p.grad for group in optimizer.param_groups for p in group["params"]
                  if p.grad is not None]
         if not grads:
             return
-        finite = torch.stack([torch.isfinite(g).all() for g in grads]).all()
-        for group in optimizer.param_groups:
-            for param in group["params"]:
-                if param.grad is not None:
-                    param.grad = torch.where(finite, param.grad, torch.zeros_like(param.grad))
+        if self._grad_scaler() is not None:
+            finite = torch.isfinite(self._last_loss).all() if self._last_loss is not None \
+                else torch.ones((), dtype=torch.bool, device=grads[0].device)
+        else:
+            finite = torch.stack([torch.isfinite(g).all() for g in grads]).all()
+            for grad in grads:  # in place: DDP's gradient_as_bucket_view keeps its buffers
+                grad.masked_fill_(~finite, 0.0)
         if self._first_bad is None:  # filled on the device: no host-to-device copy per step
             device = grads[0].device
             self._first_bad = torch.full((2,), -1.0, device=device)
@@ -152,6 +156,10 @@ class AlexNetModule(L.LightningModule):
         first_time = (~finite) & (self._first_bad[0] < 0)
         self._first_bad = torch.where(first_time, torch.stack([step, loss]), self._first_bad)
         self._device_step = step + 1
+
+    def _grad_scaler(self) -> torch.amp.GradScaler | None:
+        """The GradScaler of the trainer's precision (16-mixed), if any."""
+        return getattr(self.trainer.precision_plugin, "scaler", None)
 
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
         """Deferred check: read the flag at the trainer's logging steps (one host sync)."""
@@ -231,7 +239,9 @@ class AlexNetModule(L.LightningModule):
         self.log(f"{stage}/acc5", acc5, on_step=False, on_epoch=True)
 
     def configure_optimizers(self) -> dict[str, Any] | torch.optim.Optimizer:
-        optimizer = build_optimizer(trainable_parameters(self.model), self.optimizer_cfg)
+        optimizer = build_optimizer(trainable_parameters(self.model), self.optimizer_cfg,
+                                    str(self.trainer.precision),
+                                    self.trainer.gradient_clip_val)
         max_epochs = self.trainer.max_epochs if self.trainer.max_epochs else 1
         schedules = build_schedules(optimizer, self.schedule_cfg, max(1, max_epochs))
         if not schedules:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -10,6 +11,8 @@ import torch
 from torch.optim import lr_scheduler
 
 from alexnet.errors import InvalidValue, check_choice, check_int, check_number
+
+log = logging.getLogger(__name__)
 
 OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {
     "sgd": torch.optim.SGD,
@@ -94,19 +97,45 @@ def check_schedule(cfg: Mapping[str, Any]) -> None:
         check_int("schedule.patience", cfg["patience"], minimum=0)
 
 
-def build_optimizer(params: Iterable[torch.nn.Parameter], cfg: Mapping[str, Any]
+MIXED = ("16-mixed", "bf16-mixed")
+
+
+def fused_policy(precision: str, gradient_clip_val: float | None) -> tuple[bool, str | None]:
+    """Whether a fused optimizer can run under `precision` with this clipping, and if not why.
+    A fused optimizer unscales fp16 gradients inside its step: Lightning's mixed precision then
+    refuses to clip them, and under 16-mixed the divergence check and the GradScaler would see
+    scaled gradients (the scaler must find an overflow's inf to back off)."""
+    if precision in MIXED and gradient_clip_val:
+        return False, (f"Lightning's {precision} cannot clip (trainer.gradient_clip_val="
+                       f"{gradient_clip_val}) the gradients of a fused optimizer")
+    if precision == "16-mixed":
+        return False, ("under 16-mixed the GradScaler unscales the gradients before the "
+                       "divergence check only for an unfused optimizer")
+    return True, None
+
+
+def build_optimizer(params: Iterable[torch.nn.Parameter], cfg: Mapping[str, Any],
+                    precision: str = "32-true", gradient_clip_val: float | None = None
                     ) -> torch.optim.Optimizer:
     """The optimizer `cfg["name"]` with the rest of `cfg` (lr, momentum, ...) as its arguments.
 
     `fused` (one kernel for the whole update; several times faster for AlexNet's 61M parameters)
-    defaults to on; set ``fused: false`` for the per-parameter loop.
+    defaults to on, except where `fused_policy` says it cannot work (clipping under mixed
+    precision, fp16's GradScaler); set ``fused: false`` for the per-parameter loop.
     """
     check_optimizer(cfg)
     cfg = {key: value for key, value in cfg.items() if value is not None}
     params = list(params)
     name = cfg.pop("name")
+    allowed, why = fused_policy(str(precision), gradient_clip_val)
+    if cfg.get("fused") and not allowed:
+        raise InvalidValue("optimizer.fused", True, f"with trainer.precision={precision}: {why}; "
+                           "leave it unset (null) or set it to false")
     if cfg.get("fused") is None:
-        cfg["fused"] = all(p.device.type in ("cpu", "cuda") for p in params) and bool(params)
+        cfg["fused"] = (allowed and bool(params)
+                        and all(p.device.type in ("cpu", "cuda") for p in params))
+        if not allowed and bool(params):
+            log.info("The optimizer is not fused: %s", why)
     try:
         return OPTIMIZERS[name](params, **cfg)
     except TypeError as err:  # an argument the optimizer does not take
