@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import multiprocessing
 import time
 from pathlib import Path
 from typing import Any
@@ -126,7 +127,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             metrics.update(_scalars(trainer.callback_metrics))
         record.update(status="completed", metrics=metrics)
         (output_dir / "checkpoints" / REQUEUE_CHECKPOINT).unlink(missing_ok=True)
-    except BaseException as err:
+    except BaseException as raised:
+        err = _loader_timeout(raised, cfg)
         if requeued():  # SLURM stops a requeued job at once; whatever broke, it comes back
             record.update(status="requeued", metrics=_scalars(trainer.callback_metrics))
             if isinstance(err, Requeued):
@@ -139,6 +141,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             log.error("Run failed: %s", record["error"])
             log.error("Kept: %s; resume with ckpt_path=%s", record["last_good_checkpoint"],
                       output_dir)
+        if err is not raised:
+            raise err from raised
         raise
     finally:
         _complete_record(trainer, record, history, started, output_dir)
@@ -149,6 +153,20 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         log.info("Run dir: %s", output_dir)
         log.info("TensorBoard: tensorboard --logdir %s", output_dir)
     return record
+
+
+def _loader_timeout(err: BaseException, cfg: DictConfig) -> BaseException:
+    """The DataLoader's timeout as one line that names the setting; any other error as it is.
+    The workers are killed: they ignore SIGTERM (alexnet.requeue), and one stuck in a read
+    would keep the process from exiting (it joins its children at exit)."""
+    if isinstance(err, RuntimeError) and str(err).startswith("DataLoader timed out"):
+        for child in multiprocessing.active_children():
+            if child.daemon:  # the DataLoader's workers
+                child.kill()
+        return DataError(f"no batch from the data loader's workers in "
+                         f"data.loader_timeout_s={cfg.data.get('loader_timeout_s')} s: a worker "
+                         "failed (its error is above) or hung")
+    return err
 
 
 def _complete_record(trainer: L.Trainer, record: dict[str, Any], history: MetricHistory,

@@ -100,6 +100,7 @@ class DataSchema:
     pin_memory: Any = "auto"  # auto / true / false
     persistent_workers: bool = True
     prefetch_factor: int | None = 2
+    loader_timeout_s: float = 300.0  # the longest wait for a batch from the workers
     seed: int | None = 0  # ${seed}; a null seed is refused with one line by the run's checks
     bad_files: str = "skip"
     max_image_pixels: int = 89_478_485  # Pillow's limit: an image over it is never decoded

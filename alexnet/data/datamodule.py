@@ -20,6 +20,7 @@ from alexnet.data.colour_pca import ColourBasis, training_basis
 from alexnet.data.imagefolder import (
     BAD_FILE_POLICIES,
     PILLOW_MAX_PIXELS,
+    EncodedBatch,
     SkipBadFiles,
     class_names,
     collate_encoded,
@@ -41,7 +42,7 @@ from alexnet.data.transforms import (
     resize_for,
     train_transform,
 )
-from alexnet.errors import InvalidValue, check_choice, check_int
+from alexnet.errors import InvalidValue, check_choice, check_int, check_number
 from alexnet.requeue import ignore_requeue_signals
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,8 @@ class AlexNetDataModule(L.LightningDataModule):
         bad_files: ``skip`` (default: warn, count, and use the next readable image) or ``fail``
             for an ImageFolder file that cannot be read (not an image, truncated, corrupt).
         batch_size: per device (each DDP process loads its own batches of this size).
+        loader_timeout_s: the longest wait for a batch from the loader's workers; past it the
+            run ends with one line (a worker that failed or hung), never waits forever.
     """
 
     def __init__(self, source: str = "synthetic", root: str | None = None,
@@ -109,7 +112,8 @@ class AlexNetDataModule(L.LightningDataModule):
                   max_image_pixels: int = PILLOW_MAX_PIXELS,
                  mean: list[float] | None = None, std: list[float] | None = None,
                  variant: str | None = None, download: bool = True, cache: bool = True,
-                 cache_limit_mib: int = 2048, difficulty: str = "easy") -> None:
+                 cache_limit_mib: int = 2048, difficulty: str = "easy",
+                 loader_timeout_s: float = 300.0) -> None:
         super().__init__()
         self.save_hyperparameters()
         check_choice("data.source", source, SOURCES)
@@ -177,6 +181,8 @@ class AlexNetDataModule(L.LightningDataModule):
         self.batch_size, self.num_workers = batch_size, num_workers
         self.pin_memory, self.persistent_workers = pin_memory, persistent_workers
         self.prefetch_factor = prefetch_factor
+        check_number("data.loader_timeout_s", loader_timeout_s, 0, None, low_open=True)
+        self.loader_timeout_s = float(loader_timeout_s)
         self.classes: list[str] = []
         self.datasets: dict[str, Dataset] = {}
         self.colour_basis: ColourBasis | None = None  # set up with augment=paper
@@ -372,13 +378,20 @@ class AlexNetDataModule(L.LightningDataModule):
     def on_before_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
         """With ``decode=device``: decode and transform the batch's JPEGs on the device."""
         inputs, labels = batch
-        if self.decode != "device" or not isinstance(inputs, list):
+        if self.decode != "device" or not isinstance(inputs, (EncodedBatch, list)):
             return batch
         trainer = self.trainer
         device = trainer.strategy.root_device if trainer is not None else torch.device("cpu")
         transform = self._transforms[0 if trainer is not None and trainer.training else 1]
         images = decode_batch(inputs, device, self.bad_files)
         return torch.stack([transform(image) for image in images]), labels
+
+    def decode_samples(self, encoded: list[torch.Tensor], split: str) -> torch.Tensor:
+        """Items of `split` read with ``decode=device`` (JPEG bytes), decoded and transformed on
+        the CPU as the device does: the fixed samples pictures are drawn from."""
+        transform = self._transforms[0 if split == "train" else 1]
+        images = decode_batch(encoded, torch.device("cpu"), self.bad_files)
+        return torch.stack([transform(image) for image in images])
 
     def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
         """With ``render_on=device``: draw the batch's images where the batch now is."""
@@ -430,6 +443,7 @@ class AlexNetDataModule(L.LightningDataModule):
             pin_memory=settings.pin_memory, persistent_workers=settings.persistent_workers,
             prefetch_factor=settings.prefetch_factor,
             drop_last=False, collate_fn=collate, generator=generator,
+            timeout=self.loader_timeout_s if workers > 0 else 0,
             worker_init_fn=partial(init_worker, rank=self._rank()) if workers > 0 else None)
 
     def _rank(self) -> int:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import copy
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -110,19 +111,53 @@ def load_encoded(path: str, max_pixels: int = PILLOW_MAX_PIXELS) -> torch.Tensor
     return pil_to_tensor(load_rgb(path, max_pixels))
 
 
-def collate_encoded(items: list[tuple[torch.Tensor, int]]
-                    ) -> tuple[list[torch.Tensor], torch.Tensor]:
-    """A batch of encoded images stays a list (their sizes differ); the labels are stacked."""
-    return [item[0] for item in items], torch.tensor([item[1] for item in items])
+@dataclass
+class EncodedBatch:
+    """A batch of encoded images (their sizes differ) packed into one buffer: from a loader
+    worker it crosses as three tensors, not one shared-memory file descriptor per image (which
+    ran out of descriptors and hung the loader)."""
+
+    data: torch.Tensor     # uint8: every item's bytes, end to end
+    offsets: torch.Tensor  # int64 (n + 1,): item i is data[offsets[i]:offsets[i + 1]]
+    shapes: torch.Tensor   # int64 (n, 3): (0, 0, 0) for JPEG bytes, else the image's (C, H, W)
+
+    def items(self) -> list[torch.Tensor]:
+        """The items: 1-D JPEG bytes, or 3-D images a worker decoded already."""
+        bounds, shapes = self.offsets.tolist(), self.shapes.tolist()
+        return [self.data[bounds[i]:bounds[i + 1]] if shape[0] == 0
+                else self.data[bounds[i]:bounds[i + 1]].view(*shape)
+                for i, shape in enumerate(shapes)]
+
+    def __len__(self) -> int:
+        return len(self.shapes)
 
 
-def decode_batch(encoded: list[torch.Tensor], device: torch.device, policy: str = "skip"
-                 ) -> list[torch.Tensor]:
+def pack_encoded(images: Sequence[torch.Tensor]) -> EncodedBatch:
+    """JPEG bytes (1-D) and decoded images (3-D uint8) packed into one EncodedBatch."""
+    sizes = [image.numel() for image in images]
+    offsets = torch.zeros(len(images) + 1, dtype=torch.int64)
+    offsets[1:] = torch.tensor(sizes, dtype=torch.int64).cumsum(0)
+    shapes = torch.tensor([(0, 0, 0) if image.dim() == 1 else tuple(image.shape)
+                           for image in images], dtype=torch.int64).reshape(-1, 3)
+    data = torch.cat([image.reshape(-1) for image in images]) if images else \
+        torch.empty(0, dtype=torch.uint8)
+    return EncodedBatch(data, offsets, shapes)
+
+
+def collate_encoded(items: list[tuple[torch.Tensor, int]]) -> tuple[EncodedBatch, torch.Tensor]:
+    """A batch of encoded images packed into one buffer; the labels are stacked."""
+    return pack_encoded([item[0] for item in items]), torch.tensor([item[1] for item in items])
+
+
+def decode_batch(encoded: EncodedBatch | list[torch.Tensor], device: torch.device,
+                 policy: str = "skip") -> list[torch.Tensor]:
     """RGB uint8 images (3, H, W) on `device`: JPEG bytes decoded there, the rest moved there.
 
     An undecodable JPEG (e.g. truncated) follows `policy`: ``skip`` takes a good image of the
     batch in its place (with a warning), ``fail`` raises DataError.
     """
+    if isinstance(encoded, EncodedBatch):
+        encoded = encoded.items()
     jpegs = [i for i, item in enumerate(encoded) if item.dim() == 1]
     decoded: dict[int, torch.Tensor] = {}
     try:

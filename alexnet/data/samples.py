@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 
 import torch
 from lightning import LightningDataModule
@@ -27,10 +28,13 @@ def fixed_samples(datamodule: LightningDataModule, split: str, count: int, start
     CPU."""
     dataset = datamodule.datasets[split]
     end = min(start + count, len(dataset))
-    return _samples(dataset, range(min(start, len(dataset)), end), seed)
+    decode = (partial(datamodule.decode_samples, split=split)
+              if getattr(datamodule, "decode", "loader") == "device" else None)
+    return _samples(dataset, range(min(start, len(dataset)), end), seed, decode)
 
 
-def _samples(dataset: Dataset, indices: Sequence[int], seed: int
+def _samples(dataset: Dataset, indices: Sequence[int], seed: int,
+             decode: Callable[[list[torch.Tensor]], torch.Tensor] | None = None
              ) -> tuple[torch.Tensor, torch.Tensor]:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -38,7 +42,13 @@ def _samples(dataset: Dataset, indices: Sequence[int], seed: int
     labels = torch.tensor([label for _, label in items], dtype=torch.long)
     if getattr(dataset, "deferred", False):
         return dataset.render_batch(torch.tensor(list(indices)), torch.device("cpu")), labels
-    batch = torch.stack([image for image, _ in items])
+    images = [image for image, _ in items]
+    if decode is not None:  # encoded files (decode=device): decoded as the device would
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            batch = decode(images)
+    else:
+        batch = torch.stack(images)
     if batch.dim() == 5:  # ten crops: keep the centre crop
         batch = batch[:, 4]
     return batch, labels

@@ -1,9 +1,15 @@
+import dataclasses
+import json
+import os
+import time
+
 import pytest
 import torch
 
 from alexnet.data import AlexNetDataModule, DataError
+from alexnet.data.imagefolder import EncodedBatch, pack_encoded
 from alexnet.data.transforms import FancyPCA, eval_transform, train_transform
-from tests.conftest import make_image_folder
+from tests.conftest import make_image_folder, run_script_in_root, write_image
 
 
 def first_batch(loader):
@@ -128,7 +134,8 @@ def test_jpegs_decoded_on_the_device_match_the_loaders_images(image_folder):
         dm.setup("fit")
     reference, labels = next(iter(loader.val_dataloader()))
     encoded, device_labels = next(iter(device.val_dataloader()))
-    assert isinstance(encoded, list) and any(item.dim() == 1 for item in encoded)  # raw JPEGs
+    assert isinstance(encoded, EncodedBatch)  # one buffer: raw JPEGs and worker-decoded images
+    assert any(item.dim() == 1 for item in encoded.items())
     images, device_labels = device.on_before_batch_transfer((encoded, device_labels), 0)
     assert images.shape == reference.shape and torch.equal(device_labels, labels)
     # Two JPEG decoders and PIL vs tensor resizing: close, not bit-identical.
@@ -152,12 +159,57 @@ def test_a_truncated_jpeg_decoded_on_the_device_follows_the_policy(image_folder)
         strict.on_before_batch_transfer(next(iter(strict.val_dataloader())), 0)
 
 
-def test_decoding_on_the_device_runs_a_training(tmp_path, image_folder):
-    from alexnet.run import train
-    from tests.conftest import compose_train
+def test_encoded_images_pack_into_one_buffer_and_back():
+    jpeg = torch.arange(7, dtype=torch.uint8)
+    image = torch.randint(0, 255, (3, 4, 5), dtype=torch.uint8)
+    packed = pack_encoded([jpeg, image, jpeg[:2]])
+    # Three tensors cross from a worker, whatever the batch size (one descriptor each).
+    assert {f.name for f in dataclasses.fields(packed)} == {"data", "offsets", "shapes"}
+    back = packed.items()
+    assert len(packed) == 3 and [b.shape for b in back] == [(7,), (3, 4, 5), (2,)]
+    assert all(torch.equal(a, b) for a, b in zip(back, [jpeg, image, jpeg[:2]]))
 
-    record = train(compose_train("model=mini", "trainer=cpu", "data=imagefolder",
-                                  f"data.root={image_folder}", "data.image_size=64",
-                                  "data.batch_size=4", "data.num_workers=0", "data.decode=device",
-                                  "debug=fast_dev_run", "logger=none", output_dir=tmp_path))
-    assert record["status"] == "completed"
+
+@pytest.mark.slow
+def test_decoding_on_the_device_trains_with_workers_callbacks_and_tensorboard(tmp_path):
+    # 3 classes x 12 JPEGs with the default workers, picture callbacks and TensorBoard: a batch
+    # of 12 encoded files crossed from a worker as 12 shared tensors and hung the run.
+    from tests.callbacks.test_tensorboard import read_events
+
+    for split, count in (("train", 12), ("val", 4)):
+        for c in range(3):
+            for i in range(count):
+                write_image(tmp_path / "jpegs" / split / f"c{c}" / f"{i}.jpg", "RGB", (96, 80),
+                            seed=100 * c + i)
+    done = run_script_in_root(
+        "train.py", "model=mini", "trainer=cpu", "data=imagefolder",
+        f"data.root={tmp_path / 'jpegs'}", "data.decode=device", "data.image_size=64",
+        "data.batch_size=12", "trainer.max_epochs=1", "test=false",
+        f"hydra.run.dir={tmp_path / 'run'}", timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    record = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert record["status"] == "completed" and record["global_step"] == 3
+    tags = {tag for events in read_events(tmp_path / "run") for tag in events.Tags()["images"]}
+    assert "filters/conv1" in tags and "feature_maps/inputs" in tags
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs a FIFO (POSIX)")
+def test_a_hung_loader_worker_ends_the_run_with_one_line(tmp_path):
+    # A file whose read never returns (a FIFO with no writer, as a stalled network mount):
+    # the worker hangs; the run must end within the loader timeout, not wait forever.
+    root = make_image_folder(tmp_path / "images", per_class=4)
+    stuck = next((root / "train" / "class0").glob("*.jpg"))
+    stuck.unlink()
+    os.mkfifo(stuck)
+    started = time.monotonic()
+    done = run_script_in_root(
+        "train.py", "model=mini", "trainer=cpu", "data=imagefolder", f"data.root={root}",
+        "data.augment=none", "data.image_size=64", "data.batch_size=4", "data.num_workers=1",
+        "data.loader_timeout_s=3", "logger=none", "callbacks=none", "test=false",
+        f"hydra.run.dir={tmp_path / 'run'}", timeout=120)
+    assert done.returncode == 1 and time.monotonic() - started < 90
+    assert done.stderr.strip().splitlines()[-1] == (
+        "error: no batch from the data loader's workers in data.loader_timeout_s=3.0 s: a "
+        "worker failed (its error is above) or hung")
+    record = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert record["status"] == "failed" and record["error"].startswith("DataError")
