@@ -46,6 +46,7 @@ from alexnet.requeue import (
     restart_count,
 )
 from alexnet.run_record import write_record
+from alexnet.sigterm import SigtermBound
 from alexnet.trackers import TrackerParams, check_trackers, finish_trackers
 
 log = logging.getLogger(__name__)
@@ -92,7 +93,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     callbacks = [_instantiate(c, f"callbacks.{name}")
                  for name, c in (cfg.get("callbacks") or {}).items() if c]
     history = MetricHistory()
-    callbacks += [history, RNGState(), TrackerParams()]
+    bound = SigtermBound(float(cfg.get("sigterm_grace_s", 30.0)))
+    callbacks += [history, RNGState(), TrackerParams(), bound]
     if not loggers:  # nothing to write the learning rate to
         callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
     plugins: list[Any] = [AtomicCheckpointIO()]
@@ -116,6 +118,14 @@ def train(cfg: DictConfig) -> dict[str, Any]:
                               "requeues": restart_count(),
                                "overrides": overrides(), "choices": choices(),
                                "device_slot": cfg.get("device_slot")}
+
+    def terminated() -> None:  # SIGTERM and no batch boundary since: the watchdog's record
+        record.update(status="terminated", error=f"SIGTERM: no batch boundary within "
+                      f"sigterm_grace_s={bound.grace_s:g} s",
+                      last_good_checkpoint=_last_checkpoint(trainer))
+        _complete_record(trainer, record, history, started, output_dir)
+
+    bound.on_expiry = terminated
     try:
         trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
         if requested():  # the warning signal came after the last batch: test after the restart
@@ -200,6 +210,7 @@ def check_run_options(cfg: DictConfig) -> None:
                            "splits and the loaders' shuffles are drawn from it)")
     check_int("seed", cfg.seed, minimum=0)
     check_number("label_smoothing", cfg.get("label_smoothing", 0.0), 0, 1, high_open=True)
+    check_number("sigterm_grace_s", cfg.get("sigterm_grace_s", 30.0), 0, None, low_open=True)
     for key in ("channels_last", "compile", "test"):
         if not isinstance(cfg.get(key, False), bool):
             raise InvalidValue(key, cfg.get(key), "it must be true or false")
