@@ -103,6 +103,11 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         callbacks.append(RequeueOnSignal(output_dir / "checkpoints" / REQUEUE_CHECKPOINT))
     trainer: L.Trainer = _instantiate(cfg.trainer, "trainer", callbacks=callbacks,
                                       logger=loggers or False, plugins=plugins)
+    if trainer.strategy.root_device.type == "cuda":  # TF32 matmuls and convs unless "highest"
+        torch.set_float32_matmul_precision(cfg.get("matmul_precision", "high"))
+        torch.backends.cudnn.allow_tf32 = cfg.get("matmul_precision", "high") != "highest"
+        log.info("float32 matmul precision on CUDA: %s (matmul_precision)",
+                 cfg.get("matmul_precision", "high"))
     if trainer.is_global_zero:
         datamodule.prepare_data()  # a missing dataset fails here, before the run dir is written
         output_dir.mkdir(parents=True, exist_ok=True)
@@ -210,6 +215,8 @@ def check_run_options(cfg: DictConfig) -> None:
                            "splits and the loaders' shuffles are drawn from it)")
     check_int("seed", cfg.seed, minimum=0)
     check_number("label_smoothing", cfg.get("label_smoothing", 0.0), 0, 1, high_open=True)
+    check_choice("matmul_precision", cfg.get("matmul_precision", "high"),
+                 ("highest", "high", "medium"))
     check_number("sigterm_grace_s", cfg.get("sigterm_grace_s", 30.0), 0, None, low_open=True)
     for key in ("channels_last", "compile", "test"):
         if not isinstance(cfg.get(key, False), bool):

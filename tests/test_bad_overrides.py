@@ -28,6 +28,9 @@ TABLE = [
                                   "must be an integer"),
     (["model.lrn_scale=0"], "model.lrn_scale=0.0 is not valid; it must be a positive number (1: "
                             "the constants as given; 57.6: the paper's input scale)"),
+    (["matmul_precision=tf32"], "matmul_precision='tf32' is not valid; choose one of: highest, "
+                                "high, medium"),
+    (["sigterm_grace_s=0"], "sigterm_grace_s=0 is not valid; it must be a number > 0"),
     (["model.init=xavier"], "model.init='xavier' is not valid; choose one of: default, kaiming"),
     (["model.groups=2"], "model.groups=2 is not valid; the mini model has no such knob; its "
                          "knobs: lrn, lrn_scale, pooling, widths, hidden, init, "
