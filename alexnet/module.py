@@ -9,10 +9,10 @@ from typing import Any
 import lightning as L
 import torch
 import torch.nn.functional as F
-from torchmetrics import MeanMetric
 from torchmetrics.classification import MulticlassAccuracy
 
 from alexnet.errors import check_choice
+from alexnet.metrics import WeightedMean
 from alexnet.models import create_model
 from alexnet.models.weights import WeightsInfo, trainable_parameters
 from alexnet.models.weights import freeze as freeze_layers
@@ -91,15 +91,16 @@ class AlexNetModule(L.LightningModule):
             self.model.to(memory_format=torch.channels_last)
         self.compile_model = compile
         for stage in STAGES:  # image-weighted, summed over ranks: exact under DDP
-            setattr(self, f"{stage}_loss", MeanMetric())
+            setattr(self, f"{stage}_loss", WeightedMean())
         self._resumed_train_state: tuple[int, dict[str, dict[str, torch.Tensor]]] | None = None
         for stage in STAGES:
             # Standard top-k accuracy: correct images over images (torchmetrics' default would
             # average per class, which differs on imbalanced data).
-            setattr(self, f"{stage}_acc1", MulticlassAccuracy(num_classes, top_k=1,
-                                                              average="micro"))
-            setattr(self, f"{stage}_acc5",
-                    MulticlassAccuracy(num_classes, top_k=min(5, num_classes), average="micro"))
+            # validate_args=False: no torch.unique over the labels every step (a host sync).
+            setattr(self, f"{stage}_acc1", MulticlassAccuracy(
+                num_classes, top_k=1, average="micro", validate_args=False))
+            setattr(self, f"{stage}_acc5", MulticlassAccuracy(
+                num_classes, top_k=min(5, num_classes), average="micro", validate_args=False))
 
     def setup(self, stage: str) -> None:
         if stage == "fit" and self.compile_model:
@@ -234,8 +235,10 @@ class AlexNetModule(L.LightningModule):
         acc5(scores, labels)
         mean_loss = getattr(self, f"{stage}_loss")
         mean_loss(loss.detach(), weight=labels.numel())
-        self.log(f"{stage}/loss", mean_loss, on_step=on_step, on_epoch=True, prog_bar=True)
-        self.log(f"{stage}/acc1", acc1, on_step=on_step, on_epoch=True, prog_bar=True)
+        # Step values stay off the progress bar: Lightning reads every progress-bar value on the
+        # host at every step (a GPU sync), whatever the bar's refresh rate.
+        self.log(f"{stage}/loss", mean_loss, on_step=on_step, on_epoch=True, prog_bar=not on_step)
+        self.log(f"{stage}/acc1", acc1, on_step=on_step, on_epoch=True, prog_bar=not on_step)
         self.log(f"{stage}/acc5", acc5, on_step=False, on_epoch=True)
 
     def configure_optimizers(self) -> dict[str, Any] | torch.optim.Optimizer:
