@@ -48,7 +48,10 @@ class ActivationStatistics(EpochDrawingCallback):
         for layer, module in modules.items():
             writer.add_histogram(f"weights/{layer}", _sample(module.weight.detach()), step)
 
-    def on_after_backward(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+    def on_before_optimizer_step(self, trainer: L.Trainer, pl_module: L.LightningModule,
+                                 optimizer: torch.optim.Optimizer) -> None:
+        # Here, not after each backward: the gradients the optimizer applies, accumulated over
+        # micro-batches and unscaled by fp16's GradScaler.
         step = trainer.global_step
         if step % self.grad_every_n_steps or not trainer.is_global_zero:
             return
