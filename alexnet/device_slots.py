@@ -21,6 +21,11 @@ from alexnet.errors import InvalidValue
 log = logging.getLogger(__name__)
 
 
+# The slot this process held last: a joblib worker runs job after job, and its CUDA context
+# (and cached memory) stays on the GPU it first used; it takes that slot again when it is free.
+_last: dict[str, int | None] = {"slot": None}
+
+
 class DeviceSlot:
     """A held slot: `index` is the device this job uses until `release()`."""
 
@@ -28,15 +33,22 @@ class DeviceSlot:
         self.index, self._handle = index, handle
 
     def release(self) -> None:
+        if torch.cuda.is_initialized():
+            torch.cuda.empty_cache()  # the job's cached blocks, for the next job on this GPU
         fcntl.flock(self._handle, fcntl.LOCK_UN)
         self._handle.close()
 
 
-def acquire(lock_dir: Path, slots: int, poll_s: float = 0.2) -> DeviceSlot:
-    """Wait for a free slot among `slots` and hold it."""
+def acquire(lock_dir: Path, slots: int, poll_s: float = 0.2, prefer: int | None = None
+            ) -> DeviceSlot:
+    """Wait for a free slot among `slots` and hold it, trying `prefer` first."""
     lock_dir.mkdir(parents=True, exist_ok=True)
+    order = list(range(slots))
+    if prefer is not None and prefer in order:
+        order.remove(prefer)
+        order.insert(0, prefer)
     while True:
-        for index in range(slots):
+        for index in order:
             handle = open(lock_dir / f"slot_{index}.lock", "a")  # noqa: SIM115 - held until release
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -58,15 +70,27 @@ def slot_count(setting: int | str | None) -> int:
 
 
 def take_device(cfg: DictConfig) -> DeviceSlot | None:
-    """In a sweep with device slots, hold a free slot and point the job's trainer at it."""
+    """In a sweep with device slots, hold a free slot and point the job's trainer at its GPU
+    (not a trainer on the CPU; a trainer asking for several devices is refused, not narrowed)."""
     slots = slot_count(cfg.get("device_slots"))
     if slots < 2:
         return None
-    slot = acquire(Path(HydraConfig.get().sweep.dir) / ".device_slots", slots)
+    devices = cfg.trainer.get("devices", 1)
+    if devices not in (1, "1", "auto") and not (isinstance(devices, list) and len(devices) == 1):
+        raise InvalidValue("device_slots", cfg.get("device_slots"),
+                           f"each parallel job gets one GPU, and this one asks for "
+                           f"trainer.devices={devices}: set device_slots=0 (or trainer.devices=1)")
+    slot = acquire(Path(HydraConfig.get().sweep.dir) / ".device_slots", slots,
+                   prefer=_last["slot"])
+    _last["slot"] = slot.index
+    on_gpu = torch.cuda.is_available() and cfg.trainer.get("accelerator") in ("auto", "gpu",
+                                                                               "cuda")
     with open_dict(cfg):
         cfg.device_slot = slot.index
-        if torch.cuda.is_available():
+        cfg.device_slot_gpu = torch.cuda.get_device_name(slot.index) if on_gpu else None
+        if on_gpu:
             cfg.trainer.accelerator = "gpu"
             cfg.trainer.devices = [slot.index]
-    log.info("Device slot %d of %d", slot.index, slots)
+    log.info("Device slot %d of %d%s", slot.index, slots,
+             f": GPU {slot.index} ({cfg.device_slot_gpu})" if on_gpu else "")
     return slot

@@ -122,7 +122,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     record: dict[str, Any] = {"status": "running", "resumed_from": str(ckpt_path or "") or None,
                               "requeues": restart_count(),
                                "overrides": overrides(), "choices": choices(),
-                               "device_slot": cfg.get("device_slot")}
+                               "device_slot": cfg.get("device_slot"),
+                               "device_slot_gpu": cfg.get("device_slot_gpu")}
 
     def terminated() -> None:  # SIGTERM and no batch boundary since: the watchdog's record
         record.update(status="terminated", error=f"SIGTERM: no batch boundary within "

@@ -149,8 +149,8 @@ TABLE = [
     (["foo=1"], "foo='1' is not valid; there is no such key; the top-level keys: model, "
                 "activation, dropout, optimizer, schedule, data, trainer, logger, callbacks, "
                 "paths, task_name, seed, ckpt_path, checkpoint_every_n_steps, label_smoothing, "
-                "channels_last, compile, divergence_check, test, optimized_metric, device_slots "
-                "(a new key needs a leading +: +foo=...)"),
+                "channels_last, compile, divergence_check, matmul_precision, sigterm_grace_s, "
+                "test, optimized_metric, device_slots (a new key needs a leading +: +foo=...)"),
     # syntax, and a sweep whose second value is bad
     (["optimizer.betas=[0.9,0.99"], "override='optimizer.betas=[0.9,0.99' is not valid; it is "
      "not a valid Hydra override (no viable alternative at input '[0.9,0.99')"),

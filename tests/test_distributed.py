@@ -84,6 +84,27 @@ def test_device_slots_are_exclusive_while_held(tmp_path):
     third.release()
 
 
+def test_a_worker_takes_back_the_slot_of_its_gpu_when_it_is_free(tmp_path):
+    from alexnet.device_slots import acquire
+
+    held = acquire(tmp_path, 3)  # slot 0, held by another job
+    mine = acquire(tmp_path, 3, prefer=2)  # this worker's CUDA context is on GPU 2
+    assert (held.index, mine.index) == (0, 2)
+    busy = acquire(tmp_path, 3, prefer=2)  # 2 is taken: the next free one
+    assert busy.index == 1
+    for slot in (held, mine, busy):
+        slot.release()
+
+
+def test_device_slots_never_narrow_a_ddp_job_to_one_gpu(tmp_path):
+    from alexnet.device_slots import take_device
+    from alexnet.errors import InvalidValue
+
+    cfg = compose_train("trainer=ddp", "device_slots=2", output_dir=tmp_path)
+    with pytest.raises(InvalidValue, match=r"device_slots=2 is not valid; .*trainer.devices=2"):
+        take_device(cfg)
+
+
 @pytest.mark.slow
 def test_ddp_test_metrics_equal_a_single_device_evaluation(run_script, tmp_path):
     # 3 classes x 3 test images = 9: an odd set, which a padding sampler would repeat.
