@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 import lightning as L
+import torch
 
 
 class RecordRank(L.Callback):
@@ -14,3 +15,12 @@ class RecordRank(L.Callback):
                   "activation": pl_module.hparams["model"]["activation"], "pid": os.getpid(),
                   "lr": pl_module.hparams["optimizer"]["lr"]}
         (out / f"rank_{trainer.global_rank}.json").write_text(json.dumps(record))
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        """The first draw of this rank's torch generator at the first batch (without using it)."""
+        path = Path(trainer.default_root_dir) / f"rank_{trainer.global_rank}.json"
+        record = json.loads(path.read_text())
+        if "draw" not in record:
+            with torch.random.fork_rng(devices=[]):
+                record["draw"] = torch.rand(3).tolist()
+            path.write_text(json.dumps(record))

@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 
 from tests.conftest import TINY, compose_train
 
@@ -36,6 +37,16 @@ def test_ddp_run_syncs_metrics_and_writes_once(run_script, tmp_path):
                                                                        "last.ckpt"]
     assert len(list((job / "tensorboard").glob("events.*"))) == 2  # fit and test, rank 0 only
     assert list(tmp_path.glob("train/runs/*")) == [job]  # the second rank made no dir
+    # Each rank draws its own dropout masks; the checkpoint keeps each rank's generators.
+    assert ranks(job)[0]["draw"] != ranks(job)[1]["draw"]
+    states = torch.load(job / "checkpoints" / "last.ckpt", weights_only=True)["callbacks"]
+    saved = states["RNGState"]["ranks"]
+    assert len(saved) == 2 and not torch.equal(saved[0]["torch"], saved[1]["torch"])
+    # Resumed on one process: it goes on, and says it is no longer bit-exact.
+    resumed = run_script("train.py", *TINY, "trainer.max_epochs=2", "logger=none",
+                         f"ckpt_path={job}", f"hydra.run.dir={tmp_path / 'resumed'}")
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "Resumed on 1 rank(s) from states saved by 2" in resumed.stdout + resumed.stderr
 
 
 @pytest.mark.slow
