@@ -90,7 +90,10 @@ def main(argv: list[str] | None = None) -> Path:
             "before the runs) and each claim's effect.json under experiments/results/; each "
             "result's own page gives its command, commit, versions and machine. Effects are "
             "treatment - reference (or a ratio), paired by seed, with Student's t 95% interval; "
-            "verdicts use Holm's adjustment across the claims measured.\n\n"
+            "verdicts use Holm's adjustment across the claims measured. The paper's figures for "
+            "LRN and pooling are changes of its top-1 and top-5 *error* (negative: fewer "
+            "errors); the effects measured here are of validation *accuracy* or of the "
+            "overfitting gap, signed so that a positive effect is the paper's direction.\n\n"
             + markdown_table(rows_of(args.results)))
     out.write_text(text)
     print(text)
