@@ -105,3 +105,21 @@ def verdicts(measured: list[tuple[Claim, Measured]], analysis: dict[str, Any]
         same = (found.effect.mean > 0) == (declared.direction > 0)
         results.append((p_value, words["agrees"] if same else words["contradicts"]))
     return results
+
+
+def effect_sentence(measured: Measured | None, label: str, full_label: str | None = None,
+                    scale: float = 1.0, digits: int = 4, unit: str = "") -> str:
+    """One line for a result page: the paired effect (times `scale`, with `digits` decimals and
+    `unit`), its interval, p-value, seed count and the smallest effect the seeds could detect."""
+    if measured is None:
+        return "No completed run: nothing measured."
+    effect, suffix = measured.effect, f" {unit}" if unit else ""
+
+    def shown(value: float, sign: bool = True) -> str:
+        return f"{scale * value:{'+' if sign else ''}.{digits}f}"
+
+    if effect.low is None:
+        return f"{label}: {shown(effect.mean)}{suffix} (1 seed: no interval)."
+    return (f"{full_label or label}: **{shown(effect.mean)}{suffix}** [{shown(effect.low)}, "
+            f"{shown(effect.high)}], p = {effect.p_value:.3g}, {effect.n} seeds; smallest "
+            f"detectable {shown(effect.detectable, sign=False)}{suffix}.")

@@ -29,7 +29,14 @@ from pathlib import Path
 import torch
 
 from alexnet.checkpoints import resolve_checkpoint
-from alexnet.claims import Measured, claim, load_claims, reference_overrides, write_effect
+from alexnet.claims import (
+    Measured,
+    claim,
+    effect_sentence,
+    load_claims,
+    reference_overrides,
+    write_effect,
+)
 from alexnet.data import AlexNetDataModule
 from alexnet.experiment_args import (
     experiment_parser,
@@ -182,14 +189,9 @@ def report(source: Path, out: Path) -> Measured | None:
 
 
 def effect_line(measured: Measured | None) -> str:
-    if measured is None:
-        return "No completed run: nothing measured."
-    effect = measured.effect
-    if effect.low is None:
-        return f"Grad-CAM - centre prior: {100 * effect.mean:+.1f} points (1 seed: no interval)."
-    return (f"Grad-CAM - centre prior, pointing game: **{100 * effect.mean:+.1f} points** "
-            f"[{100 * effect.low:+.1f}, {100 * effect.high:+.1f}], p = {effect.p_value:.3g}, "
-            f"{effect.n} seeds; smallest detectable {100 * effect.detectable:.1f} points.")
+    return effect_sentence(measured, "Grad-CAM - centre prior",
+                           "Grad-CAM - centre prior, pointing game", scale=100, digits=1,
+                           unit="points")
 
 
 def main(argv: list[str] | None = None) -> Path:

@@ -32,7 +32,14 @@ import torch
 
 from alexnet.callbacks.initial_weights import initial_weights
 from alexnet.checkpoints import resolve_checkpoint
-from alexnet.claims import Measured, claim, load_claims, reference_overrides, write_effect
+from alexnet.claims import (
+    Measured,
+    claim,
+    effect_sentence,
+    load_claims,
+    reference_overrides,
+    write_effect,
+)
 from alexnet.experiment_args import (
     experiment_parser,
     output_dir,
@@ -169,14 +176,7 @@ def report(source: Path, out: Path) -> Measured | None:
 
 
 def effect_line(measured: Measured | None) -> str:
-    if measured is None:
-        return "No completed run: nothing measured."
-    effect = measured.effect
-    if effect.low is None:
-        return f"Towers gap - random halves gap: {effect.mean:+.4f} (1 seed: no interval)."
-    return (f"Towers gap - random halves gap: **{effect.mean:+.4f}** [{effect.low:+.4f}, "
-            f"{effect.high:+.4f}], p = {effect.p_value:.3g}, {effect.n} seeds; smallest "
-            f"detectable {effect.detectable:.4f}.")
+    return effect_sentence(measured, "Towers gap - random halves gap")
 
 
 def main(argv: list[str] | None = None) -> Path:
