@@ -60,8 +60,8 @@ SEEDS = {"tiny": 2, "cpu": 5, "full": 5}
 DATA = {"tiny": "synthetic_hard", "cpu": "synthetic_hard", "full": None}
 MODEL = {"tiny": ["model=paper2012", "model.init=kaiming", "data.image_size=67"],
          "cpu": ["model=paper2012", "model.init=kaiming", "model.widths=[96,128,192,192,128]",
-                 "model.hidden=1024", "data.image_size=67", "trainer.max_epochs=40",
-                 "trainer.check_val_every_n_epoch=40"],
+                 "model.hidden=1024", "data.image_size=67", "trainer.max_epochs=20",
+                 "trainer.check_val_every_n_epoch=20"],
          "full": ["model=paper2012", "data.image_size=227", "data.resize_size=256",
                   "trainer.max_epochs=90"]}
 KEEP_INIT = ["+callbacks.initial_weights._target_="
