@@ -43,8 +43,15 @@ class SigtermBound(L.Callback):
         signal.signal(signal.SIGTERM, self._handle)
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._restore()
+
+    def teardown(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        self._restore()  # also when the fit ended on an exception
+
+    def _restore(self) -> None:
         if self._previous is not None and self._timer is None:
             signal.signal(signal.SIGTERM, self._previous)  # the fit is over, nothing blocks
+            self._previous = None
 
     def _handle(self, signum: int, frame: Any) -> None:
         if callable(self._previous):
