@@ -123,7 +123,7 @@ TABLE = [
     (["data=imagefolder"], "data.root=None is not valid; set it to an ImageFolder root, e.g. "
                            "data.root=/data/imagenet (with train/ and val/ inside)"),
     # trainer, logger, callbacks, debug, experiment
-    (["trainer=tpu"], "trainer='tpu' is not valid; choose one of: auto, cpu, ddp, gpu"),
+    (["trainer=tpu"], "trainer='tpu' is not valid; choose one of: auto, cpu, ddp, ddp_gpu, gpu"),
     (["trainer.max_epochs=abc"], "trainer.max_epochs='abc' is not valid; it must be an integer"),
     (["trainer=ddp", "trainer.devices=0"], "trainer='trainer=cpu trainer=ddp trainer.devices=0' "
      "is not valid; "

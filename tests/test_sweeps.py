@@ -85,7 +85,7 @@ def test_help_lists_the_groups(run_script):
     for line in ("model: alexnet, four_layer, mini, paper2012", "dropout: none, standard",
                  "optimizer: adam, adamw, sgd",
                  "data: cifar10, cifar100, fashion_mnist, imagefolder, imagenette, mnist, stl10, "
-                 "synthetic", "trainer: auto, cpu, ddp, gpu",
+                 "synthetic", "trainer: auto, cpu, ddp, ddp_gpu, gpu",
                  "experiment: demo, finetune, paper, torchvision_recipe",
                  "debug: fast_dev_run, limit, overfit"):
         assert line in result.stdout, line

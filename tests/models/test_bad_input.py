@@ -36,7 +36,7 @@ def test_unknown_preset_lists_the_presets():
 def test_unknown_knob_lists_the_knobs():
     with pytest.raises(ValueError, match=r"knob='use_relu' is not valid; the alexnet preset "
                                          r"\(AlexNet\) has no such knob; its knobs: dropout, "
-                                         r"activation, activation_params, lrn, pooling"):
+                                         r"activation, activation_params, lrn, lrn_scale, pooling"):
         create_model("alexnet", use_relu=False)
 
 
