@@ -39,7 +39,7 @@ def test_groups_have_the_options_the_docs_promise():
                                    "step"]
     assert options("data") == ["cifar10", "cifar100", "fashion_mnist", "imagefolder", "imagenette",
                                "mnist", "stl10", "synthetic", "synthetic_hard"]
-    assert options("trainer") == ["auto", "cpu", "ddp", "gpu"]
+    assert options("trainer") == ["auto", "cpu", "ddp", "ddp_gpu", "gpu"]
     assert options("logger") == ["csv", "mlflow", "none", "tensorboard", "wandb"]
     assert options("experiment") == ["demo", "finetune", "paper", "torchvision_recipe"]
     assert options("debug") == ["fast_dev_run", "limit", "overfit"]
