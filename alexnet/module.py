@@ -45,9 +45,11 @@ class AlexNetModule(L.LightningModule):
         label_smoothing: of the training loss.
         channels_last: keep weights and batches in NHWC memory format (faster convs on
             tensor cores and on recent CPUs).
-        compile: compile the model's forward with torch.compile when fitting starts (the
-            parameters and checkpoint keys stay those of the plain model); a module built to
-            evaluate or inspect a checkpoint never compiles.
+        compile: compile the model for the training and validation steps with torch.compile
+            when fitting starts; the parameters, checkpoint keys and ``self.model`` stay those
+            of the plain model, so picture callbacks (hooks, mode and batch-size changes) and
+            evaluating or inspecting a checkpoint never compile or recompile.
+        compile_backend: torch.compile's backend (``inductor``; ``aot_eager`` to debug).
         divergence_check: ``step`` raises DivergenceError at the step whose loss is NaN or
             infinite (reading the loss on the host every step); ``deferred`` replaces that
             step's non-finite gradients by zeros on the device (momentum and weight decay still
@@ -66,7 +68,8 @@ class AlexNetModule(L.LightningModule):
     def __init__(self, model: Mapping[str, Any], optimizer: Mapping[str, Any] | None = None,
                  schedule: Mapping[str, Any] | None = None, label_smoothing: float = 0.0,
                  channels_last: bool = False, compile: bool = False,
-                 divergence_check: str = "auto", freeze: str = "none") -> None:
+                 compile_backend: str = "inductor", divergence_check: str = "auto",
+                 freeze: str = "none") -> None:
         super().__init__()
         self.save_hyperparameters()
         spec = dict(model)
@@ -89,7 +92,7 @@ class AlexNetModule(L.LightningModule):
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         if channels_last:
             self.model.to(memory_format=torch.channels_last)
-        self.compile_model = compile
+        self.compile_model, self.compile_backend = compile, compile_backend
         for stage in STAGES:  # image-weighted, summed over ranks: exact under DDP
             setattr(self, f"{stage}_loss", WeightedMean())
         self._resumed_train_state: tuple[int, dict[str, dict[str, torch.Tensor]]] | None = None
@@ -103,15 +106,22 @@ class AlexNetModule(L.LightningModule):
                 num_classes, top_k=min(5, num_classes), average="micro", validate_args=False))
 
     def setup(self, stage: str) -> None:
-        if stage == "fit" and self.compile_model:
-            self.model.compile()  # in place: parameter names and state_dict keys are unchanged
+        if stage == "fit" and self.compile_model and "_compiled" not in self.__dict__:
+            # Kept outside the module tree: no state_dict keys, no submodule for callbacks.
+            self.__dict__["_compiled"] = torch.compile(self.model, backend=self.compile_backend)
+
+    @property
+    def step_model(self) -> torch.nn.Module:
+        """The model the training and evaluation steps run: compiled when ``compile``."""
+        compiled = self.__dict__.get("_compiled")
+        return self.model if compiled is None else compiled
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], _index: int) -> torch.Tensor:
         images, labels = batch
-        logits = self.model(images.contiguous(memory_format=self.memory_format))
+        logits = self.step_model(images.contiguous(memory_format=self.memory_format))
         loss = F.cross_entropy(logits, labels, label_smoothing=self.label_smoothing)
         if self._deferred(loss):
             self._deferring = True
@@ -219,12 +229,12 @@ class AlexNetModule(L.LightningModule):
         if images.dim() == 5:  # (B, crops, C, H, W): average the softmax over the crops
             crops = images.shape[1]
             flat = images.flatten(0, 1).contiguous(memory_format=self.memory_format)
-            probs = self.model(flat).softmax(-1)
+            probs = self.step_model(flat).softmax(-1)
             probs = probs.view(images.shape[0], crops, -1).mean(1)
             loss = F.nll_loss(probs.clamp_min(1e-12).log(), labels)
             self._log_metrics(stage, loss, probs, labels)
             return probs.detach()
-        logits = self.model(images.contiguous(memory_format=self.memory_format))
+        logits = self.step_model(images.contiguous(memory_format=self.memory_format))
         self._log_metrics(stage, F.cross_entropy(logits, labels), logits, labels)
         return logits.detach()
 

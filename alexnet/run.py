@@ -218,11 +218,17 @@ def check_run_options(cfg: DictConfig) -> None:
     check_number("label_smoothing", cfg.get("label_smoothing", 0.0), 0, 1, high_open=True)
     check_choice("matmul_precision", cfg.get("matmul_precision", "high"),
                  ("highest", "high", "medium"))
+    check_choice("compile_backend", cfg.get("compile_backend", "inductor"), compile_backends())
     check_number("sigterm_grace_s", cfg.get("sigterm_grace_s", 30.0), 0, None, low_open=True)
     for key in ("channels_last", "compile", "test"):
         if not isinstance(cfg.get(key, False), bool):
             raise InvalidValue(key, cfg.get(key), "it must be true or false")
     check_trackers(cfg.get("logger"))
+
+
+def compile_backends() -> list[str]:
+    """torch.compile's backends for users: its listed ones, and eager / aot_eager to debug."""
+    return sorted({*torch.compiler.list_backends(), "eager", "aot_eager"})
 
 
 def check_image_size(image_size: int, minimum: int) -> None:
@@ -244,6 +250,7 @@ def build_module(cfg: DictConfig, num_classes: int) -> AlexNetModule:
             optimizer=optimizer, schedule=schedule, label_smoothing=cfg.label_smoothing,
             divergence_check=cfg.get("divergence_check", "auto"),
             channels_last=bool(cfg.get("channels_last")), compile=bool(cfg.get("compile")),
+            compile_backend=cfg.get("compile_backend", "inductor"),
             freeze=cfg.model.get("freeze") or "none")
     except InvalidValue as err:
         raise err.renamed(config_key(err.key)) from None

@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from alexnet.cli import train_command
+from alexnet.run import compile_backends
 
 CHOICES_ACTIVATION = "elu, gelu, leaky_relu, relu, relu6, sigmoid, silu, tanh"
 TABLE = [
@@ -142,6 +143,8 @@ TABLE = [
     (["checkpoint_every_n_steps=-1"], "checkpoint_every_n_steps=-1 is not valid; it must be an "
                                       "integer >= 0"),
     (["compile=maybe"], "compile='maybe' is not valid; it must be true or false"),
+    (["compile_backend=fast"], "compile_backend='fast' is not valid; choose one of: "
+                               f"{', '.join(compile_backends())}"),
     (["divergence_check=never"], "divergence_check='never' is not valid; choose one of: auto, "
                                  "step, deferred"),
     (["ckpt_path=/no/such.ckpt"], "ckpt_path='/no/such.ckpt' is not valid; no such checkpoint "
@@ -149,8 +152,9 @@ TABLE = [
     (["foo=1"], "foo='1' is not valid; there is no such key; the top-level keys: model, "
                 "activation, dropout, optimizer, schedule, data, trainer, logger, callbacks, "
                 "paths, task_name, seed, ckpt_path, checkpoint_every_n_steps, label_smoothing, "
-                "channels_last, compile, divergence_check, matmul_precision, sigterm_grace_s, "
-                "test, optimized_metric, device_slots (a new key needs a leading +: +foo=...)"),
+                "channels_last, compile, compile_backend, divergence_check, matmul_precision, "
+                "sigterm_grace_s, test, optimized_metric, device_slots (a new key needs a "
+                "leading +: +foo=...)"),
     # syntax, and a sweep whose second value is bad
     (["optimizer.betas=[0.9,0.99"], "override='optimizer.betas=[0.9,0.99' is not valid; it is "
      "not a valid Hydra override (no viable alternative at input '[0.9,0.99')"),

@@ -16,6 +16,7 @@ from lightning.fabric.utilities.seed import pl_worker_init_function
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 from torchdata.stateful_dataloader import StatefulDataLoader
 
+from alexnet.data.batch_transforms import BatchTransform
 from alexnet.data.colour_pca import ColourBasis, training_basis
 from alexnet.data.imagefolder import (
     BAD_FILE_POLICIES,
@@ -51,6 +52,15 @@ SOURCES = ("synthetic", "imagefolder", *NAMED)
 RENDER_ON = ("loader", "device")
 DECODE = ("loader", "device")
 SPLIT_NAMES = {number: name for name, number in SPLITS.items()}
+
+
+@dataclass  # not frozen: Lightning's transfer rebuilds dataclasses (holding no tensor: as is)
+class DrawLater:
+    """Synthetic images to draw once the batch is on its device (``render_on=device``): which
+    split and indices, as host numbers (the transfer leaves them alone)."""
+
+    split: str
+    indices: list[int]
 
 
 class AlexNetDataModule(L.LightningDataModule):
@@ -186,6 +196,7 @@ class AlexNetDataModule(L.LightningDataModule):
         self.classes: list[str] = []
         self.datasets: dict[str, Dataset] = {}
         self.colour_basis: ColourBasis | None = None  # set up with augment=paper
+        self._batch_transforms: dict[tuple, BatchTransform] = {}  # decode=device's
         # Build the pipelines now, so that a bad option fails before any run dir is written.
         self._transforms = (self._train_transform(), self._eval_transform())
 
@@ -376,30 +387,40 @@ class AlexNetDataModule(L.LightningDataModule):
         return tuple(map(tuple, self.stats)) == tuple(map(tuple, IMAGENET_STATS))
 
     def on_before_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
-        """With ``decode=device``: decode and transform the batch's JPEGs on the device."""
+        """With ``decode=device``: decode and transform the batch's JPEGs on the device. With
+        ``render_on=device``: read the batch's (split, index) pairs here, on the host, so that
+        drawing them after the transfer never reads the device."""
         inputs, labels = batch
+        if self.render_on == "device" and isinstance(inputs, torch.Tensor) and inputs.dim() == 2:
+            return DrawLater(SPLIT_NAMES[int(inputs[0, 0])], inputs[:, 1].tolist()), labels
         if self.decode != "device" or not isinstance(inputs, (EncodedBatch, list)):
             return batch
         trainer = self.trainer
         device = trainer.strategy.root_device if trainer is not None else torch.device("cpu")
-        transform = self._transforms[0 if trainer is not None and trainer.training else 1]
         images = decode_batch(inputs, device, self.bad_files)
-        return torch.stack([transform(image) for image in images]), labels
+        return self._batch_transform(trainer is not None and trainer.training)(images), labels
 
     def decode_samples(self, encoded: list[torch.Tensor], split: str) -> torch.Tensor:
         """Items of `split` read with ``decode=device`` (JPEG bytes), decoded and transformed on
         the CPU as the device does: the fixed samples pictures are drawn from."""
-        transform = self._transforms[0 if split == "train" else 1]
         images = decode_batch(encoded, torch.device("cpu"), self.bad_files)
-        return torch.stack([transform(image) for image in images])
+        return self._batch_transform(split == "train")(images)
+
+    def _batch_transform(self, train: bool) -> BatchTransform:
+        """The loader's transform of `train` (or evaluation), batched (``decode=device``)."""
+        key = (train, self.image_size, self.resize_size, tuple(map(tuple, self.stats)))
+        if key not in self._batch_transforms:
+            self._batch_transforms[key] = BatchTransform(
+                train, self.augment, self.eval_crop, self.image_size, self.resize_size,
+                self.pca_sigma, self.stats)
+        return self._batch_transforms[key]
 
     def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
         """With ``render_on=device``: draw the batch's images where the batch now is."""
         inputs, labels = batch
-        if self.render_on != "device" or inputs.dim() != 2:
+        if not isinstance(inputs, DrawLater):
             return batch
-        split = SPLIT_NAMES[int(inputs[0, 0])]
-        return self.datasets[split].render_batch(inputs[:, 1], inputs.device), labels
+        return self.datasets[inputs.split].render_batch(inputs.indices, labels.device), labels
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", shuffle=True)

@@ -160,6 +160,8 @@ def decode_batch(encoded: EncodedBatch | list[torch.Tensor], device: torch.devic
         encoded = encoded.items()
     jpegs = [i for i, item in enumerate(encoded) if item.dim() == 1]
     decoded: dict[int, torch.Tensor] = {}
+    if jpegs and device.type == "cuda":
+        drain_stream(device)
     try:
         batch = decode_jpeg([encoded[i] for i in jpegs], mode=ImageReadMode.RGB, device=device)
         decoded.update(zip(jpegs, batch))
@@ -178,6 +180,14 @@ def decode_batch(encoded: EncodedBatch | list[torch.Tensor], device: torch.devic
         raise DataError("no decodable image in the batch")
     good = list(decoded.values())
     return [decoded.get(i, good[0]) for i in range(len(encoded))]
+
+
+def drain_stream(device: torch.device) -> None:
+    """Wait for the work queued on `device`'s current stream: nvJPEG may decode into memory the
+    caching allocator freed while queued kernels still read it (pytorch/vision#9606,
+    meta-pytorch/torchcodec#1634: draining the caller's stream first was the fix that held on
+    every path). One host barrier per decoded batch, the price of correct pixels."""
+    torch.cuda.current_stream(device).synchronize()
 
 
 def class_names(folder: Path) -> list[str]:

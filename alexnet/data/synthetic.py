@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from alexnet.data.synthetic_batch import draw_easy, draw_hard, easy_row, hard_row, upload
 from alexnet.data.synthetic_hard import (
     HARD_MAX_CLASSES,
     HARD_VERSION,
@@ -97,6 +98,7 @@ class SyntheticImageNet(Dataset):
         self.specs = class_specs(num_classes, seed, difficulty)
         self.deferred = deferred
         self._grid: torch.Tensor | None = None
+        self._device_grids: dict[torch.device, torch.Tensor] = {}
         self._images: torch.Tensor | None = None  # all images, once `fill_cache` has run
 
     def nbytes(self) -> int:
@@ -136,12 +138,29 @@ class SyntheticImageNet(Dataset):
             return hard_object_mask(spec, rng, grid) > 0.5
         return soft_mask(spec, rng.random(DRAWS).tolist(), grid) > 0.5
 
-    def render_batch(self, indices: torch.Tensor, device: torch.device) -> torch.Tensor:
-        """The normalized images (B, 3, size, size) of `indices`, rendered on `device`: on the
-        CPU exactly the images of ``self[i]``; on a GPU the same but for their noise draws."""
-        grid = self._coordinates().to(device)
-        images = [self._render(index, grid) for index in indices.tolist()]
-        return normalize_imagenet(torch.stack(images))
+    def render_batch(self, indices: torch.Tensor | list[int], device: torch.device,
+                     random_fields: bool = True) -> torch.Tensor:
+        """The normalized images (B, 3, size, size) of `indices`, drawn on `device` a batch at a
+        time (alexnet.data.synthetic_batch): on the CPU the images of ``self[i]``; on a GPU the
+        same but for their random fields (noise, the hard task's background), which
+        ``random_fields=False`` leaves out (zeros) to compare devices."""
+        row_of = hard_row if self.difficulty == "hard" else easy_row
+        rows, shapes, seeds = [], set(), []
+        indices = indices.tolist() if isinstance(indices, torch.Tensor) else indices
+        for index in indices:
+            rng = np.random.default_rng([self.seed, SPLITS[self.split], index])
+            row, used, seed = row_of(self.specs[index % self.num_classes], rng)
+            rows.append(row)
+            shapes |= used if isinstance(used, set) else {used}
+            seeds.append(seed)
+        draw = draw_hard if self.difficulty == "hard" else draw_easy
+        images = draw(upload(rows, device), self._grid_on(device), shapes, seeds, random_fields)
+        return normalize_imagenet(images)
+
+    def _grid_on(self, device: torch.device) -> torch.Tensor:
+        if device not in self._device_grids:  # uploaded once per device, not per batch
+            self._device_grids[device] = self._coordinates().to(device)
+        return self._device_grids[device]
 
     def _render(self, index: int, grid: torch.Tensor) -> torch.Tensor:
         rng = np.random.default_rng([self.seed, SPLITS[self.split], index])
@@ -149,8 +168,8 @@ class SyntheticImageNet(Dataset):
         return draw(self.specs[index % self.num_classes], rng, grid)
 
     def __getstate__(self) -> dict:
-        # The coordinate grid is a cache: rebuilt on first use, never pickled to workers.
-        return {**self.__dict__, "_grid": None}
+        # The coordinate grids are caches: rebuilt on first use, never pickled to workers.
+        return {**self.__dict__, "_grid": None, "_device_grids": {}}
 
     def _coordinates(self) -> torch.Tensor:
         if self._grid is None:

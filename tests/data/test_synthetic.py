@@ -183,3 +183,38 @@ def test_the_hard_task_is_a_data_option_and_its_version_is_recorded(tmp_path):
         AlexNetDataModule(image_size=32, difficulty="medium")
     with pytest.raises(InvalidValue, match="data.difficulty.*data=synthetic"):
         AlexNetDataModule(source="imagefolder", root=str(tmp_path), difficulty="hard")
+
+
+@pytest.mark.parametrize("difficulty", ["easy", "hard"])
+def test_a_batch_drawn_at_once_is_the_loaders_images(difficulty):
+    # 20 classes: several shapes, distractors and occluders in one batch; any order, repeats.
+    data = SyntheticImageNet(20, 6, 48, seed=5, split="val", difficulty=difficulty)
+    indices = [7, 0, 119, 33, 33, 64, 2, 90, 11, 45]
+    batch = data.render_batch(torch.tensor(indices), torch.device("cpu"))
+    assert torch.equal(batch, torch.stack([data[i][0] for i in indices]))
+
+
+class CountCalls(torch.overrides.TorchFunctionMode):
+    """Counts torch function calls (each a kernel launch, or more, on a GPU)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        self.calls += 1
+        return func(*args, **(kwargs or {}))
+
+
+@pytest.mark.parametrize(("difficulty", "fields"), [("easy", 1), ("hard", 3)])
+def test_a_batch_is_drawn_in_one_pass_but_for_each_images_random_fields(difficulty, fields):
+    # Per image only its own noise draws (and their stacking); every drawing step runs once a
+    # batch. One class; from 16 images on, the hard task's batches hold every distractor shape.
+    data = SyntheticImageNet(1, 48, 32, difficulty=difficulty)
+    data.render_batch([0], torch.device("cpu"))  # the coordinate grid, once
+    calls = {}
+    for size in (16, 28):
+        with CountCalls() as counter:
+            data.render_batch(list(range(size)), torch.device("cpu"))
+        calls[size] = counter.calls
+    assert calls[28] - calls[16] == 12 * fields, calls

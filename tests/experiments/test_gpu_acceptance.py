@@ -1,0 +1,51 @@
+"""The GPU acceptance script runs end to end on the CPU (--cpu, tiny sizes) before anyone spends
+GPU time on it: every step passes or is skipped for needing CUDA, and a failing or hanging step
+fails the run without stopping the others."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.experiments.conftest import load
+
+SCRIPT = ROOT / "experiments" / "gpu_acceptance.py"
+
+
+@pytest.mark.slow
+def test_every_step_passes_on_the_cpu(tmp_path):
+    done = subprocess.run([sys.executable, str(SCRIPT), "--cpu", "--out", str(tmp_path)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=900)
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert done.returncode == 0, (summary["verdict"], done.stderr[-3000:])
+    steps = summary["steps"]
+    assert list(steps) == [step[0] for step in load("gpu_acceptance").STEPS]
+    for name, step in steps.items():
+        statuses = {check["status"] for check in step["checks"]}
+        assert "passed" in statuses, name  # each step asserted something here
+        skipped = [c for c in step["checks"] if c["status"] == "skipped"]
+        assert all("CUDA" in c["detail"] or "GPU" in c["detail"] for c in skipped), skipped
+    assert summary["provenance"]["commit"] and "summary.md" in {p.name for p in
+                                                                tmp_path.iterdir()}
+
+
+def test_a_failing_step_is_reported_and_the_exit_status_says_so(tmp_path):
+    # Without CUDA, the GPU mode's probe fails with its reason; the run still writes its summary.
+    done = subprocess.run([sys.executable, str(SCRIPT), "--only", "probe", "--out",
+                           str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    if summary["provenance"]["machine"]["gpu"]:
+        pytest.skip("this machine has a GPU: the probe passes")
+    assert done.returncode == 1
+    check = summary["steps"]["probe"]["checks"][0]
+    assert check["status"] == "failed" and "use --cpu" in check["detail"]
+    assert "1 step(s) failed: probe" in (tmp_path / "summary.md").read_text()
+
+
+def test_a_step_past_its_timeout_is_killed_and_named(tmp_path):
+    module = load("gpu_acceptance")
+    (tmp_path / "steps").mkdir()
+    result = module.run_step("probe", "cpu", tmp_path, timeout=0.5)  # imports alone take longer
+    assert result["status"] == "failed" and result["error"].startswith("timed out after 0.5 s")
