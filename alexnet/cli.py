@@ -19,6 +19,7 @@ from omegaconf import DictConfig
 
 from alexnet.config import CONF_DIR
 from alexnet.device_slots import take_device
+from alexnet.distributed import RankFailed
 from alexnet.errors import DataError, InvalidValue
 from alexnet.module import DivergenceError
 from alexnet.overrides_check import check_command_line
@@ -56,8 +57,9 @@ def train_main(cfg: DictConfig) -> float | None:
             _record_failure(output_dir, err)
             return None
         _fail(err, unused_dir=output_dir)
-    except DivergenceError as err:
+    except (DivergenceError, RankFailed) as err:
         if _in_sweep():
+            log.error("Job failed; the sweep goes on: %s", err)
             return None
         _fail(err)
     except Exception as err:

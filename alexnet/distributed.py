@@ -10,9 +10,14 @@ its config. On SLURM, srun starts the ranks and none of this is needed.
 
 from __future__ import annotations
 
+import logging
 import os
+import shutil
+import signal
+import subprocess
 import sys
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -25,8 +30,16 @@ from lightning.pytorch.strategies.launchers.subprocess_script import _Subprocess
 
 from alexnet.config import CONF_DIR
 
+log = logging.getLogger(__name__)
+
 # What the launcher sets in this process's environment to start the ranks.
 LAUNCH_ENV = ("MASTER_ADDR", "MASTER_PORT", "NODE_RANK", "LOCAL_RANK", "WORLD_SIZE")
+RANK_ERRORS = "rank_errors"  # in the job dir: one line per rank that failed
+KILL_GRACE_S = 5.0  # between SIGTERM and SIGKILL for a rank that must end
+
+
+class RankFailed(RuntimeError):
+    """Another rank of this DDP job failed: its rank and its error, in one line."""
 
 
 def rank_command(local_rank: int) -> tuple[Sequence[str], str]:
@@ -59,11 +72,17 @@ class JobScriptLauncher(_SubprocessScriptLauncher):
         with mock.patch.object(subprocess_script, "_hydra_subprocess_cmd", rank_command):
             super()._call_children_scripts()
 
-    def restore(self) -> None:
+    def restore(self, timeout_s: float) -> None:
         """Leave the process as before the launch, so that the next job of a sweep starts its
-        own ranks (with the launch variables still set it would wait for ranks never started)."""
-        for child in self.procs:
-            child.wait()
+        own ranks (with the launch variables still set it would wait for ranks never started).
+        A rank still running `timeout_s` after the job is killed, and the log says so."""
+        for local_rank, child in enumerate(self.procs, start=1):
+            try:
+                child.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                log.error("rank %d did not end within %.0f s of the job's end: killed",
+                          local_rank, timeout_s)
+                end_process(child)
         for key, value in getattr(self, "saved_env", {}).items():
             if value is None:
                 os.environ.pop(key, None)
@@ -71,11 +90,41 @@ class JobScriptLauncher(_SubprocessScriptLauncher):
                 os.environ[key] = value
 
 
-class HydraDDPStrategy(DDPStrategy):
-    """DDPStrategy whose extra ranks run the current Hydra job (see the module docstring)."""
+def end_process(child: subprocess.Popen) -> None:
+    """SIGTERM, then SIGKILL after KILL_GRACE_S; waits at most that long twice."""
+    if child.poll() is not None:
+        return
+    child.send_signal(signal.SIGTERM)
+    try:
+        child.wait(timeout=KILL_GRACE_S)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait(timeout=KILL_GRACE_S)
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+
+class HydraDDPStrategy(DDPStrategy):
+    """DDPStrategy whose extra ranks run the current Hydra job (see the module docstring), and
+    whose job ends promptly when one rank fails.
+
+    Args:
+        timeout_s: the process group's timeout: the longest any rank waits in a collective
+            (torch's default, 30 minutes, would keep a job whose rank died waiting that long).
+            Raise it when rank zero's work between collectives (pictures, checkpoints on a
+            slow disk) can take longer.
+
+    A rank that raises writes its error in one line to <job dir>/rank_errors/; rank zero
+    stops the ranks it started at once; a rank left waiting on a dead one ends within
+    `timeout_s` with RankFailed naming the failed rank and its error.
+    """
+
+    def __init__(self, timeout_s: float = 120.0, **kwargs: Any) -> None:
+        if not timeout_s > 0:
+            from alexnet.errors import InvalidValue
+
+            raise InvalidValue("trainer.strategy.timeout_s", timeout_s, "it must be a number of "
+                               "seconds > 0")
+        super().__init__(timeout=timedelta(seconds=timeout_s), **kwargs)
+        self.timeout_s = float(timeout_s)
 
     def _configure_launcher(self) -> None:
         super()._configure_launcher()
@@ -83,10 +132,44 @@ class HydraDDPStrategy(DDPStrategy):
             self._launcher = JobScriptLauncher(self.cluster_environment, self.num_processes,
                                                self.num_nodes)
 
+    def setup_environment(self) -> None:
+        super().setup_environment()
+        if self.global_rank == 0:  # errors of an earlier attempt in this dir are not this one's
+            shutil.rmtree(self._errors_dir(), ignore_errors=True)
+
+    def _errors_dir(self) -> Path:
+        return Path(self.lightning_module.trainer.default_root_dir) / RANK_ERRORS
+
+    def on_exception(self, exception: BaseException) -> None:
+        super().on_exception(exception)
+        first = (str(exception).strip().splitlines() or [""])[0]
+        line = f"{type(exception).__name__}: {first}"
+        folder = self._errors_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"rank_{self.global_rank}.txt").write_text(line + "\n")
+        if isinstance(self._launcher, JobScriptLauncher):  # rank zero: stop the ranks it started
+            for child in self._launcher.procs:
+                end_process(child)
+
+    def explain(self, exception: BaseException) -> BaseException:
+        """`exception` as RankFailed in one line naming the rank that failed first (this one,
+        or another whose failure this rank ran into: a collective that timed out or lost its
+        peer)."""
+        folder = self._errors_dir()
+        failed = sorted(folder.glob("rank_*.txt"), key=lambda p: p.stat().st_mtime) \
+            if folder.is_dir() else []
+        if self.world_size < 2 or not failed:
+            return exception
+        rank = failed[0].stem.split("_")[1]
+        stopped = "" if rank == str(self.global_rank) else \
+            f" (rank {self.global_rank} stopped: {type(exception).__name__})"
+        return RankFailed(f"rank {rank} failed: {failed[0].read_text().strip()}{stopped}")
+
     def end_job(self) -> None:
-        """After the job's last fit/test: wait for the extra ranks, close the process group and
-        restore the environment, so that the next job of a sweep in this process starts anew."""
+        """After the job's last fit/test: wait for the extra ranks (at most the process group's
+        timeout, then they are killed), close the process group and restore the environment,
+        so that the next job of a sweep in this process starts anew."""
         if isinstance(self._launcher, JobScriptLauncher) and self._launcher.procs:
-            self._launcher.restore()
+            self._launcher.restore(self.timeout_s)
             if dist.is_available() and dist.is_initialized():
                 dist.destroy_process_group()

@@ -145,6 +145,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         (output_dir / "checkpoints" / REQUEUE_CHECKPOINT).unlink(missing_ok=True)
     except BaseException as raised:
         err = _loader_timeout(raised, cfg)
+        explain = getattr(trainer.strategy, "explain", None)  # another DDP rank's failure
+        err = explain(err) if explain is not None else err
         if requeued():  # SLURM stops a requeued job at once; whatever broke, it comes back
             record.update(status="requeued", metrics=_scalars(trainer.callback_metrics))
             if isinstance(err, Requeued):

@@ -24,3 +24,14 @@ class RecordRank(L.Callback):
             with torch.random.fork_rng(devices=[]):
                 record["draw"] = torch.rand(3).tolist()
             path.write_text(json.dumps(record))
+
+
+class RaiseOnRank(L.Callback):
+    """Raises on one rank only, at a training step: the other ranks wait in a collective."""
+
+    def __init__(self, rank: int, step: int = 1) -> None:
+        self.rank, self.step = rank, step
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        if trainer.global_rank == self.rank and trainer.global_step == self.step:
+            raise ValueError(f"raised on rank {self.rank} only")

@@ -1,6 +1,7 @@
 """DDP on CPU (gloo, 2 processes) alone and inside sweeps; one device slot per parallel job."""
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -163,3 +164,22 @@ def test_the_lightning_internals_that_distributed_patches_are_still_there():
     assert "_hydra_subprocess_cmd(local_rank)" in source and "self.procs" in source
     assert callable(getattr(DDPStrategy, "_configure_launcher", None))
     assert "_launcher" in inspect.getsource(DDPStrategy._configure_launcher)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("rank", [0, 1])
+def test_a_rank_that_fails_ends_the_whole_job_promptly(run_script, tmp_path, rank):
+    # Without the bound the surviving rank waited in its collective for the process group's
+    # default timeout (30 minutes), and rank zero waited for its child without a timeout.
+    started = time.monotonic()
+    result = run_script("train.py", *DDP, "trainer.max_epochs=3", "trainer.strategy.timeout_s=20",
+                        "+callbacks.boom._target_=tests.rank_probe.RaiseOnRank",
+                        f"+callbacks.boom.rank={rank}", "+callbacks.boom.step=3",
+                        f"hydra.run.dir={tmp_path}", timeout=240)
+    elapsed = time.monotonic() - started
+    assert result.returncode == 1 and elapsed < 120, (elapsed, result.stderr[-3000:])
+    line = result.stderr.strip().splitlines()[-1]
+    assert line.startswith(f"error: rank {rank} failed: ValueError: raised on rank {rank} only")
+    record = json.loads((tmp_path / "metrics.json").read_text())
+    assert record["status"] == "failed" and record["error"].startswith(f"RankFailed: rank {rank}")
+    assert (tmp_path / "checkpoints" / "epoch_000.ckpt").is_file()  # saved before: kept

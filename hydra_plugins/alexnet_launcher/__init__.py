@@ -7,28 +7,46 @@ requeue` and exits; the requeued job resumes from that checkpoint in the same ru
 Submitit's checkpoint-and-requeue (which restarts the task from its start) and Lightning's
 auto-requeue (which saves from inside the signal handler, mid-step) are both off.
 
-A refused submission is one line (what sbatch said, the keys to change); a job that dies
-without a result is logged and left to the sweep's summary as failed, and the sweep goes on.
+A refused submission is one line (what sbatch said, the keys to change); a job that ends
+without a result (killed, out of memory, a node lost) is noticed within `poll_s` +
+`vanished_grace_s` with or without SLURM's accounting (alexnet/slurm_jobs.py), recorded as
+failed in its metrics.json with SLURM's reason, and the sweep goes on.
 """
 
-from __future__ import annotations
 
 import contextlib
 import io
 import logging
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hydra.core.config_store import ConfigStore
 from hydra.core.singleton import Singleton
 from hydra.core.utils import JobReturn, JobStatus, filter_overrides
+from hydra_plugins.hydra_submitit_launcher.config import SlurmQueueConf
 from hydra_plugins.hydra_submitit_launcher.submitit_launcher import SlurmLauncher
 
 log = logging.getLogger(__name__)
 # Keys submitit takes without the executor's prefix; the others become slurm_<key>.
 GENERIC = {"timeout_min", "cpus_per_task", "gpus_per_node", "tasks_per_node", "mem_gb", "nodes",
            "name", "stderr_to_stdout"}
+OURS = {"submitit_folder", "max_num_timeout", "poll_s", "vanished_grace_s"}  # not for sbatch
+
+
+@dataclass
+class RequeueingSlurmConf(SlurmQueueConf):
+    """submitit's SLURM options and this launcher's own (conf/hydra/launcher/slurm.yaml)."""
+
+    _target_: str = "hydra_plugins.alexnet_launcher.RequeueingSlurmLauncher"
+    poll_s: float = 10.0
+    vanished_grace_s: float = 30.0
+
+
+ConfigStore.instance().store(group="hydra/launcher", name="requeueing_slurm",
+                             node=RequeueingSlurmConf, provider="alexnet")
 
 
 class RequeueingSlurmLauncher(SlurmLauncher):
@@ -51,6 +69,7 @@ class RequeueingSlurmLauncher(SlurmLauncher):
         from submitit.core.utils import FailedJobError
 
         assert self.config is not None
+        check_signal_delay(self.params)
         sweep_dir = Path(str(self.config.hydra.sweep.dir))
         sweep_dir.mkdir(parents=True, exist_ok=True)
         executor = submitit.AutoExecutor(
@@ -58,8 +77,7 @@ class RequeueingSlurmLauncher(SlurmLauncher):
             slurm_max_num_timeout=self.params.get("max_num_timeout", 0))
         executor.update_parameters(**{
             key if key in GENERIC else f"slurm_{key}": value
-            for key, value in self.params.items()
-            if key not in ("submitit_folder", "max_num_timeout")})
+            for key, value in self.params.items() if key not in OURS})
         numbers = range(initial_job_idx, initial_job_idx + len(job_overrides))
         for number, overrides in zip(numbers, job_overrides):
             log.info("\t#%d : %s", number, " ".join(filter_overrides(overrides)))
@@ -72,18 +90,59 @@ class RequeueingSlurmLauncher(SlurmLauncher):
                 jobs = executor.map_array(self, *zip(*arguments))
         except FailedJobError as err:
             sys.exit(f"error: {submission_error(str(err) or captured.getvalue())}")
-        return [_result(job, overrides) for job, overrides in zip(jobs, job_overrides)]
+        wait = (float(self.params.get("poll_s", 10)),
+                float(self.params.get("vanished_grace_s", 30)))
+        return [_result(job, overrides, sweep_dir / str(number), *wait)
+                for job, overrides, number in zip(jobs, job_overrides, numbers)]
 
 
-def _result(job: Any, overrides: Sequence[str]) -> JobReturn:
-    """The job's JobReturn; a job that died without one (killed, out of memory, a node lost)
-    becomes a failed JobReturn, logged, so that the other jobs' results are still collected."""
+def check_signal_delay(params: dict[str, Any]) -> None:
+    """The warning signal must come before the time limit: else one line, nothing submitted."""
+    delay, limit = params.get("signal_delay_s"), params.get("timeout_min")
+    if delay is not None and limit is not None and float(delay) >= 60 * float(limit):
+        sys.exit(f"error: hydra.launcher.signal_delay_s={delay} is not valid; it must be "
+                 f"smaller than hydra.launcher.timeout_min={limit} ({60 * float(limit):g} s): "
+                 "the job would be warned as it starts")
+
+
+def _result(job: Any, overrides: Sequence[str], job_dir: Path, poll_s: float,
+            grace_s: float) -> JobReturn:
+    """The job's JobReturn; a job that ended without one (killed, out of memory, a node lost)
+    becomes a failed JobReturn, logged and written to its metrics.json, so that the other jobs'
+    results are still collected."""
+    from alexnet.slurm_jobs import wait_for_result
+
+    ended = wait_for_result(job.job_id, Path(job.paths.result_pickle), poll_s, grace_s)
+    if ended is not None:
+        error = (f"SLURM job {job.job_id} ended without a result: "
+                 f"{ended.state or 'vanished'} ({ended.reason})")
+        log.error("%s; recorded as failed, the sweep goes on", error)
+        _record_failed(job_dir, error)
+        return _failed(overrides)
     try:
         return job.results()[0]
     except Exception as err:  # noqa: BLE001 - any way a job can die is a failed job here
-        log.error("SLURM job %s died without a result: %s", job.job_id,
-                  str(err).strip().splitlines()[-1:] or type(err).__name__)
-        return JobReturn(overrides=list(overrides), status=JobStatus.FAILED, _return_value=err)
+        said = (str(err).strip().splitlines() or [type(err).__name__])[-1]
+        log.error("SLURM job %s died without a result: %s", job.job_id, said)
+        _record_failed(job_dir, f"SLURM job {job.job_id} died without a result: {said}")
+        return _failed(overrides)
+
+
+def _failed(overrides: Sequence[str]) -> JobReturn:
+    """A job that failed, as the sweep sees one that failed inside train.py: it returned None
+    (its metrics.json says why); a FAILED JobReturn would stop the whole sweep in Hydra."""
+    return JobReturn(overrides=list(overrides), status=JobStatus.COMPLETED, _return_value=None)
+
+
+def _record_failed(job_dir: Path, error: str) -> None:
+    from alexnet.run_record import RECORD, read_record, write_record
+
+    job_dir.mkdir(parents=True, exist_ok=True)
+    record = read_record(job_dir) if (job_dir / RECORD).is_file() else {}
+    if record.get("status") in ("failed", "terminated"):
+        return  # the job said why itself
+    record.update(status="failed", error=error)
+    write_record(job_dir, record)
 
 
 def submission_error(stderr: str) -> str:

@@ -1,6 +1,7 @@
 """hydra/launcher=slurm against a running SLURM (tests/slurm/conftest.py starts one)."""
 
 import json
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -78,3 +79,19 @@ def test_a_refused_submission_is_one_line(tmp_path):
     assert last.startswith("error: sbatch refused the job: sbatch: error: Invalid generic "
                            "resource (gres) specification; check hydra.launcher.partition")
     assert "hydra.launcher.gpus_per_node" in last
+
+
+def test_a_job_killed_without_a_result_is_failed_promptly_and_the_sweep_goes_on(tmp_path):
+    # Job 0 kills itself (SIGKILL) mid-epoch: no result file. This cluster runs without
+    # accounting (sacct fails), where the sweep used to poll for ever.
+    started = time.monotonic()
+    done = slurm_sweep(tmp_path, "alexnet-vanish", *TINY,
+                       "+callbacks.kill._target_=tests.killer.KillAtStep",
+                       "+callbacks.kill.step=1,100000", "hydra.launcher.poll_s=2",
+                       "hydra.launcher.vanished_grace_s=5", timeout=400)
+    assert done.returncode == 0, done.stderr[-3000:]
+    sweep = {j["job"]: j for j in json.loads((tmp_path / "sweep" / "sweep.json").read_text())}
+    assert sweep[0]["status"] == "failed"
+    assert "ended without a result: FAILED" in sweep[0]["error"], sweep[0]["error"]
+    assert sweep[1]["status"] == "completed"
+    assert time.monotonic() - started < 300
