@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shlex
 import signal
 import subprocess
 from pathlib import Path
@@ -30,10 +31,29 @@ class Requeued(SystemExit):
     so that neither Hydra nor submitit records a result: the requeued job will)."""
 
 
+EARLY_SIGNALS = "ALEXNET_EARLY_SIGNALS"  # the file alexnet/slurm_task.sh writes signals to
+TASK_SCRIPT = Path(__file__).with_name("slurm_task.sh")
+
+
 def install_signal_flag(signum: int = REQUEUE_SIGNAL) -> None:
     """From now on `signum` only raises the flag that `requested()` reads (the process's
-    DataLoader workers ignore it)."""
+    DataLoader workers ignore it). A warning signal that came before (while slurm_task.sh kept
+    it ignored) raises the flag now; USR1 and TERM get their default actions back."""
     signal.signal(signum, _raise_flag)
+    for other in (signal.SIGUSR1, signal.SIGTERM):
+        if other != signum and signal.getsignal(other) == signal.SIG_IGN:
+            signal.signal(other, signal.SIG_DFL)
+    early = os.environ.get(EARLY_SIGNALS)
+    arrived = Path(early).read_text().split() if early and Path(early).is_file() else []
+    if arrived:
+        _flag["signal"] = signum
+        log.warning("SLURM's warning signal (%s) arrived while the job was starting: the run "
+                    "requeues at its first batch boundary", ", ".join(sorted(set(arrived))))
+
+
+def task_python(python: str) -> str:
+    """The command that starts python in a SLURM task: `python` under slurm_task.sh."""
+    return f"sh {shlex.quote(str(TASK_SCRIPT))} {python}"
 
 
 def _raise_flag(signum: int, frame: Any) -> None:

@@ -76,3 +76,10 @@ def run_script_in_root(*args: str, timeout: int = 600) -> subprocess.CompletedPr
 def run_script() -> Callable[..., subprocess.CompletedProcess]:
     """The one way tests start real processes: ``run_script("train.py", "model=mini", ...)``."""
     return run_script_in_root
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow tests first (in their files' order): under `-n 2 --dist worksteal` the long ones
+    then start early and the short ones fill the gaps, instead of a long test starting last
+    while the other worker has nothing left to do."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

@@ -17,6 +17,7 @@ failed in its metrics.json with SLURM's reason, and the sweep goes on.
 import contextlib
 import io
 import logging
+import shlex
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -72,12 +73,17 @@ class RequeueingSlurmLauncher(SlurmLauncher):
         check_signal_delay(self.params)
         sweep_dir = Path(str(self.config.hydra.sweep.dir))
         sweep_dir.mkdir(parents=True, exist_ok=True)
+        from alexnet.requeue import task_python
+
         executor = submitit.AutoExecutor(
             cluster="slurm", folder=self.params["submitit_folder"],
-            slurm_max_num_timeout=self.params.get("max_num_timeout", 0))
-        executor.update_parameters(**{
-            key if key in GENERIC else f"slurm_{key}": value
-            for key, value in self.params.items() if key not in OURS})
+            slurm_max_num_timeout=self.params.get("max_num_timeout", 0),
+            slurm_python=task_python(shlex.quote(sys.executable)))
+        parameters = {key if key in GENERIC else f"slurm_{key}": value
+                      for key, value in self.params.items() if key not in OURS}
+        # The batch shell must not die of a warning signal either (`scancel --signal --full`).
+        parameters["slurm_setup"] = ["trap '' USR1 USR2", *(parameters.get("slurm_setup") or [])]
+        executor.update_parameters(**parameters)
         numbers = range(initial_job_idx, initial_job_idx + len(job_overrides))
         for number, overrides in zip(numbers, job_overrides):
             log.info("\t#%d : %s", number, " ".join(filter_overrides(overrides)))

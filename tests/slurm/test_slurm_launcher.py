@@ -1,6 +1,7 @@
 """hydra/launcher=slurm against a running SLURM (tests/slurm/conftest.py starts one)."""
 
 import json
+import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -95,3 +96,44 @@ def test_a_job_killed_without_a_result_is_failed_promptly_and_the_sweep_goes_on(
     assert "ended without a result: FAILED" in sweep[0]["error"], sweep[0]["error"]
     assert sweep[1]["status"] == "completed"
     assert time.monotonic() - started < 300
+
+
+def signal_as_it_starts(name: str) -> str:
+    """USR2 to the whole job (its batch shell and its task) about a second after SLURM starts it
+    running: python is still importing, with no handler of its own yet."""
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        states = subprocess.run(["squeue", "-h", "-n", name, "-o", "%T"], capture_output=True,
+                                text=True, timeout=30).stdout.split()
+        if "RUNNING" in states:
+            time.sleep(1)
+            subprocess.run(["scancel", "--signal=USR2", "--full", "-n", name], timeout=30)
+            return "signalled"
+        time.sleep(0.2)
+    return "never saw it running"
+
+
+def test_a_warning_signal_as_the_job_starts_requeues_it_and_it_ends_as_uninterrupted(tmp_path):
+    # Before, the signal killed the task (USR2's default action, exit 140), SLURM marked the job
+    # done and the sweep polled for ever. Now slurm_task.sh keeps the signal from python until
+    # its handler is set, the run requeues at its first batch boundary and resumes.
+    run = [*TINY, "data.num_classes=4", "data.train_per_class=25", "trainer.max_epochs=2",
+           "seed=0"]
+    with ThreadPoolExecutor(3) as pool:  # side by side: the cluster has a CPU for each
+        signaller = pool.submit(signal_as_it_starts, "alexnet-early")
+        early = pool.submit(slurm_sweep, tmp_path / "early", "alexnet-early", *run)
+        whole = pool.submit(slurm_sweep, tmp_path / "whole", "alexnet-whole2", *run)
+        assert signaller.result() == "signalled"
+        early, whole = early.result(), whole.result()
+    assert early.returncode == 0, early.stderr[-3000:]
+    assert whole.returncode == 0, whole.stderr[-3000:]
+    (signalled,), (uncut,) = job_records(tmp_path / "early" / "sweep").values(), \
+        job_records(tmp_path / "whole" / "sweep").values()
+    assert signalled["status"] == uncut["status"] == "completed"
+    assert signalled["requeues"] >= 1 and uncut["requeues"] == 0
+    assert signalled["global_step"] == uncut["global_step"]
+    assert signalled["metrics"] == pytest.approx(uncut["metrics"], abs=1e-6)
+    sweep = json.loads((tmp_path / "early" / "sweep" / "sweep.json").read_text())
+    assert [(j["job"], j["status"]) for j in sweep] == [(0, "completed")]  # reported once
+    logs = "".join(p.read_text() for p in (tmp_path / "early" / "submitit").glob("*_log.*"))
+    assert "arrived while the job was starting" in logs
