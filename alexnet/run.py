@@ -134,7 +134,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     bound.on_expiry = terminated
     try:
         trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
-        if requested():  # the warning signal came after the last batch: test after the restart
+        if signalled(trainer):  # the signal came after the last batch: test after the restart
             requeue(trainer, None)
         metrics = _scalars({**history.last_metrics, **trainer.callback_metrics})
         if cfg.get("test") and not trainer.fast_dev_run:
@@ -171,6 +171,15 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         log.info("Run dir: %s", output_dir)
         log.info("TensorBoard: tensorboard --logdir %s", output_dir)
     return record
+
+
+def signalled(trainer: L.Trainer) -> bool:
+    """Has the warning signal arrived, on any rank? Every rank decides alike: one that requeued
+    while the others went on to test would leave them waiting in a collective."""
+    stop = requested()
+    if trainer.world_size > 1:
+        stop = trainer.strategy.reduce_boolean_decision(stop, all=False)
+    return stop
 
 
 def _loader_timeout(err: BaseException, cfg: DictConfig) -> BaseException:
