@@ -1,14 +1,12 @@
-"""The steps of experiments/gpu_acceptance.py, one per process:
-
-    python experiments/acceptance_steps.py STEP --device cuda|cpu --work DIR --result FILE
-
-Each writes {"checks": [{"name", "status": passed|failed|skipped, "detail"}], "info": {...}} to
-FILE. On the CPU the sizes are tiny and what needs CUDA is skipped with the reason.
+"""The steps of experiments/gpu_acceptance.py, each run by `run_step` in a process of its own
+(forked by the driver, which imported all this once): each writes {"checks": [{"name",
+"status": passed|failed|skipped, "detail"}], "info": {...}} to its result file. On the CPU the
+sizes are tiny and what needs CUDA is skipped with the reason. Nothing here touches CUDA at
+import: the driver forks after importing this module.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import resource
@@ -31,7 +29,6 @@ from alexnet import AlexNetModule  # noqa: E402
 from alexnet.config import compose_config  # noqa: E402
 from alexnet.run import train  # noqa: E402
 
-CUDA = torch.cuda.is_available()
 # The run each step trains: the defaults on a GPU; the mini preset on tiny images on the CPU.
 SIZES = {"cuda": ["trainer=gpu"],
          "cpu": ["trainer=cpu", "model=mini", "data.image_size=64", "data.num_classes=3",
@@ -114,7 +111,8 @@ class SyncCounter(L.Callback):
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         type(self).calls = 0
-        if CUDA:
+        self.cuda = pl_module.device.type == "cuda"
+        if self.cuda:
             self._caught = warnings.catch_warnings(record=True)
             self._seen = self._caught.__enter__()
             warnings.simplefilter("always")
@@ -126,7 +124,7 @@ class SyncCounter(L.Callback):
             setattr(torch.Tensor, name, _counted(original))
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if CUDA:
+        if self.cuda:
             torch.cuda.set_sync_debug_mode("default")
             type(self).calls = sum("synchroniz" in str(w.message) for w in self._seen)
             self._caught.__exit__(None, None, None)
@@ -181,7 +179,7 @@ def precision(checks: Checks, work: Path) -> None:
                 device, "data.train_per_class=64", "trainer.max_epochs=1",
                 f"trainer.max_steps={steps}", "trainer.limit_val_batches=0",
                 "trainer.log_every_n_steps=1000", "divergence_check=deferred",
-                "+callbacks.sync_counter._target_=__main__.SyncCounter"),
+                "+callbacks.sync_counter._target_=acceptance_steps.SyncCounter"),
                 output_dir=work / f"syncs_{steps}"))
             counts[steps] = SyncCounter.calls
         checks.check("no host sync in non-logging steps", counts[4] == counts[10],
@@ -384,8 +382,8 @@ class Rate(L.Callback):
 
 def rate_of(checks: Checks, work: Path, name: str, *extra: str) -> float | None:
     Rate.rates = []
-    record = train(compose_config(overrides(checks.device, "trainer.max_epochs=1",
-                                            "+callbacks.rate._target_=__main__.Rate", *extra),
+    rate = "+callbacks.rate._target_=acceptance_steps.Rate"
+    record = train(compose_config(overrides(checks.device, "trainer.max_epochs=1", rate, *extra),
                                   output_dir=work / name))
     done = record["status"] == "completed" and Rate.rates
     checks.check(f"{name} run completes", bool(done), record["status"])
@@ -421,7 +419,7 @@ def compile_step(checks: Checks, work: Path) -> None:
         record = train(compose_config(overrides(
             checks.device, "trainer.max_epochs=3", "callbacks=interpret",
             f"compile={str(compiled).lower()}", f"compile_backend={backend}",
-            "+callbacks.rate._target_=__main__.Rate"), output_dir=work / str(compiled)))
+            "+callbacks.rate._target_=acceptance_steps.Rate"), output_dir=work / str(compiled)))
         rates[compiled] = max(Rate.rates[1:])  # the first epoch compiles
         if compiled:
             graphs = counters["stats"]["unique_graphs"]
@@ -479,25 +477,15 @@ STEPS: dict[str, Callable[[Checks, Path], None]] = {
     "compile": compile_step, "ddp_sweep": ddp_sweep, "throughput": throughput}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("step", choices=sorted(STEPS))
-    parser.add_argument("--device", choices=("cuda", "cpu"), required=True)
-    parser.add_argument("--work", type=Path, required=True)
-    parser.add_argument("--result", type=Path, required=True)
-    args = parser.parse_args()
-    args.work.mkdir(parents=True, exist_ok=True)
-    if args.device == "cuda" and not CUDA:
-        checks = Checks(args.device)
+def run_step(step: str, device: str, work: Path, result: Path) -> None:
+    """Run `step` on `device` in `work`; write its checks to `result`."""
+    work.mkdir(parents=True, exist_ok=True)
+    checks = Checks(device)
+    if device == "cuda" and not torch.cuda.is_available():
         checks.check("CUDA available", False, "torch.cuda.is_available() is False (use --cpu)")
     else:
-        checks = Checks(args.device)
         started = time.monotonic()
-        checks.attempt(args.step, lambda: STEPS[args.step](checks, args.work))
+        checks.attempt(step, lambda: STEPS[step](checks, work))
         checks.info["seconds"] = round(time.monotonic() - started, 1)
     checks.info["max_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-    args.result.write_text(json.dumps({"checks": checks.items, "info": checks.info}, indent=2))
-
-
-if __name__ == "__main__":
-    main()
+    result.write_text(json.dumps({"checks": checks.items, "info": checks.info}, indent=2))

@@ -4,8 +4,10 @@
     python experiments/gpu_acceptance.py --cpu   (the same steps at tiny sizes on the CPU, as CI
                                                   runs it; what needs CUDA is skipped, saying so)
 
-Each step (experiments/acceptance_steps.py) runs in its own process under its own timeout; a
-failed or timed-out step does not stop the others. Every step asserts something (not just "it
+Each step (experiments/acceptance_steps.py) runs in its own process under its own timeout,
+forked from this one after torch, Lightning and the package are imported once (no CUDA call
+before the fork); a failed or timed-out step (killed with everything it started) does not stop
+the others. Every step asserts something (not just "it
 ran"): its checks, each passed or failed with the figures behind it, go into `summary.json`
 and `summary.md` under --out with the machine, versions and commit. The exit status is 1 if
 any step failed, 0 otherwise. Expected to take at most 8 minutes on one modern GPU.
@@ -15,16 +17,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(HERE), str(ROOT)]
+
+import acceptance_steps  # noqa: E402 - imported once; each step's process is forked from here
 
 from alexnet.provenance import collect, git_state  # noqa: E402
 
@@ -49,34 +53,42 @@ STEPS = (
 
 
 def run_step(name: str, device: str, out: Path, timeout: float) -> dict:
-    """One step in its own process group: its result file, or why there is none."""
+    """One step in its own forked process group: its result file, or why there is none."""
     result = out / "steps" / f"{name}.json"
     result.unlink(missing_ok=True)
     log = out / "steps" / f"{name}.log"
-    command = [sys.executable, str(HERE / "acceptance_steps.py"), name, "--device", device,
-               "--work", str(out / "work" / name), "--result", str(result)]
     started = time.monotonic()
-    with log.open("w") as sink:
-        process = subprocess.Popen(command, cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
-        try:
-            code = process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=30)
-            code = None
+    process = multiprocessing.get_context("fork").Process(
+        target=_step_process, args=(name, device, out / "work" / name, result, log))
+    process.start()
+    process.join(timeout)
+    code = process.exitcode
+    if process.is_alive():
+        os.killpg(process.pid, signal.SIGKILL)  # the step and all it started
+        process.join(30)
+        code = None
     seconds = round(time.monotonic() - started, 1)
     if code is None:
         return {"status": "failed", "seconds": seconds,
                 "error": f"timed out after {timeout:g} s (its log: {log.relative_to(out)})"}
     if not result.exists():
-        tail = log.read_text(errors="replace").strip().splitlines()[-1:] or ["(no output)"]
+        lines = log.read_text(errors="replace").strip().splitlines() if log.exists() else []
         return {"status": "failed", "seconds": seconds,
-                "error": f"exited {code} without a result: {tail[0]}"}
+                "error": f"exited {code} without a result: {(lines or ['(no output)'])[-1]}"}
     record = json.loads(result.read_text())
     failed = [check for check in record["checks"] if check["status"] == "failed"]
     status = "failed" if failed or code else "passed"
     return {"status": status, "seconds": seconds, **record}
+
+
+def _step_process(name: str, device: str, work: Path, result: Path, log: Path) -> None:
+    os.setsid()  # a process group of its own: a timeout kills what it started too
+    with log.open("w") as sink:
+        os.dup2(sink.fileno(), 1)
+        os.dup2(sink.fileno(), 2)
+    acceptance_steps.run_step(name, device, work, result)
+    sys.stdout.flush()
+    sys.stderr.flush()
 
 
 def markdown(summary: dict) -> str:

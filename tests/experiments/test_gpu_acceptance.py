@@ -5,6 +5,8 @@ fails the run without stopping the others."""
 import json
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -44,8 +46,20 @@ def test_a_failing_step_is_reported_and_the_exit_status_says_so(tmp_path):
     assert "1 step(s) failed: probe" in (tmp_path / "summary.md").read_text()
 
 
-def test_a_step_past_its_timeout_is_killed_and_named(tmp_path):
+def test_a_step_past_its_timeout_is_killed_with_what_it_started(tmp_path):
     module = load("gpu_acceptance")
     (tmp_path / "steps").mkdir()
-    result = module.run_step("probe", "cpu", tmp_path, timeout=0.5)  # imports alone take longer
-    assert result["status"] == "failed" and result["error"].startswith("timed out after 0.5 s")
+    # Its first `python train.py` starts at once; 3 s later the step is killed, mid-run.
+    result = module.run_step("train_eval_resume", "cpu", tmp_path, timeout=3)
+    assert result["status"] == "failed" and result["error"].startswith("timed out after 3 s")
+    time.sleep(1)
+    left = [p for p in Path("/proc").iterdir() if p.name.isdigit()
+            and str(tmp_path).encode() in _cmdline(p)]
+    assert not left  # the train.py it had started is gone too
+
+
+def _cmdline(process: Path) -> bytes:
+    try:
+        return (process / "cmdline").read_bytes()
+    except OSError:  # ended meanwhile
+        return b""
