@@ -184,13 +184,22 @@ class AlexNetModule(L.LightningModule):
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Keep the training metrics' running sums: a run resumed mid-epoch (a requeued SLURM
         job, a step checkpoint) then ends the epoch with the averages of the whole epoch."""
-        checkpoint["train_metric_state"] = {
-            name: {key: value.detach().clone() for key, value in
-                   getattr(self, f"train_{name}").metric_state.items()}
-            for name in ("loss", "acc1", "acc5")}
+        own = {name: {key: value.detach().cpu().clone() for key, value in
+                      getattr(self, f"train_{name}").metric_state.items()}
+               for name in ("loss", "acc1", "acc5")}
+        world = self.trainer.world_size if self._trainer is not None else 1
+        if world > 1 and torch.distributed.is_initialized():  # each rank's own partial sums
+            ranks: list[Any] = [None] * world
+            torch.distributed.all_gather_object(ranks, own)
+            checkpoint["train_metric_state"] = {"ranks": ranks}
+        else:
+            checkpoint["train_metric_state"] = own
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         state = checkpoint.get("train_metric_state")
+        if state and "ranks" in state:  # saved under DDP: this rank's own, if it had one
+            rank = self.trainer.global_rank if self._trainer is not None else 0
+            state = state["ranks"][rank] if rank < len(state["ranks"]) else None
         self._resumed_train_state = (checkpoint.get("epoch", -1), state) if state else None
 
     def on_train_start(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
@@ -436,12 +437,20 @@ class AlexNetDataModule(L.LightningDataModule):
         trainer = self.trainer
         return trainer.strategy.root_device.type if trainer is not None else None
 
-    def _eval_sampler(self, split: str) -> DistributedSampler | None:
+    def _sampler(self, split: str) -> DistributedSampler | None:
         """Under DDP, each rank evaluates its own share of the images, none repeated (Lightning's
-        DistributedSampler pads the set with repeats, which skews the metrics)."""
+        DistributedSampler pads the set with repeats, which skews the metrics); it trains on a
+        DistributedSampler whose order depends only on data.seed and the epoch (Lightning's
+        replacement shuffles with a sampler seeded from the global generator when the epoch's
+        iterator is made, so a run resumed mid-epoch saw other batches than the interrupted one
+        would have)."""
         trainer = self.trainer
-        if split == "train" or trainer is None or trainer.world_size < 2:
+        if trainer is None or trainer.world_size < 2:
             return None
+        if split == "train":
+            return EpochDistributedSampler(self.datasets[split], trainer.world_size,
+                                           trainer.global_rank, self.seed,
+                                           lambda: trainer.current_epoch)
         return UnpaddedDistributedSampler(self.datasets[split], num_replicas=trainer.world_size,
                                           rank=trainer.global_rank)
 
@@ -458,9 +467,10 @@ class AlexNetDataModule(L.LightningDataModule):
         loader = StatefulDataLoader if split == "train" else DataLoader
         collate = collate_encoded if self.decode == "device" else None
         workers = settings.num_workers
+        sampler = self._sampler(split)
         return loader(
-            self.datasets[split], batch_size=self.batch_size, shuffle=shuffle,
-            sampler=self._eval_sampler(split), num_workers=workers,
+            self.datasets[split], batch_size=self.batch_size,
+            shuffle=shuffle and sampler is None, sampler=sampler, num_workers=workers,
             pin_memory=settings.pin_memory, persistent_workers=settings.persistent_workers,
             prefetch_factor=settings.prefetch_factor,
             drop_last=False, collate_fn=collate, generator=generator,
@@ -494,6 +504,21 @@ def loader_settings(device_type: str | None, num_workers: int, pin_memory: bool 
     return LoaderSettings(num_workers=num_workers, pin_memory=pins,
                           persistent_workers=persistent_workers and has_workers,
                           prefetch_factor=prefetch_factor if has_workers else None)
+
+
+class EpochDistributedSampler(DistributedSampler):
+    """DistributedSampler whose shuffle follows the trainer's current epoch when an iterator is
+    made: a run resumed mid-epoch makes its iterator (and fast-forwards it to the saved position)
+    before Lightning calls set_epoch, and would replay epoch 0's order."""
+
+    def __init__(self, dataset: Dataset, num_replicas: int, rank: int, seed: int,
+                 epoch: Callable[[], int]) -> None:
+        super().__init__(dataset, num_replicas=num_replicas, rank=rank, shuffle=True, seed=seed)
+        self._epoch = epoch
+
+    def __iter__(self):  # noqa: ANN204 - an iterator of indices
+        self.set_epoch(self._epoch())
+        return super().__iter__()
 
 
 class UnpaddedDistributedSampler(DistributedSampler):

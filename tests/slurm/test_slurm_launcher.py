@@ -1,12 +1,15 @@
 """hydra/launcher=slurm against a running SLURM (tests/slurm/conftest.py starts one)."""
 
 import json
+import os
 import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from tests.conftest import ROOT
 from tests.slurm.conftest import job_records, slurm_sweep
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("slurm")]
@@ -137,3 +140,30 @@ def test_a_warning_signal_as_the_job_starts_requeues_it_and_it_ends_as_uninterru
     assert [(j["job"], j["status"]) for j in sweep] == [(0, "completed")]  # reported once
     logs = "".join(p.read_text() for p in (tmp_path / "early" / "submitit").glob("*_log.*"))
     assert "arrived while the job was starting" in logs
+
+
+def test_a_ddp_job_past_its_time_limit_is_requeued_once_and_ends_as_uninterrupted(tmp_path):
+    # 2 ranks (gloo), SLURM's warning 20..50 s into the first 1-minute attempt: the ranks agree
+    # on one batch boundary, rank 0 saves and requeues the job once, both resume. The reference
+    # is the same DDP run outside SLURM, one thread a rank as SLURM gives each task one CPU.
+    run = [*TINY, "trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2",
+           "data.num_classes=4", "data.train_per_class=25", "trainer.max_epochs=3", "seed=0"]
+    sleep = ["+callbacks.sleep._target_=tests.slow_steps.SleepEachStep",
+             "+callbacks.sleep.seconds=1", "+callbacks.sleep.first_attempt_only=true"]
+    reference = [sys.executable, "train.py", *run, f"hydra.run.dir={tmp_path / 'reference'}"]
+    with ThreadPoolExecutor(2) as pool:
+        local = pool.submit(subprocess.run, reference, cwd=ROOT, capture_output=True, text=True,
+                            timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"})
+        cut = slurm_sweep(tmp_path / "limited", "alexnet-ddp-limit", *run, *sleep,
+                          "hydra.launcher.timeout_min=1", "hydra.launcher.signal_delay_s=10",
+                          timeout=900)
+        local = local.result()
+    assert cut.returncode == 0, cut.stderr[-3000:]
+    assert local.returncode == 0, local.stderr[-3000:]
+    (record,) = job_records(tmp_path / "limited" / "sweep").values()
+    uncut = json.loads((tmp_path / "reference" / "metrics.json").read_text())
+    assert record["status"] == "completed" and record["requeues"] == 1  # once, not per rank
+    assert record["global_step"] == uncut["global_step"]
+    assert record["metrics"] == pytest.approx(uncut["metrics"], abs=1e-6)
+    logs = "".join(p.read_text() for p in (tmp_path / "limited" / "submitit").glob("*_log.*"))
+    assert logs.count("and requeued job") == 1
