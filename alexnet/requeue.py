@@ -32,6 +32,7 @@ class Requeued(SystemExit):
 
 
 EARLY_SIGNALS = "ALEXNET_EARLY_SIGNALS"  # the file alexnet/slurm_task.sh writes signals to
+EARLY_SIGNALS_BATCH = "ALEXNET_EARLY_SIGNALS_BATCH"  # the batch shell's, before srun
 TASK_SCRIPT = Path(__file__).with_name("slurm_task.sh")
 
 
@@ -43,12 +44,24 @@ def install_signal_flag(signum: int = REQUEUE_SIGNAL) -> None:
     for other in (signal.SIGUSR1, signal.SIGTERM):
         if other != signum and signal.getsignal(other) == signal.SIG_IGN:
             signal.signal(other, signal.SIG_DFL)
-    early = os.environ.get(EARLY_SIGNALS)
-    arrived = Path(early).read_text().split() if early and Path(early).is_file() else []
+    arrived = []
+    for record in (os.environ.get(EARLY_SIGNALS), os.environ.get(EARLY_SIGNALS_BATCH)):
+        if record and Path(record).is_file():
+            arrived += Path(record).read_text().split()
     if arrived:
         _flag["signal"] = signum
         log.warning("SLURM's warning signal (%s) arrived while the job was starting: the run "
                     "requeues at its first batch boundary", ", ".join(sorted(set(arrived))))
+
+
+def batch_signal_setup() -> list[str]:
+    """Lines for the job's batch script, before srun: it records the warning signals that come
+    before the tasks exist (cleared at each attempt's start: a requeued job keeps its id)."""
+    record = '"${TMPDIR:-/tmp}/alexnet-signals-${SLURM_JOB_ID}-batch"'
+    return [f"export {EARLY_SIGNALS_BATCH}={record}",
+            f'rm -f "${EARLY_SIGNALS_BATCH}"',
+            f"trap 'echo USR1 >> \"${EARLY_SIGNALS_BATCH}\"' USR1",
+            f"trap 'echo USR2 >> \"${EARLY_SIGNALS_BATCH}\"' USR2"]
 
 
 def task_python(python: str) -> str:

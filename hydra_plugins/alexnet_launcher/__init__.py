@@ -73,7 +73,7 @@ class RequeueingSlurmLauncher(SlurmLauncher):
         check_signal_delay(self.params)
         sweep_dir = Path(str(self.config.hydra.sweep.dir))
         sweep_dir.mkdir(parents=True, exist_ok=True)
-        from alexnet.requeue import task_python
+        from alexnet.requeue import batch_signal_setup, task_python
 
         executor = submitit.AutoExecutor(
             cluster="slurm", folder=self.params["submitit_folder"],
@@ -81,8 +81,9 @@ class RequeueingSlurmLauncher(SlurmLauncher):
             slurm_python=task_python(shlex.quote(sys.executable)))
         parameters = {key if key in GENERIC else f"slurm_{key}": value
                       for key, value in self.params.items() if key not in OURS}
-        # The batch shell must not die of a warning signal either (`scancel --signal --full`).
-        parameters["slurm_setup"] = ["trap '' USR1 USR2", *(parameters.get("slurm_setup") or [])]
+        # The batch shell must not die of a warning signal either (`scancel --signal --full`);
+        # one that comes before srun has started the tasks is recorded for them to read.
+        parameters["slurm_setup"] = [*batch_signal_setup(), *(parameters.get("slurm_setup") or [])]
         executor.update_parameters(**parameters)
         numbers = range(initial_job_idx, initial_job_idx + len(job_overrides))
         for number, overrides in zip(numbers, job_overrides):

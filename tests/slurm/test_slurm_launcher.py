@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -101,19 +102,29 @@ def test_a_job_killed_without_a_result_is_failed_promptly_and_the_sweep_goes_on(
     assert time.monotonic() - started < 300
 
 
-def signal_as_it_starts(name: str) -> str:
-    """USR2 to the whole job (its batch shell and its task) about a second after SLURM starts it
-    running: python is still importing, with no handler of its own yet."""
+def signal_as_it_starts(name: str, folder: Path) -> str:
+    """USR2 to the whole job (its batch shell and its task) half a second after the task's
+    python has started (this cluster is this machine: its processes are visible here), while
+    it is still importing, with no handler of its own yet."""
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
-        states = subprocess.run(["squeue", "-h", "-n", name, "-o", "%T"], capture_output=True,
-                                text=True, timeout=30).stdout.split()
-        if "RUNNING" in states:
-            time.sleep(1)
+        if any(b"submitit.core._submit" in line and str(folder).encode() in line
+               for line in _command_lines()):
+            time.sleep(0.5)
             subprocess.run(["scancel", "--signal=USR2", "--full", "-n", name], timeout=30)
             return "signalled"
-        time.sleep(0.2)
+        time.sleep(0.1)
     return "never saw it running"
+
+
+def _command_lines() -> list[bytes]:
+    lines = []
+    for process in Path("/proc").iterdir():
+        try:
+            lines.append((process / "cmdline").read_bytes())
+        except OSError:  # not a process, or ended meanwhile
+            continue
+    return lines
 
 
 def test_a_warning_signal_as_the_job_starts_requeues_it_and_it_ends_as_uninterrupted(tmp_path):
@@ -123,7 +134,8 @@ def test_a_warning_signal_as_the_job_starts_requeues_it_and_it_ends_as_uninterru
     run = [*TINY, "data.num_classes=4", "data.train_per_class=25", "trainer.max_epochs=2",
            "seed=0"]
     with ThreadPoolExecutor(3) as pool:  # side by side: the cluster has a CPU for each
-        signaller = pool.submit(signal_as_it_starts, "alexnet-early")
+        signaller = pool.submit(signal_as_it_starts, "alexnet-early",
+                                tmp_path / "early" / "submitit")
         early = pool.submit(slurm_sweep, tmp_path / "early", "alexnet-early", *run)
         whole = pool.submit(slurm_sweep, tmp_path / "whole", "alexnet-whole2", *run)
         assert signaller.result() == "signalled"
