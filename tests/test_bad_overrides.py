@@ -143,6 +143,8 @@ TABLE = [
     (["checkpoint_every_n_steps=-1"], "checkpoint_every_n_steps=-1 is not valid; it must be an "
                                       "integer >= 0"),
     (["compile=maybe"], "compile='maybe' is not valid; it must be true or false"),
+    (["trainer=ddp", "trainer.strategy.timeout_s=0"], "trainer.strategy.timeout_s=0 is not "
+                                                      "valid; it must be a number of seconds > 0"),
     (["compile_backend=fast"], "compile_backend='fast' is not valid; choose one of: "
                                f"{', '.join(compile_backends())}"),
     (["divergence_check=never"], "divergence_check='never' is not valid; choose one of: auto, "

@@ -70,7 +70,7 @@ class RequeueingSlurmLauncher(SlurmLauncher):
         from submitit.core.utils import FailedJobError
 
         assert self.config is not None
-        check_signal_delay(self.params)
+        check_timing(self.params)
         sweep_dir = Path(str(self.config.hydra.sweep.dir))
         sweep_dir.mkdir(parents=True, exist_ok=True)
         from alexnet.requeue import batch_signal_setup, task_python
@@ -103,8 +103,15 @@ class RequeueingSlurmLauncher(SlurmLauncher):
                 for job, overrides, number in zip(jobs, job_overrides, numbers)]
 
 
-def check_signal_delay(params: dict[str, Any]) -> None:
-    """The warning signal must come before the time limit: else one line, nothing submitted."""
+def check_timing(params: dict[str, Any]) -> None:
+    """The launcher's times make sense (the warning signal before the time limit, a poll period
+    and a grace that are numbers of seconds): else one line, nothing submitted."""
+    for key, low in (("poll_s", 0.0), ("vanished_grace_s", None)):
+        value = params.get(key)
+        if value is not None and not (float(value) > low if low is not None else float(value) >= 0):
+            bound = "> 0" if low is not None else ">= 0"
+            sys.exit(f"error: hydra.launcher.{key}={value} is not valid; it must be a number of "
+                     f"seconds {bound}")
     delay, limit = params.get("signal_delay_s"), params.get("timeout_min")
     if delay is not None and limit is not None and float(delay) >= 60 * float(limit):
         sys.exit(f"error: hydra.launcher.signal_delay_s={delay} is not valid; it must be "

@@ -191,7 +191,10 @@ def test_a_batch_drawn_at_once_is_the_loaders_images(difficulty):
     data = SyntheticImageNet(20, 6, 48, seed=5, split="val", difficulty=difficulty)
     indices = [7, 0, 119, 33, 33, 64, 2, 90, 11, 45]
     batch = data.render_batch(torch.tensor(indices), torch.device("cpu"))
-    assert torch.equal(batch, torch.stack([data[i][0] for i in indices]))
+    # The same operations on other shapes: elementwise kernels may take their scalar tails at
+    # other elements (a last-bit difference in sin/exp on a vectorized CPU), so not bit for bit.
+    torch.testing.assert_close(batch, torch.stack([data[i][0] for i in indices]), atol=1e-5,
+                               rtol=0)
 
 
 class CountCalls(torch.overrides.TorchFunctionMode):

@@ -23,13 +23,17 @@ def test_ddp_on_gpus_is_one_option_with_nccl_bf16_and_the_ddp_strategy():
     assert cfg.trainer.strategy._target_ == "alexnet.distributed.HydraDDPStrategy"
 
 
-def test_a_warning_signal_past_the_time_limit_is_refused_before_submission(run_script, tmp_path):
-    # Before any sbatch: no cluster needed, nothing submitted, one line naming both keys.
-    result = run_script("train.py", "-m", "hydra/launcher=slurm", "hydra.launcher.timeout_min=1",
-                        "hydra.launcher.signal_delay_s=60", f"hydra.sweep.dir={tmp_path}",
-                        timeout=120)
+@pytest.mark.parametrize(("overrides", "message"), [
+    (["hydra.launcher.timeout_min=1", "hydra.launcher.signal_delay_s=60"],
+     "error: hydra.launcher.signal_delay_s=60 is not valid; it must be smaller than "
+     "hydra.launcher.timeout_min=1 (60 s): the job would be warned as it starts"),
+    (["hydra.launcher.poll_s=0"],
+     "error: hydra.launcher.poll_s=0.0 is not valid; it must be a number of seconds > 0")])
+def test_launcher_times_that_make_no_sense_are_refused_before_submission(run_script, tmp_path,
+                                                                         overrides, message):
+    # Before any sbatch: no cluster needed, nothing submitted, one line naming the key.
+    result = run_script("train.py", "-m", "hydra/launcher=slurm", *overrides,
+                        f"hydra.sweep.dir={tmp_path}", timeout=120)
     assert result.returncode == 1
-    assert result.stderr.strip().splitlines()[-1] == (
-        "error: hydra.launcher.signal_delay_s=60 is not valid; it must be smaller than "
-        "hydra.launcher.timeout_min=1 (60 s): the job would be warned as it starts")
+    assert result.stderr.strip().splitlines()[-1] == message
     assert not list(tmp_path.rglob("*.sh"))  # no job script written
