@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Start a real single-node SLURM cluster on this machine (for CI and tests).
+# Start a real SLURM cluster on this machine (for CI and tests).
 #
 # Installs Debian's slurm-wlm and munge if missing, writes /etc/slurm/slurm.conf
-# (cluster "ci", one node named after `hostname -s`, partition "debug"), starts
-# munged, slurmctld and slurmd, and waits until the node is idle and srun works.
+# (cluster "ci": node `hostname -s` in partition "debug"; that node and a second name for
+# this machine, `hostname -s`-2, in partition "twonode" for multi-node jobs; one slurmd per
+# node name, each on its own port), starts munged, slurmctld and both slurmd, and waits until
+# the nodes are idle and srun works on one node and on two.
 # Idempotent: when the cluster is already up with this configuration it only
 # checks it (about a second). Needs root. Logs: /var/log/slurm/, /tmp/start_slurm.*.log
 # On failure it prints one line starting with "start_slurm: " (then a log tail)
@@ -46,6 +48,7 @@ flock -w 300 9 || die "another start_slurm.sh has held /tmp/start_slurm.lock for
 
 NODE=$(hostname -s)
 [[ -n $NODE ]] || die "empty hostname"
+NODE2=${NODE}-2  # a second node name on this machine, for multi-node jobs (partition twonode)
 CPUS=$(nproc)
 MEM_MB=$(awk '/^MemTotal:/ {print int($2 / 1024)}' /proc/meminfo)
 # A bit under the machine's memory: slurmd drains a node that has less than RealMemory.
@@ -156,15 +159,18 @@ InactiveLimit=0
 SlurmctldTimeout=60
 SlurmdTimeout=60
 StateSaveLocation=${SPOOL_CTLD}
-SlurmdSpoolDir=${SPOOL_D}
+# Two slurmd daemons on this machine, one per node name: each its own spool, pid and log.
+SlurmdSpoolDir=${SPOOL_D}/%n
 SlurmctldPidFile=${RUN_DIR}/slurmctld.pid
-SlurmdPidFile=${RUN_DIR}/slurmd.pid
+SlurmdPidFile=${RUN_DIR}/slurmd-%n.pid
 SlurmctldLogFile=${LOG_DIR}/slurmctld.log
-SlurmdLogFile=${LOG_DIR}/slurmd.log
+SlurmdLogFile=${LOG_DIR}/slurmd-%n.log
 SlurmctldDebug=info
 SlurmdDebug=info
-NodeName=${NODE} NodeAddr=127.0.0.1 NodeHostname=${NODE} CPUs=${CPUS} RealMemory=${REAL_MEM} State=UNKNOWN
+NodeName=${NODE} NodeAddr=127.0.0.1 NodeHostname=${NODE} Port=6818 CPUs=${CPUS} RealMemory=${REAL_MEM} State=UNKNOWN
+NodeName=${NODE2} NodeAddr=127.0.0.1 NodeHostname=${NODE} Port=6819 CPUs=${CPUS} RealMemory=${REAL_MEM} State=UNKNOWN
 PartitionName=debug Nodes=${NODE} Default=YES MaxTime=INFINITE State=UP
+PartitionName=twonode Nodes=${NODE},${NODE2} MaxTime=INFINITE State=UP
 EOF
     mkdir -p "$CONF_DIR"
     if [[ -f $CONF ]] && cmp -s "$tmp" "$CONF"; then
@@ -212,14 +218,20 @@ have_all || install_packages
 munge_ok || start_munge
 
 changed=$(write_conf)
-if [[ -z $changed ]] && pid_alive "$RUN_DIR/slurmd.pid" && healthy; then
+all_slurmd_alive() {
+    local node
+    for node in "$NODE" "$NODE2"; do pid_alive "$RUN_DIR/slurmd-$node.pid" || return 1; done
+}
+if [[ -z $changed ]] && all_slurmd_alive && healthy; then
     exit 0
 fi
 
-install -d -m 0755 "$LOG_DIR" "$SPOOL_CTLD" "$SPOOL_D" "$RUN_DIR"
+install -d -m 0755 "$LOG_DIR" "$SPOOL_CTLD" "$SPOOL_D/$NODE" "$SPOOL_D/$NODE2" "$RUN_DIR"
 
-if [[ -n $changed ]]; then  # a new configuration: restart both
-    stop_daemon "$RUN_DIR/slurmd.pid"
+if [[ -n $changed ]]; then  # a new configuration: restart them all
+    stop_daemon "$RUN_DIR/slurmd.pid"  # a single-node cluster this script started before
+    stop_daemon "$RUN_DIR/slurmd-$NODE.pid"
+    stop_daemon "$RUN_DIR/slurmd-$NODE2.pid"
     stop_daemon "$RUN_DIR/slurmctld.pid"
 fi
 
@@ -235,37 +247,44 @@ if ! ctld_up; then
         "$LOG_DIR/slurmctld.out" "$LOG_DIR/slurmctld.log"
 fi
 
-if ! pid_alive "$RUN_DIR/slurmd.pid"; then
-    slurmd -N "$NODE" >"$LOG_DIR/slurmd.out" 2>&1 9>&- \
-        || die "slurmd failed to start" "$LOG_DIR/slurmd.out" "$LOG_DIR/slurmd.log"
-fi
-
-state=""
-resumed=0
-for _ in $(seq 1 $((WAIT_S * 2))); do
-    state=$(node_state)
-    case $state in
-        idle | mixed | allocated | completing) break ;;
-        down | down~ | drained | draining | drain | fail | failing)
-            if ((!resumed)); then
-                scontrol update nodename="$NODE" state=resume >/dev/null 2>&1 || true
-                resumed=1
-            fi
-            ;;
-    esac
-    pid_alive "$RUN_DIR/slurmd.pid" || die "slurmd exited" "$LOG_DIR/slurmd.out" "$LOG_DIR/slurmd.log"
-    sleep 0.5
+for node in "$NODE" "$NODE2"; do
+    if ! pid_alive "$RUN_DIR/slurmd-$node.pid"; then
+        slurmd -N "$node" >"$LOG_DIR/slurmd-$node.out" 2>&1 9>&- \
+            || die "slurmd -N $node failed to start" "$LOG_DIR/slurmd-$node.out" \
+                "$LOG_DIR/slurmd-$node.log"
+    fi
 done
-case $state in
-    idle | mixed | allocated | completing) ;;
-    *)
-        reason=$(timeout 10 sinfo -h -n "$NODE" -o %E 2>/dev/null || true)
-        die "node $NODE is '${state:-unknown}' after ${WAIT_S}s, not idle${reason:+ (reason: $reason)}" \
-            "$LOG_DIR/slurmd.log"
-        ;;
-esac
 
-if [[ $state == idle ]] && ! srun_ok; then
+wait_node_up() {  # wait_node_up NODE: until SLURM reports it usable (resumed once if down)
+    local node=$1 state="" resumed=0 reason
+    for _ in $(seq 1 $((WAIT_S * 2))); do
+        state=$({ timeout 10 sinfo -h -n "$node" -o %T 2>/dev/null || true; } | head -n 1)
+        case $state in
+            idle | mixed | allocated | completing) return 0 ;;
+            down | down~ | drained | draining | drain | fail | failing)
+                if ((!resumed)); then
+                    scontrol update nodename="$node" state=resume >/dev/null 2>&1 || true
+                    resumed=1
+                fi
+                ;;
+        esac
+        pid_alive "$RUN_DIR/slurmd-$node.pid" \
+            || die "slurmd -N $node exited" "$LOG_DIR/slurmd-$node.out" "$LOG_DIR/slurmd-$node.log"
+        sleep 0.5
+    done
+    reason=$(timeout 10 sinfo -h -n "$node" -o %E 2>/dev/null || true)
+    die "node $node is '${state:-unknown}' after ${WAIT_S}s, not idle${reason:+ (reason: $reason)}" \
+        "$LOG_DIR/slurmd-$node.log"
+}
+wait_node_up "$NODE"
+wait_node_up "$NODE2"
+
+if [[ $(node_state) == idle ]] && ! srun_ok; then
     die "the node is idle but 'srun -n 1 true' fails" "$LOG_DIR/slurmctld.log"
+fi
+if [[ $(node_state) == idle ]] \
+    && ! timeout 30 srun --immediate=20 -p twonode -N 2 -n 2 -t 1 true >/dev/null 2>&1; then
+    die "the nodes are idle but 'srun -p twonode -N 2 true' fails" "$LOG_DIR/slurmctld.log" \
+        "$LOG_DIR/slurmd-$NODE2.log"
 fi
 exit 0

@@ -6,7 +6,6 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 
@@ -31,6 +30,32 @@ def test_a_ddp_sweep_runs_two_cpu_ranks_per_job(tmp_path):
     for task_log in sorted((tmp_path / "submitit").glob("*_1_log.err")):  # the second rank
         assert "GLOBAL_RANK: 1, MEMBER: 2/2" in task_log.read_text()
     assert len(list((tmp_path / "submitit").glob("*_1_log.err"))) == 2
+
+
+def test_a_two_node_job_matches_one_node_with_two_ranks(tmp_path):
+    # The test cluster's partition "twonode" holds this machine under two node names, one
+    # slurmd each (scripts/start_slurm.sh): 2 nodes x 1 rank over gloo, through the launcher.
+    run = [*TINY, "trainer=ddp", "trainer.accelerator=cpu", "data.num_classes=4",
+           "data.train_per_class=25", "trainer.max_epochs=2", "seed=0",
+           "+callbacks.place._target_=tests.signal_probe.RecordRankPlace",
+           "+callbacks.place.folder=${hydra:runtime.output_dir}/places"]
+    two_nodes = slurm_sweep(tmp_path / "two", "alexnet-2x1", *run, "trainer.devices=1",
+                            "trainer.num_nodes=2", "hydra.launcher.partition=twonode")
+    one_node = slurm_sweep(tmp_path / "one", "alexnet-1x2", *run, "trainer.devices=2")
+    assert two_nodes.returncode == 0, two_nodes.stderr[-3000:]
+    assert one_node.returncode == 0, one_node.stderr[-3000:]
+    (split,), (together,) = (job_records(tmp_path / out / "sweep").values()
+                             for out in ("two", "one"))
+    places = {out: sorted(json.loads(p.read_text())["node"] for p in
+                          (tmp_path / out / "sweep" / "0" / "places").glob("rank*.json"))
+              for out in ("two", "one")}
+    assert len(set(places["two"])) == 2 and len(set(places["one"])) == 1  # where ranks ran
+    assert len(places["two"]) == len(places["one"]) == 2
+    (script,) = (tmp_path / "two" / "submitit").glob("*_submission.sh")
+    assert "--nodes=2" in script.read_text() and "--ntasks-per-node=1" in script.read_text()
+    assert split["status"] == together["status"] == "completed"
+    assert split["global_step"] == together["global_step"]
+    assert split["metrics"] == pytest.approx(together["metrics"], abs=1e-6)
 
 
 def test_a_job_past_its_time_limit_is_requeued_and_ends_as_an_uninterrupted_run(tmp_path):
@@ -100,58 +125,6 @@ def test_a_job_killed_without_a_result_is_failed_promptly_and_the_sweep_goes_on(
     assert "ended without a result: FAILED" in sweep[0]["error"], sweep[0]["error"]
     assert sweep[1]["status"] == "completed"
     assert time.monotonic() - started < 300
-
-
-def signal_as_it_starts(name: str, folder: Path) -> str:
-    """USR2 to the whole job (its batch shell and its task) half a second after the task's
-    python has started (this cluster is this machine: its processes are visible here), while
-    it is still importing, with no handler of its own yet."""
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        if any(b"submitit.core._submit" in line and str(folder).encode() in line
-               for line in _command_lines()):
-            time.sleep(0.5)
-            subprocess.run(["scancel", "--signal=USR2", "--full", "-n", name], timeout=30)
-            return "signalled"
-        time.sleep(0.1)
-    return "never saw it running"
-
-
-def _command_lines() -> list[bytes]:
-    lines = []
-    for process in Path("/proc").iterdir():
-        try:
-            lines.append((process / "cmdline").read_bytes())
-        except OSError:  # not a process, or ended meanwhile
-            continue
-    return lines
-
-
-def test_a_warning_signal_as_the_job_starts_requeues_it_and_it_ends_as_uninterrupted(tmp_path):
-    # Before, the signal killed the task (USR2's default action, exit 140), SLURM marked the job
-    # done and the sweep polled for ever. Now slurm_task.sh keeps the signal from python until
-    # its handler is set, the run requeues at its first batch boundary and resumes.
-    run = [*TINY, "data.num_classes=4", "data.train_per_class=25", "trainer.max_epochs=2",
-           "seed=0"]
-    with ThreadPoolExecutor(3) as pool:  # side by side: the cluster has a CPU for each
-        signaller = pool.submit(signal_as_it_starts, "alexnet-early",
-                                tmp_path / "early" / "submitit")
-        early = pool.submit(slurm_sweep, tmp_path / "early", "alexnet-early", *run)
-        whole = pool.submit(slurm_sweep, tmp_path / "whole", "alexnet-whole2", *run)
-        assert signaller.result() == "signalled"
-        early, whole = early.result(), whole.result()
-    assert early.returncode == 0, early.stderr[-3000:]
-    assert whole.returncode == 0, whole.stderr[-3000:]
-    (signalled,), (uncut,) = job_records(tmp_path / "early" / "sweep").values(), \
-        job_records(tmp_path / "whole" / "sweep").values()
-    assert signalled["status"] == uncut["status"] == "completed"
-    assert signalled["requeues"] >= 1 and uncut["requeues"] == 0
-    assert signalled["global_step"] == uncut["global_step"]
-    assert signalled["metrics"] == pytest.approx(uncut["metrics"], abs=1e-6)
-    sweep = json.loads((tmp_path / "early" / "sweep" / "sweep.json").read_text())
-    assert [(j["job"], j["status"]) for j in sweep] == [(0, "completed")]  # reported once
-    logs = "".join(p.read_text() for p in (tmp_path / "early" / "submitit").glob("*_log.*"))
-    assert "arrived while the job was starting" in logs
 
 
 def test_a_ddp_job_past_its_time_limit_is_requeued_once_and_ends_as_uninterrupted(tmp_path):
