@@ -113,6 +113,9 @@ def check_timing(params: dict[str, Any]) -> None:
             sys.exit(f"error: hydra.launcher.{key}={value} is not valid; it must be a number of "
                      f"seconds {bound}")
     delay, limit = params.get("signal_delay_s"), params.get("timeout_min")
+    if limit is not None and float(limit) <= 0:
+        sys.exit(f"error: hydra.launcher.timeout_min={limit} is not valid; it must be a number "
+                 "of minutes > 0 (the job's time limit)")
     if delay is not None and limit is not None and float(delay) >= 60 * float(limit):
         sys.exit(f"error: hydra.launcher.signal_delay_s={delay} is not valid; it must be "
                  f"smaller than hydra.launcher.timeout_min={limit} ({60 * float(limit):g} s): "

@@ -27,6 +27,9 @@ def test_ddp_on_gpus_is_one_option_with_nccl_bf16_and_the_ddp_strategy():
     (["hydra.launcher.timeout_min=1", "hydra.launcher.signal_delay_s=60"],
      "error: hydra.launcher.signal_delay_s=60 is not valid; it must be smaller than "
      "hydra.launcher.timeout_min=1 (60 s): the job would be warned as it starts"),
+    (["hydra.launcher.timeout_min=-3"],
+     "error: hydra.launcher.timeout_min=-3 is not valid; it must be a number of minutes > 0 "
+     "(the job's time limit)"),
     (["hydra.launcher.poll_s=0"],
      "error: hydra.launcher.poll_s=0.0 is not valid; it must be a number of seconds > 0")])
 def test_launcher_times_that_make_no_sense_are_refused_before_submission(run_script, tmp_path,
