@@ -1,5 +1,6 @@
 """Optuna studies in a database: n_trials is the study's total, a re-run continues the study."""
 
+import functools
 import time
 from pathlib import Path
 
@@ -10,7 +11,8 @@ from omegaconf import OmegaConf
 from optuna.trial import TrialState
 
 from alexnet.errors import InvalidValue
-from alexnet.optuna_study import JOB_FAILED, StudySweeperImpl, missing_trials, open_study
+from alexnet.launch.optuna_study import JOB_FAILED, missing_trials, open_study
+from alexnet.launch.study_sweeper import StudySweeper
 from tests.conftest import TINY
 
 
@@ -29,12 +31,11 @@ class FakeLauncher:
 
 
 def sweeper(storage: str, launcher: FakeLauncher, n_trials: int, sweep_dir: Path,
-            n_jobs: int = 2) -> StudySweeperImpl:
+            n_jobs: int = 2) -> StudySweeper:
     """The sweeper as Hydra makes it, with `launcher` in place of Hydra's."""
-    impl = StudySweeperImpl(
+    impl = StudySweeper(
         sampler=optuna.samplers.RandomSampler(seed=0), direction="maximize", storage=storage,
         study_name="s", n_trials=n_trials, n_jobs=n_jobs, max_failure_rate=1.0,
-        search_space=None, custom_search_space=None,
         params=OmegaConf.create({"optimizer.lr": "interval(0.001, 0.1)"}))
     impl.config = OmegaConf.create({"hydra": {"sweep": {"dir": str(sweep_dir)}}})
     impl.launcher, impl.job_idx = launcher, 0
@@ -103,3 +104,17 @@ def test_the_same_command_with_more_trials_continues_the_study(run_script, tmp_p
     study = optuna.load_study(study_name="alexnet", storage=f"sqlite:///{tmp_path}/optuna/"
                               "alexnet.db")
     assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 4
+
+
+def test_a_grid_sampler_runs_each_point_once_and_caps_n_trials(tmp_path):
+    launcher = FakeLauncher()
+    impl = StudySweeper(sampler=functools.partial(optuna.samplers.GridSampler, seed=0),
+                        direction="maximize", storage=None, study_name="g", n_trials=10,
+                        n_jobs=3, max_failure_rate=0.0,
+                        params=OmegaConf.create({"activation": "choice(relu, tanh)"}))
+    impl.config = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}}})
+    impl.launcher = launcher
+    impl.sweep(["data.batch_size=range(8, 17, 8)", "seed=1"])
+    assert sorted(map(tuple, launcher.jobs)) == sorted(
+        (f"activation={a}", f"data.batch_size={b}", "seed=1")
+        for a in ("relu", "tanh") for b in (8, 16))

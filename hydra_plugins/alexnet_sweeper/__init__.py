@@ -1,16 +1,13 @@
-"""Hydra instantiates sweepers only from the hydra_plugins package: this is the one of
-`hparams_search=optuna`, the Optuna plugin's sweeper with its study kept in a database
-(alexnet/optuna_study.py)."""
+"""Hydra finds sweepers only in the hydra_plugins package: this names the one of
+`hparams_search=optuna` (the body is alexnet/launch/study_sweeper.py)."""
 
-from typing import Any
+from hydra.core.config_store import ConfigStore
 
-from hydra_plugins.hydra_optuna_sweeper.optuna_sweeper import OptunaSweeper
+from alexnet.launch.study_sweeper import StudySweeper, StudySweeperConf
+
+ConfigStore.instance().store(group="hydra/sweeper", name="alexnet_optuna",
+                             node=StudySweeperConf, provider="alexnet")
 
 
-class StudyOptunaSweeper(OptunaSweeper):
-    """`hydra.sweeper.n_trials` is the stored study's total: a re-run runs the missing trials."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        from alexnet.optuna_study import StudySweeperImpl  # optuna loads only for a sweep
-
-        self.sweeper = StudySweeperImpl(**kwargs)
+class StudyOptunaSweeper(StudySweeper):
+    """An Optuna study kept in a database; `hydra.sweeper.n_trials` is its total."""
