@@ -18,7 +18,7 @@ from alexnet.models import PRESETS, create_model, knob_names
 from alexnet.run_names import run_name, sweep_run_name
 from alexnet.schemas import register_schemas
 
-CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+CONF_DIR = Path(__file__).resolve().parent / "conf"  # shipped inside the package
 
 
 def slurm_gpus(accelerator: str, devices: Any) -> int | None:

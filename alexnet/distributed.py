@@ -28,8 +28,6 @@ from lightning.pytorch.strategies import DDPStrategy
 from lightning.pytorch.strategies.launchers import subprocess_script
 from lightning.pytorch.strategies.launchers.subprocess_script import _SubprocessScriptLauncher
 
-from alexnet.config import CONF_DIR
-
 log = logging.getLogger(__name__)
 
 # What the launcher sets in this process's environment to start the ranks.
@@ -46,11 +44,9 @@ def rank_command(local_rank: int) -> tuple[Sequence[str], str]:
     """The command and cwd that start `local_rank` of the current Hydra job."""
     hydra = HydraConfig.get()
     job_dir = Path(hydra.runtime.output_dir)
-    script = Path(sys.argv[0])
-    if script.suffix != ".py" or not script.is_file():  # e.g. inside a joblib worker
-        script = CONF_DIR.parent / "train.py"
+    task = hydra.job.config_name if hydra.job.config_name in ("train", "eval") else "train"
     command = [
-        sys.executable, str(script.resolve()),
+        sys.executable, "-m", "alexnet", task,  # however rank 0 started: script, console, joblib
         "--config-path", str(job_dir / hydra.output_subdir),
         "--config-name", "config",
         f"hydra.run.dir={job_dir}",

@@ -10,9 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from alexnet.config import CONF_DIR
-
-ROOT = CONF_DIR.parent
+ROOT = Path(__file__).resolve().parent.parent  # the checkout holding the package
 
 # Hydra overrides for the training experiments at each size: `tiny` for the tests (seconds),
 # `cpu` the default (minutes on 2 cores), `full` the real alexnet at 224 px on a GPU.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from pathlib import Path
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
@@ -31,20 +32,38 @@ TYPE_NAMES = {"Integer": "an integer", "Float": "a number", "Boolean": "true or 
 
 
 def check_command_line(argv: Sequence[str], config_name: str) -> None:
-    """Raise InvalidValue for the first override of `argv` that does not compose."""
+    """Raise InvalidValue for the first override of `argv` that does not compose (with the
+    config groups of `--config-dir DIR` too)."""
+    config_dir, argv = _config_dir(argv)
     if any(arg.startswith("-") and arg not in HYDRA_FLAGS for arg in argv):
         return  # --help, --cfg, --config-path ...: Hydra's own business
     overrides = [arg for arg in argv if arg not in HYDRA_FLAGS
                  and not arg.lstrip("+~").startswith(("hydra.", "hydra/"))]
     multirun = any(arg in HYDRA_FLAGS for arg in argv)
+    search = [f"hydra.searchpath=[file://{config_dir}]"] if config_dir else []
     for variant in _variants(overrides, multirun):
-        try:
-            compose_config(variant, config_name, output_dir=".")  # nothing is resolved or written
+        try:  # nothing is resolved or written
+            compose_config([*variant, *search], config_name, output_dir=".")
         except (MissingConfigException, ConfigCompositionException) as err:
             raise _one_line(err, variant, config_name) from None
         except OmegaConfBaseException as err:
             key = getattr(err, "full_key", None) or "overrides"
             raise InvalidValue(key, _given(key, variant), str(err).splitlines()[0]) from None
+
+
+def _config_dir(argv: Sequence[str]) -> tuple[str | None, list[str]]:
+    """Hydra's `--config-dir DIR` (or `-cd DIR`, `--config-dir=DIR`) as an absolute path, and
+    the other arguments."""
+    rest, found, args = [], None, list(argv)
+    while args:
+        arg = args.pop(0)
+        if arg in ("--config-dir", "-cd") and args:
+            found = args.pop(0)
+        elif arg.startswith("--config-dir="):
+            found = arg.split("=", 1)[1]
+        else:
+            rest.append(arg)
+    return (str(Path(found).expanduser().resolve()) if found else None), rest
 
 
 def _variants(overrides: list[str], multirun: bool) -> list[list[str]]:

@@ -15,9 +15,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from alexnet.config import CONF_DIR
-
-ROOT = CONF_DIR.parent
+ROOT = Path(__file__).resolve().parent.parent  # the checkout holding the package
 PACKAGES = ("torch", "torchvision", "lightning", "hydra-core", "numpy")
 
 

@@ -31,6 +31,7 @@ from alexnet.callbacks.history import MetricHistory
 from alexnet.callbacks.rng_state import RNGState
 from alexnet.checkpoints import AtomicCheckpointIO, check_checkpoint, resolve_checkpoint
 from alexnet.config import config_key, model_kwargs
+from alexnet.console import quiet_console
 from alexnet.data import AlexNetDataModule
 from alexnet.errors import DataError, InvalidValue, check_choice, check_int, check_number
 from alexnet.models.weights import load_weights
@@ -52,16 +53,6 @@ from alexnet.trackers import TrackerParams, check_trackers, finish_trackers
 log = logging.getLogger(__name__)
 
 
-def route_lightning_logs() -> None:
-    """Send Lightning's messages through the root logger, so that the run's log file has them."""
-    for name in ("lightning.pytorch", "lightning.fabric"):
-        logger = logging.getLogger(name)
-        if logging.getLogger().handlers:
-            for handler in list(logger.handlers):
-                logger.removeHandler(handler)
-            logger.propagate = True
-
-
 def train(cfg: DictConfig) -> dict[str, Any]:
     """Train and test as `cfg` says; write the run's config and metrics.json into its dir.
 
@@ -69,7 +60,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     the checkpoint to resume). A run that fails after that (a diverging loss, a crash) writes
     metrics.json with ``status: failed`` and the last good checkpoint, then re-raises.
     """
-    route_lightning_logs()
+    quiet_console()
     output_dir = Path(cfg.paths.output_dir)
     check_run_options(cfg)
     if cfg.seed is not None:
@@ -81,6 +72,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     if weights and weights["mean"] is not None and weights["std"] is not None:
         datamodule.follow_weights((weights["mean"], weights["std"]), weights["source"])
     check_image_size(datamodule.image_size, module.model.min_input_size)
+    # Lightning's model summary counts the forward FLOPs of this one image (else "FLOPs: 0").
+    size = datamodule.image_size
+    module.example_input_array = torch.zeros(1, 3, size, size)
     ckpt_path = None
     if cfg.get("ckpt_path"):
         ckpt_path = resolve_checkpoint(cfg.ckpt_path)
@@ -325,6 +319,7 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
 
     The data settings come from the checkpoint; any non-null `cfg.data` key overrides one.
     """
+    quiet_console()
     check_choice("split", cfg.split, ("val", "test"))
     if not cfg.get("ckpt_path"):
         raise InvalidValue("ckpt_path", cfg.get("ckpt_path"), "set it to a .ckpt file or a run dir")

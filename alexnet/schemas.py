@@ -160,7 +160,7 @@ SCHEMAS: dict[str, type] = {
 OPEN_GROUPS = ("optimizer", "schedule")
 
 
-# What every named dataset's config (conf/data/cifar10.yaml, ...) starts from, as
+# What every named dataset's config (alexnet/conf/data/cifar10.yaml, ...) starts from, as
 # `schema/named_data`: kept out of the data group, where it would be an option of its own.
 NAMED_DATA: dict[str, Any] = {
     "source": "???",      # each dataset's file sets it

@@ -18,10 +18,9 @@ from typing import Any
 
 import yaml
 
-from alexnet.config import CONF_DIR
 from alexnet.run_record import read_record
 
-ROOT = CONF_DIR.parent
+ROOT = Path(__file__).resolve().parent.parent  # the checkout holding the package
 log = logging.getLogger(__name__)
 
 

@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from torch import nn
 from torchvision.utils import make_grid
 
-from alexnet.data.transforms import denormalize
+from alexnet.data.transforms import IMAGENET_STATS, Stats, denormalize
 from alexnet.display import DPI, NotebookFigure, show
 from alexnet.errors import InvalidValue
 from alexnet.interpret import (
@@ -161,9 +161,9 @@ def _panels(rows: int, cols: int, figsize: tuple[float, float] | None, cell: flo
     return figure, axes
 
 
-def _rgb(image: torch.Tensor) -> Any:
-    """A normalized image (3, H, W) as an (H, W, 3) array in [0, 1] for imshow."""
-    return denormalize(image.detach().unsqueeze(0))[0].permute(1, 2, 0).numpy()
+def _rgb(image: torch.Tensor, stats: Stats) -> Any:
+    """An image (3, H, W) normalized by `stats` as an (H, W, 3) array in [0, 1] for imshow."""
+    return denormalize(image.detach().unsqueeze(0), stats)[0].permute(1, 2, 0).numpy()
 
 
 def _batch(images: torch.Tensor) -> torch.Tensor:
@@ -171,14 +171,14 @@ def _batch(images: torch.Tensor) -> torch.Tensor:
 
 
 def _overlay_figure(images: torch.Tensor, maps: torch.Tensor, title: str, cmap: str,
-                    alpha: float, symmetric: bool, figsize: tuple[float, float] | None
-                    ) -> NotebookFigure:
+                    alpha: float, symmetric: bool, figsize: tuple[float, float] | None,
+                    stats: Stats) -> NotebookFigure:
     """One panel per image: the de-normalized image under its heatmap."""
     figure, axes = _panels(1, images.shape[0], figsize, cell=3.0)
     for index, each in enumerate(axes[0]):
         heat = maps[index].float().cpu()
         limit = float(heat.abs().max().clamp_min(1e-12)) if symmetric else 1.0
-        each.imshow(_rgb(images[index].cpu()))
+        each.imshow(_rgb(images[index].cpu(), stats))
         each.imshow(heat.numpy(), cmap=cmap, alpha=alpha, vmin=-limit if symmetric else 0.0,
                     vmax=limit, interpolation="bilinear")
         each.set_title(f"image {index}", fontsize=8)
@@ -195,8 +195,10 @@ class AlexNetVisualizer:
     always, when in a notebook). In a script nothing pops up and no figure is kept by pyplot.
     """
 
-    def __init__(self, model: nn.Module | None = None) -> None:
-        self.model = model
+    def __init__(self, model: nn.Module | None = None, stats: Stats = IMAGENET_STATS) -> None:
+        """`stats`: the (mean, std) the images given to the plot methods are normalized with;
+        a datamodule's `.stats` (ImageNet's by default, as the built-in synthetic data)."""
+        self.model, self.stats = model, stats
 
     def plot_conv_filters(self, layer_name: str = "features.0", num_filters: int = 16,
                           figsize: tuple[float, float] = (12, 8),
@@ -260,7 +262,7 @@ class AlexNetVisualizer:
         images = _batch(images)
         maps = grad_cam(self._model(), images, target, layer)
         title = f"Grad-CAM at {layer or conv_layers(self._model())[-1]}"
-        figure = _overlay_figure(images, maps, title, "jet", alpha, False, figsize)
+        figure = _overlay_figure(images, maps, title, "jet", alpha, False, figsize, self.stats)
         return _finish(figure, path, show)
 
     def plot_occlusion(self, images: torch.Tensor, target: int | torch.Tensor | None = None,
@@ -272,7 +274,7 @@ class AlexNetVisualizer:
         images = _batch(images)
         maps = occlusion(self._model(), images, target, window, stride)
         figure = _overlay_figure(images, maps, f"occlusion ({window} px window, stride {stride})",
-                                 "RdBu_r", alpha, True, figsize)
+                                 "RdBu_r", alpha, True, figsize, self.stats)
         return _finish(figure, path, show)
 
     def plot_guided_backprop(self, images: torch.Tensor,
@@ -302,7 +304,7 @@ class AlexNetVisualizer:
         for row, unit in enumerate(patches):
             axes[row, 0].set_title(f"unit {unit}", fontsize=7, loc="left")
             for column, (patch, crop) in enumerate(zip(patches[unit], crops[unit])):
-                axes[row, column].imshow(_rgb(crop), interpolation="nearest")
+                axes[row, column].imshow(_rgb(crop, self.stats), interpolation="nearest")
                 axes[row, column].text(0, 0, f"{patch.activation:.2g}", fontsize=6,
                                        va="top", color="yellow")
         figure.suptitle(f"{layer}: top {k} patches per unit")
@@ -320,10 +322,11 @@ class AlexNetVisualizer:
         distances, indices = nearest_neighbours(self._model(), probes, gallery, k, layer)
         figure, axes = _panels(probes.shape[0], k + 1, figsize, cell=1.6)
         for row in range(probes.shape[0]):
-            axes[row, 0].imshow(_rgb(probes[row].cpu()))
+            axes[row, 0].imshow(_rgb(probes[row].cpu(), self.stats))
             axes[row, 0].set_title("probe", fontsize=7)
             for column in range(indices.shape[1]):
-                axes[row, column + 1].imshow(_rgb(gallery[int(indices[row, column])].cpu()))
+                axes[row, column + 1].imshow(_rgb(gallery[int(indices[row, column])].cpu(),
+                                                              self.stats))
                 axes[row, column + 1].set_title(f"{float(distances[row, column]):.3g}",
                                                 fontsize=7)
         figure.suptitle("nearest neighbours")

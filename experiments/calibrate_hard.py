@@ -16,7 +16,7 @@ The rule, declared before any run and applied by `choose` below (never to the ar
    accuracy leaves room both ways;
 3. the largest qualifying size is chosen (more data: less seed noise at the same fit); none
    qualifying is reported as a failed calibration, and nothing is chosen.
-The chosen size goes into conf/data/synthetic_hard.yaml by hand, once; the task's version
+The chosen size goes into alexnet/conf/data/synthetic_hard.yaml by hand, once; the task's version
 (hard-v1) is frozen from then on. Writes calibration.md/.csv, runs.json and provenance.json.
 """
 

@@ -3,8 +3,8 @@
     python experiments/lr_schedules.py [--out DIR] [--epochs 90] [--steps-per-epoch 100]
                                        [--warmup-epochs 5]
 
-Each schedule is composed from conf/schedule/ with the paper's SGD (lr 0.01) and built by the
-same `build_schedules` that training uses; the scheduler objects are stepped as Lightning steps
+Each schedule is composed from alexnet/conf/schedule/ with the paper's SGD (lr 0.01) and built by
+the same `build_schedules` that training uses; the scheduler objects are stepped as Lightning steps
 them (warmup per optimizer step, the main schedule per epoch). `plateau` watches a simulated
 validation accuracy that levels off and climbs again after each lr drop, as in the paper.
 Writes lr_schedules.png and lr_schedules.md/.csv (the lr at chosen epochs).

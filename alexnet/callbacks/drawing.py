@@ -8,7 +8,7 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from torch.utils.tensorboard import SummaryWriter
 
 from alexnet.data.samples import fixed_samples
-from alexnet.data.transforms import denormalize
+from alexnet.data.transforms import IMAGENET_STATS, denormalize
 from alexnet.errors import check_int
 
 
@@ -65,6 +65,6 @@ def probe_images(trainer: L.Trainer, count: int) -> torch.Tensor:
 
 
 def display_images(trainer: L.Trainer, images: torch.Tensor) -> torch.Tensor:
-    """Normalized input images back in [0, 1] for pictures, by the datamodule's statistics."""
-    stats = getattr(trainer.datamodule, "stats", None)
-    return denormalize(images) if stats is None else denormalize(images, stats)
+    """Normalized input images back in [0, 1] for pictures, by the datamodule's statistics
+    (ImageNet's for a datamodule of one's own that does not say)."""
+    return denormalize(images, getattr(trainer.datamodule, "stats", None) or IMAGENET_STATS)

@@ -6,9 +6,9 @@ import lightning as L
 from torch.utils.tensorboard import SummaryWriter
 from torchvision.utils import make_grid
 
-from alexnet.callbacks.drawing import EpochDrawingCallback, probe_images
+from alexnet.callbacks.drawing import EpochDrawingCallback, display_images, probe_images
 from alexnet.models.inspect import AlexNetFeatureExtractor, conv_layers
-from alexnet.viz import denormalize, feature_map_grid
+from alexnet.viz import feature_map_grid
 
 
 class FeatureMapImages(EpochDrawingCallback):
@@ -24,7 +24,7 @@ class FeatureMapImages(EpochDrawingCallback):
              step: int) -> None:
         images = probe_images(trainer, self.num_images)
         if not self._logged_inputs:
-            grid = make_grid(denormalize(images), nrow=len(images))
+            grid = make_grid(display_images(trainer, images), nrow=len(images))
             writer.add_image("feature_maps/inputs", grid,
                              step)
             self._logged_inputs = True

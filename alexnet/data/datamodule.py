@@ -391,6 +391,8 @@ class AlexNetDataModule(L.LightningDataModule):
         """With ``decode=device``: decode and transform the batch's JPEGs on the device. With
         ``render_on=device``: read the batch's (split, index) pairs here, on the host, so that
         drawing them after the transfer never reads the device."""
+        if not _is_pair(batch):  # e.g. the model summary's example input
+            return batch
         inputs, labels = batch
         if self.render_on == "device" and isinstance(inputs, torch.Tensor) and inputs.dim() == 2:
             return DrawLater(SPLIT_NAMES[int(inputs[0, 0])], inputs[:, 1].tolist()), labels
@@ -418,6 +420,8 @@ class AlexNetDataModule(L.LightningDataModule):
 
     def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
         """With ``render_on=device``: draw the batch's images where the batch now is."""
+        if not _is_pair(batch):
+            return batch
         inputs, labels = batch
         if not isinstance(inputs, DrawLater):
             return batch
@@ -558,3 +562,8 @@ def init_worker(worker_id: int, rank: int = 0) -> None:
     ignore_requeue_signals()
     if os.environ.get("PL_SEED_WORKERS") == "1":
         pl_worker_init_function(worker_id, rank)
+
+
+def _is_pair(batch: Any) -> bool:
+    """An (inputs, labels) batch of this datamodule's loaders."""
+    return isinstance(batch, (tuple, list)) and len(batch) == 2

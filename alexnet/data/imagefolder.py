@@ -15,10 +15,10 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset, Subset
 from torchvision.datasets import ImageFolder
-from torchvision.datasets.folder import IMG_EXTENSIONS
 from torchvision.io import ImageReadMode, decode_jpeg, read_file
 from torchvision.transforms.v2.functional import pil_to_tensor
 
+from alexnet.data.folder_scan import class_folders, image_files
 from alexnet.errors import DataError, check_choice, check_number
 
 log = logging.getLogger(__name__)
@@ -191,22 +191,33 @@ def drain_stream(device: torch.device) -> None:
 
 
 def class_names(folder: Path) -> list[str]:
-    """The class folders of `folder`, checked: it exists and every class holds an image."""
+    """The class folders of `folder`, checked: it exists and every class holds an image;
+    unreadable entries are skipped with a warning (alexnet/data/folder_scan.py)."""
     if not folder.is_dir():
         raise DataError(f"data root {folder} does not exist or is not a folder")
-    classes = sorted(entry.name for entry in folder.iterdir() if entry.is_dir())
-    if not classes:
-        raise DataError(f"data root {folder} has no class folders (expected "
-                        f"{folder}/<class>/*.jpg)")
-    empty = [name for name in classes if not _has_image(folder / name)]
+    classes = class_folders(folder)
+    empty = [name for name in classes if not image_files(folder / name)]
     if empty:
         others = f" (nor do {len(empty) - 1} other class folders)" if len(empty) > 1 else ""
         raise DataError(f"class folder {folder / empty[0]} has no images{others}")
     return classes
 
 
-def _has_image(folder: Path) -> bool:
-    return any(p.suffix.lower() in IMG_EXTENSIONS for p in folder.rglob("*") if p.is_file())
+class CheckedImageFolder(ImageFolder):
+    """torchvision's ImageFolder listing its files as class_names does: what cannot be read is
+    skipped with a warning and a symbolic link loop is entered once (its documented hooks)."""
+
+    def find_classes(self, directory: str | Path) -> tuple[list[str], dict[str, int]]:
+        classes = class_folders(Path(directory))
+        return classes, {name: index for index, name in enumerate(classes)}
+
+    @staticmethod
+    def make_dataset(directory: str | Path, class_to_idx: dict[str, int] | None = None,
+                     extensions: Any = None, is_valid_file: Any = None,
+                     allow_empty: bool = False) -> list[tuple[str, int]]:
+        assert class_to_idx is not None
+        return [(str(path), index) for name, index in class_to_idx.items()
+                for path in image_files(Path(directory) / name)]
 
 
 def layout(root: Path) -> dict[str, Path]:
@@ -232,7 +243,7 @@ def image_folder_splits(root: str | Path, train_transform: Callable | None,
     """
 
     def folder(path: Path, transform: Callable | None) -> SkipBadFiles:
-        return SkipBadFiles(ImageFolder(str(path), transform=transform, loader=loader),
+        return SkipBadFiles(CheckedImageFolder(str(path), transform=transform, loader=loader),
                             bad_files)
 
     splits = layout(Path(root))

@@ -115,8 +115,9 @@ def _normalize(stats: Stats = IMAGENET_STATS) -> v2.Normalize:
     return v2.Normalize(mean=list(stats[0]), std=list(stats[1]))
 
 
-def denormalize(images: torch.Tensor, stats: Stats = IMAGENET_STATS) -> torch.Tensor:
-    """Undo normalization by `stats` (ImageNet's by default): (N, 3, H, W) back to [0, 1] on the
+def denormalize(images: torch.Tensor, stats: Stats) -> torch.Tensor:
+    """Undo normalization by `stats` (the run's own mean and std: no default, so that no
+    picture of CIFAR or MNIST is coloured by ImageNet's): (N, 3, H, W) back to [0, 1] on the
     CPU, for display."""
     mean = torch.tensor(stats[0]).view(1, 3, 1, 1)
     std = torch.tensor(stats[1]).view(1, 3, 1, 1)

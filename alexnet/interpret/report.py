@@ -62,7 +62,7 @@ def write_report(model: nn.Module, datamodule: LightningDataModule, out: Path,
     settings.check()
     out.mkdir(parents=True, exist_ok=True)
     model = model.eval()
-    visualizer = AlexNetVisualizer(model)
+    visualizer = AlexNetVisualizer(model, stats=datamodule.stats)
     probes, _ = fixed_samples(datamodule, settings.split, settings.probes)
     size = probes.shape[-1]
     window = settings.window or max(4, size // 8)

@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class StudySweeperConf:
-    """`hydra/sweeper=alexnet_optuna` (conf/hparams_search/optuna.yaml sets it)."""
+    """`hydra/sweeper=alexnet_optuna` (alexnet/conf/hparams_search/optuna.yaml sets it)."""
 
     _target_: str = "hydra_plugins.alexnet_sweeper.StudyOptunaSweeper"
     study_name: str = "alexnet"

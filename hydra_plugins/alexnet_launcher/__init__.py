@@ -39,7 +39,7 @@ OURS = {"submitit_folder", "max_num_timeout", "poll_s", "vanished_grace_s"}  # n
 
 @dataclass
 class RequeueingSlurmConf(SlurmQueueConf):
-    """submitit's SLURM options and this launcher's own (conf/hydra/launcher/slurm.yaml)."""
+    """submitit's SLURM options and this launcher's own (alexnet/conf/hydra/launcher/slurm.yaml)."""
 
     _target_: str = "hydra_plugins.alexnet_launcher.RequeueingSlurmLauncher"
     poll_s: float = 10.0

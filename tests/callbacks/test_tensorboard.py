@@ -1,11 +1,19 @@
 """A short real training with the default callbacks, its event files read back."""
 
+import io
 from pathlib import Path
 
+import numpy as np
 import pytest
+import torch
+from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.plugins.hparams import plugin_data_pb2
+from torchvision.utils import make_grid
 
+from alexnet.data import AlexNetDataModule
+from alexnet.data.samples import fixed_samples
+from alexnet.data.transforms import IMAGENET_STATS, denormalize
 from alexnet.run import train
 from tests.conftest import TINY, compose_train
 
@@ -108,3 +116,22 @@ def test_no_callback_images_without_the_callbacks(tmp_path):
     out = tmp_path / "run"
     train(compose_train(*TINY, "trainer.max_epochs=1", "callbacks=none", output_dir=out))
     assert tags(read_events(out), "images") == set()
+
+
+def test_pictures_undo_the_runs_own_normalization_not_imagenets(tmp_path):
+    # A run normalized with its own statistics (as CIFAR's or MNIST's): its probe images must
+    # come back by those, not by ImageNet's (they used to, whatever the data).
+    stats = ([0.2, 0.3, 0.4], [0.1, 0.2, 0.3])
+    cfg = compose_train(*TINY, "trainer.max_epochs=1", f"data.mean={stats[0]}",
+                        f"data.std={stats[1]}", output_dir=tmp_path)
+    train(cfg)
+    logged = image(read_events(tmp_path), "feature_maps/inputs")[0]
+    pixels = np.asarray(Image.open(io.BytesIO(logged.encoded_image_string)).convert("RGB"))
+    pixels = torch.from_numpy(pixels.copy()).permute(2, 0, 1).float() / 255
+    datamodule = AlexNetDataModule(**{k: v for k, v in cfg.data.items() if k != "_target_"})
+    datamodule.setup()
+    images = fixed_samples(datamodule, "val", 4)[0]
+    ours = make_grid(denormalize(images, (tuple(stats[0]), tuple(stats[1]))), nrow=4)
+    imagenets = make_grid(denormalize(images, IMAGENET_STATS), nrow=4)
+    assert (pixels - ours).abs().max() < 2 / 255  # PNG's 8 bits
+    assert (pixels - imagenets).abs().max() > 0.2

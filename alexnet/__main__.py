@@ -1,0 +1,28 @@
+"""`python -m alexnet COMMAND [overrides...]`, the same commands as the console scripts
+alexnet-train, alexnet-eval, alexnet-interpret and alexnet-describe."""
+
+import sys
+from collections.abc import Callable
+from importlib import import_module
+
+COMMANDS = {"train": "alexnet.cli:train_command", "eval": "alexnet.cli:eval_command",
+            "interpret": "alexnet.cli:interpret_command", "describe": "alexnet.describe:command"}
+
+
+def command(name: str) -> Callable[[], None]:
+    """The function behind command `name`."""
+    module, function = COMMANDS[name].split(":")
+    return getattr(import_module(module), function)
+
+
+def main() -> None:
+    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
+        given = repr(sys.argv[1]) if len(sys.argv) > 1 else "nothing"
+        sys.exit(f"error: python -m alexnet needs a command, one of {', '.join(COMMANDS)}; "
+                 f"got {given}")
+    name = sys.argv.pop(1)
+    command(name)()
+
+
+if __name__ == "__main__":
+    main()
