@@ -34,10 +34,7 @@ from alexnet.config import config_key, model_kwargs
 from alexnet.console import quiet_console
 from alexnet.data import AlexNetDataModule
 from alexnet.errors import DataError, InvalidValue, check_choice, check_int, check_number
-from alexnet.models.weights import load_weights
-from alexnet.module import AlexNetModule
-from alexnet.optim import check_optimizer, check_schedule
-from alexnet.requeue import (
+from alexnet.launch.requeue import (
     REQUEUE_CHECKPOINT,
     Requeued,
     RequeueOnSignal,
@@ -46,8 +43,11 @@ from alexnet.requeue import (
     requeued,
     restart_count,
 )
+from alexnet.launch.sigterm import SigtermBound
+from alexnet.models.weights import load_weights
+from alexnet.module import AlexNetModule
+from alexnet.optim import check_optimizer, check_schedule
 from alexnet.run_record import write_record
-from alexnet.sigterm import SigtermBound
 from alexnet.trackers import TrackerParams, check_trackers, finish_trackers
 
 log = logging.getLogger(__name__)
@@ -92,7 +92,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     if not loggers:  # nothing to write the learning rate to
         callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
     plugins: list[Any] = [AtomicCheckpointIO()]
-    if SLURMEnvironment.detect():  # alexnet.requeue requeues; Lightning's auto-requeue is off
+    if SLURMEnvironment.detect():  # launch/requeue.py requeues; Lightning's auto-requeue is off
         plugins.append(SLURMEnvironment(auto_requeue=False))
         callbacks.append(RequeueOnSignal(output_dir / "checkpoints" / REQUEUE_CHECKPOINT))
     trainer: L.Trainer = _instantiate(cfg.trainer, "trainer", callbacks=callbacks,
@@ -178,7 +178,7 @@ def signalled(trainer: L.Trainer) -> bool:
 
 def _loader_timeout(err: BaseException, cfg: DictConfig) -> BaseException:
     """The DataLoader's timeout as one line that names the setting; any other error as it is.
-    The workers are killed: they ignore SIGTERM (alexnet.requeue), and one stuck in a read
+    The workers are killed: they ignore SIGTERM (alexnet.launch.requeue), and one stuck in a read
     would keep the process from exiting (it joins its children at exit)."""
     if isinstance(err, RuntimeError) and str(err).startswith("DataLoader timed out"):
         for child in multiprocessing.active_children():

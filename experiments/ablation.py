@@ -32,7 +32,7 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from alexnet.claims import (
+from alexnet.reporting.claims import (
     Claim,
     Measured,
     claim,
@@ -41,17 +41,17 @@ from alexnet.claims import (
     verdicts,
     write_effect,
 )
-from alexnet.experiment_args import (
+from alexnet.reporting.harness import (
     experiment_parser,
     output_dir,
     report_dirs,
     run_sweep,
     size_overrides,
 )
-from alexnet.provenance import provenance_markdown, read_provenance
-from alexnet.stats import mean_ci, paired_difference, wilson
-from alexnet.sweeps import Run, load_runs
-from alexnet.tables import markdown_table, write_table
+from alexnet.reporting.provenance import provenance_markdown, read_provenance
+from alexnet.reporting.runs import Run, load_runs
+from alexnet.reporting.stats import mean_ci, paired_difference, wilson
+from alexnet.reporting.tables import markdown_table, write_table
 
 CLAIM_IDS = ("lrn", "overlapping_pooling", "pca_colour", "dropout_overfitting",
              "augmentation_overfitting")

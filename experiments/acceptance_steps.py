@@ -391,7 +391,7 @@ def rate_of(checks: Checks, work: Path, name: str, *extra: str) -> float | None:
 
 
 def device_data(checks: Checks, work: Path) -> None:
-    from alexnet.data.jpeg_folder import write_jpeg_folder
+    from alexnet.reporting.jpeg_folder import write_jpeg_folder
 
     workers = "data.num_workers=2"
     rates = {"loader": rate_of(checks, work, "loader", workers, "data.cache=false")}

@@ -17,10 +17,10 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 from alexnet import create_model
-from alexnet.experiment_args import output_dir
 from alexnet.models.summary import ModelSummary, summarize
-from alexnet.provenance import recorded
-from alexnet.tables import write_table
+from alexnet.reporting.harness import output_dir
+from alexnet.reporting.provenance import recorded
+from alexnet.reporting.tables import write_table
 
 # Input size and class count of each preset: the paper's 227 for paper2012, the notebook's 10
 # classes for its MiniAlexNet.

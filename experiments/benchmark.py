@@ -34,9 +34,9 @@ from torch.utils.data import DataLoader
 from torch.utils.flop_counter import FlopCounterMode
 
 from alexnet import AlexNetDataModule, AlexNetModule, create_model
-from alexnet.data.jpeg_folder import write_jpeg_folder
-from alexnet.experiment_args import int_at_least
 from alexnet.optim import build_optimizer
+from alexnet.reporting.harness import int_at_least
+from alexnet.reporting.jpeg_folder import write_jpeg_folder
 
 SGD = {"name": "sgd", "lr": 0.01, "momentum": 0.9, "weight_decay": 5e-4}
 CLASSES = 1000

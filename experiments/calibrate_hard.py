@@ -25,18 +25,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from alexnet.claims import reference_overrides
-from alexnet.experiment_args import (
+from alexnet.reporting.claims import reference_overrides
+from alexnet.reporting.harness import (
     experiment_parser,
     output_dir,
     report_dirs,
     run_sweep,
     size_overrides,
 )
-from alexnet.provenance import provenance_markdown, read_provenance
-from alexnet.stats import mean_ci
-from alexnet.sweeps import Run, load_runs
-from alexnet.tables import markdown_table, write_table
+from alexnet.reporting.provenance import provenance_markdown, read_provenance
+from alexnet.reporting.runs import Run, load_runs
+from alexnet.reporting.stats import mean_ci
+from alexnet.reporting.tables import markdown_table, write_table
 
 # Sizes whose runs fit the claims' budget (two arms x 5 seeds in about a quarter of an hour on 2
 # cores): a reference run takes about 1 min at 50 per class, 2 at 100 and 4 at 200.

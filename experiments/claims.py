@@ -19,8 +19,8 @@ import argparse
 import math
 from pathlib import Path
 
-from alexnet.claims import Claim, Measured, load_claims, read_effect, verdicts
-from alexnet.tables import markdown_table
+from alexnet.reporting.claims import Claim, Measured, load_claims, read_effect, verdicts
+from alexnet.reporting.tables import markdown_table
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

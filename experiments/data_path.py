@@ -27,9 +27,9 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from alexnet import AlexNetDataModule, AlexNetModule
-from alexnet.experiment_args import int_at_least, output_dir
-from alexnet.provenance import recorded
-from alexnet.tables import write_table
+from alexnet.reporting.harness import int_at_least, output_dir
+from alexnet.reporting.provenance import recorded
+from alexnet.reporting.tables import write_table
 
 DATA = {"preset": "alexnet", "num_classes": 10, "train_per_class": 100, "val_per_class": 1,
         "test_per_class": 1, "batch_size": 64}

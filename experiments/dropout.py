@@ -21,7 +21,7 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
-from alexnet.experiment_args import (
+from alexnet.reporting.harness import (
     SYNTHETIC_ONLY,
     experiment_parser,
     output_dir,
@@ -30,10 +30,10 @@ from alexnet.experiment_args import (
     seeds_of,
     size_overrides,
 )
-from alexnet.provenance import provenance_markdown, read_provenance
-from alexnet.stats import difference, mean_ci
-from alexnet.sweeps import load_runs
-from alexnet.tables import markdown_table, write_table
+from alexnet.reporting.provenance import provenance_markdown, read_provenance
+from alexnet.reporting.runs import load_runs
+from alexnet.reporting.stats import difference, mean_ci
+from alexnet.reporting.tables import markdown_table, write_table
 
 FEATURES, INFORMATIVE = 100, 5
 MLP_EPOCHS = {"tiny": 5, "cpu": 150, "full": 300}

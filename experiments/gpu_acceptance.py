@@ -30,7 +30,7 @@ sys.path[:0] = [str(HERE), str(ROOT)]
 
 import acceptance_steps  # noqa: E402 - imported once; each step's process is forked from here
 
-from alexnet.provenance import collect, git_state  # noqa: E402
+from alexnet.reporting.provenance import collect, git_state  # noqa: E402
 
 # (step, what it checks, timeout on a GPU in s, timeout on the CPU at tiny sizes in s)
 STEPS = (

@@ -16,9 +16,9 @@ from pathlib import Path
 import torchvision
 from matplotlib.figure import Figure
 
-from alexnet.experiment_args import output_dir
-from alexnet.provenance import recorded
-from alexnet.tables import read_csv, write_table
+from alexnet.reporting.harness import output_dir
+from alexnet.reporting.provenance import recorded
+from alexnet.reporting.tables import read_csv, write_table
 
 DATA = Path(__file__).resolve().parent / "data" / "legacy_models.csv"
 

@@ -26,8 +26,8 @@ from hydra.errors import HydraException
 from omegaconf import open_dict
 
 from alexnet.config import compose_config
-from alexnet.data.jpeg_folder import write_jpeg_folder
-from alexnet.experiment_args import int_at_least
+from alexnet.reporting.harness import int_at_least
+from alexnet.reporting.jpeg_folder import write_jpeg_folder
 from alexnet.run import train
 
 SETTINGS: dict[str, list[tuple[str, list[str]]]] = {

@@ -29,25 +29,10 @@ from pathlib import Path
 import torch
 
 from alexnet.checkpoints import resolve_checkpoint
-from alexnet.claims import (
-    Measured,
-    claim,
-    effect_sentence,
-    load_claims,
-    reference_overrides,
-    write_effect,
-)
 from alexnet.data import AlexNetDataModule
-from alexnet.experiment_args import (
-    experiment_parser,
-    output_dir,
-    report_dirs,
-    run_sweep,
-    size_overrides,
-)
 from alexnet.interpret import grad_cam
 from alexnet.interpret.attribution import cam_layer
-from alexnet.localization import (
+from alexnet.interpret.localization import (
     centre_prior,
     contrast_saliency,
     flat_maps,
@@ -57,10 +42,25 @@ from alexnet.localization import (
 )
 from alexnet.models import create_model
 from alexnet.module import AlexNetModule
-from alexnet.provenance import provenance_markdown, read_provenance
-from alexnet.stats import mean_ci, paired_difference, wilson
-from alexnet.sweeps import Run, load_runs
-from alexnet.tables import markdown_table, write_table
+from alexnet.reporting.claims import (
+    Measured,
+    claim,
+    effect_sentence,
+    load_claims,
+    reference_overrides,
+    write_effect,
+)
+from alexnet.reporting.harness import (
+    experiment_parser,
+    output_dir,
+    report_dirs,
+    run_sweep,
+    size_overrides,
+)
+from alexnet.reporting.provenance import provenance_markdown, read_provenance
+from alexnet.reporting.runs import Run, load_runs
+from alexnet.reporting.stats import mean_ci, paired_difference, wilson
+from alexnet.reporting.tables import markdown_table, write_table
 
 CLAIM = "localization"
 SEEDS = {"tiny": 2, "cpu": 5}

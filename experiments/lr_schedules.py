@@ -20,10 +20,10 @@ from matplotlib.figure import Figure
 from omegaconf import OmegaConf
 
 from alexnet.config import compose_config
-from alexnet.experiment_args import output_dir
 from alexnet.optim import build_optimizer, build_schedules
-from alexnet.provenance import recorded
-from alexnet.tables import write_table
+from alexnet.reporting.harness import output_dir
+from alexnet.reporting.provenance import recorded
+from alexnet.reporting.tables import write_table
 
 SCHEDULES = {
     "constant": ["schedule=constant"],

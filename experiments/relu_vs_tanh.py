@@ -44,23 +44,23 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from alexnet.claims import Measured, write_effect
-from alexnet.experiment_args import (
+from alexnet.reporting.claims import Measured, write_effect
+from alexnet.reporting.harness import (
     experiment_parser,
     output_dir,
     report_dirs,
     size_overrides,
 )
-from alexnet.provenance import (
+from alexnet.reporting.provenance import (
     collect,
     git_state,
     provenance_markdown,
     read_provenance,
     write_provenance,
 )
-from alexnet.stats import mean_ci, paired_difference, ratio_ci
-from alexnet.sweeps import Run, launch_multirun, load_runs, write_summary
-from alexnet.tables import markdown_table, write_table
+from alexnet.reporting.runs import Run, launch_multirun, load_runs, write_summary
+from alexnet.reporting.stats import mean_ci, paired_difference, ratio_ci
+from alexnet.reporting.tables import markdown_table, write_table
 
 PAPER_RATIO = 6.0
 ACTIVATIONS = ("relu", "tanh")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from alexnet.provenance import ROOT, provenance_markdown, read_provenance
+from alexnet.reporting.provenance import ROOT, provenance_markdown, read_provenance
 
 RESULTS = ROOT / "experiments" / "results"
 # (dir, title, the table shown, what it answers)

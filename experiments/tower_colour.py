@@ -32,7 +32,9 @@ import torch
 
 from alexnet.callbacks.initial_weights import initial_weights
 from alexnet.checkpoints import resolve_checkpoint
-from alexnet.claims import (
+from alexnet.interpret.colour import chroma_share, random_halves_gap, relative_change, towers_gap
+from alexnet.module import AlexNetModule
+from alexnet.reporting.claims import (
     Measured,
     claim,
     effect_sentence,
@@ -40,19 +42,17 @@ from alexnet.claims import (
     reference_overrides,
     write_effect,
 )
-from alexnet.experiment_args import (
+from alexnet.reporting.harness import (
     experiment_parser,
     output_dir,
     report_dirs,
     run_sweep,
     size_overrides,
 )
-from alexnet.interpret.colour import chroma_share, random_halves_gap, relative_change, towers_gap
-from alexnet.module import AlexNetModule
-from alexnet.provenance import provenance_markdown, read_provenance
-from alexnet.stats import mean_ci, paired_difference
-from alexnet.sweeps import load_runs
-from alexnet.tables import markdown_table, write_table
+from alexnet.reporting.provenance import provenance_markdown, read_provenance
+from alexnet.reporting.runs import load_runs
+from alexnet.reporting.stats import mean_ci, paired_difference
+from alexnet.reporting.tables import markdown_table, write_table
 from alexnet.viz import AlexNetVisualizer
 
 CLAIM = "tower_colour"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import lightning as L
 
-from alexnet.requeue import requested, restart_count
+from alexnet.launch.requeue import requested, restart_count
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ import time
 
 import lightning as L
 
-from alexnet.requeue import restart_count
+from alexnet.launch.requeue import restart_count
 
 
 class SleepEachStep(L.Callback):

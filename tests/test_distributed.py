@@ -20,7 +20,7 @@ def ranks(job: Path) -> list[dict]:
 
 def test_ddp_composes_with_a_per_device_batch():
     cfg = compose_train("trainer=ddp", "trainer.devices=4")
-    assert cfg.trainer.strategy._target_ == "alexnet.distributed.HydraDDPStrategy"
+    assert cfg.trainer.strategy._target_ == "alexnet.launch.distributed.HydraDDPStrategy"
     assert cfg.trainer.devices == 4 and cfg.data.batch_size == 64  # per device
 
 
@@ -85,7 +85,7 @@ def test_ddp_under_optuna_runs_each_trial_once(run_script, tmp_path):
 
 
 def test_device_slots_are_exclusive_while_held(tmp_path):
-    from alexnet.device_slots import acquire
+    from alexnet.launch.device_slots import acquire
 
     first, second = acquire(tmp_path, 2), acquire(tmp_path, 2)
     assert {first.index, second.index} == {0, 1}
@@ -97,7 +97,7 @@ def test_device_slots_are_exclusive_while_held(tmp_path):
 
 
 def test_a_worker_takes_back_the_slot_of_its_gpu_when_it_is_free(tmp_path):
-    from alexnet.device_slots import acquire
+    from alexnet.launch.device_slots import acquire
 
     held = acquire(tmp_path, 3)  # slot 0, held by another job
     mine = acquire(tmp_path, 3, prefer=2)  # this worker's CUDA context is on GPU 2
@@ -109,8 +109,8 @@ def test_a_worker_takes_back_the_slot_of_its_gpu_when_it_is_free(tmp_path):
 
 
 def test_device_slots_never_narrow_a_ddp_job_to_one_gpu(tmp_path):
-    from alexnet.device_slots import take_device
     from alexnet.errors import InvalidValue
+    from alexnet.launch.device_slots import take_device
 
     cfg = compose_train("trainer=ddp", "device_slots=2", output_dir=tmp_path)
     with pytest.raises(InvalidValue, match=r"device_slots=2 is not valid; .*trainer.devices=2"):
@@ -146,7 +146,7 @@ def test_ddp_test_metrics_equal_a_single_device_evaluation(run_script, tmp_path)
 
 
 def test_the_lightning_internals_that_distributed_patches_are_still_there():
-    """alexnet/distributed.py replaces a private Lightning function and overrides private
+    """alexnet/launch/distributed.py replaces a private Lightning function and overrides private
     methods; when a Lightning release moves them, this fails first, naming what moved."""
     import inspect
 
@@ -154,7 +154,7 @@ def test_the_lightning_internals_that_distributed_patches_are_still_there():
     from lightning.pytorch.strategies.launchers import subprocess_script
     from lightning.pytorch.strategies.launchers.subprocess_script import _SubprocessScriptLauncher
 
-    from alexnet.distributed import rank_command
+    from alexnet.launch.distributed import rank_command
 
     patched = getattr(subprocess_script, "_hydra_subprocess_cmd", None)
     assert callable(patched), "lightning moved subprocess_script._hydra_subprocess_cmd"

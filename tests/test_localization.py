@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from alexnet.data.synthetic import SyntheticImageNet
-from alexnet.localization import (
+from alexnet.interpret.localization import (
     centre_prior,
     contrast_saliency,
     flat_maps,

@@ -40,7 +40,7 @@ def test_the_wheel_installs_into_a_fresh_venv_and_its_commands_run_from_any_dir(
     (wheel,) = dist.glob("alexnet_lab-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {"alexnet/conf/train.yaml", "alexnet/conf/hydra/launcher/slurm.yaml",
-            "alexnet/slurm_task.sh", "hydra_plugins/alexnet_sweeper/__init__.py"} <= names
+            "alexnet/launch/slurm_task.sh", "hydra_plugins/alexnet_sweeper/__init__.py"} <= names
     # The venv sees this machine's torch, Lightning, Hydra... (reinstalling them would take
     # minutes and gigabytes); the package itself comes only from the wheel.
     venv = tmp_path / "venv"

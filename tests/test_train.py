@@ -150,7 +150,7 @@ def test_slurm_launcher_composes():
     launcher = cfg.hydra.launcher
     assert launcher._target_.endswith("SlurmLauncher")
     assert (launcher.tasks_per_node, launcher.gpus_per_node, launcher.nodes) == (4, 4, 2)
-    assert cfg.trainer.strategy._target_ == "alexnet.distributed.HydraDDPStrategy"
+    assert cfg.trainer.strategy._target_ == "alexnet.launch.distributed.HydraDDPStrategy"
 
 
 def test_optuna_search_composes():

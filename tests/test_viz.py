@@ -4,9 +4,9 @@ import torch
 from matplotlib.figure import Figure
 
 from alexnet import create_model
-from alexnet.display import in_notebook
 from alexnet.run_record import write_record
 from alexnet.viz import AlexNetVisualizer
+from alexnet.viz.display import in_notebook
 
 
 @pytest.fixture(scope="module")

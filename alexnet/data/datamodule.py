@@ -45,7 +45,7 @@ from alexnet.data.transforms import (
     train_transform,
 )
 from alexnet.errors import InvalidValue, check_choice, check_int, check_number
-from alexnet.requeue import ignore_requeue_signals
+from alexnet.launch.requeue import ignore_requeue_signals
 
 log = logging.getLogger(__name__)
 
@@ -557,7 +557,7 @@ def _stats(key: str, mean: list[float] | None, std: list[float] | None) -> Stats
 
 
 def init_worker(worker_id: int, rank: int = 0) -> None:
-    """A DataLoader worker: ignore SLURM's warning signal (alexnet.requeue), then seed as
+    """A DataLoader worker: ignore SLURM's warning signal (alexnet.launch.requeue), then seed as
     Lightning does when `seed_everything(workers=True)` asked for it."""
     ignore_requeue_signals()
     if os.environ.get("PL_SEED_WORKERS") == "1":

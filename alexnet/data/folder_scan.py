@@ -48,10 +48,11 @@ def class_folders(root: Path) -> list[str]:
             log.warning("data root %s: skipped %s: %s", root, entry.path, why)
         elif Path(entry.path).is_dir():
             classes.append(entry.name)
-    if not classes:
-        detail = f"; skipped: {', '.join(skipped)}" if skipped else ""
+    if not classes and skipped:
         raise DataError(f"data root {root} has no readable class folders (expected "
-                        f"{root}/<class>/*.jpg{detail})")
+                        f"{root}/<class>/*.jpg; skipped: {', '.join(skipped)})")
+    if not classes:
+        raise DataError(f"data root {root} has no class folders (expected {root}/<class>/*.jpg)")
     return classes
 
 

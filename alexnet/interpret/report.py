@@ -21,7 +21,7 @@ from alexnet.data.samples import fixed_samples
 from alexnet.errors import check_choice, check_int
 from alexnet.interpret.colour import tower_colour
 from alexnet.models.inspect import conv_layers, conv_weight
-from alexnet.tables import markdown_table
+from alexnet.reporting.tables import markdown_table
 from alexnet.viz import AlexNetVisualizer
 
 

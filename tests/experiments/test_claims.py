@@ -4,8 +4,8 @@ import math
 
 import pytest
 
-from alexnet.claims import Measured, load_claims, verdicts, write_effect
-from alexnet.stats import PairedEffect, paired_difference
+from alexnet.reporting.claims import Measured, load_claims, verdicts, write_effect
+from alexnet.reporting.stats import PairedEffect, paired_difference
 from tests.experiments.conftest import load
 
 

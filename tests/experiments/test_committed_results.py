@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from alexnet.provenance import REMADE, git_state
+from alexnet.reporting.provenance import REMADE, git_state
 from tests.conftest import ROOT
 from tests.experiments.conftest import load
 

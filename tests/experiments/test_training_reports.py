@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from omegaconf import OmegaConf
 
-from alexnet.stats import mean_ci
-from alexnet.sweeps import Run, load_runs
-from alexnet.tables import read_csv
+from alexnet.reporting.runs import Run, load_runs
+from alexnet.reporting.stats import mean_ci
+from alexnet.reporting.tables import read_csv
 from tests.conftest import compose_train
 from tests.experiments.conftest import load
 from tests.experiments.test_committed_results import REMADE, without_remade
@@ -36,7 +36,7 @@ def test_each_ablation_arm_sets_its_knobs(arm, knobs):
 
 
 def test_every_ablation_claim_names_two_arms_that_differ_in_its_knob():
-    from alexnet.claims import load_claims
+    from alexnet.reporting.claims import load_claims
 
     module = load("ablation")
     _, claims = load_claims()

@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from alexnet.slurm_jobs import JobState, job_state, wait_for_result
+from alexnet.launch.slurm_jobs import JobState, job_state, wait_for_result
 
 
 def fake_command(folder, name, output=None):

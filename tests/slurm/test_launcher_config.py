@@ -20,7 +20,7 @@ def test_ddp_on_gpus_is_one_option_with_nccl_bf16_and_the_ddp_strategy():
     cfg = compose_config(["trainer=ddp_gpu"])
     assert (cfg.trainer.accelerator, cfg.trainer.precision, cfg.trainer.devices) == (
         "gpu", "bf16-mixed", 2)
-    assert cfg.trainer.strategy._target_ == "alexnet.distributed.HydraDDPStrategy"
+    assert cfg.trainer.strategy._target_ == "alexnet.launch.distributed.HydraDDPStrategy"
 
 
 @pytest.mark.parametrize(("overrides", "message"), [

@@ -4,7 +4,7 @@
 # handlers, and USR1/USR2's default action kills. Here python starts with USR1, USR2 and TERM
 # ignored (an ignored signal stays ignored across exec), and this shell writes each warning
 # signal that arrives meanwhile to $ALEXNET_EARLY_SIGNALS, which the run reads when it sets its
-# handlers (alexnet.requeue.install_signal_flag) and then requeues at its first batch boundary.
+# handlers (alexnet.launch.requeue.install_signal_flag) and then requeues at its first batch boundary.
 ALEXNET_EARLY_SIGNALS="${TMPDIR:-/tmp}/alexnet-signals-${SLURM_JOB_ID:-0}-${SLURM_PROCID:-0}-$$"
 export ALEXNET_EARLY_SIGNALS
 rm -f "$ALEXNET_EARLY_SIGNALS"

@@ -10,8 +10,8 @@ from typing import Any
 
 import yaml
 
-from alexnet.provenance import ROOT
-from alexnet.stats import PairedEffect, holm
+from alexnet.reporting.provenance import ROOT
+from alexnet.reporting.stats import PairedEffect, holm
 
 CLAIMS_FILE = ROOT / "experiments" / "claims.yaml"
 EFFECT_FILE = "effect.json"

@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent  # the checkout holding the package
+ROOT = Path(__file__).resolve().parents[2]  # the checkout holding the package
 
 # Hydra overrides for the training experiments at each size: `tiny` for the tests (seconds),
 # `cpu` the default (minutes on 2 cores), `full` the real alexnet at 224 px on a GPU.
@@ -60,8 +60,8 @@ def run_sweep(overrides: list[str], out: Path, seeds: int,
     """Launch the multirun into out/sweep, then write out/runs.json (the runs' summary, which
     `--report` reads) and out/provenance.json (command, commit, versions, machine, seeds, wall
     time, and `extra`'s keys). Returns the runs."""
-    from alexnet.provenance import collect, git_state, write_provenance
-    from alexnet.sweeps import launch_multirun, load_runs, write_summary
+    from alexnet.reporting.provenance import collect, git_state, write_provenance
+    from alexnet.reporting.runs import launch_multirun, load_runs, write_summary
 
     git, started = git_state(exclude=out), time.perf_counter()
     launch_multirun([*overrides, *seed_overrides(seeds)], out / "sweep")
@@ -76,7 +76,7 @@ def report_dirs(args: argparse.Namespace, name: str) -> tuple[Path, Path]:
     """(where the runs are, where the report goes) for `--report DIR [--out OUT]`: OUT gets a
     copy of DIR's runs.json and provenance.json, so it can be re-made from OUT alone; its
     provenance.json records the command and commit re-making the report."""
-    from alexnet.provenance import mark_report
+    from alexnet.reporting.provenance import mark_report
 
     source = Path(args.report)
     out = output_dir(name, args.out) if args.out else source

@@ -20,7 +20,7 @@ import yaml
 
 from alexnet.run_record import read_record
 
-ROOT = Path(__file__).resolve().parent.parent  # the checkout holding the package
+ROOT = Path(__file__).resolve().parents[2]  # the checkout holding the package
 log = logging.getLogger(__name__)
 
 

@@ -31,7 +31,7 @@ class Requeued(SystemExit):
     so that neither Hydra nor submitit records a result: the requeued job will)."""
 
 
-EARLY_SIGNALS = "ALEXNET_EARLY_SIGNALS"  # the file alexnet/slurm_task.sh writes signals to
+EARLY_SIGNALS = "ALEXNET_EARLY_SIGNALS"  # the file alexnet/launch/slurm_task.sh writes signals to
 EARLY_SIGNALS_BATCH = "ALEXNET_EARLY_SIGNALS_BATCH"  # the batch shell's, before srun
 TASK_SCRIPT = Path(__file__).with_name("slurm_task.sh")
 

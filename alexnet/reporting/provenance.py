@@ -15,7 +15,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent  # the checkout holding the package
+ROOT = Path(__file__).resolve().parents[2]  # the checkout holding the package
 PACKAGES = ("torch", "torchvision", "lightning", "hydra-core", "numpy")
 
 

@@ -138,7 +138,7 @@ class HydraDDPStrategy(DDPStrategy):
 
     def on_exception(self, exception: BaseException) -> None:
         super().on_exception(exception)
-        if isinstance(exception, SystemExit):  # a requeue (alexnet.requeue.Requeued): no failure
+        if isinstance(exception, SystemExit):  # a requeue (requeue.Requeued): no failure
             return
         first = (str(exception).strip().splitlines() or [""])[0]
         line = f"{type(exception).__name__}: {first}"

@@ -2,7 +2,7 @@
 
 Lightning's SIGTERM handler only raises a flag that the fit loop reads between batches; a run
 blocked on its data loader (a stuck worker, a stalled mount) or in a collective never reads it,
-and its loader workers ignore SIGTERM (alexnet.requeue). After the signal this gives the run
+and its loader workers ignore SIGTERM (alexnet.launch.requeue). After the signal this gives the run
 `grace_s` seconds; past them a watchdog thread writes what it can, kills the workers and ends the
 process with one line.
 """
@@ -19,7 +19,7 @@ from typing import Any
 
 import lightning as L
 
-from alexnet.requeue import requeued
+from alexnet.launch.requeue import requeued
 
 log = logging.getLogger(__name__)
 EXIT_CODE = 128 + signal.SIGTERM
