@@ -1,5 +1,7 @@
 """Seed-to-seed statistics: a mean with its 95% confidence interval, and whether two arms differ
-by more than their noise (Welch's t interval of the difference of their means)."""
+by more than their noise (Welch's t interval of the difference of their means). The intervals
+and p-values are SciPy's (ttest_1samp, ttest_ind with equal_var=False, ttest_rel); what SciPy
+lacks is here: the smallest detectable effect, Holm's adjustment, Wilson's interval."""
 
 from __future__ import annotations
 
@@ -41,9 +43,9 @@ def mean_ci(values: Sequence[float], confidence: float = CONFIDENCE) -> Estimate
     mean = math.fsum(values) / n
     if n < 2:
         return Estimate(mean, None, n)
-    sd = math.sqrt(_variance(values))
-    t = stats.t.ppf(0.5 + confidence / 2, n - 1)
-    return Estimate(mean, float(t * sd / math.sqrt(n)), n)
+    if _variance(values) == 0:
+        return Estimate(mean, 0.0, n)
+    return Estimate(mean, _half(stats.ttest_1samp(values, 0.0), confidence), n)
 
 
 def difference(arm: Sequence[float], reference: Sequence[float],
@@ -54,14 +56,16 @@ def difference(arm: Sequence[float], reference: Sequence[float],
     delta = math.fsum(arm) / n - math.fsum(reference) / m
     if n < 2 or m < 2:
         return Estimate(delta, None, min(n, m)), None
-    var_a = _variance(arm) / n
-    var_r = _variance(reference) / m
-    se = math.sqrt(var_a + var_r)
-    if se == 0:
+    if _variance(arm) == 0 and _variance(reference) == 0:
         return Estimate(delta, 0.0, min(n, m)), bool(delta != 0)
-    dof = (var_a + var_r) ** 2 / (var_a ** 2 / (n - 1) + var_r ** 2 / (m - 1))
-    half = float(stats.t.ppf(0.5 + confidence / 2, dof) * se)
+    half = _half(stats.ttest_ind(arm, reference, equal_var=False), confidence)
     return Estimate(delta, half, min(n, m)), bool(abs(delta) > half)
+
+
+def _half(result: object, confidence: float) -> float:
+    """Half the width of a SciPy t-test result's confidence interval."""
+    interval = result.confidence_interval(confidence)  # type: ignore[attr-defined]
+    return float(interval.high - interval.low) / 2
 
 
 def _variance(values: Sequence[float]) -> float:
@@ -100,7 +104,10 @@ def ratio_ci(ratios: Sequence[float], confidence: float = CONFIDENCE, power: flo
     se = math.sqrt(_variance(logs) / n)
     t = float(stats.t.ppf(0.5 + confidence / 2, n - 1))
     detectable = math.exp((t + float(stats.t.ppf(power, n - 1))) * se)
-    return Ratio(math.exp(centre), math.exp(centre - t * se), math.exp(centre + t * se),
+    if se == 0:
+        return Ratio(math.exp(centre), math.exp(centre), math.exp(centre), detectable, n)
+    interval = stats.ttest_1samp(logs, 0.0).confidence_interval(confidence)
+    return Ratio(math.exp(centre), math.exp(float(interval.low)), math.exp(float(interval.high)),
                  detectable, n)
 
 
@@ -134,8 +141,10 @@ def paired_difference(arm: dict[int, float], reference: dict[int, float],
     detectable = (t + float(stats.t.ppf(power, n - 1))) * se
     if se == 0:
         return PairedEffect(mean, mean, mean, 0.0 if mean else 1.0, 0.0, n)
-    p_value = float(2 * stats.t.sf(abs(mean) / se, n - 1))
-    return PairedEffect(mean, mean - t * se, mean + t * se, p_value, detectable, n)
+    test = stats.ttest_rel([arm[s] for s in seeds], [reference[s] for s in seeds])
+    interval = test.confidence_interval(confidence)
+    return PairedEffect(mean, float(interval.low), float(interval.high), float(test.pvalue),
+                        detectable, n)
 
 
 def holm(p_values: Sequence[float]) -> list[float]:
