@@ -17,12 +17,12 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig
 
+from alexnet.callbacks.divergence import DivergenceError
 from alexnet.config import CONF_DIR
 from alexnet.errors import DataError, InvalidValue
 from alexnet.launch.device_slots import take_device
 from alexnet.launch.distributed import RankFailed
 from alexnet.launch.requeue import Requeued, requeued
-from alexnet.module import DivergenceError
 from alexnet.overrides_check import check_command_line
 from alexnet.run import evaluate, overrides, train
 from alexnet.run_record import write_record

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from math import nan
 from typing import Any
 
 import lightning as L
@@ -11,7 +10,6 @@ import torch
 import torch.nn.functional as F
 from torchmetrics.classification import MulticlassAccuracy
 
-from alexnet.errors import check_choice
 from alexnet.metrics import WeightedMean
 from alexnet.models import create_model
 from alexnet.models.weights import WeightsInfo, trainable_parameters
@@ -19,21 +17,6 @@ from alexnet.models.weights import freeze as freeze_layers
 from alexnet.optim import build_optimizer, build_schedules
 
 STAGES = ("train", "val", "test")
-# When a non-finite loss is noticed: at once (a host sync every step, free on a CPU), or at the
-# trainer's logging steps and the epoch's end (its update is cancelled on the device meanwhile).
-DIVERGENCE_CHECKS = ("auto", "step", "deferred")
-
-
-class DivergenceError(RuntimeError):
-    """The training loss became NaN or infinite; raised before the bad step touches the weights."""
-
-    def __init__(self, value: float, step: int, epoch: int) -> None:
-        super().__init__(f"training diverged: the loss is {value} at step {step} (epoch {epoch}); "
-                         "the weights of the last good checkpoint are kept (try a lower "
-                         "optimizer.lr)")
-        self.step, self.epoch = step, epoch
-
-
 class AlexNetModule(L.LightningModule):
     """Cross-entropy training of `create_model(**model)` with top-1/top-5 accuracy.
 
@@ -50,11 +33,8 @@ class AlexNetModule(L.LightningModule):
             of the plain model, so picture callbacks (hooks, mode and batch-size changes) and
             evaluating or inspecting a checkpoint never compile or recompile.
         compile_backend: torch.compile's backend (``inductor``; ``aot_eager`` to debug).
-        divergence_check: ``step`` raises DivergenceError at the step whose loss is NaN or
-            infinite (reading the loss on the host every step); ``deferred`` replaces that
-            step's non-finite gradients by zeros on the device (momentum and weight decay still
-            apply, so the weights stay finite) and raises at the next logging step or epoch
-            end, with no extra host sync; ``auto``: deferred on a GPU.
+        divergence_check: ignored; the divergence guard is a callback now
+            (alexnet/callbacks/divergence.py). Accepted so that earlier checkpoints load.
         freeze: the layers that do not train: ``none``; ``features`` (the conv stack; the
             classifier trains); ``all_but_head`` (a linear probe: only the last Linear
             trains). Saved with the other arguments, so a resumed or reloaded module keeps
@@ -68,7 +48,7 @@ class AlexNetModule(L.LightningModule):
     def __init__(self, model: Mapping[str, Any], optimizer: Mapping[str, Any] | None = None,
                  schedule: Mapping[str, Any] | None = None, label_smoothing: float = 0.0,
                  channels_last: bool = False, compile: bool = False,
-                 compile_backend: str = "inductor", divergence_check: str = "auto",
+                 compile_backend: str = "inductor", divergence_check: str | None = None,
                  freeze: str = "none") -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -82,13 +62,6 @@ class AlexNetModule(L.LightningModule):
                                                 "weight_decay": 5e-4})
         self.schedule_cfg = dict(schedule or {"name": "constant"})
         self.label_smoothing = label_smoothing
-        check_choice("divergence_check", divergence_check, DIVERGENCE_CHECKS)
-        self.divergence_check = divergence_check
-        self._deferring = False  # deferred check active (set by the first training step)
-        self._last_loss: torch.Tensor | None = None  # this step's loss, on the device
-        self._first_bad: torch.Tensor | None = None  # (step, loss) of the first bad step, or -1
-        self._checked_at = -1
-        self._device_step: torch.Tensor | None = None  # global_step, counted on the device
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         if channels_last:
             self.model.to(memory_format=torch.channels_last)
@@ -123,63 +96,8 @@ class AlexNetModule(L.LightningModule):
         images, labels = batch
         logits = self.step_model(images.contiguous(memory_format=self.memory_format))
         loss = F.cross_entropy(logits, labels, label_smoothing=self.label_smoothing)
-        if self._deferred(loss):
-            self._deferring = True
-            self._last_loss = loss.detach().float()
-        elif not torch.isfinite(loss):  # before backward: no NaN ever reaches the weights
-            raise DivergenceError(loss.item(), self.global_step, self.current_epoch)
         self._log_metrics("train", loss, logits, labels, on_step=True)
         return loss
-
-    def _deferred(self, loss: torch.Tensor) -> bool:
-        if self.divergence_check == "auto":
-            return loss.device.type == "cuda"
-        return self.divergence_check == "deferred"
-
-    def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
-        """Deferred check: decided from the gradients the optimizer is about to apply (already
-        accumulated over micro-batches and reduced over DDP ranks, so every rank decides alike).
-        Non-finite ones are zeroed in place on the device: no NaN reaches the weights, though
-        momentum and weight decay still move them by finite amounts, and the host never waits.
-        Under fp16's GradScaler an overflow is the scaler's (it skips the step and backs off):
-        there only a non-finite loss counts. The first bad step and its loss are remembered on
-        the device."""
-        if not self._deferring:
-            return
-        grads = [p.grad for group in optimizer.param_groups for p in group["params"]
-                 if p.grad is not None]
-        if not grads:
-            return
-        if self._grad_scaler() is not None:
-            finite = torch.isfinite(self._last_loss).all() if self._last_loss is not None \
-                else torch.ones((), dtype=torch.bool, device=grads[0].device)
-        else:
-            finite = torch.stack([torch.isfinite(g).all() for g in grads]).all()
-            for grad in grads:  # in place: DDP's gradient_as_bucket_view keeps its buffers
-                grad.masked_fill_(~finite, 0.0)
-        if self._first_bad is None:  # filled on the device: no host-to-device copy per step
-            device = grads[0].device
-            self._first_bad = torch.full((2,), -1.0, device=device)
-            self._device_step = torch.full((), float(self.global_step), device=device)
-        step = self._device_step
-        loss = self._last_loss if self._last_loss is not None else torch.full_like(step, nan)
-        loss = torch.where(torch.isfinite(loss), torch.full_like(loss, nan), loss)
-        first_time = (~finite) & (self._first_bad[0] < 0)
-        self._first_bad = torch.where(first_time, torch.stack([step, loss]), self._first_bad)
-        self._device_step = step + 1
-
-    def _grad_scaler(self) -> torch.amp.GradScaler | None:
-        """The GradScaler of the trainer's precision (16-mixed), if any."""
-        return getattr(self.trainer.precision_plugin, "scaler", None)
-
-    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
-        """Deferred check: read the flag at the trainer's logging steps (one host sync)."""
-        step = self.global_step
-        every = max(1, self.trainer.log_every_n_steps)
-        if self._first_bad is None or step == 0 or step % every or step == self._checked_at:
-            return  # not a logging step, or this step checked already (gradient accumulation)
-        self._checked_at = step
-        self.raise_if_diverged()
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Keep the training metrics' running sums: a run resumed mid-epoch (a requeued SLURM
@@ -213,16 +131,6 @@ class AlexNetModule(L.LightningModule):
             for key, value in values.items():
                 setattr(metric, key, value.to(self.device))
             metric._update_count = max(1, metric._update_count)
-
-    def on_train_epoch_end(self) -> None:
-        if self._first_bad is not None:
-            self.raise_if_diverged()
-
-    def raise_if_diverged(self) -> None:
-        """Raise DivergenceError if a deferred check saw a non-finite loss."""
-        step, value = self._first_bad.tolist()
-        if step >= 0:
-            raise DivergenceError(value, int(step), self.current_epoch)
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], _index: int
                         ) -> dict[str, torch.Tensor]:

@@ -27,6 +27,7 @@ from lightning.pytorch.callbacks import LearningRateMonitor
 from lightning.pytorch.plugins.environments import SLURMEnvironment
 from omegaconf import DictConfig, OmegaConf
 
+from alexnet.callbacks.divergence import DIVERGENCE_CHECKS, DivergenceGuard
 from alexnet.callbacks.history import MetricHistory
 from alexnet.callbacks.rng_state import RNGState
 from alexnet.checkpoints import AtomicCheckpointIO, check_checkpoint, resolve_checkpoint
@@ -88,7 +89,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
                  for name, c in (cfg.get("callbacks") or {}).items() if c]
     history = MetricHistory()
     bound = SigtermBound(float(cfg.get("sigterm_grace_s", 30.0)))
-    callbacks += [history, RNGState(), TrackerParams(), bound]
+    callbacks += [DivergenceGuard(cfg.get("divergence_check", "auto")), history, RNGState(),
+                  TrackerParams(), bound]
     if not loggers:  # nothing to write the learning rate to
         callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
     plugins: list[Any] = [AtomicCheckpointIO()]
@@ -228,6 +230,7 @@ def check_run_options(cfg: DictConfig) -> None:
     for key in ("channels_last", "compile", "test"):
         if not isinstance(cfg.get(key, False), bool):
             raise InvalidValue(key, cfg.get(key), "it must be true or false")
+    check_choice("divergence_check", cfg.get("divergence_check", "auto"), DIVERGENCE_CHECKS)
     check_trackers(cfg.get("logger"))
 
 
@@ -253,7 +256,6 @@ def build_module(cfg: DictConfig, num_classes: int) -> AlexNetModule:
         module = AlexNetModule(
             model={"preset": cfg.model.preset, "num_classes": num_classes, **model_kwargs(cfg)},
             optimizer=optimizer, schedule=schedule, label_smoothing=cfg.label_smoothing,
-            divergence_check=cfg.get("divergence_check", "auto"),
             channels_last=bool(cfg.get("channels_last")), compile=bool(cfg.get("compile")),
             compile_backend=cfg.get("compile_backend", "inductor"),
             freeze=cfg.model.get("freeze") or "none")

@@ -26,6 +26,7 @@ import lightning as L  # noqa: E402
 import torch  # noqa: E402
 
 from alexnet import AlexNetModule  # noqa: E402
+from alexnet.callbacks.divergence import DivergenceGuard  # noqa: E402
 from alexnet.config import compose_config  # noqa: E402
 from alexnet.run import train  # noqa: E402
 
@@ -150,7 +151,7 @@ class InjectNaN(L.Callback):
 
 def tiny_module(device: str) -> AlexNetModule:
     return AlexNetModule(model={"preset": "alexnet" if device == "cuda" else "mini",
-                                "num_classes": 10}, divergence_check="deferred")
+                                "num_classes": 10})
 
 
 def tiny_fit(module: AlexNetModule, device: str, work: Path, steps: int,
@@ -164,7 +165,8 @@ def tiny_fit(module: AlexNetModule, device: str, work: Path, steps: int,
                     precision=precision, max_steps=steps, limit_val_batches=0, logger=False,
                     enable_checkpointing=False, enable_progress_bar=False,
                     enable_model_summary=False, log_every_n_steps=5,
-                    default_root_dir=str(work), callbacks=callbacks or [], **trainer)
+                    default_root_dir=str(work),
+                    callbacks=[DivergenceGuard("deferred"), *(callbacks or [])], **trainer)
     fit.fit(module, torch.utils.data.DataLoader(data, batch_size=None))
     return fit.global_step
 
@@ -187,7 +189,7 @@ def precision(checks: Checks, work: Path) -> None:
                      "synced would add one)")
 
     def nan() -> None:
-        from alexnet.module import DivergenceError
+        from alexnet.callbacks.divergence import DivergenceError
 
         module, error = tiny_module(device), None
         try:

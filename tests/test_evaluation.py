@@ -9,7 +9,7 @@ import torch
 
 from alexnet import AlexNetDataModule, AlexNetModule
 from alexnet.callbacks import ConfusionMatrixImage
-from alexnet.module import DivergenceError
+from alexnet.callbacks.divergence import DivergenceError
 from alexnet.run import train
 from tests.conftest import TINY, compose_train
 

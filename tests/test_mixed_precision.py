@@ -7,8 +7,9 @@ import torch
 from lightning.pytorch.plugins.precision import MixedPrecision
 from torch.utils.data import DataLoader, TensorDataset
 
+from alexnet.callbacks.divergence import DivergenceError, DivergenceGuard
 from alexnet.errors import InvalidValue
-from alexnet.module import AlexNetModule, DivergenceError
+from alexnet.module import AlexNetModule
 from alexnet.optim import fused_policy
 from alexnet.run import train
 from tests.conftest import TINY, compose_train
@@ -67,13 +68,14 @@ def fp16_fit(tmp_path, *callbacks: L.Callback, lr: float = 1e-3, steps: int = 6
     scaler = torch.amp.GradScaler("cpu", init_scale=2.0 ** 16)
     module = AlexNetModule(model={"preset": "mini", "num_classes": 3, "widths": [8, 8, 8],
                                   "hidden": 16, "dropout": 0.0},
-                           optimizer={"name": "sgd", "lr": lr}, divergence_check="deferred")
+                           optimizer={"name": "sgd", "lr": lr})
     generator = torch.Generator().manual_seed(0)
     data = TensorDataset(torch.randn(24, 3, 64, 64, generator=generator),
                          torch.randint(0, 3, (24,), generator=generator))
     trainer = L.Trainer(accelerator="cpu", devices=1, max_steps=steps, log_every_n_steps=1,
                         plugins=[MixedPrecision("16-mixed", "cpu", scaler=scaler)],
-                        callbacks=list(callbacks), logger=False, enable_checkpointing=False,
+                        callbacks=[DivergenceGuard("deferred"), *callbacks], logger=False,
+                        enable_checkpointing=False,
                         enable_progress_bar=False, enable_model_summary=False,
                         default_root_dir=tmp_path)
     trainer.fit(module, DataLoader(data, batch_size=4))
