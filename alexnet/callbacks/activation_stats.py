@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import lightning as L
 import torch
+from lightning.pytorch.utilities import grad_norm
 from torch.utils.tensorboard import SummaryWriter
 
 from alexnet.callbacks.drawing import EpochDrawingCallback, probe_images, tensorboard_writer
@@ -14,6 +15,7 @@ from alexnet.models.inspect import (
     weighted_layers,
 )
 
+NORM_KEY = "grad_2.0_norm"  # lightning.pytorch.utilities.grad_norm's keys for the 2-norm
 HISTOGRAM_VALUES = 1 << 16  # a histogram of more values looks the same and costs seconds
 
 
@@ -58,13 +60,16 @@ class ActivationStatistics(EpochDrawingCallback):
         writer = tensorboard_writer(trainer)
         if writer is None:
             return
-        grads = {layer: module.weight.grad for layer, module in _weighted_modules(pl_module).items()
-                 if module.weight.grad is not None}
-        if not grads:
+        norms = grad_norm(pl_module.model, norm_type=2)  # Lightning's: each parameter, total
+        weights = {f"{NORM_KEY}/{resolve_layer(pl_module.model, layer)}.weight": layer
+                   for layer in weighted_layers(pl_module.model)}
+        layers = [(layer, norms[key]) for key, layer in weights.items() if key in norms]
+        if not layers:
             return
-        norms = torch.stack([torch.linalg.vector_norm(g.detach().float()) for g in grads.values()])
-        for layer, norm in zip(grads, norms.tolist()):  # one device sync for all layers
-            writer.add_scalar(f"gradients/{layer}", norm, step)
+        values = torch.stack([norm.float() for _, norm in layers]).tolist()  # one device sync
+        for (layer, _), value in zip(layers, values):
+            writer.add_scalar(f"gradients/{layer}", value, step)
+        writer.add_scalar("gradients/total", float(norms[f"{NORM_KEY}_total"]), step)
 
 
 def _sample(values: torch.Tensor) -> torch.Tensor:

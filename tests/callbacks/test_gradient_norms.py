@@ -36,3 +36,7 @@ def test_gradient_norms_are_the_applied_ones_under_gradient_accumulation(tmp_pat
     assert [step for step, _ in logged] == [0, 1, 2]
     for step, value in logged:
         assert value == pytest.approx(CaptureConv1Grad.norms[step], rel=1e-5)
+    total = {e.step: e.value for acc in read_events(tmp_path)
+             if "gradients/total" in acc.Tags()["scalars"] for e in acc.Scalars("gradients/total")}
+    assert sorted(total) == [0, 1, 2]  # every parameter's gradient together: at least conv1's
+    assert all(total[step] >= value * (1 - 1e-6) for step, value in logged)
