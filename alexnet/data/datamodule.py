@@ -14,6 +14,7 @@ from typing import Any
 import lightning as L
 import torch
 from lightning.fabric.utilities.seed import pl_worker_init_function
+from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 from torchdata.stateful_dataloader import StatefulDataLoader
 
@@ -44,7 +45,7 @@ from alexnet.data.transforms import (
     resize_for,
     train_transform,
 )
-from alexnet.errors import InvalidValue, check_choice, check_int, check_number
+from alexnet.errors import DataError, InvalidValue, check_choice, check_int, check_number
 from alexnet.launch.requeue import ignore_requeue_signals
 
 log = logging.getLogger(__name__)
@@ -455,8 +456,13 @@ class AlexNetDataModule(L.LightningDataModule):
             return EpochDistributedSampler(self.datasets[split], trainer.world_size,
                                            trainer.global_rank, self.seed,
                                            lambda: trainer.current_epoch)
-        return UnpaddedDistributedSampler(self.datasets[split], num_replicas=trainer.world_size,
-                                          rank=trainer.global_rank)
+        dataset = self.datasets[split]
+        if len(dataset) < trainer.world_size:  # Lightning's sampler asserts it: say it first
+            raise DataError(f"the {split} split has {len(dataset)} images, fewer than the "
+                            f"{trainer.world_size} ranks: every rank needs one")
+        # Rank r of n takes images r, r + n, ...: every image once, ranks may differ by one.
+        return UnrepeatedDistributedSampler(dataset, num_replicas=trainer.world_size,
+                                            rank=trainer.global_rank, shuffle=False)
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
         # The training loader saves its position (and its sampler's generator) in checkpoints:
@@ -523,23 +529,6 @@ class EpochDistributedSampler(DistributedSampler):
     def __iter__(self):  # noqa: ANN204 - an iterator of indices
         self.set_epoch(self._epoch())
         return super().__iter__()
-
-
-class UnpaddedDistributedSampler(DistributedSampler):
-    """Rank r of n takes images r, r + n, r + 2n, ...: every image once, ranks may differ by one
-    image. Lightning leaves a DistributedSampler in place, so evaluation stays exact."""
-
-    def __init__(self, dataset: Dataset, num_replicas: int, rank: int) -> None:
-        super().__init__(dataset, num_replicas=num_replicas, rank=rank, shuffle=False,
-                         drop_last=False)
-        self.num_samples = len(range(rank, len(dataset), num_replicas))
-        self.total_size = len(dataset)
-
-    def __iter__(self):  # noqa: ANN204 - an iterator of indices
-        return iter(range(self.rank, self.total_size, self.num_replicas))
-
-    def __len__(self) -> int:
-        return self.num_samples
 
 
 def _stats(key: str, mean: list[float] | None, std: list[float] | None) -> Stats | None:
