@@ -126,11 +126,9 @@ class AlexNetModule(L.LightningModule):
         resumed, self._resumed_train_state = self._resumed_train_state, None
         if resumed is None or resumed[0] != self.current_epoch:
             return
-        for name, values in resumed[1].items():
-            metric = getattr(self, f"train_{name}")
-            for key, value in values.items():
-                setattr(metric, key, value.to(self.device))
-            metric._update_count = max(1, metric._update_count)
+        for name, values in resumed[1].items():  # into the epoch's fresh (zero) running sums
+            getattr(self, f"train_{name}").merge_state(
+                {key: value.to(self.device) for key, value in values.items()})
 
     def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], _index: int
                         ) -> dict[str, torch.Tensor]:
