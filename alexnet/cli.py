@@ -24,8 +24,9 @@ from alexnet.launch.device_slots import take_device
 from alexnet.launch.distributed import RankFailed
 from alexnet.launch.requeue import Requeued, requeued
 from alexnet.overrides_check import check_command_line
-from alexnet.run import evaluate, overrides, train
+from alexnet.run import evaluate, train
 from alexnet.run_record import write_record
+from alexnet.run_setup import overrides
 
 log = logging.getLogger(__name__)
 

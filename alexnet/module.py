@@ -55,7 +55,7 @@ class AlexNetModule(L.LightningModule):
         spec = dict(model)
         self.model = create_model(spec.pop("preset", "alexnet"), **spec)
         freeze_layers(self.model, freeze)
-        # What model.weights loaded, with the normalization it expects (alexnet.run.build_module)
+        # What model.weights loaded, with the normalization it expects (run_setup.build_module)
         self.weights_info: WeightsInfo | None = None
         num_classes = self.model.num_classes
         self.optimizer_cfg = dict(optimizer or {"name": "sgd", "lr": 0.01, "momentum": 0.9,

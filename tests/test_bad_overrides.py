@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from alexnet.cli import train_command
-from alexnet.run import compile_backends
+from alexnet.run_setup import compile_backends
 
 CHOICES_ACTIVATION = "elu, gelu, leaky_relu, relu, relu6, sigmoid, silu, tanh"
 TABLE = [

@@ -19,7 +19,7 @@ from alexnet.config import CONF_DIR
 from alexnet.data.transforms import FancyPCA
 from alexnet.models import AlexNet, MiniAlexNet
 from alexnet.models.four_layer import FourLayerNet
-from alexnet.run import build_module, check_run_options
+from alexnet.run_setup import build_module, check_run_options
 from tests.conftest import TINY, compose_train
 
 

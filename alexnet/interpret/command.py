@@ -14,7 +14,7 @@ from alexnet.errors import InvalidValue
 from alexnet.interpret.report import ReportSettings, write_report
 from alexnet.models import create_model
 from alexnet.models.weights import IMAGENET, load_weights
-from alexnet.run import load_checkpoint
+from alexnet.run_setup import load_checkpoint
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,8 @@ from alexnet.errors import DataError, InvalidValue
 from alexnet.models import create_model
 from alexnet.models.weights import FREEZES, freeze, head_name, load_weights, trainable_parameters
 from alexnet.module import AlexNetModule
-from alexnet.run import build_module, train
+from alexnet.run import train
+from alexnet.run_setup import build_module
 from tests.conftest import TINY, compose_train
 
 IMAGENET_URL = "https://download.pytorch.org/models/alexnet-owt-7be5be79.pth"
