@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import os
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
@@ -13,10 +11,7 @@ from typing import Any
 
 import lightning as L
 import torch
-from lightning.fabric.utilities.seed import pl_worker_init_function
-from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
-from torch.utils.data import DataLoader, Dataset, DistributedSampler
-from torchdata.stateful_dataloader import StatefulDataLoader
+from torch.utils.data import DataLoader, Dataset
 
 from alexnet.data.batch_transforms import BatchTransform
 from alexnet.data.colour_pca import ColourBasis, training_basis
@@ -33,6 +28,7 @@ from alexnet.data.imagefolder import (
     load_encoded,
     load_rgb,
 )
+from alexnet.data.loaders import build_loader, loader_settings
 from alexnet.data.named import NAMED, ensure_downloaded, named_dataset, named_splits, native_size
 from alexnet.data.synthetic import DIFFICULTIES, MAX_CLASSES, SPLITS, VERSIONS, SyntheticImageNet
 from alexnet.data.transforms import (
@@ -45,8 +41,7 @@ from alexnet.data.transforms import (
     resize_for,
     train_transform,
 )
-from alexnet.errors import DataError, InvalidValue, check_choice, check_int, check_number
-from alexnet.launch.requeue import ignore_requeue_signals
+from alexnet.errors import InvalidValue, check_choice, check_int, check_number
 
 log = logging.getLogger(__name__)
 
@@ -442,93 +437,15 @@ class AlexNetDataModule(L.LightningDataModule):
         trainer = self.trainer
         return trainer.strategy.root_device.type if trainer is not None else None
 
-    def _sampler(self, split: str) -> DistributedSampler | None:
-        """Under DDP, each rank evaluates its own share of the images, none repeated (Lightning's
-        DistributedSampler pads the set with repeats, which skews the metrics); it trains on a
-        DistributedSampler whose order depends only on data.seed and the epoch (Lightning's
-        replacement shuffles with a sampler seeded from the global generator when the epoch's
-        iterator is made, so a run resumed mid-epoch saw other batches than the interrupted one
-        would have)."""
-        trainer = self.trainer
-        if trainer is None or trainer.world_size < 2:
-            return None
-        if split == "train":
-            return EpochDistributedSampler(self.datasets[split], trainer.world_size,
-                                           trainer.global_rank, self.seed,
-                                           lambda: trainer.current_epoch)
-        dataset = self.datasets[split]
-        if len(dataset) < trainer.world_size:  # Lightning's sampler asserts it: say it first
-            raise DataError(f"the {split} split has {len(dataset)} images, fewer than the "
-                            f"{trainer.world_size} ranks: every rank needs one")
-        # Rank r of n takes images r, r + n, ...: every image once, ranks may differ by one.
-        return UnrepeatedDistributedSampler(dataset, num_replicas=trainer.world_size,
-                                            rank=trainer.global_rank, shuffle=False)
-
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
-        # The training loader saves its position (and its sampler's generator) in checkpoints:
-        # a run resumed from a mid-epoch checkpoint sees exactly the batches the interrupted one
-        # would have seen. The evaluation loaders draw their worker seeds from a generator of
-        # their own, never from the global RNG: with persistent workers a resumed run creates
-        # their iterators at another moment than the uninterrupted run did, and a draw from the
-        # global RNG there would shift the dropout masks of every later epoch.
-        settings = loader_settings(self._device_type(), self.num_workers, self.pin_memory,
-                                   self.persistent_workers, self.prefetch_factor)
-        generator = None if split == "train" else torch.Generator().manual_seed(self.seed)
-        loader = StatefulDataLoader if split == "train" else DataLoader
-        collate = collate_encoded if self.decode == "device" else None
-        workers = settings.num_workers
-        sampler = self._sampler(split)
-        return loader(
-            self.datasets[split], batch_size=self.batch_size,
-            shuffle=shuffle and sampler is None, sampler=sampler, num_workers=workers,
-            pin_memory=settings.pin_memory, persistent_workers=settings.persistent_workers,
-            prefetch_factor=settings.prefetch_factor,
-            drop_last=False, collate_fn=collate, generator=generator,
-            timeout=self.loader_timeout_s if workers > 0 else 0,
-            worker_init_fn=partial(init_worker, rank=self._rank()) if workers > 0 else None)
-
-    def _rank(self) -> int:
         trainer = self.trainer
-        return trainer.global_rank if trainer is not None else 0
-
-
-@dataclass(frozen=True)
-class LoaderSettings:
-    """The DataLoader options that depend on the device and the worker count."""
-
-    num_workers: int
-    pin_memory: bool
-    persistent_workers: bool
-    prefetch_factor: int | None
-
-
-def loader_settings(device_type: str | None, num_workers: int, pin_memory: bool | str = "auto",
-                    persistent_workers: bool = True, prefetch_factor: int | None = 2
-                    ) -> LoaderSettings:
-    """The loader options for batches bound for `device_type` (``cuda``, ``cpu``, ``mps``;
-    None before a trainer is attached). ``pin_memory="auto"`` pins for a CUDA device only
-    (page-locked batches copy to a GPU asynchronously). Persistent workers and a prefetch
-    factor only with workers (DataLoader rejects either without them)."""
-    pins = device_type == "cuda" if pin_memory == "auto" else bool(pin_memory)
-    has_workers = num_workers > 0
-    return LoaderSettings(num_workers=num_workers, pin_memory=pins,
-                          persistent_workers=persistent_workers and has_workers,
-                          prefetch_factor=prefetch_factor if has_workers else None)
-
-
-class EpochDistributedSampler(DistributedSampler):
-    """DistributedSampler whose shuffle follows the trainer's current epoch when an iterator is
-    made: a run resumed mid-epoch makes its iterator (and fast-forwards it to the saved position)
-    before Lightning calls set_epoch, and would replay epoch 0's order."""
-
-    def __init__(self, dataset: Dataset, num_replicas: int, rank: int, seed: int,
-                 epoch: Callable[[], int]) -> None:
-        super().__init__(dataset, num_replicas=num_replicas, rank=rank, shuffle=True, seed=seed)
-        self._epoch = epoch
-
-    def __iter__(self):  # noqa: ANN204 - an iterator of indices
-        self.set_epoch(self._epoch())
-        return super().__iter__()
+        return build_loader(
+            self.datasets[split], split, self.batch_size, shuffle, self.seed,
+            loader_settings(self._device_type(), self.num_workers, self.pin_memory,
+                            self.persistent_workers, self.prefetch_factor),
+            self.loader_timeout_s, collate_encoded if self.decode == "device" else None,
+            None if trainer is None else (trainer.world_size, trainer.global_rank,
+                                          lambda: trainer.current_epoch))
 
 
 def _stats(key: str, mean: list[float] | None, std: list[float] | None) -> Stats | None:
@@ -543,14 +460,6 @@ def _stats(key: str, mean: list[float] | None, std: list[float] | None) -> Stats
     if min(std) <= 0:
         raise InvalidValue(f"{key}.std", std, "each std must be > 0")
     return tuple(float(v) for v in mean), tuple(float(v) for v in std)
-
-
-def init_worker(worker_id: int, rank: int = 0) -> None:
-    """A DataLoader worker: ignore SLURM's warning signal (alexnet.launch.requeue), then seed as
-    Lightning does when `seed_everything(workers=True)` asked for it."""
-    ignore_requeue_signals()
-    if os.environ.get("PL_SEED_WORKERS") == "1":
-        pl_worker_init_function(worker_id, rank)
 
 
 def _is_pair(batch: Any) -> bool:

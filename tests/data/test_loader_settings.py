@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from alexnet import AlexNetDataModule
-from alexnet.data.datamodule import LoaderSettings, loader_settings
+from alexnet.data.loaders import LoaderSettings, loader_settings
 
 
 @pytest.mark.parametrize(("device_type", "pin_memory", "pins"), [

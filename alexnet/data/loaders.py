@@ -1,0 +1,113 @@
+"""The DataLoaders of the DataModule, built in one place: their device- and worker-dependent
+settings, the samplers under DDP, and how a worker starts.
+
+The training loader saves its position (and its sampler's generator) in checkpoints: a run
+resumed from a mid-epoch checkpoint sees exactly the batches the interrupted one would have seen.
+The evaluation loaders draw their worker seeds from a generator of their own, never from the
+global RNG: with persistent workers a resumed run creates their iterators at another moment than
+the uninterrupted run did, and a draw from the global RNG there would shift the dropout masks of
+every later epoch.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+
+import torch
+from lightning.fabric.utilities.seed import pl_worker_init_function
+from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
+from torch.utils.data import DataLoader, Dataset, DistributedSampler
+from torchdata.stateful_dataloader import StatefulDataLoader
+
+from alexnet.errors import DataError
+from alexnet.launch.requeue import ignore_requeue_signals
+
+# Under DDP: the world size, this rank, and the trainer's current epoch.
+Ranks = tuple[int, int, Callable[[], int]]
+
+
+def build_loader(dataset: Dataset, split: str, batch_size: int, shuffle: bool, seed: int,
+                 settings: LoaderSettings, timeout_s: float, collate: Callable | None,
+                 ranks: Ranks | None) -> DataLoader:
+    """The loader of one split (the module's docstring)."""
+    sampler = distributed_sampler(dataset, split, seed, ranks)
+    workers = settings.num_workers
+    loader = StatefulDataLoader if split == "train" else DataLoader
+    return loader(
+        dataset, batch_size=batch_size, shuffle=shuffle and sampler is None, sampler=sampler,
+        num_workers=workers, pin_memory=settings.pin_memory,
+        persistent_workers=settings.persistent_workers, prefetch_factor=settings.prefetch_factor,
+        drop_last=False, collate_fn=collate,
+        generator=None if split == "train" else torch.Generator().manual_seed(seed),
+        timeout=timeout_s if workers > 0 else 0,
+        worker_init_fn=partial(init_worker, rank=ranks[1] if ranks else 0) if workers else None)
+
+
+def distributed_sampler(dataset: Dataset, split: str, seed: int, ranks: Ranks | None
+                        ) -> DistributedSampler | None:
+    """Under DDP, each rank evaluates its own share of the images, none repeated (Lightning's
+    DistributedSampler pads the set with repeats, which skews the metrics); it trains on a
+    DistributedSampler whose order depends only on data.seed and the epoch (Lightning's
+    replacement shuffles with a sampler seeded from the global generator when the epoch's
+    iterator is made, so a run resumed mid-epoch saw other batches than the interrupted one
+    would have)."""
+    if ranks is None or ranks[0] < 2:
+        return None
+    world, rank, epoch = ranks
+    if split == "train":
+        return EpochDistributedSampler(dataset, world, rank, seed, epoch)
+    if len(dataset) < world:  # Lightning's sampler asserts it: say it first
+        raise DataError(f"the {split} split has {len(dataset)} images, fewer than the {world} "
+                        "ranks: every rank needs one")
+    # Rank r of n takes images r, r + n, ...: every image once, ranks may differ by one.
+    return UnrepeatedDistributedSampler(dataset, num_replicas=world, rank=rank, shuffle=False)
+
+
+@dataclass(frozen=True)
+class LoaderSettings:
+    """The DataLoader options that depend on the device and the worker count."""
+
+    num_workers: int
+    pin_memory: bool
+    persistent_workers: bool
+    prefetch_factor: int | None
+
+
+def loader_settings(device_type: str | None, num_workers: int, pin_memory: bool | str = "auto",
+                    persistent_workers: bool = True, prefetch_factor: int | None = 2
+                    ) -> LoaderSettings:
+    """The loader options for batches bound for `device_type` (``cuda``, ``cpu``, ``mps``;
+    None before a trainer is attached). ``pin_memory="auto"`` pins for a CUDA device only
+    (page-locked batches copy to a GPU asynchronously). Persistent workers and a prefetch
+    factor only with workers (DataLoader rejects either without them)."""
+    pins = device_type == "cuda" if pin_memory == "auto" else bool(pin_memory)
+    has_workers = num_workers > 0
+    return LoaderSettings(num_workers=num_workers, pin_memory=pins,
+                          persistent_workers=persistent_workers and has_workers,
+                          prefetch_factor=prefetch_factor if has_workers else None)
+
+
+class EpochDistributedSampler(DistributedSampler):
+    """DistributedSampler whose shuffle follows the trainer's current epoch when an iterator is
+    made: a run resumed mid-epoch makes its iterator (and fast-forwards it to the saved position)
+    before Lightning calls set_epoch, and would replay epoch 0's order."""
+
+    def __init__(self, dataset: Dataset, num_replicas: int, rank: int, seed: int,
+                 epoch: Callable[[], int]) -> None:
+        super().__init__(dataset, num_replicas=num_replicas, rank=rank, shuffle=True, seed=seed)
+        self._epoch = epoch
+
+    def __iter__(self):  # noqa: ANN204 - an iterator of indices
+        self.set_epoch(self._epoch())
+        return super().__iter__()
+
+
+def init_worker(worker_id: int, rank: int = 0) -> None:
+    """A DataLoader worker: ignore SLURM's warning signal (alexnet.launch.requeue), then seed as
+    Lightning does when `seed_everything(workers=True)` asked for it."""
+    ignore_requeue_signals()
+    if os.environ.get("PL_SEED_WORKERS") == "1":
+        pl_worker_init_function(worker_id, rank)
