@@ -27,10 +27,20 @@ _LAZY = {
 }
 
 __all__ = [
-    "AlexNet", "AlexNetDataModule", "AlexNetFeatureExtractor", "AlexNetModule",
-    "AlexNetVisualizer", "MiniAlexNet", "ModelSummary",
-    "SyntheticImageNet", "activation_names", "create_model", "create_synthetic_dataset",
-    "make_activation", "preset_names", "summarize",
+    "AlexNet",
+    "AlexNetDataModule",
+    "AlexNetFeatureExtractor",
+    "AlexNetModule",
+    "AlexNetVisualizer",
+    "MiniAlexNet",
+    "ModelSummary",
+    "SyntheticImageNet",
+    "activation_names",
+    "create_model",
+    "create_synthetic_dataset",
+    "make_activation",
+    "preset_names",
+    "summarize",
 ]
 
 

@@ -5,8 +5,12 @@ import sys
 from collections.abc import Callable
 from importlib import import_module
 
-COMMANDS = {"train": "alexnet.cli:train_command", "eval": "alexnet.cli:eval_command",
-            "interpret": "alexnet.cli:interpret_command", "describe": "alexnet.describe:command"}
+COMMANDS = {
+    "train": "alexnet.cli:train_command",
+    "eval": "alexnet.cli:eval_command",
+    "interpret": "alexnet.cli:interpret_command",
+    "describe": "alexnet.describe:command",
+}
 
 
 def command(name: str) -> Callable[[], None]:
@@ -18,8 +22,9 @@ def command(name: str) -> Callable[[], None]:
 def main() -> None:
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
         given = repr(sys.argv[1]) if len(sys.argv) > 1 else "nothing"
-        sys.exit(f"error: python -m alexnet needs a command, one of {', '.join(COMMANDS)}; "
-                 f"got {given}")
+        sys.exit(
+            f"error: python -m alexnet needs a command, one of {', '.join(COMMANDS)}; got {given}"
+        )
     name = sys.argv.pop(1)
     command(name)()
 

@@ -18,8 +18,9 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     """Writes each checkpoint to a temporary file beside it, flushes it to disk and renames it
     into place, so that a kill during a save leaves the previous checkpoint whole."""
 
-    def save_checkpoint(self, checkpoint: dict[str, Any], path: str | Path,
-                        storage_options: Any | None = None) -> None:
+    def save_checkpoint(
+        self, checkpoint: dict[str, Any], path: str | Path, storage_options: Any | None = None
+    ) -> None:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(f".{path.name}.partial")
@@ -54,12 +55,19 @@ def check_checkpoint(path: Path) -> None:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     except Exception as err:  # noqa: BLE001 - any failure to read means the same to the user
         reason = _reason(err)
-        raise InvalidValue("ckpt_path", str(path), f"it is not a readable checkpoint: truncated, "
-                           f"corrupt or not a Lightning checkpoint ({type(err).__name__}: "
-                           f"{reason})") from None
+        raise InvalidValue(
+            "ckpt_path",
+            str(path),
+            f"it is not a readable checkpoint: truncated, "
+            f"corrupt or not a Lightning checkpoint ({type(err).__name__}: "
+            f"{reason})",
+        ) from None
     if "state_dict" not in checkpoint:
-        raise InvalidValue("ckpt_path", str(path), "it holds no state_dict: not a Lightning "
-                           "checkpoint of this project")
+        raise InvalidValue(
+            "ckpt_path",
+            str(path),
+            "it holds no state_dict: not a Lightning checkpoint of this project",
+        )
 
 
 def _reason(err: Exception) -> str:

@@ -84,8 +84,12 @@ def _in_sweep() -> bool:
 def _record_failure(output_dir: Path, err: Exception) -> None:
     """metrics.json of a job that failed before training started."""
     log.error("%s", err)
-    record = {"status": "failed", "error": f"{type(err).__name__}: {err}", "metrics": {},
-               "overrides": overrides()}
+    record = {
+        "status": "failed",
+        "error": f"{type(err).__name__}: {err}",
+        "metrics": {},
+        "overrides": overrides(),
+    }
     write_record(output_dir, record)
 
 
@@ -97,8 +101,10 @@ def _remove_if_empty(output_dir: Path) -> bool:
         return False
     root = logging.getLogger()
     for handler in list(root.handlers):  # Hydra's log file lives in the dir
-        if isinstance(handler, logging.FileHandler) and \
-                Path(handler.baseFilename).parent == output_dir.resolve():
+        if (
+            isinstance(handler, logging.FileHandler)
+            and Path(handler.baseFilename).parent == output_dir.resolve()
+        ):
             root.removeHandler(handler)
             handler.close()
     shutil.rmtree(output_dir, ignore_errors=True)

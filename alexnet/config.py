@@ -39,8 +39,9 @@ OmegaConf.register_new_resolver("uid", _unique_suffix, use_cache=True, replace=T
 OmegaConf.register_new_resolver("run_name", run_name, replace=True)
 OmegaConf.register_new_resolver("sweep_run_name", sweep_run_name, replace=True)
 OmegaConf.register_new_resolver("abspath", os.path.abspath, replace=True)
-OmegaConf.register_new_resolver("slurm_gpus", lambda accelerator, devices: slurm_gpus(
-    accelerator, devices), replace=True)
+OmegaConf.register_new_resolver(
+    "slurm_gpus", lambda accelerator, devices: slurm_gpus(accelerator, devices), replace=True
+)
 register_schemas()
 # Knobs with groups of their own (activation, dropout): the model group sets the others.
 GROUP_KNOBS = ("activation", "activation_params", "dropout")
@@ -64,8 +65,11 @@ def model_kwargs(cfg: DictConfig) -> dict[str, Any]:
     allowed = model_knobs(preset)
     for key, value in knobs.items():
         if key not in allowed and value is not None:
-            raise InvalidValue(f"model.{key}", value, f"the {preset} model has no such knob; its "
-                               f"knobs: {', '.join(allowed)}")
+            raise InvalidValue(
+                f"model.{key}",
+                value,
+                f"the {preset} model has no such knob; its knobs: {', '.join(allowed)}",
+            )
     kwargs = {key: value for key, value in knobs.items() if value is not None}
     if "widths" in kwargs:
         kwargs["widths"] = tuple(kwargs["widths"])
@@ -102,8 +106,12 @@ _CONFIG_KEYS = {
 }
 
 
-def compose_config(overrides: Sequence[str] = (), config_name: str = "train",
-                   output_dir: str | Path | None = None, with_hydra: bool = False) -> DictConfig:
+def compose_config(
+    overrides: Sequence[str] = (),
+    config_name: str = "train",
+    output_dir: str | Path | None = None,
+    with_hydra: bool = False,
+) -> DictConfig:
     """The config `python <config_name>.py <overrides>` would run, composed in this process.
 
     Outside a Hydra job there is no Hydra run dir, so the run writes into `output_dir` (default:
@@ -112,8 +120,9 @@ def compose_config(overrides: Sequence[str] = (), config_name: str = "train",
     (launcher, sweeper) in the result.
     """
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        cfg = compose(config_name=config_name, overrides=list(overrides),
-                      return_hydra_config=with_hydra)
+        cfg = compose(
+            config_name=config_name, overrides=list(overrides), return_hydra_config=with_hydra
+        )
     if "paths" not in cfg:  # a config that writes no run dir (summary)
         return cfg
     if output_dir is None:

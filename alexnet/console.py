@@ -39,12 +39,20 @@ def silence_known_noise() -> None:
     _done["noise"] = True
     # torch deprecated LeafSpec; Lightning 2.6's pytree helper still checks for it at every
     # step's output (Lightning-AI/pytorch-lightning#21326).
-    warnings.filterwarnings("ignore", r"`isinstance\(treespec, LeafSpec\)` is deprecated",
-                            FutureWarning, r"lightning\.pytorch\.utilities\._pytree")
+    warnings.filterwarnings(
+        "ignore",
+        r"`isinstance\(treespec, LeafSpec\)` is deprecated",
+        FutureWarning,
+        r"lightning\.pytorch\.utilities\._pytree",
+    )
     # torchdata's StatefulDataLoader still calls torch.set_vital, which torch deprecated
     # (meta-pytorch/data#1536).
-    warnings.filterwarnings("ignore", message="'set_vital' is deprecated", category=UserWarning,
-                            module=r"torchdata\.stateful_dataloader")
+    warnings.filterwarnings(
+        "ignore",
+        message="'set_vital' is deprecated",
+        category=UserWarning,
+        module=r"torchdata\.stateful_dataloader",
+    )
     for name in ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero"):
         logging.getLogger(name).addFilter(_WithoutTips())
 

@@ -23,12 +23,17 @@ def render(cfg: DictConfig) -> str:
     check_int("num_classes", cfg.num_classes, minimum=1)
     model = model_from_config(cfg, num_classes=cfg.num_classes)
     if size < model.min_input_size:
-        raise InvalidValue("image_size", size, f"it is too small for model={cfg.model.preset}; "
-                           f"the minimum is {model.min_input_size}")
+        raise InvalidValue(
+            "image_size",
+            size,
+            f"it is too small for model={cfg.model.preset}; the minimum is {model.min_input_size}",
+        )
     summary = summarize(model, size)
-    title = (f"model={cfg.model.preset} activation={cfg.activation.name} dropout={cfg.dropout.p} "
-             f"input 3x{size}x{size} (minimum {model.min_input_size}), "
-             f"{summary.params:,} parameters, {summary.flops / 1e9:.3f} GFLOPs forward per image")
+    title = (
+        f"model={cfg.model.preset} activation={cfg.activation.name} dropout={cfg.dropout.p} "
+        f"input 3x{size}x{size} (minimum {model.min_input_size}), "
+        f"{summary.params:,} parameters, {summary.flops / 1e9:.3f} GFLOPs forward per image"
+    )
     table = summary.to_markdown() if cfg.format == "markdown" else summary.to_text()
     return f"{title}\n\n{table}"
 

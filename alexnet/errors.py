@@ -39,8 +39,14 @@ def check_int(key: str, value: Any, minimum: int = 1) -> None:
         raise InvalidValue(key, value, f"it must be an integer >= {minimum}")
 
 
-def check_number(key: str, value: Any, low: float | None = None, high: float | None = None,
-                 low_open: bool = False, high_open: bool = False) -> None:
+def check_number(
+    key: str,
+    value: Any,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> None:
     """Raise InvalidValue unless `value` is a number within the given bounds."""
     number = not isinstance(value, bool) and isinstance(value, (int, float))
     below = low is not None and number and (value <= low if low_open else value < low)

@@ -17,6 +17,8 @@ from alexnet.models.weights import freeze as freeze_layers
 from alexnet.optim import build_optimizer, build_schedules
 
 STAGES = ("train", "val", "test")
+
+
 class AlexNetModule(L.LightningModule):
     """Cross-entropy training of `create_model(**model)` with top-1/top-5 accuracy.
 
@@ -45,11 +47,18 @@ class AlexNetModule(L.LightningModule):
     Evaluation batches of shape (B, crops, C, H, W) (ten-crop) average the crops' softmax.
     """
 
-    def __init__(self, model: Mapping[str, Any], optimizer: Mapping[str, Any] | None = None,
-                 schedule: Mapping[str, Any] | None = None, label_smoothing: float = 0.0,
-                 channels_last: bool = False, compile: bool = False,
-                 compile_backend: str = "inductor", divergence_check: str | None = None,
-                 freeze: str = "none") -> None:
+    def __init__(
+        self,
+        model: Mapping[str, Any],
+        optimizer: Mapping[str, Any] | None = None,
+        schedule: Mapping[str, Any] | None = None,
+        label_smoothing: float = 0.0,
+        channels_last: bool = False,
+        compile: bool = False,
+        compile_backend: str = "inductor",
+        divergence_check: str | None = None,
+        freeze: str = "none",
+    ) -> None:
         super().__init__()
         self.save_hyperparameters()
         spec = dict(model)
@@ -58,8 +67,9 @@ class AlexNetModule(L.LightningModule):
         # What model.weights loaded, with the normalization it expects (run_setup.build_module)
         self.weights_info: WeightsInfo | None = None
         num_classes = self.model.num_classes
-        self.optimizer_cfg = dict(optimizer or {"name": "sgd", "lr": 0.01, "momentum": 0.9,
-                                                "weight_decay": 5e-4})
+        self.optimizer_cfg = dict(
+            optimizer or {"name": "sgd", "lr": 0.01, "momentum": 0.9, "weight_decay": 5e-4}
+        )
         self.schedule_cfg = dict(schedule or {"name": "constant"})
         self.label_smoothing = label_smoothing
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
@@ -73,10 +83,18 @@ class AlexNetModule(L.LightningModule):
             # Standard top-k accuracy: correct images over images (torchmetrics' default would
             # average per class, which differs on imbalanced data).
             # validate_args=False: no torch.unique over the labels every step (a host sync).
-            setattr(self, f"{stage}_acc1", MulticlassAccuracy(
-                num_classes, top_k=1, average="micro", validate_args=False))
-            setattr(self, f"{stage}_acc5", MulticlassAccuracy(
-                num_classes, top_k=min(5, num_classes), average="micro", validate_args=False))
+            setattr(
+                self,
+                f"{stage}_acc1",
+                MulticlassAccuracy(num_classes, top_k=1, average="micro", validate_args=False),
+            )
+            setattr(
+                self,
+                f"{stage}_acc5",
+                MulticlassAccuracy(
+                    num_classes, top_k=min(5, num_classes), average="micro", validate_args=False
+                ),
+            )
 
     def setup(self, stage: str) -> None:
         if stage == "fit" and self.compile_model and "_compiled" not in self.__dict__:
@@ -102,9 +120,13 @@ class AlexNetModule(L.LightningModule):
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Keep the training metrics' running sums: a run resumed mid-epoch (a requeued SLURM
         job, a step checkpoint) then ends the epoch with the averages of the whole epoch."""
-        own = {name: {key: value.detach().cpu().clone() for key, value in
-                      getattr(self, f"train_{name}").metric_state.items()}
-               for name in ("loss", "acc1", "acc5")}
+        own = {
+            name: {
+                key: value.detach().cpu().clone()
+                for key, value in getattr(self, f"train_{name}").metric_state.items()
+            }
+            for name in ("loss", "acc1", "acc5")
+        }
         world = self.trainer.world_size if self._trainer is not None else 1
         if world > 1 and torch.distributed.is_initialized():  # each rank's own partial sums
             ranks: list[Any] = [None] * world
@@ -128,14 +150,17 @@ class AlexNetModule(L.LightningModule):
             return
         for name, values in resumed[1].items():  # into the epoch's fresh (zero) running sums
             getattr(self, f"train_{name}").merge_state(
-                {key: value.to(self.device) for key, value in values.items()})
+                {key: value.to(self.device) for key, value in values.items()}
+            )
 
-    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], _index: int
-                        ) -> dict[str, torch.Tensor]:
+    def validation_step(
+        self, batch: tuple[torch.Tensor, torch.Tensor], _index: int
+    ) -> dict[str, torch.Tensor]:
         return {"scores": self._evaluate("val", batch)}
 
-    def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], _index: int
-                  ) -> dict[str, torch.Tensor]:
+    def test_step(
+        self, batch: tuple[torch.Tensor, torch.Tensor], _index: int
+    ) -> dict[str, torch.Tensor]:
         return {"scores": self._evaluate("test", batch)}
 
     def _evaluate(self, stage: str, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
@@ -153,8 +178,14 @@ class AlexNetModule(L.LightningModule):
         self._log_metrics(stage, F.cross_entropy(logits, labels), logits, labels)
         return logits.detach()
 
-    def _log_metrics(self, stage: str, loss: torch.Tensor, scores: torch.Tensor,
-                     labels: torch.Tensor, on_step: bool = False) -> None:
+    def _log_metrics(
+        self,
+        stage: str,
+        loss: torch.Tensor,
+        scores: torch.Tensor,
+        labels: torch.Tensor,
+        on_step: bool = False,
+    ) -> None:
         acc1, acc5 = getattr(self, f"{stage}_acc1"), getattr(self, f"{stage}_acc5")
         acc1(scores, labels)
         acc5(scores, labels)
@@ -167,9 +198,12 @@ class AlexNetModule(L.LightningModule):
         self.log(f"{stage}/acc5", acc5, on_step=False, on_epoch=True)
 
     def configure_optimizers(self) -> dict[str, Any] | torch.optim.Optimizer:
-        optimizer = build_optimizer(trainable_parameters(self.model), self.optimizer_cfg,
-                                    str(self.trainer.precision),
-                                    self.trainer.gradient_clip_val)
+        optimizer = build_optimizer(
+            trainable_parameters(self.model),
+            self.optimizer_cfg,
+            str(self.trainer.precision),
+            self.trainer.gradient_clip_val,
+        )
         max_epochs = self.trainer.max_epochs if self.trainer.max_epochs else 1
         schedules = build_schedules(optimizer, self.schedule_cfg, max(1, max_epochs))
         if not schedules:

@@ -35,8 +35,11 @@ WARMUP_KEYS = ("warmup_steps", "warmup_start_factor")
 def optimizer_arguments(name: str) -> list[str]:
     """The arguments optimizer `name` takes besides its parameters (lr, momentum, ...)."""
     check_choice("optimizer", name, OPTIMIZERS)
-    return [key for key in inspect.signature(OPTIMIZERS[name].__init__).parameters
-            if key not in ("self", "params", "defaults")]
+    return [
+        key
+        for key in inspect.signature(OPTIMIZERS[name].__init__).parameters
+        if key not in ("self", "params", "defaults")
+    ]
 
 
 def check_optimizer(cfg: Mapping[str, Any]) -> None:
@@ -47,12 +50,20 @@ def check_optimizer(cfg: Mapping[str, Any]) -> None:
     allowed = optimizer_arguments(name)
     for key, value in cfg.items():
         if key != "name" and value is not None and key not in allowed:
-            raise InvalidValue(f"optimizer.{key}", value, f"{name} takes no {key}; its arguments: "
-                               f"{', '.join(allowed)}")
+            raise InvalidValue(
+                f"optimizer.{key}",
+                value,
+                f"{name} takes no {key}; its arguments: {', '.join(allowed)}",
+            )
     for key in ("weight_decay", "momentum"):
         if cfg.get(key) is not None:
-            check_number(f"optimizer.{key}", cfg[key], 0, 1 if key == "momentum" else None,
-                         high_open=key == "momentum")
+            check_number(
+                f"optimizer.{key}",
+                cfg[key],
+                0,
+                1 if key == "momentum" else None,
+                high_open=key == "momentum",
+            )
 
 
 def check_schedule(cfg: Mapping[str, Any]) -> None:
@@ -62,14 +73,21 @@ def check_schedule(cfg: Mapping[str, Any]) -> None:
     own = SCHEDULE_KEYS[name]
     for key, value in cfg.items():
         if key not in ("name", *WARMUP_KEYS, *own) and value is not None:
-            raise InvalidValue(f"schedule.{key}", value, f"the {name} schedule takes no {key}; its "
-                               f"keys: {', '.join((*own, *WARMUP_KEYS))}")
+            raise InvalidValue(
+                f"schedule.{key}",
+                value,
+                f"the {name} schedule takes no {key}; its keys: {', '.join((*own, *WARMUP_KEYS))}",
+            )
     check_int("schedule.warmup_steps", cfg.get("warmup_steps") or 0, minimum=0)
     if cfg.get("warmup_start_factor") is not None:
-        check_number("schedule.warmup_start_factor", cfg["warmup_start_factor"], 0, 1,
-                     low_open=True)
-    required = {"step": ("step_size", "gamma"), "multistep": ("milestones", "gamma"),
-                "exponential": ("gamma",)}.get(name, ())
+        check_number(
+            "schedule.warmup_start_factor", cfg["warmup_start_factor"], 0, 1, low_open=True
+        )
+    required = {
+        "step": ("step_size", "gamma"),
+        "multistep": ("milestones", "gamma"),
+        "exponential": ("gamma",),
+    }.get(name, ())
     for key in required:
         if cfg.get(key) is None:
             raise InvalidValue(f"schedule.{key}", None, f"the {name} schedule needs it")
@@ -79,11 +97,15 @@ def check_schedule(cfg: Mapping[str, Any]) -> None:
         check_number("schedule.gamma", cfg["gamma"], 0, low_open=True)
     milestones = cfg.get("milestones")
     if milestones is not None and (
-            not list(milestones) or any(isinstance(m, bool) or not isinstance(m, int) or m < 1
-                                        for m in milestones)
-            or list(milestones) != sorted(set(milestones))):
-        raise InvalidValue("schedule.milestones", list(milestones), "it must be increasing "
-                           "epochs >= 1, e.g. [30, 60, 80]")
+        not list(milestones)
+        or any(isinstance(m, bool) or not isinstance(m, int) or m < 1 for m in milestones)
+        or list(milestones) != sorted(set(milestones))
+    ):
+        raise InvalidValue(
+            "schedule.milestones",
+            list(milestones),
+            "it must be increasing epochs >= 1, e.g. [30, 60, 80]",
+        )
     if cfg.get("t_max") is not None:
         check_int("schedule.t_max", cfg["t_max"], minimum=1)
     for key in ("eta_min", "min_lr"):
@@ -106,17 +128,24 @@ def fused_policy(precision: str, gradient_clip_val: float | None) -> tuple[bool,
     refuses to clip them, and under 16-mixed the divergence check and the GradScaler would see
     scaled gradients (the scaler must find an overflow's inf to back off)."""
     if precision in MIXED and gradient_clip_val:
-        return False, (f"Lightning's {precision} cannot clip (trainer.gradient_clip_val="
-                       f"{gradient_clip_val}) the gradients of a fused optimizer")
+        return False, (
+            f"Lightning's {precision} cannot clip (trainer.gradient_clip_val="
+            f"{gradient_clip_val}) the gradients of a fused optimizer"
+        )
     if precision == "16-mixed":
-        return False, ("under 16-mixed the GradScaler unscales the gradients before the "
-                       "divergence check only for an unfused optimizer")
+        return False, (
+            "under 16-mixed the GradScaler unscales the gradients before the "
+            "divergence check only for an unfused optimizer"
+        )
     return True, None
 
 
-def build_optimizer(params: Iterable[torch.nn.Parameter], cfg: Mapping[str, Any],
-                    precision: str = "32-true", gradient_clip_val: float | None = None
-                    ) -> torch.optim.Optimizer:
+def build_optimizer(
+    params: Iterable[torch.nn.Parameter],
+    cfg: Mapping[str, Any],
+    precision: str = "32-true",
+    gradient_clip_val: float | None = None,
+) -> torch.optim.Optimizer:
     """The optimizer `cfg["name"]` with the rest of `cfg` (lr, momentum, ...) as its arguments.
 
     `fused` (one kernel for the whole update; several times faster for AlexNet's 61M parameters)
@@ -129,11 +158,15 @@ def build_optimizer(params: Iterable[torch.nn.Parameter], cfg: Mapping[str, Any]
     name = cfg.pop("name")
     allowed, why = fused_policy(str(precision), gradient_clip_val)
     if cfg.get("fused") and not allowed:
-        raise InvalidValue("optimizer.fused", True, f"with trainer.precision={precision}: {why}; "
-                           "leave it unset (null) or set it to false")
+        raise InvalidValue(
+            "optimizer.fused",
+            True,
+            f"with trainer.precision={precision}: {why}; leave it unset (null) or set it to false",
+        )
     if cfg.get("fused") is None:
-        cfg["fused"] = (allowed and bool(params)
-                        and all(p.device.type in ("cpu", "cuda") for p in params))
+        cfg["fused"] = (
+            allowed and bool(params) and all(p.device.type in ("cpu", "cuda") for p in params)
+        )
         if not allowed and bool(params):
             log.info("The optimizer is not fused: %s", why)
     try:
@@ -142,8 +175,9 @@ def build_optimizer(params: Iterable[torch.nn.Parameter], cfg: Mapping[str, Any]
         raise InvalidValue(f"optimizer ({name})", cfg, str(err)) from None
 
 
-def build_schedules(optimizer: torch.optim.Optimizer, cfg: Mapping[str, Any], max_epochs: int
-                    ) -> list[dict[str, Any]]:
+def build_schedules(
+    optimizer: torch.optim.Optimizer, cfg: Mapping[str, Any], max_epochs: int
+) -> list[dict[str, Any]]:
     """Lightning lr_scheduler configs for schedule `cfg["name"]`, with its optional warmup.
 
     The main schedule steps once per epoch; a linear warmup over `warmup_steps` optimizer steps
@@ -156,8 +190,9 @@ def build_schedules(optimizer: torch.optim.Optimizer, cfg: Mapping[str, Any], ma
     warmup_start = float(cfg.pop("warmup_start_factor", 0.01))
     configs: list[dict[str, Any]] = []
     if warmup_steps > 0:
-        warmup = lr_scheduler.LinearLR(optimizer, start_factor=warmup_start, end_factor=1.0,
-                                       total_iters=warmup_steps)
+        warmup = lr_scheduler.LinearLR(
+            optimizer, start_factor=warmup_start, end_factor=1.0, total_iters=warmup_steps
+        )
         configs.append({"scheduler": warmup, "interval": "step", "name": "lr_warmup"})
     main = _main_schedule(optimizer, name, cfg, max_epochs)
     if main is not None:
@@ -165,25 +200,37 @@ def build_schedules(optimizer: torch.optim.Optimizer, cfg: Mapping[str, Any], ma
     return configs
 
 
-def _main_schedule(optimizer: torch.optim.Optimizer, name: str, cfg: dict[str, Any],
-                   max_epochs: int) -> dict[str, Any] | None:
+def _main_schedule(
+    optimizer: torch.optim.Optimizer, name: str, cfg: dict[str, Any], max_epochs: int
+) -> dict[str, Any] | None:
     if name == "constant":
         return None
     if name == "step":
         scheduler = lr_scheduler.StepLR(optimizer, step_size=cfg["step_size"], gamma=cfg["gamma"])
     elif name == "multistep":
-        scheduler = lr_scheduler.MultiStepLR(optimizer, milestones=list(cfg["milestones"]),
-                                             gamma=cfg["gamma"])
+        scheduler = lr_scheduler.MultiStepLR(
+            optimizer, milestones=list(cfg["milestones"]), gamma=cfg["gamma"]
+        )
     elif name == "cosine":
         t_max = cfg.get("t_max") or max(1, max_epochs)
-        scheduler = lr_scheduler.CosineAnnealingLR(optimizer, T_max=t_max,
-                                                   eta_min=cfg.get("eta_min", 0.0))
+        scheduler = lr_scheduler.CosineAnnealingLR(
+            optimizer, T_max=t_max, eta_min=cfg.get("eta_min", 0.0)
+        )
     elif name == "exponential":
         scheduler = lr_scheduler.ExponentialLR(optimizer, gamma=cfg["gamma"])
     else:  # plateau: the paper's divide-by-10 when the validation metric stops improving
         scheduler = lr_scheduler.ReduceLROnPlateau(
-            optimizer, mode=cfg.get("mode", "max"), factor=cfg.get("factor", 0.1),
-            patience=cfg.get("patience", 3), min_lr=cfg.get("min_lr", 0.0))
-        return {"scheduler": scheduler, "interval": "epoch", "name": "lr",
-                "monitor": cfg.get("monitor", "val/acc1"), "strict": True}
+            optimizer,
+            mode=cfg.get("mode", "max"),
+            factor=cfg.get("factor", 0.1),
+            patience=cfg.get("patience", 3),
+            min_lr=cfg.get("min_lr", 0.0),
+        )
+        return {
+            "scheduler": scheduler,
+            "interval": "epoch",
+            "name": "lr",
+            "monitor": cfg.get("monitor", "val/acc1"),
+            "strict": True,
+        }
     return {"scheduler": scheduler, "interval": "epoch", "name": "lr"}

@@ -27,8 +27,12 @@ from alexnet.errors import InvalidValue
 
 HYDRA_FLAGS = ("-m", "--multirun")
 MAX_VALUES = 20  # values composed per sweep; a longer sweep's later values are left to its jobs
-TYPE_NAMES = {"Integer": "an integer", "Float": "a number", "Boolean": "true or false",
-              "String": "a string"}
+TYPE_NAMES = {
+    "Integer": "an integer",
+    "Float": "a number",
+    "Boolean": "true or false",
+    "String": "a string",
+}
 
 
 def check_command_line(argv: Sequence[str], config_name: str) -> None:
@@ -37,8 +41,11 @@ def check_command_line(argv: Sequence[str], config_name: str) -> None:
     config_dir, argv = _config_dir(argv)
     if any(arg.startswith("-") and arg not in HYDRA_FLAGS for arg in argv):
         return  # --help, --cfg, --config-path ...: Hydra's own business
-    overrides = [arg for arg in argv if arg not in HYDRA_FLAGS
-                 and not arg.lstrip("+~").startswith(("hydra.", "hydra/"))]
+    overrides = [
+        arg
+        for arg in argv
+        if arg not in HYDRA_FLAGS and not arg.lstrip("+~").startswith(("hydra.", "hydra/"))
+    ]
     multirun = any(arg in HYDRA_FLAGS for arg in argv)
     search = [f"hydra.searchpath=[file://{config_dir}]"] if config_dir else []
     for variant in _variants(overrides, multirun):
@@ -74,8 +81,9 @@ def _variants(overrides: list[str], multirun: bool) -> list[list[str]]:
         parsed = OverridesParser.create().parse_overrides(overrides)
     except OverrideParseException as err:
         line = str(err).splitlines()[0]
-        raise InvalidValue("override", _bad_override(overrides), f"it is not a valid Hydra "
-                           f"override ({line})") from None
+        raise InvalidValue(
+            "override", _bad_override(overrides), f"it is not a valid Hydra override ({line})"
+        ) from None
     fixed: list[str] = []
     sweeps: list[tuple[str, list[str]]] = []
     for override in parsed:
@@ -84,8 +92,11 @@ def _variants(overrides: list[str], multirun: bool) -> list[list[str]]:
             continue
         if not multirun:
             given = (override.input_line or "").partition("=")[2]
-            raise InvalidValue(override.get_key_element().lstrip("+~"), given,
-                               "a sweep over several values needs -m (--multirun)")
+            raise InvalidValue(
+                override.get_key_element().lstrip("+~"),
+                given,
+                "a sweep over several values needs -m (--multirun)",
+            )
         try:
             values = [str(v) for v in override.sweep_string_iterator()]
         except Exception:  # noqa: BLE001 - an interval or tagged sweep: the sweeper's to sample
@@ -96,7 +107,7 @@ def _variants(overrides: list[str], multirun: bool) -> list[list[str]]:
     variants = [fixed + first]
     for index, (key, values) in enumerate(sweeps):
         for value in values[1:]:
-            variants.append(fixed + first[:index] + [f"{key}={value}"] + first[index + 1:])
+            variants.append(fixed + first[:index] + [f"{key}={value}"] + first[index + 1 :])
     return variants
 
 
@@ -135,10 +146,14 @@ def _one_line(err: Exception, overrides: list[str], config_name: str) -> Invalid
     if isinstance(cause, (ConfigAttributeError, ConfigKeyError)):
         parent, _, name = key.rpartition(".")
         known = _keys_of(parent, overrides, key, config_name)
-        where = f"the keys of {parent}: {', '.join(known)}" if parent else \
-            f"the top-level keys: {', '.join(known)}"
-        return InvalidValue(key, value, f"there is no such key; {where} (a new key needs a "
-                            f"leading +: +{key}=...)")
+        where = (
+            f"the keys of {parent}: {', '.join(known)}"
+            if parent
+            else f"the top-level keys: {', '.join(known)}"
+        )
+        return InvalidValue(
+            key, value, f"there is no such key; {where} (a new key needs a leading +: +{key}=...)"
+        )
     return InvalidValue("overrides", " ".join(overrides), str(err).splitlines()[0])
 
 

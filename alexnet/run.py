@@ -45,10 +45,19 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         datamodule.prepare_data()  # a missing dataset fails here, before the run dir is written
         output_dir.mkdir(parents=True, exist_ok=True)
         OmegaConf.save(cfg, output_dir / "config.yaml", resolve=True)
-        log.info("Training model=%s activation=%s dropout=%s on %s data (%d classes), "
-                 "optimizer=%s lr=%s schedule=%s; run dir %s", cfg.model.preset,
-                 cfg.activation.name, cfg.dropout.p, cfg.data.source, datamodule.num_classes,
-                 cfg.optimizer.name, cfg.optimizer.lr, cfg.schedule.name, output_dir)
+        log.info(
+            "Training model=%s activation=%s dropout=%s on %s data (%d classes), "
+            "optimizer=%s lr=%s schedule=%s; run dir %s",
+            cfg.model.preset,
+            cfg.activation.name,
+            cfg.dropout.p,
+            cfg.data.source,
+            datamodule.num_classes,
+            cfg.optimizer.name,
+            cfg.optimizer.lr,
+            cfg.schedule.name,
+            output_dir,
+        )
         if run.ckpt_path:
             log.info("Resuming from %s", run.ckpt_path)
     with RecordedRun(trainer, cfg, output_dir, run.history, run.ckpt_path) as recorded:
@@ -58,8 +67,9 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             requeue(trainer, None)
         metrics = scalars({**run.history.last_metrics, **trainer.callback_metrics})
         if cfg.get("test") and not trainer.fast_dev_run:
-            trainer.test(module, datamodule=datamodule, ckpt_path=best_checkpoint(trainer),
-                         weights_only=True)
+            trainer.test(
+                module, datamodule=datamodule, ckpt_path=best_checkpoint(trainer), weights_only=True
+            )
             metrics.update(scalars(trainer.callback_metrics))
         recorded.completed(metrics)
         (output_dir / "checkpoints" / REQUEUE_CHECKPOINT).unlink(missing_ok=True)
@@ -91,9 +101,13 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         raise InvalidValue("ckpt_path", cfg.get("ckpt_path"), "set it to a .ckpt file or a run dir")
     path, module, datamodule = load_checkpoint(cfg.ckpt_path, cfg.data)
     if datamodule.num_classes != module.model.num_classes:
-        raise InvalidValue("data.source", datamodule.source, f"it has {datamodule.num_classes} "
-                           f"classes but the checkpoint's head has {module.model.num_classes}; "
-                           "evaluate on data with the classes it was trained on")
+        raise InvalidValue(
+            "data.source",
+            datamodule.source,
+            f"it has {datamodule.num_classes} "
+            f"classes but the checkpoint's head has {module.model.num_classes}; "
+            "evaluate on data with the classes it was trained on",
+        )
     trainer: L.Trainer = instantiate(cfg.trainer, logger=False, callbacks=[])
     run = trainer.validate if cfg.split == "val" else trainer.test
     try:

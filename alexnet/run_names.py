@@ -33,8 +33,11 @@ def run_name(run_dir: str = "") -> str:
         return fallback
     hydra = HydraConfig.get()
     settings = hydra.job.config.override_dirname
-    kept = [(key, line) for key, line, _ in _parse(hydra.overrides.task)
-            if not _excluded(key, settings.exclude_keys)]
+    kept = [
+        (key, line)
+        for key, line, _ in _parse(hydra.overrides.task)
+        if not _excluded(key, settings.exclude_keys)
+    ]
     if hydra.mode == RunMode.MULTIRUN:
         varied = _swept_keys(hydra)
         kept = [(key, line) for key, line in kept if key in varied] or kept
@@ -56,7 +59,7 @@ def safe_name(name: str) -> str:
     name = UNSAFE.sub("_", name)
     if len(name) > MAX_LENGTH:
         digest = hashlib.sha1(name.encode()).hexdigest()[:8]
-        name = f"{name[:MAX_LENGTH - 9]}-{digest}"
+        name = f"{name[: MAX_LENGTH - 9]}-{digest}"
     return name
 
 
@@ -86,5 +89,4 @@ def _parse(overrides: Iterable[str]) -> list[tuple[str, str, bool]]:
 
 
 def _excluded(key: str, exclude_keys: Iterable[str]) -> bool:
-    return any(key == ex or key.startswith((f"{ex}.", f"{ex}/"))
-               for ex in ("hydra", *exclude_keys))
+    return any(key == ex or key.startswith((f"{ex}.", f"{ex}/")) for ex in ("hydra", *exclude_keys))

@@ -29,13 +29,24 @@ log = logging.getLogger(__name__)
 class RecordedRun:
     """`with RecordedRun(...) as run: ...; run.completed(metrics)`: the module's docstring."""
 
-    def __init__(self, trainer: L.Trainer, cfg: DictConfig, output_dir: Path,
-                 history: MetricHistory, ckpt_path: Path | None) -> None:
+    def __init__(
+        self,
+        trainer: L.Trainer,
+        cfg: DictConfig,
+        output_dir: Path,
+        history: MetricHistory,
+        ckpt_path: Path | None,
+    ) -> None:
         self.trainer, self.cfg, self.output_dir, self.history = trainer, cfg, output_dir, history
         self.record: dict[str, Any] = {
-            "status": "running", "resumed_from": str(ckpt_path or "") or None,
-            "requeues": restart_count(), "overrides": overrides(), "choices": choices(),
-            "device_slot": cfg.get("device_slot"), "device_slot_gpu": cfg.get("device_slot_gpu")}
+            "status": "running",
+            "resumed_from": str(ckpt_path or "") or None,
+            "requeues": restart_count(),
+            "overrides": overrides(),
+            "choices": choices(),
+            "device_slot": cfg.get("device_slot"),
+            "device_slot_gpu": cfg.get("device_slot_gpu"),
+        }
         self.started = time.perf_counter()
 
     def __enter__(self) -> RecordedRun:
@@ -46,13 +57,19 @@ class RecordedRun:
 
     def terminated(self, grace_s: float) -> None:
         """SIGTERM and no batch boundary since: the watchdog writes the record itself."""
-        self.record.update(status="terminated", error=f"SIGTERM: no batch boundary within "
-                           f"sigterm_grace_s={grace_s:g} s",
-                           last_good_checkpoint=last_checkpoint(self.trainer))
+        self.record.update(
+            status="terminated",
+            error=f"SIGTERM: no batch boundary within sigterm_grace_s={grace_s:g} s",
+            last_good_checkpoint=last_checkpoint(self.trainer),
+        )
         self.write()
 
-    def __exit__(self, kind: type[BaseException] | None, raised: BaseException | None,
-                 traceback: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        raised: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
         try:
             if raised is not None:
                 self._failed(raised)
@@ -75,22 +92,32 @@ class RecordedRun:
             if isinstance(err, Requeued):
                 return
             raise Requeued(0) from err
-        self.record.update(status="failed", error=f"{type(err).__name__}: {err}",
-                           metrics=metrics, last_good_checkpoint=last_checkpoint(self.trainer))
+        self.record.update(
+            status="failed",
+            error=f"{type(err).__name__}: {err}",
+            metrics=metrics,
+            last_good_checkpoint=last_checkpoint(self.trainer),
+        )
         if self.trainer.is_global_zero:
             log.error("Run failed: %s", self.record["error"])
-            log.error("Kept: %s; resume with ckpt_path=%s", self.record["last_good_checkpoint"],
-                      self.output_dir)
+            log.error(
+                "Kept: %s; resume with ckpt_path=%s",
+                self.record["last_good_checkpoint"],
+                self.output_dir,
+            )
         if err is not raised:
             raise err from raised
 
     def write(self) -> None:
         """Complete the record and write it as the run's metrics.json (rank zero)."""
         trainer = self.trainer
-        self.record.update(epochs=trainer.current_epoch, global_step=trainer.global_step,
-                           best_checkpoint=best_checkpoint(trainer),
-                           wall_time_s=round(time.perf_counter() - self.started, 1),
-                           history=self.history.epochs)
+        self.record.update(
+            epochs=trainer.current_epoch,
+            global_step=trainer.global_step,
+            best_checkpoint=best_checkpoint(trainer),
+            wall_time_s=round(time.perf_counter() - self.started, 1),
+            history=self.history.epochs,
+        )
         data_record = getattr(trainer.datamodule, "run_record", None)
         if callable(data_record):  # the synthetic task's version, the colour basis
             self.record.update(data_record())
@@ -110,23 +137,31 @@ def loader_timeout(err: BaseException, cfg: DictConfig) -> BaseException:
         for child in multiprocessing.active_children():
             if child.daemon:  # the DataLoader's workers
                 child.kill()
-        return DataError(f"no batch from the data loader's workers in "
-                         f"data.loader_timeout_s={cfg.data.get('loader_timeout_s')} s: a worker "
-                         "failed (its error is above) or hung")
+        return DataError(
+            f"no batch from the data loader's workers in "
+            f"data.loader_timeout_s={cfg.data.get('loader_timeout_s')} s: a worker "
+            "failed (its error is above) or hung"
+        )
     return err
 
 
 def scalars(metrics: dict[str, torch.Tensor]) -> dict[str, float]:
     """The run's metrics (``stage/name``) as rounded floats."""
-    return {key: round(float(value), 6) for key, value in sorted(metrics.items())
-            if key.count("/") == 1 and not key.endswith(("_step", "_epoch"))}
+    return {
+        key: round(float(value), 6)
+        for key, value in sorted(metrics.items())
+        if key.count("/") == 1 and not key.endswith(("_step", "_epoch"))
+    }
 
 
 def last_checkpoint(trainer: L.Trainer) -> str | None:
     """The newest checkpoint any checkpoint callback wrote, if one did."""
-    paths = [Path(p) for c in trainer.checkpoint_callbacks
-             for p in (getattr(c, "last_model_path", ""), getattr(c, "best_model_path", ""))
-             if p and Path(p).is_file()]
+    paths = [
+        Path(p)
+        for c in trainer.checkpoint_callbacks
+        for p in (getattr(c, "last_model_path", ""), getattr(c, "best_model_path", ""))
+        if p and Path(p).is_file()
+    ]
     return str(max(paths, key=lambda p: p.stat().st_mtime)) if paths else None
 
 

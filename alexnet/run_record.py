@@ -30,8 +30,9 @@ def read_record(run: str | Path) -> dict[str, Any]:
     path = Path(run)
     path = path / RECORD if path.is_dir() else path
     if not path.is_file():
-        raise InvalidValue("run_dir", str(run), f"it has no {RECORD}: not a finished or failed run "
-                           "dir of train.py")
+        raise InvalidValue(
+            "run_dir", str(run), f"it has no {RECORD}: not a finished or failed run dir of train.py"
+        )
     return json.loads(path.read_text())
 
 
@@ -39,6 +40,9 @@ def read_history(run: str | Path) -> list[dict[str, Any]]:
     """The per-epoch history of a run dir: a dict per epoch, with its metrics."""
     history = read_record(run).get("history") or []
     if not history:
-        raise InvalidValue("run_dir", str(run), "its metrics.json has no per-epoch history (the "
-                           "run ended before its first epoch did)")
+        raise InvalidValue(
+            "run_dir",
+            str(run),
+            "its metrics.json has no per-epoch history (the run ended before its first epoch did)",
+        )
     return history

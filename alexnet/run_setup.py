@@ -79,25 +79,36 @@ def build_run(cfg: DictConfig, output_dir: Path) -> Run:
 def build_trainer(cfg: DictConfig, output_dir: Path, ours: list[L.Callback]) -> L.Trainer:
     """The Trainer of `cfg` with its loggers and callbacks, ours (`ours`, the divergence guard,
     RNG states, tracker params) and, under SLURM, the requeue at the warning signal."""
-    loggers = [instantiate_group(c, f"logger.{name}")
-               for name, c in (cfg.get("logger") or {}).items() if c]
-    callbacks = [instantiate_group(c, f"callbacks.{name}")
-                 for name, c in (cfg.get("callbacks") or {}).items() if c]
-    callbacks += [DivergenceGuard(cfg.get("divergence_check", "auto")), *ours, RNGState(),
-                  TrackerParams()]
+    loggers = [
+        instantiate_group(c, f"logger.{name}") for name, c in (cfg.get("logger") or {}).items() if c
+    ]
+    callbacks = [
+        instantiate_group(c, f"callbacks.{name}")
+        for name, c in (cfg.get("callbacks") or {}).items()
+        if c
+    ]
+    callbacks += [
+        DivergenceGuard(cfg.get("divergence_check", "auto")),
+        *ours,
+        RNGState(),
+        TrackerParams(),
+    ]
     if not loggers:  # nothing to write the learning rate to
         callbacks = [c for c in callbacks if not isinstance(c, LearningRateMonitor)]
     plugins: list[Any] = [AtomicCheckpointIO()]
     if SLURMEnvironment.detect():  # launch/requeue.py requeues; Lightning's auto-requeue is off
         plugins.append(SLURMEnvironment(auto_requeue=False))
         callbacks.append(RequeueOnSignal(output_dir / "checkpoints" / REQUEUE_CHECKPOINT))
-    trainer: L.Trainer = instantiate_group(cfg.trainer, "trainer", callbacks=callbacks,
-                                           logger=loggers or False, plugins=plugins)
+    trainer: L.Trainer = instantiate_group(
+        cfg.trainer, "trainer", callbacks=callbacks, logger=loggers or False, plugins=plugins
+    )
     if trainer.strategy.root_device.type == "cuda":  # TF32 matmuls and convs unless "highest"
         torch.set_float32_matmul_precision(cfg.get("matmul_precision", "high"))
         torch.backends.cudnn.allow_tf32 = cfg.get("matmul_precision", "high") != "highest"
-        log.info("float32 matmul precision on CUDA: %s (matmul_precision)",
-                 cfg.get("matmul_precision", "high"))
+        log.info(
+            "float32 matmul precision on CUDA: %s (matmul_precision)",
+            cfg.get("matmul_precision", "high"),
+        )
     return trainer
 
 
@@ -105,12 +116,17 @@ def check_run_options(cfg: DictConfig) -> None:
     """The top-level keys of the train config: fail before anything is built."""
     check_int("checkpoint_every_n_steps", cfg.get("checkpoint_every_n_steps", 0), minimum=0)
     if cfg.get("seed") is None:
-        raise InvalidValue("seed", None, "it must be an integer >= 0 (the synthetic images, the "
-                           "splits and the loaders' shuffles are drawn from it)")
+        raise InvalidValue(
+            "seed",
+            None,
+            "it must be an integer >= 0 (the synthetic images, the "
+            "splits and the loaders' shuffles are drawn from it)",
+        )
     check_int("seed", cfg.seed, minimum=0)
     check_number("label_smoothing", cfg.get("label_smoothing", 0.0), 0, 1, high_open=True)
-    check_choice("matmul_precision", cfg.get("matmul_precision", "high"),
-                 ("highest", "high", "medium"))
+    check_choice(
+        "matmul_precision", cfg.get("matmul_precision", "high"), ("highest", "high", "medium")
+    )
     check_choice("compile_backend", cfg.get("compile_backend", "inductor"), compile_backends())
     check_number("sigterm_grace_s", cfg.get("sigterm_grace_s", 30.0), 0, None, low_open=True)
     for key in ("channels_last", "compile", "test"):
@@ -128,8 +144,11 @@ def compile_backends() -> list[str]:
 def check_image_size(image_size: int, minimum: int) -> None:
     """The model must fit the images: fail before training, naming data.image_size."""
     if image_size < minimum:
-        raise InvalidValue("data.image_size", image_size,
-                           f"this model needs images of at least {minimum}x{minimum} pixels")
+        raise InvalidValue(
+            "data.image_size",
+            image_size,
+            f"this model needs images of at least {minimum}x{minimum} pixels",
+        )
 
 
 def build_module(cfg: DictConfig, num_classes: int) -> AlexNetModule:
@@ -141,17 +160,24 @@ def build_module(cfg: DictConfig, num_classes: int) -> AlexNetModule:
     try:
         module = AlexNetModule(
             model={"preset": cfg.model.preset, "num_classes": num_classes, **model_kwargs(cfg)},
-            optimizer=optimizer, schedule=schedule, label_smoothing=cfg.label_smoothing,
-            channels_last=bool(cfg.get("channels_last")), compile=bool(cfg.get("compile")),
+            optimizer=optimizer,
+            schedule=schedule,
+            label_smoothing=cfg.label_smoothing,
+            channels_last=bool(cfg.get("channels_last")),
+            compile=bool(cfg.get("compile")),
             compile_backend=cfg.get("compile_backend", "inductor"),
-            freeze=cfg.model.get("freeze") or "none")
+            freeze=cfg.model.get("freeze") or "none",
+        )
     except InvalidValue as err:
         raise err.renamed(config_key(err.key)) from None
     if cfg.model.get("weights"):
         # Resuming: the checkpoint's weights win (Lightning loads them after this).
-        module.weights_info = load_weights(module.model, str(cfg.model.weights),
-                                           preset=cfg.model.preset,
-                                           resuming=bool(cfg.get("ckpt_path")))
+        module.weights_info = load_weights(
+            module.model,
+            str(cfg.model.weights),
+            preset=cfg.model.preset,
+            resuming=bool(cfg.get("ckpt_path")),
+        )
         # weights_info["mean"], ["std"]: the normalization the weights expect (None: unknown)
     return module
 
@@ -182,8 +208,9 @@ def instantiate_datamodule(data_cfg: DictConfig) -> AlexNetDataModule:
         raise
 
 
-def load_checkpoint(ckpt_path: str, data: DictConfig | None = None
-                    ) -> tuple[Path, AlexNetModule, AlexNetDataModule]:
+def load_checkpoint(
+    ckpt_path: str, data: DictConfig | None = None
+) -> tuple[Path, AlexNetModule, AlexNetDataModule]:
     """A checkpoint (a file or a run dir's newest), checked, its module on the CPU and a
     datamodule with the checkpoint's data settings, each non-null key of `data` replacing one
     (another `source` drops the checkpoint's root and variant)."""
@@ -191,8 +218,11 @@ def load_checkpoint(ckpt_path: str, data: DictConfig | None = None
     check_checkpoint(path)
     checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     data_args = dict(checkpoint.get("datamodule_hyper_parameters") or {})
-    given = {} if data is None else {
-        k: v for k, v in OmegaConf.to_container(data, resolve=True).items() if v is not None}
+    given = (
+        {}
+        if data is None
+        else {k: v for k, v in OmegaConf.to_container(data, resolve=True).items() if v is not None}
+    )
     if given.get("source", data_args.get("source")) != data_args.get("source"):
         for key in ("root", "variant"):  # the checkpoint's dataset's, not the new one's
             data_args.pop(key, None)
@@ -213,5 +243,8 @@ def choices() -> dict[str, str]:
     empty outside Hydra."""
     if not HydraConfig.initialized():
         return {}
-    return {group: str(option) for group, option in HydraConfig.get().runtime.choices.items()
-            if not group.startswith("hydra") and option is not None}
+    return {
+        group: str(option)
+        for group, option in HydraConfig.get().runtime.choices.items()
+        if not group.startswith("hydra") and option is not None
+    }

@@ -31,7 +31,7 @@ class ModelSchema:
     dropout_placement: str | None = None
     in_channels: int | None = None
     weights: str | None = None  # imagenet, or a state_dict / .ckpt path (alexnet/models/weights.py)
-    freeze: str = "none"        # none / features / all_but_head
+    freeze: str = "none"  # none / features / all_but_head
 
 
 @dataclass
@@ -51,7 +51,9 @@ def _optimizer_schema() -> type:
     from alexnet.optim import OPTIMIZERS, optimizer_arguments
 
     fields: dict[str, tuple[str, Any, Any]] = {
-        "name": ("name", str, field(default="sgd")), "lr": ("lr", float, field(default=0.01))}
+        "name": ("name", str, field(default="sgd")),
+        "lr": ("lr", float, field(default=0.01)),
+    }
     for name in OPTIMIZERS:
         for key in optimizer_arguments(name):
             fields.setdefault(key, (key, Any, field(default=None)))
@@ -66,18 +68,18 @@ class ScheduleSchema:
     """Every schedule's arguments; each schedule reads its own (null: not set)."""
 
     name: str = "constant"
-    warmup_steps: int = 0             # linear warmup over this many optimizer steps
+    warmup_steps: int = 0  # linear warmup over this many optimizer steps
     warmup_start_factor: float = 0.01
-    step_size: int | None = None      # step
+    step_size: int | None = None  # step
     milestones: list[int] | None = None  # multistep
-    gamma: float | None = None        # step, multistep, exponential
-    t_max: int | None = None          # cosine (null: trainer.max_epochs)
-    eta_min: float | None = None      # cosine
-    monitor: str | None = None        # plateau
-    mode: str | None = None           # plateau: max / min
-    factor: float | None = None       # plateau
-    patience: int | None = None       # plateau
-    min_lr: float | None = None       # plateau
+    gamma: float | None = None  # step, multistep, exponential
+    t_max: int | None = None  # cosine (null: trainer.max_epochs)
+    eta_min: float | None = None  # cosine
+    monitor: str | None = None  # plateau
+    mode: str | None = None  # plateau: max / min
+    factor: float | None = None  # plateau
+    patience: int | None = None  # plateau
+    min_lr: float | None = None  # plateau
 
 
 @dataclass
@@ -108,11 +110,11 @@ class DataSchema:
     decode: str = "loader"
     mean: list[float] | None = None  # null: the dataset's (or the loaded weights') statistics
     std: list[float] | None = None
-    variant: str | None = None       # imagenette: full / 320px / 160px
-    download: bool = True            # named datasets: download on first use
-    cache: bool = True               # synthetic: render once, serve from memory (if it fits)
+    variant: str | None = None  # imagenette: full / 320px / 160px
+    download: bool = True  # named datasets: download on first use
+    cache: bool = True  # synthetic: render once, serve from memory (if it fits)
     cache_limit_mib: int = 2048
-    difficulty: str = "easy"          # synthetic: easy / hard (alexnet.data.synthetic_hard)
+    difficulty: str = "easy"  # synthetic: easy / hard (alexnet.data.synthetic_hard)
 
 
 # Trainer arguments the run sets itself, or that hold objects rather than values.
@@ -127,8 +129,11 @@ def _trainer_schema() -> type:
     fields: list[tuple[str, Any, Any]] = [("_target_", str, "lightning.pytorch.Trainer")]
     for name, parameter in inspect.signature(Trainer.__init__).parameters.items():
         default = parameter.default
-        if name in _TRAINER_SET_BY_RUN or parameter.kind is not parameter.KEYWORD_ONLY and \
-                parameter.kind is not parameter.POSITIONAL_OR_KEYWORD:
+        if (
+            name in _TRAINER_SET_BY_RUN
+            or parameter.kind is not parameter.KEYWORD_ONLY
+            and parameter.kind is not parameter.POSITIONAL_OR_KEYWORD
+        ):
             continue
         if default is None or isinstance(default, (bool, int, float, str)):
             fields.append((name, _plain_type(parameter.annotation), field(default=default)))
@@ -152,8 +157,12 @@ def _plain_type(annotation: Any) -> Any:
 TrainerSchema = _trainer_schema()
 
 SCHEMAS: dict[str, type] = {
-    "model": ModelSchema, "activation": ActivationSchema, "dropout": DropoutSchema,
-    "optimizer": OptimizerSchema, "schedule": ScheduleSchema, "data": DataSchema,
+    "model": ModelSchema,
+    "activation": ActivationSchema,
+    "dropout": DropoutSchema,
+    "optimizer": OptimizerSchema,
+    "schedule": ScheduleSchema,
+    "data": DataSchema,
     "trainer": TrainerSchema,
 }
 # Groups whose options carry keys beyond the schema's (an optimizer's momentum, ...).
@@ -163,9 +172,9 @@ OPEN_GROUPS = ("optimizer", "schedule")
 # What every named dataset's config (alexnet/conf/data/cifar10.yaml, ...) starts from, as
 # `schema/named_data`: kept out of the data group, where it would be an option of its own.
 NAMED_DATA: dict[str, Any] = {
-    "source": "???",      # each dataset's file sets it
+    "source": "???",  # each dataset's file sets it
     "root": "???",
-    "image_size": None,   # the native size, upsampled to a power of two the model accepts
+    "image_size": None,  # the native size, upsampled to a power of two the model accepts
     "augment": "paper",
     "num_workers": 2,
     "seed": "${seed}",

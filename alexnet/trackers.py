@@ -35,8 +35,11 @@ def check_trackers(loggers: Mapping[str, Any] | None) -> None:
         target = str((node or {}).get("_target_", ""))
         package = PACKAGES.get(target.rpartition(".")[2])
         if package and importlib.util.find_spec(package) is None:
-            raise InvalidValue("logger", name, f"the {package} package is not installed; "
-                               f"install the trackers extra: {INSTALL}")
+            raise InvalidValue(
+                "logger",
+                name,
+                f"the {package} package is not installed; install the trackers extra: {INSTALL}",
+            )
 
 
 def trackers(loggers: Iterable[Logger]) -> list[Logger]:
@@ -86,14 +89,19 @@ def _warn_on_error(logger: Logger, action: Callable[[], None]) -> None:
     try:
         action()
     except Exception as err:  # noqa: BLE001 - the run's record is safe on disk
-        log.warning("Could not finish the %s run: %s: %s", type(logger).__name__,
-                    type(err).__name__, err)
+        log.warning(
+            "Could not finish the %s run: %s: %s", type(logger).__name__, type(err).__name__, err
+        )
 
 
 def _say_where(logger: Logger) -> None:
     if isinstance(logger, MLFlowLogger):
-        log.info("MLflow: run %s of experiment %s; mlflow ui --backend-store-uri %s",
-                 logger.run_id, logger.experiment_id, logger.experiment.tracking_uri)
+        log.info(
+            "MLflow: run %s of experiment %s; mlflow ui --backend-store-uri %s",
+            logger.run_id,
+            logger.experiment_id,
+            logger.experiment.tracking_uri,
+        )
     elif isinstance(logger, WandbLogger):
         run = logger.experiment
         log.info("W&B: run %s in %s", run.name, Path(run.dir).parent)

@@ -53,21 +53,31 @@ from alexnet.reporting.runs import Run, load_runs
 from alexnet.reporting.stats import mean_ci, paired_difference, wilson
 from alexnet.reporting.tables import markdown_table, write_table
 
-CLAIM_IDS = ("lrn", "overlapping_pooling", "pca_colour", "dropout_overfitting",
-             "augmentation_overfitting")
+CLAIM_IDS = (
+    "lrn",
+    "overlapping_pooling",
+    "pca_colour",
+    "dropout_overfitting",
+    "augmentation_overfitting",
+)
 SEEDS = {"tiny": 2, "cpu": 5, "full": 5}
 DATA = {"tiny": "synthetic_hard", "cpu": "synthetic_hard", "full": None}
 PROBE = {"tiny": (4, 12), "cpu": (100, 500), "full": (500, 2000)}
 NOOP_SPREAD = 1e-3  # LRN's output/input ratio varying less than this is a constant factor
-METRICS = {"val_acc1": "validation top-1", "train_acc": "training accuracy (eval, un-augmented)",
-           "gap": "gap (training - validation)"}
+METRICS = {
+    "val_acc1": "validation top-1",
+    "train_acc": "training accuracy (eval, un-augmented)",
+    "gap": "gap (training - validation)",
+}
 
 
 def probe_overrides(size: str) -> list[str]:
     every, images = PROBE[size]
-    return ["+callbacks.training_probe._target_=alexnet.callbacks.training_probe.TrainingProbe",
-            f"+callbacks.training_probe.every_n_steps={every}",
-            f"+callbacks.training_probe.images={images}"]
+    return [
+        "+callbacks.training_probe._target_=alexnet.callbacks.training_probe.TrainingProbe",
+        f"+callbacks.training_probe.every_n_steps={every}",
+        f"+callbacks.training_probe.images={images}",
+    ]
 
 
 def arm_of(run: Run) -> str:
@@ -94,10 +104,12 @@ def arm_change(run: Run) -> str:
     config, parts = run.config, []
     spread = final_probe(run).get("lrn_spread")
     if spread:
-        noop = (" (a constant rescale: LRN is a no-op at this activation scale)"
-                if max(spread.values()) < NOOP_SPREAD else "")
-        parts.append("LRN ratio spread " + " / ".join(f"{v:.2g}" for v in spread.values())
-                     + noop)
+        noop = (
+            " (a constant rescale: LRN is a no-op at this activation scale)"
+            if max(spread.values()) < NOOP_SPREAD
+            else ""
+        )
+        parts.append("LRN ratio spread " + " / ".join(f"{v:.2g}" for v in spread.values()) + noop)
     basis = run.record.get("colour_basis")
     if config["data"]["augment"] != "none":
         shift = f", colour shift {basis['shift_rms']:.4f} RMS" if basis else ", no colour noise"
@@ -146,15 +158,21 @@ def measure(declared: Claim, runs: list[Run], size: str) -> Measured | None:
     arms, metric = by_arm(runs), claim_metric(declared)
     sides = []
     for arm in (declared.treatment, declared.reference):
-        sides.append({seed: run_values(run)[metric] for seed, run in arms.get(arm, {}).items()
-                      if metric in run_values(run)})
+        sides.append(
+            {
+                seed: run_values(run)[metric]
+                for seed, run in arms.get(arm, {}).items()
+                if metric in run_values(run)
+            }
+        )
     if not sides[0] or not sides[1] or not set(sides[0]) & set(sides[1]):
         return None
     effect = paired_difference(*sides)
     first = next(iter(arms[declared.reference].values()))
     data = first.record.get("data_version") or first.config["data"]["source"]
-    return Measured(declared.id, effect, "difference", data, size,
-                    sorted(set(sides[0]) & set(sides[1])))
+    return Measured(
+        declared.id, effect, "difference", data, size, sorted(set(sides[0]) & set(sides[1]))
+    )
 
 
 def effect_line(declared: Claim, measured: Measured | None, analysis: dict) -> str:
@@ -162,14 +180,18 @@ def effect_line(declared: Claim, measured: Measured | None, analysis: dict) -> s
         return f"{declared.claim}: not measured (an arm has no completed run)."
     effect = measured.effect
     if effect.low is None:
-        return (f"{declared.treatment} - {declared.reference}, {declared.metric}: "
-                f"{100 * effect.mean:+.1f} points (1 seed: no interval)")
-    (_, verdict), = verdicts([(declared, measured)], analysis)
-    return (f"{declared.treatment} - {declared.reference}, {declared.metric}: "
-            f"{100 * effect.mean:+.1f} points, 95% CI [{100 * effect.low:+.1f}, "
-            f"{100 * effect.high:+.1f}] over {effect.n} seed pairs, p = {effect.p_value:.3g}; "
-            f"smallest detectable {100 * effect.detectable:.1f} points; alone: {verdict} "
-            f"(the claims table corrects across claims). Paper: {declared.paper}")
+        return (
+            f"{declared.treatment} - {declared.reference}, {declared.metric}: "
+            f"{100 * effect.mean:+.1f} points (1 seed: no interval)"
+        )
+    ((_, verdict),) = verdicts([(declared, measured)], analysis)
+    return (
+        f"{declared.treatment} - {declared.reference}, {declared.metric}: "
+        f"{100 * effect.mean:+.1f} points, 95% CI [{100 * effect.low:+.1f}, "
+        f"{100 * effect.high:+.1f}] over {effect.n} seed pairs, p = {effect.p_value:.3g}; "
+        f"smallest detectable {100 * effect.detectable:.1f} points; alone: {verdict} "
+        f"(the claims table corrects across claims). Paper: {declared.paper}"
+    )
 
 
 def ablation_figure(runs: list[Run], declared: Claim) -> Figure:
@@ -183,8 +205,15 @@ def ablation_figure(runs: list[Run], declared: Claim) -> Figure:
         values = [v for v in values if v is not None]
         if values:
             estimate = mean_ci(values)
-            axes.bar(position, estimate.mean, 0.6, color="tab:blue", alpha=0.35,
-                     yerr=estimate.half_width, capsize=4)
+            axes.bar(
+                position,
+                estimate.mean,
+                0.6,
+                color="tab:blue",
+                alpha=0.35,
+                yerr=estimate.half_width,
+                capsize=4,
+            )
     for seed in sorted(set(arms.get(order[0], {})) & set(arms.get(order[1], {}))):
         pair = [run_values(arms[arm][seed]).get(metric) for arm in order]
         axes.plot([0, 1], pair, "o-", color="tab:blue", ms=4, lw=0.8)
@@ -206,11 +235,15 @@ def report(source: Path, out: Path, claim_id: str | None = None) -> Measured | N
     write_table(rows, out / "ablation")
     if measured is not None:
         write_effect(out, measured)
-    text = (f"# Ablation: {declared.claim}\n\n" + provenance_markdown(provenance or None) +
-            f"\nClaim `{declared.id}` (experiments/claims.yaml): {declared.treatment} against "
-            f"{declared.reference}, {declared.metric}, paired by seed.\n\n"
-            + effect_line(declared, measured, analysis) + "\n\nEach arm, mean ± 95% CI over its "
-            "seeds:\n\n" + markdown_table(rows))
+    text = (
+        f"# Ablation: {declared.claim}\n\n"
+        + provenance_markdown(provenance or None)
+        + f"\nClaim `{declared.id}` (experiments/claims.yaml): {declared.treatment} against "
+        f"{declared.reference}, {declared.metric}, paired by seed.\n\n"
+        + effect_line(declared, measured, analysis)
+        + "\n\nEach arm, mean ± 95% CI over its "
+        "seeds:\n\n" + markdown_table(rows)
+    )
     (out / "ablation.md").write_text(text)
     ablation_figure(runs, declared).savefig(out / "ablation.png", dpi=110)
     print(text)
@@ -230,15 +263,27 @@ def main(argv: list[str] | None = None) -> Path:
         parser.error(f"--claim is required: one of {', '.join(CLAIM_IDS)}")
     declared = claim(args.claim)
     # The reference recipe, less the knobs each arm's config sets itself.
-    recipe = [o for o in reference_overrides(args.size)
-              if not o.startswith(("dropout=", "data.augment=", "activation="))]
+    recipe = [
+        o
+        for o in reference_overrides(args.size)
+        if not o.startswith(("dropout=", "data.augment=", "activation="))
+    ]
     data = args.data or (None if args.data_root else DATA[args.size])
     out = output_dir(f"ablation_{args.claim}", args.out)
-    run_sweep([*size_overrides(args.size, args.data_root, data), *recipe,
-               *probe_overrides(args.size), "callbacks=none", "test=false",
-               f"ablation={declared.reference},{declared.treatment}", *overrides],
-              out, args.seeds or SEEDS[args.size],
-              extra={"claim": args.claim, "size": args.size})
+    run_sweep(
+        [
+            *size_overrides(args.size, args.data_root, data),
+            *recipe,
+            *probe_overrides(args.size),
+            "callbacks=none",
+            "test=false",
+            f"ablation={declared.reference},{declared.treatment}",
+            *overrides,
+        ],
+        out,
+        args.seeds or SEEDS[args.size],
+        extra={"claim": args.claim, "size": args.size},
+    )
     report(out, out, args.claim)
     return out
 

@@ -56,9 +56,14 @@ def rows(threshold: float) -> list[dict[str, object]]:
     for name in activation_names():
         value, slope = curve(name, torch.tensor([2.0], dtype=torch.float64))
         _, grad = curve(name, GRID)
-        table.append({"activation": name, "f(2)": round(value.item(), 4),
-                      "f'(2)": round(slope.item(), 4),
-                      f"saturates (f' within ±{threshold:g})": saturation(GRID, grad, threshold)})
+        table.append(
+            {
+                "activation": name,
+                "f(2)": round(value.item(), 4),
+                "f'(2)": round(slope.item(), 4),
+                f"saturates (f' within ±{threshold:g})": saturation(GRID, grad, threshold),
+            }
+        )
     return table
 
 
@@ -86,8 +91,9 @@ def figure() -> Figure:
 def main(argv: list[str] | None = None) -> Path:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", help="output dir (default: logs/experiments/activations/<time>)")
-    parser.add_argument("--threshold", type=float, default=0.05,
-                        help="|f'(x)| below this counts as saturated")
+    parser.add_argument(
+        "--threshold", type=float, default=0.05, help="|f'(x)| below this counts as saturated"
+    )
     args = parser.parse_args(argv)
     out = output_dir("activations", args.out)
     with recorded(out):

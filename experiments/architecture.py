@@ -24,21 +24,39 @@ from alexnet.reporting.tables import write_table
 
 # Input size and class count of each preset: the paper's 227 for paper2012, the notebook's 10
 # classes for its MiniAlexNet.
-PRESETS = {"alexnet": (224, 1000), "paper2012": (227, 1000), "mini": (224, 10),
-           "four_layer": (32, 10)}
+PRESETS = {
+    "alexnet": (224, 1000),
+    "paper2012": (227, 1000),
+    "mini": (224, 10),
+    "four_layer": (32, 10),
+}
 
 
 def layer_rows(summary: ModelSummary) -> list[dict[str, object]]:
     """One dict per layer, and a total."""
     rows: list[dict[str, object]] = [
-        {"layer": r.name, "alias": r.alias, "type": r.kind,
-         "output": "x".join(map(str, r.output_shape)), "params": r.params,
-         "MiB": round(r.mebibytes, 3), "MFLOPs": round(r.flops / 1e6, 2)}
+        {
+            "layer": r.name,
+            "alias": r.alias,
+            "type": r.kind,
+            "output": "x".join(map(str, r.output_shape)),
+            "params": r.params,
+            "MiB": round(r.mebibytes, 3),
+            "MFLOPs": round(r.flops / 1e6, 2),
+        }
         for r in summary.rows
     ]
-    rows.append({"layer": "total", "alias": "", "type": "", "output": "",
-                 "params": summary.params, "MiB": round(summary.mebibytes, 3),
-                 "MFLOPs": round(summary.flops / 1e6, 2)})
+    rows.append(
+        {
+            "layer": "total",
+            "alias": "",
+            "type": "",
+            "output": "",
+            "params": summary.params,
+            "MiB": round(summary.mebibytes, 3),
+            "MFLOPs": round(summary.flops / 1e6, 2),
+        }
+    )
     return rows
 
 
@@ -73,19 +91,28 @@ def main(argv: list[str] | None = None) -> Path:
     args = parser.parse_args(argv)
     out = output_dir("architecture", args.out)
     with recorded(out):
-        summaries = {name: summarize(create_model(name, num_classes=classes), size)
-                     for name, (size, classes) in PRESETS.items()}
+        summaries = {
+            name: summarize(create_model(name, num_classes=classes), size)
+            for name, (size, classes) in PRESETS.items()
+        }
         for name, summary in summaries.items():
             size, classes = PRESETS[name]
             print(f"\n## {name} at {size}x{size}, {classes} classes\n")
             print(write_table(layer_rows(summary), out / f"architecture_{name}"))
         base = summaries["alexnet"]
-        totals = [{"preset": name, "input": PRESETS[name][0], "classes": PRESETS[name][1],
-                   "params": s.params,
-                   "MiB": round(s.mebibytes, 2), "GFLOPs": round(s.flops / 1e9, 3),
-                   "params_reduction_vs_alexnet": round(base.params / s.params, 2),
-                   "flops_reduction_vs_alexnet": round(base.flops / s.flops, 2)}
-                  for name, s in summaries.items()]
+        totals = [
+            {
+                "preset": name,
+                "input": PRESETS[name][0],
+                "classes": PRESETS[name][1],
+                "params": s.params,
+                "MiB": round(s.mebibytes, 2),
+                "GFLOPs": round(s.flops / 1e9, 3),
+                "params_reduction_vs_alexnet": round(base.params / s.params, 2),
+                "flops_reduction_vs_alexnet": round(base.flops / s.flops, 2),
+            }
+            for name, s in summaries.items()
+        ]
         print("\n## Presets\n")
         print(write_table(totals, out / "presets"))
         layers_figure(summaries).savefig(out / "layers.png", dpi=110)

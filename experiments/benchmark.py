@@ -42,8 +42,13 @@ SGD = {"name": "sgd", "lr": 0.01, "momentum": 0.9, "weight_decay": 5e-4}
 CLASSES = 1000
 
 
-def matmul_peak(dtype: torch.dtype, device: str, sizes: tuple[int, ...] = (1024, 2048, 4096),
-                windows: int = 2, window_s: float = 1.0) -> float:
+def matmul_peak(
+    dtype: torch.dtype,
+    device: str,
+    sizes: tuple[int, ...] = (1024, 2048, 4096),
+    windows: int = 2,
+    window_s: float = 1.0,
+) -> float:
     """GFLOP/s of square matmuls in `dtype`: the best `window_s`-second window over `sizes`."""
     best = 0.0
     for size in sizes:
@@ -78,20 +83,29 @@ def _sync(device: str) -> None:
 
 def batches(batch: int, size: int, count: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
     generator = torch.Generator().manual_seed(0)
-    return [(torch.randn(batch, 3, size, size, generator=generator),
-             torch.randint(0, CLASSES, (batch,), generator=generator)) for _ in range(count)]
+    return [
+        (
+            torch.randn(batch, 3, size, size, generator=generator),
+            torch.randint(0, CLASSES, (batch,), generator=generator),
+        )
+        for _ in range(count)
+    ]
 
 
 class PlainLoop:
     """The plain PyTorch training step: its own model and optimizer, the same batches."""
 
-    def __init__(self, data: list, bf16: bool, channels_last: bool, device: str,
-                 compile: bool) -> None:
+    def __init__(
+        self, data: list, bf16: bool, channels_last: bool, device: str, compile: bool
+    ) -> None:
         torch.manual_seed(0)
         # Page-locked like the framework's batches (its loader pins them for a CUDA device):
         # both copy to the GPU asynchronously, neither pays for pageable memory.
-        self.data = [(images.pin_memory(), labels.pin_memory()) for images, labels in data] \
-            if device == "cuda" else data
+        self.data = (
+            [(images.pin_memory(), labels.pin_memory()) for images, labels in data]
+            if device == "cuda"
+            else data
+        )
         self.device = device
         self.memory = torch.channels_last if channels_last else torch.contiguous_format
         self.model = create_model("alexnet", num_classes=CLASSES).to(device)
@@ -131,13 +145,20 @@ class Interleave(L.Callback):
         _sync(trainer.strategy.root_device.type)
         self.mark = time.perf_counter()
 
-    def on_train_batch_start(self, trainer: L.Trainer, module: L.LightningModule, batch: object,
-                             batch_idx: int) -> None:
+    def on_train_batch_start(
+        self, trainer: L.Trainer, module: L.LightningModule, batch: object, batch_idx: int
+    ) -> None:
         if batch_idx % self.block == 0 and batch_idx // self.block % 2:  # odd blocks: plain first
             self.plain_first = self._plain_block(batch_idx, trainer)
 
-    def on_train_batch_end(self, trainer: L.Trainer, module: L.LightningModule, outputs: object,
-                           batch: object, batch_idx: int) -> None:
+    def on_train_batch_end(
+        self,
+        trainer: L.Trainer,
+        module: L.LightningModule,
+        outputs: object,
+        batch: object,
+        batch_idx: int,
+    ) -> None:
         if (batch_idx + 1) % self.block:
             return
         _sync(trainer.strategy.root_device.type)
@@ -182,22 +203,38 @@ def rates(pairs: list[tuple[float, float]], images: int) -> tuple[float, float, 
     reference, candidate = np.array(pairs).T
     ratios = reference / candidate
     low, high = np.percentile(ratios, [25, 75])
-    return (images / np.median(reference), images / np.median(candidate),
-            float(np.median(ratios)), float(high - low))
+    return (
+        images / np.median(reference),
+        images / np.median(candidate),
+        float(np.median(ratios)),
+        float(high - low),
+    )
 
 
-def interleaved_rates(data: list, bf16: bool, channels_last: bool, device: str, compile: bool,
-                      block: int, warmup: int) -> tuple[float, float, float, float]:
+def interleaved_rates(
+    data: list, bf16: bool, channels_last: bool, device: str, compile: bool, block: int, warmup: int
+) -> tuple[float, float, float, float]:
     """Plain and Lightning images/s, Lightning / plain and its IQR (see `rates`)."""
     torch._dynamo.reset()  # every row compiles fresh models; stay under dynamo's recompile limit
-    module = AlexNetModule(model={"preset": "alexnet", "num_classes": CLASSES}, optimizer=SGD,
-                           channels_last=channels_last, compile=compile)
+    module = AlexNetModule(
+        model={"preset": "alexnet", "num_classes": CLASSES},
+        optimizer=SGD,
+        channels_last=channels_last,
+        compile=compile,
+    )
     interleave = Interleave(PlainLoop(data, bf16, channels_last, device, compile), block)
-    trainer = L.Trainer(accelerator="gpu" if device == "cuda" else "cpu", devices=1,
-                        precision="bf16-mixed" if bf16 else "32-true", max_steps=len(data),
-                        limit_val_batches=0, logger=False, enable_checkpointing=False,
-                        enable_progress_bar=False, enable_model_summary=False,
-                        callbacks=[interleave])
+    trainer = L.Trainer(
+        accelerator="gpu" if device == "cuda" else "cpu",
+        devices=1,
+        precision="bf16-mixed" if bf16 else "32-true",
+        max_steps=len(data),
+        limit_val_batches=0,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        callbacks=[interleave],
+    )
     loader = DataLoader(data, batch_size=None, pin_memory=device == "cuda")  # the ready batches
     trainer.fit(module, loader)
     return rates(interleave.pairs[warmup:], block * data[0][0].shape[0])
@@ -221,24 +258,38 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batches", type=int_at_least(1), nargs="+", default=[32, 128])
     parser.add_argument("--steps", type=int_at_least(1), default=10, help="timed blocks per row")
     parser.add_argument("--warmup", type=int_at_least(0), default=2, help="untimed blocks per row")
-    parser.add_argument("--block", type=int_at_least(1), default=None,
-                        help="steps per block (default: 1 on a CPU, 10 on a GPU)")
+    parser.add_argument(
+        "--block",
+        type=int_at_least(1),
+        default=None,
+        help="steps per block (default: 1 on a CPU, 10 on a GPU)",
+    )
     parser.add_argument("--workers", type=int_at_least(0), nargs="+", default=[1, 2])
     parser.add_argument("--compile", action="store_true", help="torch.compile in every row")
     parser.add_argument("--force-bf16", action="store_true")
-    parser.add_argument("--matmul-sizes", type=int_at_least(16), nargs="+",
-                        default=[1024, 2048, 4096],
-                        help="square sizes of the matmul peak (bf16 without native support is "
-                             "slow: a 4096 product takes minutes on such a CPU)")
-    parser.add_argument("--matmul-window-s", type=float, default=1.0,
-                        help="seconds of each timed matmul window (two per size and dtype)")
+    parser.add_argument(
+        "--matmul-sizes",
+        type=int_at_least(16),
+        nargs="+",
+        default=[1024, 2048, 4096],
+        help="square sizes of the matmul peak (bf16 without native support is "
+        "slow: a 4096 product takes minutes on such a CPU)",
+    )
+    parser.add_argument(
+        "--matmul-window-s",
+        type=float,
+        default=1.0,
+        help="seconds of each timed matmul window (two per size and dtype)",
+    )
     args = parser.parse_args(argv)
     logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)  # keep the table readable
     device = "cuda" if torch.cuda.is_available() else "cpu"
     block = args.block if args.block is not None else (10 if device == "cuda" else 1)
     name = torch.cuda.get_device_name() if device == "cuda" else "CPU"
-    print(f"torch {torch.__version__} on {name}, {torch.get_num_threads()} threads, "
-          f"{args.image_size} px, blocks of {block} step(s), {args.steps} timed blocks per row\n")
+    print(
+        f"torch {torch.__version__} on {name}, {torch.get_num_threads()} threads, "
+        f"{args.image_size} px, blocks of {block} step(s), {args.steps} timed blocks per row\n"
+    )
 
     sizes, window_s = tuple(args.matmul_sizes), args.matmul_window_s
     fp32_peak = matmul_peak(torch.float32, device, sizes, window_s=window_s)
@@ -248,18 +299,26 @@ def main(argv: list[str] | None = None) -> None:
     print(f"training FLOPs per image (forward + backward): {flops / 1e9:.2f} GFLOP\n")
     run_bf16 = args.force_bf16 or bf16_peak >= 0.5 * fp32_peak
     if not run_bf16:
-        print(f"bf16 rows skipped: bf16 matmuls run at {bf16_peak / fp32_peak:.2f}x fp32 here "
-              "(no native bf16 in this processor); --force-bf16 runs them\n")
+        print(
+            f"bf16 rows skipped: bf16 matmuls run at {bf16_peak / fp32_peak:.2f}x fp32 here "
+            "(no native bf16 in this processor); --force-bf16 runs them\n"
+        )
 
-    print("| precision | memory format | batch | plain img/s | Lightning img/s | "
-          "Lightning / plain | IQR | % of matmul peak |")
+    print(
+        "| precision | memory format | batch | plain img/s | Lightning img/s | "
+        "Lightning / plain | IQR | % of matmul peak |"
+    )
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     batch = min(args.batches)
     data = batches(batch, args.image_size, block * (args.warmup + args.steps))
-    first, second, ratio, spread = rates(plain_pairs(data, device, block)[args.warmup:],
-                                         block * batch)
-    print(f"| fp32 | contiguous | {batch} | {first:.1f} | (plain again) {second:.1f} | "
-          f"{ratio:.3f} | {spread:.3f} | A/A: the method's noise floor |", flush=True)
+    first, second, ratio, spread = rates(
+        plain_pairs(data, device, block)[args.warmup :], block * batch
+    )
+    print(
+        f"| fp32 | contiguous | {batch} | {first:.1f} | (plain again) {second:.1f} | "
+        f"{ratio:.3f} | {spread:.3f} | A/A: the method's noise floor |",
+        flush=True,
+    )
     consumption = 0.0
     for bf16 in (False, True):
         for channels_last in (False, True):
@@ -268,13 +327,16 @@ def main(argv: list[str] | None = None) -> None:
                     continue
                 data = batches(batch, args.image_size, block * (args.warmup + args.steps))
                 plain, framework, ratio, spread = interleaved_rates(
-                    data, bf16, channels_last, device, args.compile, block, args.warmup)
+                    data, bf16, channels_last, device, args.compile, block, args.warmup
+                )
                 peak = bf16_peak if bf16 else fp32_peak
                 used = 100 * framework * flops / 1e9 / peak
-                print(f"| {'bf16-mixed' if bf16 else 'fp32'} | "
-                      f"{'channels_last' if channels_last else 'contiguous'} | {batch} | "
-                      f"{plain:.1f} | {framework:.1f} | {ratio:.3f} | {spread:.3f} | {used:.0f}% |",
-                      flush=True)
+                print(
+                    f"| {'bf16-mixed' if bf16 else 'fp32'} | "
+                    f"{'channels_last' if channels_last else 'contiguous'} | {batch} | "
+                    f"{plain:.1f} | {framework:.1f} | {ratio:.3f} | {spread:.3f} | {used:.0f}% |",
+                    flush=True,
+                )
                 consumption = max(consumption, framework)
     print(f"\nbest Lightning setting: {consumption:.1f} img/s\n")
 
@@ -283,17 +345,26 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = write_jpeg_folder(Path(tmp), 4, 64, 1)
         for workers in args.workers:
-            common = {"image_size": args.image_size, "batch_size": 32, "num_workers": workers,
-                      "persistent_workers": False}
-            synthetic = AlexNetDataModule(source="synthetic", num_classes=100,
-                                          train_per_class=40, **common)
+            common = {
+                "image_size": args.image_size,
+                "batch_size": 32,
+                "num_workers": workers,
+                "persistent_workers": False,
+            }
+            synthetic = AlexNetDataModule(
+                source="synthetic", num_classes=100, train_per_class=40, **common
+            )
             rate = loader_rate(synthetic, 8)
             print(f"| synthetic | {workers} | {rate:.0f} | {rate / consumption:.1f}x |", flush=True)
-            jpeg = AlexNetDataModule(source="imagefolder", root=str(root), augment="paper",
-                                     **common)
+            jpeg = AlexNetDataModule(
+                source="imagefolder", root=str(root), augment="paper", **common
+            )
             rate = loader_rate(jpeg, 6)
-            print(f"| ImageFolder JPEG (paper augmentation) | {workers} | {rate:.0f} | "
-                  f"{rate / consumption:.1f}x |", flush=True)
+            print(
+                f"| ImageFolder JPEG (paper augmentation) | {workers} | {rate:.0f} | "
+                f"{rate / consumption:.1f}x |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

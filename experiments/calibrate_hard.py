@@ -42,11 +42,18 @@ from alexnet.reporting.tables import markdown_table, write_table
 # cores): a reference run takes about 1 min at 50 per class, 2 at 100 and 4 at 200.
 CANDIDATES = (50, 100)
 FIT, VAL_RANGE = 0.95, (0.55, 0.80)
-PROBE = ["+callbacks.training_probe._target_=alexnet.callbacks.training_probe.TrainingProbe",
-         "+callbacks.training_probe.every_n_steps=100", "+callbacks.training_probe.images=500"]
+PROBE = [
+    "+callbacks.training_probe._target_=alexnet.callbacks.training_probe.TrainingProbe",
+    "+callbacks.training_probe.every_n_steps=100",
+    "+callbacks.training_probe.images=500",
+]
 # The claims' reference arm at the cpu size (experiments/claims.yaml), on the hard task.
-REFERENCE = [*size_overrides("cpu", data="synthetic_hard"), *reference_overrides("cpu"),
-             "callbacks=none", *PROBE]
+REFERENCE = [
+    *size_overrides("cpu", data="synthetic_hard"),
+    *reference_overrides("cpu"),
+    "callbacks=none",
+    *PROBE,
+]
 
 
 # Before the rule ran, the task's drawing was settled on the reference model alone (no ablation
@@ -54,14 +61,14 @@ REFERENCE = [*size_overrides("cpu", data="synthetic_hard"), *reference_overrides
 # that start with these prefixes.
 DRAFTS = {
     "draft0": "the first drawing: 1-3 distractors (striped ones too), an occluder in half the "
-              "images, objects 0.28-0.6, complementary stripe colours, hues 30 degrees apart "
-              "+-20, the seed's 5 of 6 shapes; 30 epochs",
+    "images, objects 0.28-0.6, complementary stripe colours, hues 30 degrees apart "
+    "+-20, the seed's 5 of 6 shapes; 30 epochs",
     "draft1": "less clutter: 0-2 flat distractors, an occluder in 3 of 10 images, a softer "
-              "background, colour cast and noise; 30 epochs",
+    "background, colour cast and noise; 30 epochs",
     "draft2": "larger objects (0.4-0.7), hues 45 degrees apart +-27, five fixed shapes (no "
-              "hexagon beside the disk); 30 epochs",
+    "hexagon beside the disk); 30 epochs",
     "draft3": "stripes in the object's own hue, light and dark (complementary stripes broke "
-              "the outline at 64 px), paler backgrounds: hard-v1's drawing; 30 epochs",
+    "the outline at 64 px), paler backgrounds: hard-v1's drawing; 30 epochs",
     "hard-v1": "hard-v1 with 60 epochs (the recipe the rule then used)",
 }
 
@@ -74,13 +81,17 @@ def draft_rows(folder: Path) -> list[dict[str, object]]:
     for name, record in sorted(drafts.items()):  # each a run's metrics.json
         probe = record.get("probe") or [{}]
         given = dict(o.split("=", 1) for o in record["overrides"] if "=" in o)
-        rows.append({"run": name,
-                     "draft": next((text for key, text in DRAFTS.items()
-                                    if name.startswith(key)), ""),
-                     "train_per_class": int(given["data.train_per_class"]),
-                     "epochs": record["epochs"], "seed": int(given.get("seed", 0)),
-                     "train_acc (eval, un-augmented)": round(1 - probe[-1]["train_error"], 3),
-                     "val_acc1": record["metrics"]["val/acc1"]})
+        rows.append(
+            {
+                "run": name,
+                "draft": next((text for key, text in DRAFTS.items() if name.startswith(key)), ""),
+                "train_per_class": int(given["data.train_per_class"]),
+                "epochs": record["epochs"],
+                "seed": int(given.get("seed", 0)),
+                "train_acc (eval, un-augmented)": round(1 - probe[-1]["train_error"], 3),
+                "val_acc1": record["metrics"]["val/acc1"],
+            }
+        )
     return rows
 
 
@@ -101,11 +112,18 @@ def rows_of(runs: list[Run]) -> list[dict[str, object]]:
         train = [train_accuracy(run) for run in by_size[size]]
         val = [run.metrics["val/acc1"] for run in by_size[size]]
         fit, mean_val = sum(train) / len(train), sum(val) / len(val)
-        rows.append({"train_per_class": size, "seeds": len(val),
-                     "train_acc (eval, un-augmented)": str(mean_ci(train)),
-                     "val_acc1": str(mean_ci(val)), "fits": fit >= FIT,
-                     "val in range": VAL_RANGE[0] <= mean_val <= VAL_RANGE[1],
-                     "mean_train": fit, "mean_val": mean_val})
+        rows.append(
+            {
+                "train_per_class": size,
+                "seeds": len(val),
+                "train_acc (eval, un-augmented)": str(mean_ci(train)),
+                "val_acc1": str(mean_ci(val)),
+                "fits": fit >= FIT,
+                "val in range": VAL_RANGE[0] <= mean_val <= VAL_RANGE[1],
+                "mean_train": fit,
+                "mean_val": mean_val,
+            }
+        )
     return rows
 
 
@@ -120,23 +138,28 @@ def report(source: Path, out: Path) -> int | None:
     chosen = choose(rows)
     shown = [{k: v for k, v in row.items() if not k.startswith("mean_")} for row in rows]
     write_table(shown, out / "calibration")
-    verdict = (f"Chosen: train_per_class={chosen} (conf/data/synthetic_hard.yaml)." if chosen
-               else "No candidate qualifies: the calibration failed, nothing is chosen.")
-    text = ("# Calibration of the hard synthetic task (hard-v1)\n\n"
-            + provenance_markdown(read_provenance(out) or read_provenance(source))
-            + f"\nThe rule (declared in experiments/calibrate_hard.py before the runs): the "
-              f"largest training set whose reference model reaches a mean training accuracy "
-              f">= {FIT:g} while its mean validation top-1 lies in [{VAL_RANGE[0]:g}, "
-              f"{VAL_RANGE[1]:g}]. The reference model: {' '.join(REFERENCE[:-len(PROBE)])}."
-              "\n\n"
-            + markdown_table(shown) + f"\n{verdict}\n")
+    verdict = (
+        f"Chosen: train_per_class={chosen} (conf/data/synthetic_hard.yaml)."
+        if chosen
+        else "No candidate qualifies: the calibration failed, nothing is chosen."
+    )
+    text = (
+        "# Calibration of the hard synthetic task (hard-v1)\n\n"
+        + provenance_markdown(read_provenance(out) or read_provenance(source))
+        + f"\nThe rule (declared in experiments/calibrate_hard.py before the runs): the "
+        f"largest training set whose reference model reaches a mean training accuracy "
+        f">= {FIT:g} while its mean validation top-1 lies in [{VAL_RANGE[0]:g}, "
+        f"{VAL_RANGE[1]:g}]. The reference model: {' '.join(REFERENCE[: -len(PROBE)])}."
+        "\n\n" + markdown_table(shown) + f"\n{verdict}\n"
+    )
     drafts = draft_rows(source)
     if drafts:
-        text += ("\nBefore the rule ran, the task's drawing was settled on this reference model "
-                 "alone (never on an ablation arm), in drafts of alexnet/data/synthetic_hard.py "
-                 "that were not committed (each described below); their runs' records (each "
-                 "run's metrics.json) are in drafts.json:\n\n"
-                 + markdown_table(drafts))
+        text += (
+            "\nBefore the rule ran, the task's drawing was settled on this reference model "
+            "alone (never on an ablation arm), in drafts of alexnet/data/synthetic_hard.py "
+            "that were not committed (each described below); their runs' records (each "
+            "run's metrics.json) are in drafts.json:\n\n" + markdown_table(drafts)
+        )
     (out / "calibration.md").write_text(text)
     print(text)
     return chosen

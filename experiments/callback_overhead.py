@@ -30,9 +30,16 @@ OPTIONS = {"no pictures": "default", "default": "default", "interpret": "interpr
 
 def fit_rate(option: str, args: argparse.Namespace, overrides: list[str], out: Path) -> float:
     """Training images per second of one fit with the callbacks of `option`."""
-    cfg = compose_config([f"trainer.max_epochs={args.epochs}", "test=false",
-                          f"data.train_per_class={args.train_per_class}",
-                          f"callbacks={OPTIONS[option]}", *overrides], output_dir=out)
+    cfg = compose_config(
+        [
+            f"trainer.max_epochs={args.epochs}",
+            "test=false",
+            f"data.train_per_class={args.train_per_class}",
+            f"callbacks={OPTIONS[option]}",
+            *overrides,
+        ],
+        output_dir=out,
+    )
     with open_dict(cfg):
         cfg.callbacks.progress_bar.refresh_rate = 0
         for name in PICTURES if option == "no pictures" else ():
@@ -46,8 +53,12 @@ def fit_rate(option: str, args: argparse.Namespace, overrides: list[str], out: P
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--train-per-class", type=int, default=250,
-                        help="250: the default run's epoch (2,500 images)")
+    parser.add_argument(
+        "--train-per-class",
+        type=int,
+        default=250,
+        help="250: the default run's epoch (2,500 images)",
+    )
     parser.add_argument("--repeats", type=int, default=1)
     args, overrides = parser.parse_known_args()
     rates: dict[str, list[float]] = {option: [] for option in OPTIONS}
@@ -57,12 +68,16 @@ def main() -> None:
                 out = Path(tmp) / f"{index}_{repeat}"
                 rates[option].append(fit_rate(option, args, overrides, out))
     best = {option: max(values) for option, values in rates.items()}
-    print("| callbacks | training img/s (fit wall time, incl. validation) | / no pictures |"
-          " / default |")
+    print(
+        "| callbacks | training img/s (fit wall time, incl. validation) | / no pictures |"
+        " / default |"
+    )
     print("| --- | ---: | ---: | ---: |")
     for option, rate in best.items():
-        print(f"| {option} | {rate:.1f} | {rate / best['no pictures']:.3f} | "
-              f"{rate / best['default']:.3f} |")
+        print(
+            f"| {option} | {rate:.1f} | {rate / best['no pictures']:.3f} | "
+            f"{rate / best['default']:.3f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -62,19 +62,34 @@ def rows_of(results: Path) -> list[dict[str, object]]:
     for declared, result in found:
         row: dict[str, object] = {"claim": declared.claim, "paper": declared.paper}
         if result is None:
-            row.update({"measured (95% CI)": "not measured yet", "seeds": 0,
-                        "smallest detectable": "", "data, size": "", "Holm p": "",
-                        "verdict": "no result at this commit"})
+            row.update(
+                {
+                    "measured (95% CI)": "not measured yet",
+                    "seeds": 0,
+                    "smallest detectable": "",
+                    "data, size": "",
+                    "Holm p": "",
+                    "verdict": "no result at this commit",
+                }
+            )
         else:
             effect = result.effect
-            interval = (f" [{shown(result, effect.low)}, {shown(result, effect.high)}]"
-                        if effect.low is not None else "")
+            interval = (
+                f" [{shown(result, effect.low)}, {shown(result, effect.high)}]"
+                if effect.low is not None
+                else ""
+            )
             p_value, verdict = judged[declared.id]
-            row.update({"measured (95% CI)": shown(result, effect.mean) + interval,
-                        "seeds": effect.n, "smallest detectable": detectable(result),
-                        "data, size": f"{result.data}, {result.size}",
-                        "Holm p": "n/a" if p_value is None else f"{p_value:.3g}",
-                        "verdict": verdict})
+            row.update(
+                {
+                    "measured (95% CI)": shown(result, effect.mean) + interval,
+                    "seeds": effect.n,
+                    "smallest detectable": detectable(result),
+                    "data, size": f"{result.data}, {result.size}",
+                    "Holm p": "n/a" if p_value is None else f"{p_value:.3g}",
+                    "verdict": verdict,
+                }
+            )
         rows.append(row)
     return rows
 
@@ -85,16 +100,18 @@ def main(argv: list[str] | None = None) -> Path:
     parser.add_argument("--out", type=Path, default=None, help="default: RESULTS/claims.md")
     args = parser.parse_args(argv)
     out = args.out or args.results / "claims.md"
-    text = ("# The paper's claims, as measured here\n\nMade by `python experiments/claims.py` "
-            "from experiments/claims.yaml (the claims, arms, metrics and analysis, declared "
-            "before the runs) and each claim's effect.json under experiments/results/; each "
-            "result's own page gives its command, commit, versions and machine. Effects are "
-            "treatment - reference (or a ratio), paired by seed, with Student's t 95% interval; "
-            "verdicts use Holm's adjustment across the claims measured. The paper's figures for "
-            "LRN and pooling are changes of its top-1 and top-5 *error* (negative: fewer "
-            "errors); the effects measured here are of validation *accuracy* or of the "
-            "overfitting gap, signed so that a positive effect is the paper's direction.\n\n"
-            + markdown_table(rows_of(args.results)))
+    text = (
+        "# The paper's claims, as measured here\n\nMade by `python experiments/claims.py` "
+        "from experiments/claims.yaml (the claims, arms, metrics and analysis, declared "
+        "before the runs) and each claim's effect.json under experiments/results/; each "
+        "result's own page gives its command, commit, versions and machine. Effects are "
+        "treatment - reference (or a ratio), paired by seed, with Student's t 95% interval; "
+        "verdicts use Holm's adjustment across the claims measured. The paper's figures for "
+        "LRN and pooling are changes of its top-1 and top-5 *error* (negative: fewer "
+        "errors); the effects measured here are of validation *accuracy* or of the "
+        "overfitting gap, signed so that a positive effect is the paper's direction.\n\n"
+        + markdown_table(rows_of(args.results))
+    )
     out.write_text(text)
     print(text)
     return out

@@ -31,8 +31,14 @@ from alexnet.reporting.harness import int_at_least, output_dir
 from alexnet.reporting.provenance import recorded
 from alexnet.reporting.tables import write_table
 
-DATA = {"preset": "alexnet", "num_classes": 10, "train_per_class": 100, "val_per_class": 1,
-        "test_per_class": 1, "batch_size": 64}
+DATA = {
+    "preset": "alexnet",
+    "num_classes": 10,
+    "train_per_class": 100,
+    "val_per_class": 1,
+    "test_per_class": 1,
+    "batch_size": 64,
+}
 
 
 class EpochClock(L.Callback):
@@ -48,16 +54,32 @@ class EpochClock(L.Callback):
         self.seconds.append(time.perf_counter() - self._start)
 
 
-def train_rate(loader: DataLoader | None, datamodule: AlexNetDataModule | None, epochs: int,
-               precision: str, channels_last: bool, images: int) -> float:
+def train_rate(
+    loader: DataLoader | None,
+    datamodule: AlexNetDataModule | None,
+    epochs: int,
+    precision: str,
+    channels_last: bool,
+    images: int,
+) -> float:
     """Training images/s over epochs 2.. of a fresh module fed by `loader` or `datamodule`."""
     torch.manual_seed(0)
-    module = AlexNetModule({"preset": DATA["preset"], "num_classes": DATA["num_classes"]},
-                           channels_last=channels_last)
+    module = AlexNetModule(
+        {"preset": DATA["preset"], "num_classes": DATA["num_classes"]}, channels_last=channels_last
+    )
     clock = EpochClock()
-    trainer = L.Trainer(accelerator="cpu", devices=1, max_epochs=epochs, precision=precision,
-                        logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                        enable_model_summary=False, limit_val_batches=0, callbacks=[clock])
+    trainer = L.Trainer(
+        accelerator="cpu",
+        devices=1,
+        max_epochs=epochs,
+        precision=precision,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        limit_val_batches=0,
+        callbacks=[clock],
+    )
     if datamodule is not None:
         trainer.fit(module, datamodule=datamodule)
     else:
@@ -99,23 +121,29 @@ def main(argv: list[str] | None = None) -> Path:
     with recorded(out):
         for _ in range(args.rounds):  # alternate: both see the machine as it is at the time
             for name, cache in settings.items():
-                datamodule = AlexNetDataModule(image_size=args.image_size, cache=cache,
-                                               **_data())
-                end_to_end = train_rate(None, datamodule, args.epochs, args.precision,
-                                        args.channels_last, images)
-                model_only = train_rate(memory, None, args.epochs, args.precision,
-                                        args.channels_last, images)
+                datamodule = AlexNetDataModule(image_size=args.image_size, cache=cache, **_data())
+                end_to_end = train_rate(
+                    None, datamodule, args.epochs, args.precision, args.channels_last, images
+                )
+                model_only = train_rate(
+                    memory, None, args.epochs, args.precision, args.channels_last, images
+                )
                 rates[name].append((end_to_end, model_only))
         rows = []
         for name, pairs in rates.items():
-            rows.append({
-                "data path": name, "image size": args.image_size,
-                "precision": args.precision + (" channels_last" if args.channels_last else ""),
-                "end-to-end img/s": round(statistics.median(p[0] for p in pairs), 1),
-                "model-only img/s": round(statistics.median(p[1] for p in pairs), 1),
-                "end-to-end / model-only": round(statistics.median(p[0] / p[1] for p in pairs),
-                                                 3),
-                "rounds": len(pairs)})
+            rows.append(
+                {
+                    "data path": name,
+                    "image size": args.image_size,
+                    "precision": args.precision + (" channels_last" if args.channels_last else ""),
+                    "end-to-end img/s": round(statistics.median(p[0] for p in pairs), 1),
+                    "model-only img/s": round(statistics.median(p[1] for p in pairs), 1),
+                    "end-to-end / model-only": round(
+                        statistics.median(p[0] / p[1] for p in pairs), 3
+                    ),
+                    "rounds": len(pairs),
+                }
+            )
         print(write_table(rows, out / "data_path"))
     return out
 

@@ -37,13 +37,16 @@ from alexnet.reporting.tables import markdown_table, write_table
 
 FEATURES, INFORMATIVE = 100, 5
 MLP_EPOCHS = {"tiny": 5, "cpu": 150, "full": 300}
-ALEXNET = {"tiny": ["trainer.max_epochs=2"],
-           "cpu": ["trainer.max_epochs=15", "data.train_per_class=30", "optimizer.lr=1e-3"],
-           "full": ["trainer.max_epochs=40", "data.train_per_class=100"]}
+ALEXNET = {
+    "tiny": ["trainer.max_epochs=2"],
+    "cpu": ["trainer.max_epochs=15", "data.train_per_class=30", "optimizer.lr=1e-3"],
+    "full": ["trainer.max_epochs=40", "data.train_per_class=100"],
+}
 
 
-def few_features_task(samples: int, generator: torch.Generator
-                      ) -> tuple[torch.Tensor, torch.Tensor]:
+def few_features_task(
+    samples: int, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Inputs of 100 features; the label depends on the first 5 only (with label noise)."""
     x = torch.randn(samples, FEATURES, generator=generator)
     weights = torch.tensor([1.5, -2.0, 1.0, 2.5, -1.2])
@@ -53,8 +56,15 @@ def few_features_task(samples: int, generator: torch.Generator
 
 def mlp(dropout: float) -> nn.Sequential:
     """100 -> 256 -> 256 -> 2, dropout after each hidden layer."""
-    return nn.Sequential(nn.Linear(FEATURES, 256), nn.ReLU(), nn.Dropout(dropout),
-                         nn.Linear(256, 256), nn.ReLU(), nn.Dropout(dropout), nn.Linear(256, 2))
+    return nn.Sequential(
+        nn.Linear(FEATURES, 256),
+        nn.ReLU(),
+        nn.Dropout(dropout),
+        nn.Linear(256, 256),
+        nn.ReLU(),
+        nn.Dropout(dropout),
+        nn.Linear(256, 2),
+    )
 
 
 def mlp_curves(dropout: float, epochs: int, seed: int = 0) -> list[dict[str, float]]:
@@ -78,8 +88,15 @@ def mlp_curves(dropout: float, epochs: int, seed: int = 0) -> list[dict[str, flo
         model.eval()
         with torch.no_grad():
             accuracy = (model(x_test).argmax(1) == y_test).float().mean().item()
-        curves.append({"dropout": dropout, "seed": seed, "epoch": epoch,
-                       "train_loss": sum(losses) / len(losses), "test_acc": accuracy})
+        curves.append(
+            {
+                "dropout": dropout,
+                "seed": seed,
+                "epoch": epoch,
+                "train_loss": sum(losses) / len(losses),
+                "test_acc": accuracy,
+            }
+        )
     return curves
 
 
@@ -103,8 +120,10 @@ def dropout_figure(mlp_runs: Curves, alexnet_runs: dict[float, list[list[dict]]]
         epochs = range(1, len(_mean_curve(histories, "train/loss")) + 1)
         axes[1, 0].plot(epochs, _mean_curve(histories, "train/loss"), label=f"dropout {p:g}")
         axes[1, 1].plot(epochs, _mean_curve(histories, "val/acc1"), label=f"dropout {p:g}")
-    titles = [["MLP: training loss", "MLP: test accuracy"],
-              ["AlexNet (mini): training loss", "AlexNet (mini): validation top-1"]]
+    titles = [
+        ["MLP: training loss", "MLP: test accuracy"],
+        ["AlexNet (mini): training loss", "AlexNet (mini): validation top-1"],
+    ]
     for i in range(2):
         for j in range(2):
             axes[i, j].set_title(titles[i][j] + " (mean over seeds)")
@@ -122,32 +141,51 @@ def report(source: Path, out: Path, mlp_runs: Curves) -> list[dict[str, object]]
     for p, curves in mlp_runs.items():
         finals[("MLP (seed demo)", p)] = {
             "train_loss": [c[-1]["train_loss"] for c in curves],
-            "heldout_acc": [c[-1]["test_acc"] for c in curves]}
+            "heldout_acc": [c[-1]["test_acc"] for c in curves],
+        }
     for run in runs:
         p = float(run.config["dropout"]["p"])
         alexnet_runs.setdefault(p, []).append(run.history)
-        entry = finals.setdefault((f"AlexNet ({run.config['model']['preset']})", p),
-                                  {"train_loss": [], "heldout_acc": []})
+        entry = finals.setdefault(
+            (f"AlexNet ({run.config['model']['preset']})", p), {"train_loss": [], "heldout_acc": []}
+        )
         entry["train_loss"].append(run.metrics.get("train/loss"))
         entry["heldout_acc"].append(run.metrics.get("val/acc1"))
     rows: list[dict[str, object]] = []
     for (model, p), values in finals.items():
-        rows.append({"model": model, "dropout": p, "seeds": len(values["heldout_acc"]),
-                     "final_train_loss": str(mean_ci(values["train_loss"])),
-                     "final_heldout_acc": str(mean_ci(values["heldout_acc"]))})
+        rows.append(
+            {
+                "model": model,
+                "dropout": p,
+                "seeds": len(values["heldout_acc"]),
+                "final_train_loss": str(mean_ci(values["train_loss"])),
+                "final_heldout_acc": str(mean_ci(values["heldout_acc"])),
+            }
+        )
     effects = []
     for model in dict.fromkeys(model for model, _ in finals):
         with_, without = finals.get((model, 0.5)), finals.get((model, 0.0))
         if with_ and without:
             delta, beyond = difference(with_["heldout_acc"], without["heldout_acc"])
             ci = f" ± {100 * delta.half_width:.1f}" if delta.half_width is not None else ""
-            effects.append({"model": model, "held-out accuracy, dropout 0.5 - none (points)":
-                            f"{100 * delta.mean:+.1f}{ci}", "beyond seed noise":
-                            {True: "yes", False: "no", None: "n/a (1 seed)"}[beyond]})
+            effects.append(
+                {
+                    "model": model,
+                    "held-out accuracy, dropout 0.5 - none (points)": (
+                        f"{100 * delta.mean:+.1f}{ci}"
+                    ),
+                    "beyond seed noise": {True: "yes", False: "no", None: "n/a (1 seed)"}[beyond],
+                }
+            )
     write_table(rows, out / "dropout")
-    text = ("# Dropout\n\n" + provenance_markdown(read_provenance(out) or read_provenance(source)) +
-            "\nFinal values, mean ± 95% CI over seeds:\n\n" + markdown_table(rows) +
-            "\nDropout's effect (Welch's 95% CI):\n\n" + markdown_table(effects))
+    text = (
+        "# Dropout\n\n"
+        + provenance_markdown(read_provenance(out) or read_provenance(source))
+        + "\nFinal values, mean ± 95% CI over seeds:\n\n"
+        + markdown_table(rows)
+        + "\nDropout's effect (Welch's 95% CI):\n\n"
+        + markdown_table(effects)
+    )
     (out / "dropout.md").write_text(text)
     dropout_figure(mlp_runs, alexnet_runs).savefig(out / "dropout.png", dpi=110)
     print(text)
@@ -176,14 +214,24 @@ def main(argv: list[str] | None = None) -> Path:
         return out
     out = output_dir("dropout", args.out)
     seeds = seeds_of(args)
-    mlp_runs = {p: [mlp_curves(p, MLP_EPOCHS[args.size], seed) for seed in range(seeds)]
-                for p in (0.0, 0.5)}
-    write_table([c for curves in mlp_runs.values() for curve in curves for c in curve],
-                out / "mlp_curves")
+    mlp_runs = {
+        p: [mlp_curves(p, MLP_EPOCHS[args.size], seed) for seed in range(seeds)] for p in (0.0, 0.5)
+    }
+    write_table(
+        [c for curves in mlp_runs.values() for curve in curves for c in curve], out / "mlp_curves"
+    )
     named = args.data_root or args.data not in (None, "synthetic")
     alexnet = [o for o in ALEXNET[args.size] if not (named and o.startswith(SYNTHETIC_ONLY))]
-    run_sweep([*size_overrides(args.size, args.data_root, args.data), *alexnet,
-               "dropout=none,standard", *overrides], out, seeds)
+    run_sweep(
+        [
+            *size_overrides(args.size, args.data_root, args.data),
+            *alexnet,
+            "dropout=none,standard",
+            *overrides,
+        ],
+        out,
+        seeds,
+    )
     report(out, out, mlp_runs)
     return out
 

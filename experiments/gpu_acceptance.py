@@ -35,19 +35,46 @@ from alexnet.reporting.provenance import collect, git_state  # noqa: E402
 # (step, what it checks, timeout on a GPU in s, timeout on the CPU at tiny sizes in s)
 STEPS = (
     ("probe", "GPU name, memory, bf16 support, NCCL version", 60, 60),
-    ("precision", "no host syncs in non-logging steps; NaN gradients stop the run with finite "
-     "weights; 16-mixed with the fused optimizer, no false divergence; bf16 with clipping",
-     150, 180),
-    ("decode_render", "nvJPEG decode equals the CPU's within 3/255, memory flat over 200 "
-     "decodes; batch rendering on the device equals the CPU's images", 90, 90),
-    ("train_eval_resume", "2 epochs with callbacks=interpret above chance, pictures in the event "
-     "file; eval.py reproduces the test metrics; resuming continues the step count", 180, 240),
-    ("device_data", "render_on=device and decode=device runs with the default callbacks, img/s "
-     "beside the CPU loader's", 120, 180),
-    ("compile", "compile=true: fewer than 8 recompiles with callbacks=interpret, not slower "
-     "than eager", 180, 180),
-    ("ddp_sweep", "a sweep of two DDP jobs, each setting up and tearing down its process group",
-     150, 180),
+    (
+        "precision",
+        "no host syncs in non-logging steps; NaN gradients stop the run with finite "
+        "weights; 16-mixed with the fused optimizer, no false divergence; bf16 with clipping",
+        150,
+        180,
+    ),
+    (
+        "decode_render",
+        "nvJPEG decode equals the CPU's within 3/255, memory flat over 200 "
+        "decodes; batch rendering on the device equals the CPU's images",
+        90,
+        90,
+    ),
+    (
+        "train_eval_resume",
+        "2 epochs with callbacks=interpret above chance, pictures in the event "
+        "file; eval.py reproduces the test metrics; resuming continues the step count",
+        180,
+        240,
+    ),
+    (
+        "device_data",
+        "render_on=device and decode=device runs with the default callbacks, img/s "
+        "beside the CPU loader's",
+        120,
+        180,
+    ),
+    (
+        "compile",
+        "compile=true: fewer than 8 recompiles with callbacks=interpret, not slower than eager",
+        180,
+        180,
+    ),
+    (
+        "ddp_sweep",
+        "a sweep of two DDP jobs, each setting up and tearing down its process group",
+        150,
+        180,
+    ),
     ("throughput", "framework / plain PyTorch >= 0.97 for bf16 channels_last; images/s", 120, 120),
 )
 
@@ -59,7 +86,8 @@ def run_step(name: str, device: str, out: Path, timeout: float) -> dict:
     log = out / "steps" / f"{name}.log"
     started = time.monotonic()
     process = multiprocessing.get_context("fork").Process(
-        target=_step_process, args=(name, device, out / "work" / name, result, log))
+        target=_step_process, args=(name, device, out / "work" / name, result, log)
+    )
     process.start()
     process.join(timeout)
     code = process.exitcode
@@ -69,12 +97,18 @@ def run_step(name: str, device: str, out: Path, timeout: float) -> dict:
         code = None
     seconds = round(time.monotonic() - started, 1)
     if code is None:
-        return {"status": "failed", "seconds": seconds,
-                "error": f"timed out after {timeout:g} s (its log: {log.relative_to(out)})"}
+        return {
+            "status": "failed",
+            "seconds": seconds,
+            "error": f"timed out after {timeout:g} s (its log: {log.relative_to(out)})",
+        }
     if not result.exists():
         lines = log.read_text(errors="replace").strip().splitlines() if log.exists() else []
-        return {"status": "failed", "seconds": seconds,
-                "error": f"exited {code} without a result: {(lines or ['(no output)'])[-1]}"}
+        return {
+            "status": "failed",
+            "seconds": seconds,
+            "error": f"exited {code} without a result: {(lines or ['(no output)'])[-1]}",
+        }
     record = json.loads(result.read_text())
     failed = [check for check in record["checks"] if check["status"] == "failed"]
     status = "failed" if failed or code else "passed"
@@ -92,24 +126,34 @@ def _step_process(name: str, device: str, work: Path, result: Path, log: Path) -
 
 
 def markdown(summary: dict) -> str:
-    lines = [f"# GPU acceptance ({summary['mode']}): {summary['verdict']}", "",
-             f"`{summary['command']}` at commit {summary['provenance'].get('commit')}, "
-             f"{summary['seconds']:.0f} s in all; machine and versions in summary.json.", "",
-             "| step | check | status | figures |", "| --- | --- | --- | --- |"]
+    lines = [
+        f"# GPU acceptance ({summary['mode']}): {summary['verdict']}",
+        "",
+        f"`{summary['command']}` at commit {summary['provenance'].get('commit')}, "
+        f"{summary['seconds']:.0f} s in all; machine and versions in summary.json.",
+        "",
+        "| step | check | status | figures |",
+        "| --- | --- | --- | --- |",
+    ]
     for name, step in summary["steps"].items():
         if "error" in step:
             lines.append(f"| {name} | (the step) | failed | {step['error']} |")
         for check in step.get("checks", []):
-            lines.append(f"| {name} | {check['name']} | {check['status']} | "
-                         f"{check.get('detail', '')} |")
+            lines.append(
+                f"| {name} | {check['name']} | {check['status']} | {check.get('detail', '')} |"
+            )
     return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cpu", action="store_true", help="tiny sizes on the CPU (CI)")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="default: experiments/results/gpu, or logs/acceptance_cpu with --cpu")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="default: experiments/results/gpu, or logs/acceptance_cpu with --cpu",
+    )
     parser.add_argument("--only", nargs="+", choices=[step[0] for step in STEPS])
     args = parser.parse_args(argv)
     out = args.out or ROOT / ("logs/acceptance_cpu" if args.cpu else "experiments/results/gpu")
@@ -123,10 +167,14 @@ def main(argv: list[str] | None = None) -> int:
         steps[name] = run_step(name, device, out, cpu_timeout if args.cpu else gpu_timeout)
         sys.stderr.write(f"{name}: {steps[name]['status']} ({steps[name]['seconds']} s)\n")
     failed = [name for name, step in steps.items() if step["status"] == "failed"]
-    summary = {"mode": "cpu, tiny sizes" if args.cpu else "gpu",
-               "verdict": f"{len(failed)} step(s) failed: {', '.join(failed)}" if failed
-               else "every step passed",
-               "seconds": round(time.monotonic() - started, 1), "steps": steps}
+    summary = {
+        "mode": "cpu, tiny sizes" if args.cpu else "gpu",
+        "verdict": f"{len(failed)} step(s) failed: {', '.join(failed)}"
+        if failed
+        else "every step passed",
+        "seconds": round(time.monotonic() - started, 1),
+        "steps": steps,
+    }
     summary["provenance"] = collect([], summary["seconds"], git=git, out=out)
     summary["command"] = summary["provenance"]["command"]
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")

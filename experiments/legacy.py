@@ -35,16 +35,22 @@ def rows(data: Path) -> list[dict[str, object]]:
     for entry in read_csv(data):
         counted = counted_params(entry["torchvision_builder"])
         if counted != int(entry["params"]):
-            raise ValueError(f"{data}: {entry['model']} params={entry['params']} but "
-                             f"torchvision.models.{entry['torchvision_builder']} has {counted}")
-        table.append({
-            "model": entry["model"], "year": int(entry["year"]), "depth": int(entry["depth"]),
-            "params_M": round(counted / 1e6, 1),
-            "top1_error_pct": round(100 - float(entry["top1_acc_pct"]), 2),
-            "top5_error_pct": round(100 - float(entry["top5_acc_pct"]), 2),
-            "source_year_depth": entry["source_year_depth"],
-            "source_accuracy": entry["source_accuracy"],
-        })
+            raise ValueError(
+                f"{data}: {entry['model']} params={entry['params']} but "
+                f"torchvision.models.{entry['torchvision_builder']} has {counted}"
+            )
+        table.append(
+            {
+                "model": entry["model"],
+                "year": int(entry["year"]),
+                "depth": int(entry["depth"]),
+                "params_M": round(counted / 1e6, 1),
+                "top1_error_pct": round(100 - float(entry["top1_acc_pct"]), 2),
+                "top5_error_pct": round(100 - float(entry["top5_acc_pct"]), 2),
+                "source_year_depth": entry["source_year_depth"],
+                "source_accuracy": entry["source_accuracy"],
+            }
+        )
     return table
 
 
@@ -54,9 +60,13 @@ def legacy_figure(table: list[dict[str, object]]) -> Figure:
     axes = figure.subplots()
     for row in table:
         axes.scatter(row["year"], row["top1_error_pct"], s=8 * float(row["params_M"]), alpha=0.5)
-        axes.annotate(f"{row['model']}\n{row['depth']} layers, {row['params_M']}M",
-                      (row["year"], row["top1_error_pct"]), textcoords="offset points",
-                      xytext=(8, 6), fontsize=8)
+        axes.annotate(
+            f"{row['model']}\n{row['depth']} layers, {row['params_M']}M",
+            (row["year"], row["top1_error_pct"]),
+            textcoords="offset points",
+            xytext=(8, 6),
+            fontsize=8,
+        )
     axes.set_xlabel("year")
     axes.set_ylabel("ImageNet top-1 error (%), torchvision weights, one 224 crop")
     axes.set_title("After AlexNet: deeper, then more efficient (marker area ~ parameters)")

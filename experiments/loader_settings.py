@@ -68,17 +68,23 @@ def sources(text: str) -> list[str]:
     names = text.split(",")
     for name in names:
         if name not in SETTINGS:
-            raise argparse.ArgumentTypeError(f"{name!r} is not valid; choose from "
-                                             f"{', '.join(SETTINGS)}")
+            raise argparse.ArgumentTypeError(
+                f"{name!r} is not valid; choose from {', '.join(SETTINGS)}"
+            )
     return names
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sources", type=sources, default=["synthetic", "imagefolder"],
-                        help="comma-separated: synthetic, imagefolder (default: both)")
-    parser.add_argument("--epochs", type=int_at_least(2), default=3,
-                        help="the first is warm-up, the rest are timed")
+    parser.add_argument(
+        "--sources",
+        type=sources,
+        default=["synthetic", "imagefolder"],
+        help="comma-separated: synthetic, imagefolder (default: both)",
+    )
+    parser.add_argument(
+        "--epochs", type=int_at_least(2), default=3, help="the first is warm-up, the rest are timed"
+    )
     parser.add_argument("--repeats", type=int_at_least(1), default=2)
     parser.add_argument("--train-per-class", type=int_at_least(1), default=100)
     parser.add_argument("overrides", nargs="*", help="Hydra overrides for every row")
@@ -91,11 +97,19 @@ def main(argv: list[str] | None = None) -> None:
         }
         # Only the loops the loader feeds: no checkpoints, pictures or event files, whose
         # writes would add their own noise to every row alike.
-        quiet = ["callbacks=none", "logger=none", "++trainer.enable_checkpointing=false",
-                 "++trainer.enable_model_summary=false"]
+        quiet = [
+            "callbacks=none",
+            "logger=none",
+            "++trainer.enable_checkpointing=false",
+            "++trainer.enable_model_summary=false",
+        ]
         for source in args.sources:
-            common = [f"trainer.max_epochs={args.epochs}", "test=false", *base[source],
-                      *args.overrides]
+            common = [
+                f"trainer.max_epochs={args.epochs}",
+                "test=false",
+                *base[source],
+                *args.overrides,
+            ]
             shown = " ".join(common)
             settings = SETTINGS[source] + (CUDA_SETTINGS if torch.cuda.is_available() else [])
             rates: dict[str, list[float]] = {label: [] for label, _ in settings}

@@ -66,8 +66,13 @@ CLAIM = "localization"
 SEEDS = {"tiny": 2, "cpu": 5}
 IMAGES = {"tiny": 24, "cpu": 1000}
 TRAINED, PRIOR = "Grad-CAM, trained", "centre prior"
-MAPS = (TRAINED, "Grad-CAM, untrained (a fresh init)", PRIOR, "local contrast energy",
-        "oracle (the mask on Grad-CAM's grid)")
+MAPS = (
+    TRAINED,
+    "Grad-CAM, untrained (a fresh init)",
+    PRIOR,
+    "local contrast energy",
+    "oracle (the mask on Grad-CAM's grid)",
+)
 FIXED = ["model=mini", "data.image_size=64", "logger=none", "test=false"]
 
 
@@ -77,15 +82,18 @@ def held_out(data: dict, count: int) -> tuple[torch.Tensor, torch.Tensor]:
     datamodule.setup()
     test = datamodule.datasets["test"]
     indices = range(min(count, len(test)))
-    return (torch.stack([test[i][0] for i in indices]),
-            torch.stack([test.object_mask(i) for i in indices]))
+    return (
+        torch.stack([test[i][0] for i in indices]),
+        torch.stack([test.object_mask(i) for i in indices]),
+    )
 
 
 def cam_grid(model: torch.nn.Module, layer: str, image: torch.Tensor) -> int:
     """The side of `layer`'s output grid for images like `image`: Grad-CAM's resolution."""
     sizes: list[int] = []
     handle = cam_layer(model, layer).register_forward_hook(
-        lambda _m, _i, output: sizes.append(output.shape[-1]))
+        lambda _m, _i, output: sizes.append(output.shape[-1])
+    )
     try:
         with torch.no_grad():
             model.eval()(image[:1])
@@ -96,41 +104,56 @@ def cam_grid(model: torch.nn.Module, layer: str, image: torch.Tensor) -> int:
 
 def run_maps(run: Run, layer: str, count: int) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
     """Each map of MAPS for the run's test images, and their masks."""
-    module = AlexNetModule.load_from_checkpoint(resolve_checkpoint(run.path), map_location="cpu",
-                                                weights_only=True)
+    module = AlexNetModule.load_from_checkpoint(
+        resolve_checkpoint(run.path), map_location="cpu", weights_only=True
+    )
     trained = module.model.eval()
     spec = dict(module.hparams["model"])
     torch.manual_seed(int(run.config["seed"]))
     untrained = create_model(spec.pop("preset"), **spec).eval()
     images, masks = held_out(run.config["data"], count)
-    maps = [grad_cam(trained, images, layer=layer), grad_cam(untrained, images, layer=layer),
-            centre_prior(len(images), images.shape[-1]), contrast_saliency(images),
-            oracle_maps(masks, cam_grid(trained, layer, images))]
+    maps = [
+        grad_cam(trained, images, layer=layer),
+        grad_cam(untrained, images, layer=layer),
+        centre_prior(len(images), images.shape[-1]),
+        contrast_saliency(images),
+        oracle_maps(masks, cam_grid(trained, layer, images)),
+    ]
     return dict(zip(MAPS, maps)), masks
 
 
 def measure(out: Path, layer: str, count: int) -> list[dict[str, object]]:
     """pointing.csv: per completed run and map, the hits, images, mass inside, flat maps."""
     rows: list[dict[str, object]] = []
-    runs = sorted((r for r in load_runs(out / "sweep") if r.record.get("status") == "completed"),
-                  key=lambda r: r.config["seed"])
+    runs = sorted(
+        (r for r in load_runs(out / "sweep") if r.record.get("status") == "completed"),
+        key=lambda r: r.config["seed"],
+    )
     for run in runs:
         maps, masks = run_maps(run, layer, count)
         for name, found in maps.items():
-            rows.append({"seed": int(run.config["seed"]), "map": name,
-                         "hits": int(pointing_hits(found, masks).sum()), "images": len(masks),
-                         "mass inside": round(mass_inside(found, masks), 6),
-                         "flat maps": int(flat_maps(found).sum()),
-                         "object share": round(float(masks.float().mean()), 6),
-                         "val top-1": run.metrics.get("val/acc1")})
+            rows.append(
+                {
+                    "seed": int(run.config["seed"]),
+                    "map": name,
+                    "hits": int(pointing_hits(found, masks).sum()),
+                    "images": len(masks),
+                    "mass inside": round(mass_inside(found, masks), 6),
+                    "flat maps": int(flat_maps(found).sum()),
+                    "object share": round(float(masks.float().mean()), 6),
+                    "val top-1": run.metrics.get("val/acc1"),
+                }
+            )
     write_table(rows, out / "pointing")
     return rows
 
 
 def read_pointing(path: Path) -> list[dict[str, object]]:
     with path.open(newline="") as handle:
-        return [{k: (v if k == "map" else float(v) if v else None) for k, v in row.items()}
-                for row in csv.DictReader(handle)]
+        return [
+            {k: (v if k == "map" else float(v) if v else None) for k, v in row.items()}
+            for row in csv.DictReader(handle)
+        ]
 
 
 def map_rows(rows: list[dict[str, object]]) -> list[dict[str, object]]:
@@ -143,13 +166,19 @@ def map_rows(rows: list[dict[str, object]]) -> list[dict[str, object]]:
             continue
         rates = [r["hits"] / r["images"] for r in mine]
         low, high = wilson(int(mine[0]["hits"]), int(mine[0]["images"]))
-        table.append({"map": name, "seeds": len(mine), "pointing game": mean_ci(rates).bounded(),
-                      "first seed's interval (Wilson)":
-                          f"[{low:.3f}, {high:.3f}] of {int(mine[0]['images'])}",
-                      "mass inside": mean_ci([r["mass inside"] for r in mine]).bounded(),
-                      "flat maps": int(sum(r["flat maps"] for r in mine)),
-                      "object share of the image":
-                          mean_ci([r["object share"] for r in mine]).bounded()})
+        table.append(
+            {
+                "map": name,
+                "seeds": len(mine),
+                "pointing game": mean_ci(rates).bounded(),
+                "first seed's interval (Wilson)": (
+                    f"[{low:.3f}, {high:.3f}] of {int(mine[0]['images'])}"
+                ),
+                "mass inside": mean_ci([r["mass inside"] for r in mine]).bounded(),
+                "flat maps": int(sum(r["flat maps"] for r in mine)),
+                "object share of the image": mean_ci([r["object share"] for r in mine]).bounded(),
+            }
+        )
     return table
 
 
@@ -161,45 +190,69 @@ def report(source: Path, out: Path) -> Measured | None:
     rows = read_pointing(source / "pointing.csv")
     table = map_rows(rows)
     write_table(table, out / "localization")
-    rate = {name: {int(r["seed"]): r["hits"] / r["images"] for r in rows if r["map"] == name}
-            for name in MAPS}
+    rate = {
+        name: {int(r["seed"]): r["hits"] / r["images"] for r in rows if r["map"] == name}
+        for name in MAPS
+    }
     measured = None
     if rate[TRAINED] and rate[PRIOR]:
         runs = load_runs(source)
-        data = (runs[0].record.get("data_version") or runs[0].config["data"]["source"]
-                if runs else "?")
-        effect = paired_difference(rate[TRAINED], rate[PRIOR], float(analysis["confidence"]),
-                                   float(analysis["power"]))
-        measured = Measured(CLAIM, effect, "difference", data, provenance.get("size", "?"),
-                            sorted(set(rate[TRAINED]) & set(rate[PRIOR])))
+        data = (
+            runs[0].record.get("data_version") or runs[0].config["data"]["source"] if runs else "?"
+        )
+        effect = paired_difference(
+            rate[TRAINED], rate[PRIOR], float(analysis["confidence"]), float(analysis["power"])
+        )
+        measured = Measured(
+            CLAIM,
+            effect,
+            "difference",
+            data,
+            provenance.get("size", "?"),
+            sorted(set(rate[TRAINED]) & set(rate[PRIOR])),
+        )
         write_effect(out, measured)
     accuracy = [r["val top-1"] for r in rows if r["map"] == TRAINED and r["val top-1"]]
-    text = ("# Grad-CAM localization on the synthetic data\n\n" +
-            provenance_markdown(provenance or None) +
-            f"\nClaim `{CLAIM}` (experiments/claims.yaml): {declared.metric}; trained Grad-CAM "
-            f"at {provenance.get('layer', '?')} against the centre prior, paired by seed, on "
-            "each run's held-out test images (its final weights: no checkpoint chosen on them)."
-            f" The trained models' validation top-1: {mean_ci(accuracy) if accuracy else '?'}."
-            "\n\n" + effect_line(measured) + "\n\n" + markdown_table(table) +
-            "\nThe oracle is the ceiling for a map at Grad-CAM's resolution; the object share is "
-            "the pointing game of a random point.\n")
+    text = (
+        "# Grad-CAM localization on the synthetic data\n\n"
+        + provenance_markdown(provenance or None)
+        + f"\nClaim `{CLAIM}` (experiments/claims.yaml): {declared.metric}; trained Grad-CAM "
+        f"at {provenance.get('layer', '?')} against the centre prior, paired by seed, on "
+        "each run's held-out test images (its final weights: no checkpoint chosen on them)."
+        f" The trained models' validation top-1: {mean_ci(accuracy) if accuracy else '?'}."
+        "\n\n"
+        + effect_line(measured)
+        + "\n\n"
+        + markdown_table(table)
+        + "\nThe oracle is the ceiling for a map at Grad-CAM's resolution; the object share is "
+        "the pointing game of a random point.\n"
+    )
     (out / "localization.md").write_text(text)
     print(text)
     return measured
 
 
 def effect_line(measured: Measured | None) -> str:
-    return effect_sentence(measured, "Grad-CAM - centre prior",
-                           "Grad-CAM - centre prior, pointing game", scale=100, digits=1,
-                           unit="points")
+    return effect_sentence(
+        measured,
+        "Grad-CAM - centre prior",
+        "Grad-CAM - centre prior, pointing game",
+        scale=100,
+        digits=1,
+        unit="points",
+    )
 
 
 def main(argv: list[str] | None = None) -> Path:
     parser = experiment_parser("localization", __doc__.splitlines()[0])
     parser.set_defaults(size="cpu")
     parser.add_argument("--layer", default="conv3", help="the conv layer Grad-CAM reads")
-    parser.add_argument("--images", type=int, default=None,
-                        help="test images per run (default: 24 at tiny, 1000 at cpu)")
+    parser.add_argument(
+        "--images",
+        type=int,
+        default=None,
+        help="test images per run (default: 24 at tiny, 1000 at cpu)",
+    )
     args, overrides = parser.parse_known_args(argv)
     if args.report:
         source, out = report_dirs(args, "localization")
@@ -210,11 +263,17 @@ def main(argv: list[str] | None = None) -> Path:
     if args.size not in SEEDS:
         parser.error(f"--size {args.size}: this experiment has sizes {', '.join(SEEDS)}")
     out = output_dir("localization", args.out)
-    sized = [o for o in size_overrides(args.size, data="synthetic_hard")
-             if not o.startswith(("model=", "data.image_size=", "test="))]
-    run_sweep([*sized, *reference_overrides(args.size), *FIXED, *overrides], out,
-              args.seeds or SEEDS[args.size],
-              extra={"size": args.size, "layer": args.layer})
+    sized = [
+        o
+        for o in size_overrides(args.size, data="synthetic_hard")
+        if not o.startswith(("model=", "data.image_size=", "test="))
+    ]
+    run_sweep(
+        [*sized, *reference_overrides(args.size), *FIXED, *overrides],
+        out,
+        args.seeds or SEEDS[args.size],
+        extra={"size": args.size, "layer": args.layer},
+    )
     measure(out, args.layer, args.images or IMAGES[args.size])
     report(out, out)
     return out

@@ -108,12 +108,20 @@ def main(argv: list[str] | None = None) -> Path:
     out = output_dir("lr_schedules", args.out)
     with recorded(out):
         warmup = args.warmup_epochs * args.steps_per_epoch
-        curves = {name: simulate(name, args.epochs, args.steps_per_epoch, warmup)
-                  for name in SCHEDULES}
-        marks = sorted({0, 1, args.warmup_epochs, args.epochs // 3, args.epochs * 2 // 3,
-                        args.epochs - 1})
-        rows = [{"schedule": name, **{f"epoch {e}": lrs[e * args.steps_per_epoch] for e in marks},
-                 "driven_by": driven_by(name)} for name, lrs in curves.items()]
+        curves = {
+            name: simulate(name, args.epochs, args.steps_per_epoch, warmup) for name in SCHEDULES
+        }
+        marks = sorted(
+            {0, 1, args.warmup_epochs, args.epochs // 3, args.epochs * 2 // 3, args.epochs - 1}
+        )
+        rows = [
+            {
+                "schedule": name,
+                **{f"epoch {e}": lrs[e * args.steps_per_epoch] for e in marks},
+                "driven_by": driven_by(name),
+            }
+            for name, lrs in curves.items()
+        ]
         print(write_table(rows, out / "lr_schedules"))
         lr_figure(curves, args.steps_per_epoch).savefig(out / "lr_schedules.png", dpi=110)
         print(f"Wrote {out}")

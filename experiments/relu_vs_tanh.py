@@ -72,16 +72,28 @@ DATA_SEED = 0
 SWEEP_SEEDS = (0, 99)  # the rate sweep's training seeds; the fresh seeds are 1..N
 # Probe every N steps on M un-augmented training images (cpu: 20 steps an epoch).
 PROBE = {"tiny": (1, 18), "cpu": (4, 500), "full": (50, 2000)}
-SETUP = ["model=four_layer", "model.init=default", "dropout=none", "optimizer=sgd",
-         "optimizer.momentum=0.9", "optimizer.weight_decay=0", "schedule=constant",
-         "data.augment=none", f"data.seed={DATA_SEED}", "test=false", "callbacks=none"]
+SETUP = [
+    "model=four_layer",
+    "model.init=default",
+    "dropout=none",
+    "optimizer=sgd",
+    "optimizer.momentum=0.9",
+    "optimizer.weight_decay=0",
+    "schedule=constant",
+    "data.augment=none",
+    f"data.seed={DATA_SEED}",
+    "test=false",
+    "callbacks=none",
+]
 
 
 def probe_overrides(size: str) -> list[str]:
     every, images = PROBE[size]
-    return ["+callbacks.training_probe._target_=alexnet.callbacks.training_probe.TrainingProbe",
-            f"+callbacks.training_probe.every_n_steps={every}",
-            f"+callbacks.training_probe.images={images}"]
+    return [
+        "+callbacks.training_probe._target_=alexnet.callbacks.training_probe.TrainingProbe",
+        f"+callbacks.training_probe.every_n_steps={every}",
+        f"+callbacks.training_probe.images={images}",
+    ]
 
 
 def training_errors(run: Run) -> list[tuple[int, float]]:
@@ -159,13 +171,20 @@ def choose_rates(sweep: list[Run], target: float) -> tuple[dict[str, float], lis
         seen = worst.get(key, (0.0, 0.0, False))
         worst[key] = (max(seen[0], slowest), max(seen[1], final), seen[2] or dead)
         per_epoch = steps_per_epoch(run)
-        table.append({"activation": name, "lr": learning_rate(run), "seed": run.config["seed"],
-                      f"steps_to_{target:g}_train_error": _round(steps),
-                      f"epochs_to_{target:g}_train_error":
-                          _round(steps / per_epoch if steps is not None and per_epoch else None),
-                      "final_train_error": round(final, 4), "dead_units_at_end": dead_text(run),
-                      "run": "dead" if dead else "reached" if steps is not None else
-                      "not reached"})
+        table.append(
+            {
+                "activation": name,
+                "lr": learning_rate(run),
+                "seed": run.config["seed"],
+                f"steps_to_{target:g}_train_error": _round(steps),
+                f"epochs_to_{target:g}_train_error": _round(
+                    steps / per_epoch if steps is not None and per_epoch else None
+                ),
+                "final_train_error": round(final, 4),
+                "dead_units_at_end": dead_text(run),
+                "run": "dead" if dead else "reached" if steps is not None else "not reached",
+            }
+        )
     best: dict[str, tuple[tuple[float, float], float]] = {}
     for (name, lr), (slowest, final, dead) in worst.items():
         if dead:
@@ -200,16 +219,23 @@ def seed_rows(runs: list[Run], target: float) -> tuple[list[dict], dict[int, dic
                 per_seed.setdefault(int(run.config["seed"]), {})[name] = value
         reached = [(s, steps_per_epoch(r)) for s, r in zip(steps, mine) if s is not None]
         finals = [training_errors(r)[-1][1] for r in mine if training_errors(r)]
-        rows.append({
-            "activation": name, "lr": learning_rate(mine[0]), "seeds": len(mine),
-            f"steps_to_{target:g}_train_error":
-                str(mean_ci([s for s, _ in reached])) if reached else "not reached",
-            f"epochs_to_{target:g}_train_error":
-                str(mean_ci([s / e for s, e in reached])) if reached else "not reached",
-            "reached_in": f"{len(reached)} of {len(mine)}",
-            "dead_runs": sum(is_dead(r) for r in mine),
-            "final_train_error": str(mean_ci(finals)) if finals else None,
-            "epochs_run": len(mine[0].history)})
+        rows.append(
+            {
+                "activation": name,
+                "lr": learning_rate(mine[0]),
+                "seeds": len(mine),
+                f"steps_to_{target:g}_train_error": str(mean_ci([s for s, _ in reached]))
+                if reached
+                else "not reached",
+                f"epochs_to_{target:g}_train_error": str(mean_ci([s / e for s, e in reached]))
+                if reached
+                else "not reached",
+                "reached_in": f"{len(reached)} of {len(mine)}",
+                "dead_runs": sum(is_dead(r) for r in mine),
+                "final_train_error": str(mean_ci(finals)) if finals else None,
+                "epochs_run": len(mine[0].history),
+            }
+        )
     return rows, per_seed
 
 
@@ -218,38 +244,59 @@ def ratio_line(per_seed: dict[int, dict[str, float]], target: float, seeds: int)
     the smallest ratio these pairs could detect), beside the paper's 6x; the pairs where an
     activation never reached the target are counted."""
     # A run at the target before its first step has no speed to compare: left out too.
-    ratios = [v["tanh"] / v["relu"] for v in per_seed.values()
-              if {"relu", "tanh"} <= set(v) and min(v.values()) > 0]
+    ratios = [
+        v["tanh"] / v["relu"]
+        for v in per_seed.values()
+        if {"relu", "tanh"} <= set(v) and min(v.values()) > 0
+    ]
     missing = seeds - len(ratios)
-    dropped = (f" ({missing} of {seeds} seed pairs left out: an activation did not reach the "
-               "target within the epochs run, its run died, or it started there)"
-               if missing else "")
+    dropped = (
+        f" ({missing} of {seeds} seed pairs left out: an activation did not reach the "
+        "target within the epochs run, its run died, or it started there)"
+        if missing
+        else ""
+    )
     if not ratios:
-        return (f"steps to {target:.0%} training error, tanh / ReLU: not measurable (no seed "
-                f"where both reached it){dropped}; paper: {PAPER_RATIO:g}x on CIFAR-10")
+        return (
+            f"steps to {target:.0%} training error, tanh / ReLU: not measurable (no seed "
+            f"where both reached it){dropped}; paper: {PAPER_RATIO:g}x on CIFAR-10"
+        )
     ratio = ratio_ci(ratios)
     noise = ""
     if ratio.low is not None:
-        noise = (f"; 95% CI [{ratio.low:.2f}, {ratio.high:.2f}], smallest detectable "
-                 f"{ratio.detectable:.2f}x: " +
-                 ("ReLU is faster beyond seed noise" if ratio.low > 1 else
-                  "tanh is faster beyond seed noise" if ratio.high < 1 else
-                  "within seed noise of no difference"))
-    return (f"steps to {target:.0%} training error, tanh / ReLU: {ratio.mean:.2f}x (geometric "
-            f"mean of {len(ratios)} seed pairs){dropped}{noise}; paper: {PAPER_RATIO:g}x on "
-            "CIFAR-10")
+        noise = (
+            f"; 95% CI [{ratio.low:.2f}, {ratio.high:.2f}], smallest detectable "
+            f"{ratio.detectable:.2f}x: "
+            + (
+                "ReLU is faster beyond seed noise"
+                if ratio.low > 1
+                else "tanh is faster beyond seed noise"
+                if ratio.high < 1
+                else "within seed noise of no difference"
+            )
+        )
+    return (
+        f"steps to {target:.0%} training error, tanh / ReLU: {ratio.mean:.2f}x (geometric "
+        f"mean of {len(ratios)} seed pairs){dropped}{noise}; paper: {PAPER_RATIO:g}x on "
+        "CIFAR-10"
+    )
 
 
-def write_relu_effect(out: Path, per_seed: dict[int, dict[str, float]], runs: list[Run],
-                      provenance: dict) -> None:
+def write_relu_effect(
+    out: Path, per_seed: dict[int, dict[str, float]], runs: list[Run], provenance: dict
+) -> None:
     """effect.json for the claims table: log(tanh steps / ReLU steps) per seed pair."""
-    logs = {seed: math.log(v["tanh"] / v["relu"]) for seed, v in per_seed.items()
-            if {"relu", "tanh"} <= set(v) and min(v.values()) > 0}
+    logs = {
+        seed: math.log(v["tanh"] / v["relu"])
+        for seed, v in per_seed.items()
+        if {"relu", "tanh"} <= set(v) and min(v.values()) > 0
+    }
     if not logs:
         return
     command = provenance.get("command", "").split()
-    size = provenance.get("size") or (command[command.index("--size") + 1]
-                                      if "--size" in command[:-1] else "cpu")
+    size = provenance.get("size") or (
+        command[command.index("--size") + 1] if "--size" in command[:-1] else "cpu"
+    )
     data = runs[0].record.get("data_version") or runs[0].config["data"]["source"]
     effect = paired_difference(logs, dict.fromkeys(logs, 0.0))
     write_effect(out, Measured("relu_speed", effect, "log-ratio", data, size, sorted(logs)))
@@ -268,8 +315,14 @@ def curves_figure(runs: list[Run], target: float) -> Figure:
         style, colour = styles.get(name, (":", "grey"))
         label = f"{name} (lr {learning_rate(run):g})" if name not in labelled else None
         labelled.add(name)
-        axes.plot([step / per_epoch for step, _ in points], [error for _, error in points],
-                  style, color=colour, lw=1, label=label)
+        axes.plot(
+            [step / per_epoch for step, _ in points],
+            [error for _, error in points],
+            style,
+            color=colour,
+            lw=1,
+            label=label,
+        )
     axes.axhline(target, color="grey", lw=0.8)
     axes.set_xlabel("epochs")
     axes.set_ylabel("training error rate (eval mode, no augmentation)")
@@ -295,17 +348,21 @@ def report(source: Path, out: Path, target: float) -> str:
     data_seeds = sorted({r.config["data"]["seed"] for r in runs})
     sweep_seeds = sorted({int(r.config["seed"]) for r in sweep})
     made = provenance_markdown(read_provenance(out) or read_provenance(source))
-    text = ("# ReLU against tanh\n\n" + made +
-            f"\n{line}\n\nOne task for every run: data seed {', '.join(map(str, data_seeds))}; "
-            "the training seeds vary init and order. Both activations: PyTorch's default init, "
-            "no warm-up, no clipping, no regularization. Training error: eval mode on a fixed "
-            "un-augmented subset of the training set.\n\nAt each activation's own learning "
-            "rate, over fresh training seeds:\n\n" + markdown_table(rows) +
-            "\nThe learning-rate sweep that chose them (training seeds "
-            f"{', '.join(str(seed) for seed in sweep_seeds)}); dead units per layer (act1 / act2 "
-            "/ ...) at the end of each run; the chosen rate is the one whose slower seed reached "
-            "the target first, and a rate with a dead or diverged seed is never chosen:\n\n" +
-            markdown_table(sweep_table))
+    text = (
+        "# ReLU against tanh\n\n"
+        + made
+        + f"\n{line}\n\nOne task for every run: data seed {', '.join(map(str, data_seeds))}; "
+        "the training seeds vary init and order. Both activations: PyTorch's default init, "
+        "no warm-up, no clipping, no regularization. Training error: eval mode on a fixed "
+        "un-augmented subset of the training set.\n\nAt each activation's own learning "
+        "rate, over fresh training seeds:\n\n"
+        + markdown_table(rows)
+        + "\nThe learning-rate sweep that chose them (training seeds "
+        f"{', '.join(str(seed) for seed in sweep_seeds)}); dead units per layer (act1 / act2 "
+        "/ ...) at the end of each run; the chosen rate is the one whose slower seed reached "
+        "the target first, and a rate with a dead or diverged seed is never chosen:\n\n"
+        + markdown_table(sweep_table)
+    )
     (out / "relu_vs_tanh.md").write_text(text)
     curves_figure(seeded, target).savefig(out / "relu_vs_tanh.png", dpi=110)
     print(text)
@@ -323,34 +380,56 @@ def main(argv: list[str] | None = None) -> Path:
         return out
     out = output_dir("relu_vs_tanh", args.out)
     # The protocol's own network, at CIFAR's 32 px (a named set: its native size).
-    base = [o for o in size_overrides(args.size, args.data_root, args.data)
-            if not o.startswith(("model=", "data.image_size="))]
+    base = [
+        o
+        for o in size_overrides(args.size, args.data_root, args.data)
+        if not o.startswith(("model=", "data.image_size="))
+    ]
     if args.data in (None, "synthetic", "imagefolder"):
         base.append("data.image_size=32")
-    base += [f"trainer.max_epochs={EPOCHS[args.size]}", *SETUP, *probe_overrides(args.size),
-             *overrides]
+    base += [
+        f"trainer.max_epochs={EPOCHS[args.size]}",
+        *SETUP,
+        *probe_overrides(args.size),
+        *overrides,
+    ]
     git, started = git_state(exclude=out), time.perf_counter()
     rates = ",".join(f"{lr:g}" for lr in LEARNING_RATES[args.size])
     # The sweep only needs each rate's steps to the target: its runs end there.
     stop = f"+callbacks.training_probe.stop_at_error={args.target_error:g}"
-    launch_multirun([*base, stop, f"activation={','.join(ACTIVATIONS)}",
-                     f"optimizer.lr={rates}", f"seed={','.join(map(str, SWEEP_SEEDS))}"],
-                    out / "lr_sweep")
+    launch_multirun(
+        [
+            *base,
+            stop,
+            f"activation={','.join(ACTIVATIONS)}",
+            f"optimizer.lr={rates}",
+            f"seed={','.join(map(str, SWEEP_SEEDS))}",
+        ],
+        out / "lr_sweep",
+    )
     sweep = load_runs(out / "lr_sweep")
     chosen, _ = choose_rates(sweep, args.target_error)
     missing = [name for name in ACTIVATIONS if name not in chosen]
     if missing:
-        raise SystemExit(f"error: every rate of {', '.join(missing)} died; widen the grid "
-                         "(LEARNING_RATES) toward smaller rates")
+        raise SystemExit(
+            f"error: every rate of {', '.join(missing)} died; widen the grid "
+            "(LEARNING_RATES) toward smaller rates"
+        )
     seeds = args.seeds or SEEDS[args.size]
     fresh = [f"seed={','.join(str(s) for s in range(1, seeds + 1))}"]
     for name in ACTIVATIONS:
-        launch_multirun([*base, f"activation={name}", f"optimizer.lr={chosen[name]:g}", *fresh],
-                        out / name)
-    write_summary({stage_dir: load_runs(out / stage_dir)
-                   for stage_dir in ("lr_sweep", *ACTIVATIONS)}, out)
-    record = collect(sorted({*SWEEP_SEEDS, *range(1, seeds + 1)}),
-                     time.perf_counter() - started, git=git, out=out)
+        launch_multirun(
+            [*base, f"activation={name}", f"optimizer.lr={chosen[name]:g}", *fresh], out / name
+        )
+    write_summary(
+        {stage_dir: load_runs(out / stage_dir) for stage_dir in ("lr_sweep", *ACTIVATIONS)}, out
+    )
+    record = collect(
+        sorted({*SWEEP_SEEDS, *range(1, seeds + 1)}),
+        time.perf_counter() - started,
+        git=git,
+        out=out,
+    )
     write_provenance(out, {**record, "size": args.size})
     report(out, out, args.target_error)
     return out

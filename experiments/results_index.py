@@ -18,52 +18,99 @@ from alexnet.reporting.provenance import ROOT, provenance_markdown, read_provena
 RESULTS = ROOT / "experiments" / "results"
 # (dir, title, the table shown, what it answers)
 ENTRIES = (
-    ("relu_vs_tanh", "ReLU against tanh (the paper's Figure 1)", "relu_vs_tanh.md",
-     "Does a ReLU network reach 25% training error faster than tanh, each at its own best rate?"),
-    *((f"ablation_{claim}", f"Ablation: {claim.replace('_', ' ')}", "ablation.md",
-       "One of the paper's design claims, its two arms paired by seed on the hard task.")
-      for claim in ("lrn", "overlapping_pooling", "pca_colour", "dropout_overfitting",
-                    "augmentation_overfitting")),
-    ("calibrate_hard", "Calibration of the hard task", "calibration.md",
-     "The training-set size a rule declared before the runs chose for data=synthetic_hard."),
+    (
+        "relu_vs_tanh",
+        "ReLU against tanh (the paper's Figure 1)",
+        "relu_vs_tanh.md",
+        "Does a ReLU network reach 25% training error faster than tanh, each at its own best rate?",
+    ),
+    *(
+        (
+            f"ablation_{claim}",
+            f"Ablation: {claim.replace('_', ' ')}",
+            "ablation.md",
+            "One of the paper's design claims, its two arms paired by seed on the hard task.",
+        )
+        for claim in (
+            "lrn",
+            "overlapping_pooling",
+            "pca_colour",
+            "dropout_overfitting",
+            "augmentation_overfitting",
+        )
+    ),
+    (
+        "calibrate_hard",
+        "Calibration of the hard task",
+        "calibration.md",
+        "The training-set size a rule declared before the runs chose for data=synthetic_hard.",
+    ),
     ("dropout", "Dropout", "dropout.md", "Does dropout help held-out accuracy here?"),
-    ("localization", "Grad-CAM localization", "localization.md",
-     "Does Grad-CAM point at the object, against an untrained network and a centre prior?"),
-    ("tower_colour", "Colour per tower (the paper's Figure 3)", "tower_colour.md",
-     "Do the two towers' first-layer kernels differ in colour, as the paper saw?"),
-    ("data_path", "Data path", "data_path.md",
-     "Does the data path keep the model busy? End-to-end training against the model fed from "
-     "memory, synthetic cache off and on."),
-    ("architecture", "Architecture", "presets.md",
-     "Parameters, MiB and FLOPs of each preset (per-layer tables in the dir)."),
+    (
+        "localization",
+        "Grad-CAM localization",
+        "localization.md",
+        "Does Grad-CAM point at the object, against an untrained network and a centre prior?",
+    ),
+    (
+        "tower_colour",
+        "Colour per tower (the paper's Figure 3)",
+        "tower_colour.md",
+        "Do the two towers' first-layer kernels differ in colour, as the paper saw?",
+    ),
+    (
+        "data_path",
+        "Data path",
+        "data_path.md",
+        "Does the data path keep the model busy? End-to-end training against the model fed from "
+        "memory, synthetic cache off and on.",
+    ),
+    (
+        "architecture",
+        "Architecture",
+        "presets.md",
+        "Parameters, MiB and FLOPs of each preset (per-layer tables in the dir).",
+    ),
     ("activations", "Activations", "activations.md", "Where each activation saturates."),
-    ("lr_schedules", "Learning-rate schedules", "lr_schedules.md",
-     "The learning rate of each schedule config over 90 epochs."),
+    (
+        "lr_schedules",
+        "Learning-rate schedules",
+        "lr_schedules.md",
+        "The learning rate of each schedule config over 90 epochs.",
+    ),
     ("legacy", "AlexNet's legacy", "legacy.md", "AlexNet beside its successors, with sources."),
 )
 
 
 def body(markdown: str) -> str:
     """A report's tables and lines, without its title and its own provenance line."""
-    lines = [line for line in markdown.splitlines()
-             if not line.startswith(("# ", "Made by `", "_No provenance"))]
+    lines = [
+        line
+        for line in markdown.splitlines()
+        if not line.startswith(("# ", "Made by `", "_No provenance"))
+    ]
     return "\n".join(lines).strip() + "\n"
 
 
 def index(results: Path) -> str:
     """The page: each experiment present under `results`, its question, provenance and table."""
-    parts = ["# Results\n",
-             "Made by `python experiments/results_index.py` from the files beside it; each "
-             "section's numbers come from the linked dir, written by the command named in its "
-             "provenance line. Re-run that command to measure them again. The paper's claims, "
-             "scored together: [claims.md](claims.md).\n"]
+    parts = [
+        "# Results\n",
+        "Made by `python experiments/results_index.py` from the files beside it; each "
+        "section's numbers come from the linked dir, written by the command named in its "
+        "provenance line. Re-run that command to measure them again. The paper's claims, "
+        "scored together: [claims.md](claims.md).\n",
+    ]
     for name, title, table, question in ENTRIES:
         folder = results / name
         if not (folder / table).is_file():
             continue
-        parts.append(f"## {title}\n\n{question} Files: [{name}/]({name}/)\n\n" +
-                     provenance_markdown(read_provenance(folder)) + "\n" +
-                     body((folder / table).read_text()))
+        parts.append(
+            f"## {title}\n\n{question} Files: [{name}/]({name}/)\n\n"
+            + provenance_markdown(read_provenance(folder))
+            + "\n"
+            + body((folder / table).read_text())
+        )
     return "\n".join(parts)
 
 

@@ -58,22 +58,36 @@ from alexnet.viz import AlexNetVisualizer
 CLAIM = "tower_colour"
 SEEDS = {"tiny": 2, "cpu": 5, "full": 5}
 DATA = {"tiny": "synthetic_hard", "cpu": "synthetic_hard", "full": None}
-MODEL = {"tiny": ["model=paper2012", "model.init=kaiming", "data.image_size=67"],
-         "cpu": ["model=paper2012", "model.init=kaiming", "model.widths=[96,128,192,192,128]",
-                 "model.hidden=1024", "data.image_size=67", "trainer.max_epochs=20",
-                 "trainer.check_val_every_n_epoch=20"],
-         "full": ["model=paper2012", "data.image_size=227", "data.resize_size=256",
-                  "trainer.max_epochs=90"]}
-KEEP_INIT = ["+callbacks.initial_weights._target_="
-             "alexnet.callbacks.initial_weights.InitialWeights"]
+MODEL = {
+    "tiny": ["model=paper2012", "model.init=kaiming", "data.image_size=67"],
+    "cpu": [
+        "model=paper2012",
+        "model.init=kaiming",
+        "model.widths=[96,128,192,192,128]",
+        "model.hidden=1024",
+        "data.image_size=67",
+        "trainer.max_epochs=20",
+        "trainer.check_val_every_n_epoch=20",
+    ],
+    "full": [
+        "model=paper2012",
+        "data.image_size=227",
+        "data.resize_size=256",
+        "trainer.max_epochs=90",
+    ],
+}
+KEEP_INIT = ["+callbacks.initial_weights._target_=alexnet.callbacks.initial_weights.InitialWeights"]
 CONV1 = "features.0.weight"
 STATES = ("change W - W0", "init W0", "trained W")
 
 
 def recipe(size: str) -> list[str]:
     """The claims file's reference recipe, less its epochs (this experiment sets its own)."""
-    return [o for o in reference_overrides(size)
-            if not o.startswith(("trainer.max_epochs=", "trainer.check_val_every_n_epoch="))]
+    return [
+        o
+        for o in reference_overrides(size)
+        if not o.startswith(("trainer.max_epochs=", "trainer.check_val_every_n_epoch="))
+    ]
 
 
 def seed_rows(seed: int, weight: torch.Tensor, init: torch.Tensor) -> list[dict[str, object]]:
@@ -86,18 +100,27 @@ def seed_rows(seed: int, weight: torch.Tensor, init: torch.Tensor) -> list[dict[
         shares = chroma_share(kernels)
         gap, null = towers_gap(shares), random_halves_gap(shares, seed=seed)
         for tower, part in enumerate(shares.reshape(2, -1)):
-            rows.append({"seed": seed, "state": state, "tower": tower + 1,
-                         "mean chroma share": round(float(part.mean()), 6),
-                         "towers gap": round(gap, 6), "random halves gap": round(null, 6),
-                         "moved": round(moved[tower], 6)})
+            rows.append(
+                {
+                    "seed": seed,
+                    "state": state,
+                    "tower": tower + 1,
+                    "mean chroma share": round(float(part.mean()), 6),
+                    "towers gap": round(gap, 6),
+                    "random halves gap": round(null, 6),
+                    "moved": round(moved[tower], 6),
+                }
+            )
     return rows
 
 
 def measure(out: Path) -> list[dict[str, object]]:
     """towers.csv: every completed run's rows; filters.png: the first run's W - W0."""
     rows: list[dict[str, object]] = []
-    runs = sorted((r for r in load_runs(out / "sweep") if r.record.get("status") == "completed"),
-                  key=lambda r: r.config["seed"])
+    runs = sorted(
+        (r for r in load_runs(out / "sweep") if r.record.get("status") == "completed"),
+        key=lambda r: r.config["seed"],
+    )
     for index, run in enumerate(runs):
         path = resolve_checkpoint(run.path)
         module = AlexNetModule.load_from_checkpoint(path, map_location="cpu", weights_only=True)
@@ -108,15 +131,18 @@ def measure(out: Path) -> list[dict[str, object]]:
             with torch.no_grad():
                 module.model.features[0].weight.sub_(init)  # draw the change, not W
             AlexNetVisualizer(module.model).plot_conv_filters(
-                "conv1", weight.shape[0], path=out / "filters.png", show=False)
+                "conv1", weight.shape[0], path=out / "filters.png", show=False
+            )
     write_table(rows, out / "towers")
     return rows
 
 
 def read_towers(path: Path) -> list[dict[str, object]]:
     with path.open(newline="") as handle:
-        return [{k: (v if k == "state" else float(v)) for k, v in row.items()}
-                for row in csv.DictReader(handle)]
+        return [
+            {k: (v if k == "state" else float(v)) for k, v in row.items()}
+            for row in csv.DictReader(handle)
+        ]
 
 
 def by_state(rows: list[dict[str, object]]) -> dict[str, dict[int, list[dict[str, object]]]]:
@@ -124,8 +150,12 @@ def by_state(rows: list[dict[str, object]]) -> dict[str, dict[int, list[dict[str
     grouped: dict[str, dict[int, list[dict[str, object]]]] = {}
     for row in rows:
         grouped.setdefault(str(row["state"]), {}).setdefault(int(row["seed"]), []).append(row)
-    return {state: {seed: sorted(pair, key=lambda r: r["mean chroma share"])
-                    for seed, pair in seeds.items()} for state, seeds in grouped.items()}
+    return {
+        state: {
+            seed: sorted(pair, key=lambda r: r["mean chroma share"]) for seed, pair in seeds.items()
+        }
+        for state, seeds in grouped.items()
+    }
 
 
 def report(source: Path, out: Path) -> Measured | None:
@@ -136,15 +166,24 @@ def report(source: Path, out: Path) -> Measured | None:
     table = []
     for state, seeds in states.items():
         pairs = list(seeds.values())
-        table.append({
-            "weights": state, "seeds": len(pairs),
-            "greyer tower: chroma share": str(mean_ci([p[0]["mean chroma share"] for p in pairs])),
-            "more colourful tower": str(mean_ci([p[1]["mean chroma share"] for p in pairs])),
-            "towers gap": str(mean_ci([p[0]["towers gap"] for p in pairs])),
-            "random halves gap": str(mean_ci([p[0]["random halves gap"] for p in pairs])),
-            "moved ‖W - W0‖ / ‖W0‖, greyer / more colourful": (
-                f"{mean_ci([p[0]['moved'] for p in pairs])} / "
-                f"{mean_ci([p[1]['moved'] for p in pairs])}" if state == STATES[0] else "")})
+        table.append(
+            {
+                "weights": state,
+                "seeds": len(pairs),
+                "greyer tower: chroma share": str(
+                    mean_ci([p[0]["mean chroma share"] for p in pairs])
+                ),
+                "more colourful tower": str(mean_ci([p[1]["mean chroma share"] for p in pairs])),
+                "towers gap": str(mean_ci([p[0]["towers gap"] for p in pairs])),
+                "random halves gap": str(mean_ci([p[0]["random halves gap"] for p in pairs])),
+                "moved ‖W - W0‖ / ‖W0‖, greyer / more colourful": (
+                    f"{mean_ci([p[0]['moved'] for p in pairs])} / "
+                    f"{mean_ci([p[1]['moved'] for p in pairs])}"
+                    if state == STATES[0]
+                    else ""
+                ),
+            }
+        )
     write_table(table, out / "tower_colour")
     change = states.get(STATES[0], {})
     measured = None
@@ -152,23 +191,31 @@ def report(source: Path, out: Path) -> Measured | None:
     runs = load_runs(source)
     data = (runs[0].record.get("data_version") or runs[0].config["data"]["source"]) if runs else "?"
     if change:
-        effect = paired_difference({s: p[0]["towers gap"] for s, p in change.items()},
-                                   {s: p[0]["random halves gap"] for s, p in change.items()},
-                                   float(analysis["confidence"]), float(analysis["power"]))
-        measured = Measured(CLAIM, effect, "chroma share", data, provenance.get("size", "?"),
-                            sorted(change))
+        effect = paired_difference(
+            {s: p[0]["towers gap"] for s, p in change.items()},
+            {s: p[0]["random halves gap"] for s, p in change.items()},
+            float(analysis["confidence"]),
+            float(analysis["power"]),
+        )
+        measured = Measured(
+            CLAIM, effect, "chroma share", data, provenance.get("size", "?"), sorted(change)
+        )
         write_effect(out, measured)
-    text = ("# The paper's Figure 3: colour per tower in conv1, in what training changed\n\n" +
-            provenance_markdown(provenance or None) +
-            f"\nClaim `{CLAIM}` (experiments/claims.yaml): {declared.metric}; the effect is the "
-            "towers' gap minus the gap of random halves of the same kernels (no towers), "
-            "paired by seed. Chroma share: the fraction of a kernel's energy off the luminance "
-            "axis (0 grey, 2/3 random weights, 1 pure colour). Per seed the towers are ranked "
-            "greyer / more colourful; mean ± 95% CI over seeds. The paper (ImageNet, 90 epochs):"
-            " one tower largely colour-agnostic, the other colour-specific.\n\n"
-            + effect_line(measured) + "\n\n" + markdown_table(table) +
-            "\n![conv1's change from its init, W - W0, first seed, one block per tower]"
-            "(filters.png)\n")
+    text = (
+        "# The paper's Figure 3: colour per tower in conv1, in what training changed\n\n"
+        + provenance_markdown(provenance or None)
+        + f"\nClaim `{CLAIM}` (experiments/claims.yaml): {declared.metric}; the effect is the "
+        "towers' gap minus the gap of random halves of the same kernels (no towers), "
+        "paired by seed. Chroma share: the fraction of a kernel's energy off the luminance "
+        "axis (0 grey, 2/3 random weights, 1 pure colour). Per seed the towers are ranked "
+        "greyer / more colourful; mean ± 95% CI over seeds. The paper (ImageNet, 90 epochs):"
+        " one tower largely colour-agnostic, the other colour-specific.\n\n"
+        + effect_line(measured)
+        + "\n\n"
+        + markdown_table(table)
+        + "\n![conv1's change from its init, W - W0, first seed, one block per tower]"
+        "(filters.png)\n"
+    )
     (out / "tower_colour.md").write_text(text)
     print(text)
     print(f"Wrote {out}")
@@ -190,11 +237,17 @@ def main(argv: list[str] | None = None) -> Path:
         report(source, out)
         return out
     out = output_dir("tower_colour", args.out)
-    sized = [o for o in size_overrides(args.size, args.data_root,
-                                       args.data or DATA[args.size])
-             if not o.startswith(("model=", "data.image_size="))]
-    run_sweep([*sized, *recipe(args.size), *MODEL[args.size], *KEEP_INIT, *overrides], out,
-              args.seeds or SEEDS[args.size], extra={"size": args.size})
+    sized = [
+        o
+        for o in size_overrides(args.size, args.data_root, args.data or DATA[args.size])
+        if not o.startswith(("model=", "data.image_size="))
+    ]
+    run_sweep(
+        [*sized, *recipe(args.size), *MODEL[args.size], *KEEP_INIT, *overrides],
+        out,
+        args.seeds or SEEDS[args.size],
+        extra={"size": args.size},
+    )
     measure(out)
     report(out, out)
     return out

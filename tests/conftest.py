@@ -26,9 +26,17 @@ if os.environ.get("PYTEST_XDIST_WORKER") and "OMP_NUM_THREADS" not in os.environ
 
     torch.set_num_threads(1)
 # A small, fast run: the mini preset on 64-pixel images, in-process, no loader workers.
-TINY = ["model=mini", "data.image_size=64", "data.batch_size=4", "data.num_workers=0",
-        "data.train_per_class=4", "data.val_per_class=2", "data.test_per_class=2",
-        "data.num_classes=3", "trainer=cpu"]
+TINY = [
+    "model=mini",
+    "data.image_size=64",
+    "data.batch_size=4",
+    "data.num_workers=0",
+    "data.train_per_class=4",
+    "data.val_per_class=2",
+    "data.test_per_class=2",
+    "data.num_classes=3",
+    "trainer=cpu",
+]
 
 
 def write_image(path: Path, mode: str, size: tuple[int, int], seed: int) -> None:
@@ -42,8 +50,13 @@ def write_image(path: Path, mode: str, size: tuple[int, int], seed: int) -> None
 
 def make_image_folder(root: Path, classes: int = 3, per_class: int = 4, split: bool = True) -> Path:
     """ImageNet layout (train/ and val/) or plain class folders, with odd modes and sizes."""
-    odd = [("L", "jpg", (80, 70)), ("RGBA", "png", (90, 90)), ("P", "png", (72, 96)),
-           ("CMYK", "jpg", (100, 80)), ("RGB", "jpg", (12, 9))]  # the last one is tiny
+    odd = [
+        ("L", "jpg", (80, 70)),
+        ("RGBA", "png", (90, 90)),
+        ("P", "png", (72, 96)),
+        ("CMYK", "jpg", (100, 80)),
+        ("RGB", "jpg", (12, 9)),
+    ]  # the last one is tiny
     folders = [("train", per_class), ("val", 2)] if split else [("", per_class + 2)]
     seed = 0
     for folder, count in folders:
@@ -68,8 +81,9 @@ def compose_train(*overrides: str, output_dir: Path | None = None) -> DictConfig
 def run_script_in_root(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
     """Run `python <args>` (a script and its overrides, or ``-m module ...``) in the project
     root, as a user would, capturing its output."""
-    return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )
 
 
 @pytest.fixture(scope="session")

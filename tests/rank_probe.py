@@ -11,9 +11,13 @@ import torch
 class RecordRank(L.Callback):
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         out = Path(trainer.default_root_dir)
-        record = {"rank": trainer.global_rank, "world_size": trainer.world_size,
-                  "activation": pl_module.hparams["model"]["activation"], "pid": os.getpid(),
-                  "lr": pl_module.hparams["optimizer"]["lr"]}
+        record = {
+            "rank": trainer.global_rank,
+            "world_size": trainer.world_size,
+            "activation": pl_module.hparams["model"]["activation"],
+            "pid": os.getpid(),
+            "lr": pl_module.hparams["optimizer"]["lr"],
+        }
         (out / f"rank_{trainer.global_rank}.json").write_text(json.dumps(record))
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:

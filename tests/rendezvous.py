@@ -18,6 +18,8 @@ class Rendezvous(L.Callback):
         deadline = time.monotonic() + self.timeout_s
         while len(list(self.folder.iterdir())) < self.parties:
             if time.monotonic() > deadline:
-                raise TimeoutError(f"only {len(list(self.folder.iterdir()))} of {self.parties} "
-                                   "jobs arrived: the sweep's jobs did not run in parallel")
+                raise TimeoutError(
+                    f"only {len(list(self.folder.iterdir()))} of {self.parties} "
+                    "jobs arrived: the sweep's jobs did not run in parallel"
+                )
             time.sleep(0.05)

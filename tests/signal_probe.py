@@ -22,8 +22,11 @@ class RecordRankPlace(L.Callback):
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
-        place = {"node": os.environ.get("SLURMD_NODENAME"),
-                 "node_rank": trainer.node_rank, "world_size": trainer.world_size}
+        place = {
+            "node": os.environ.get("SLURMD_NODENAME"),
+            "node_rank": trainer.node_rank,
+            "world_size": trainer.world_size,
+        }
         (self.folder / f"rank{trainer.global_rank}.json").write_text(json.dumps(place))
 
 
@@ -35,14 +38,27 @@ class AwaitSignalInValidation(L.Callback):
     def __init__(self, marker: str, timeout_s: float = 120.0) -> None:
         self.marker, self.timeout_s = Path(marker), timeout_s
 
-    def on_validation_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule,
-                                  batch: object, batch_idx: int, dataloader_idx: int = 0) -> None:
-        if (restart_count() or trainer.sanity_checking or trainer.current_epoch
-                or batch_idx or self.marker.exists()):
+    def on_validation_batch_start(
+        self,
+        trainer: L.Trainer,
+        pl_module: L.LightningModule,
+        batch: object,
+        batch_idx: int,
+        dataloader_idx: int = 0,
+    ) -> None:
+        if (
+            restart_count()
+            or trainer.sanity_checking
+            or trainer.current_epoch
+            or batch_idx
+            or self.marker.exists()
+        ):
             return
         self.marker.write_text(str(os.getpid()))
         deadline = time.monotonic() + self.timeout_s
         while not requested() and time.monotonic() < deadline:
             time.sleep(0.1)
-        log.warning("the warning signal %s during validation",
-                    "arrived" if requested() else "did not arrive")
+        log.warning(
+            "the warning signal %s during validation",
+            "arrived" if requested() else "did not arrive",
+        )

@@ -33,8 +33,14 @@ def test_a_checkpoint_of_a_compiled_run_loads_uncompiled(tmp_path):
     module = AlexNetModule(model=MINI, compile=True)
     module.setup("fit")
     path = tmp_path / "module.ckpt"
-    torch.save({"state_dict": module.state_dict(), "hyper_parameters": dict(module.hparams),
-                "pytorch-lightning_version": "2.6.0"}, path)
+    torch.save(
+        {
+            "state_dict": module.state_dict(),
+            "hyper_parameters": dict(module.hparams),
+            "pytorch-lightning_version": "2.6.0",
+        },
+        path,
+    )
     loaded = AlexNetModule.load_from_checkpoint(path, weights_only=True)
     assert loaded.hparams.compile and not compiled(loaded)
 
@@ -44,11 +50,22 @@ def graphs_compiled(tmp_path, callbacks: str) -> int:
     inductor, without code generation)."""
     torch._dynamo.reset()
     counters.clear()
-    train(compose_train(*TINY, "compile=true", "compile_backend=aot_eager",
-                        "trainer.max_epochs=2", f"callbacks={callbacks}", "test=false",
-                        *(["callbacks.embedding_projector.every_n_epochs=1"]
-                          if callbacks == "interpret" else []),
-                        output_dir=tmp_path / callbacks))
+    train(
+        compose_train(
+            *TINY,
+            "compile=true",
+            "compile_backend=aot_eager",
+            "trainer.max_epochs=2",
+            f"callbacks={callbacks}",
+            "test=false",
+            *(
+                ["callbacks.embedding_projector.every_n_epochs=1"]
+                if callbacks == "interpret"
+                else []
+            ),
+            output_dir=tmp_path / callbacks,
+        )
+    )
     return counters["stats"]["unique_graphs"]
 
 

@@ -28,8 +28,12 @@ def options(group: str) -> list[str]:
 
 
 def compose(tmp_path: Path, *overrides: str, tiny: bool = True):
-    cfg = compose_train(*(TINY if tiny else []), f"paths.log_dir={tmp_path}", *overrides,
-                        output_dir=tmp_path / "run")
+    cfg = compose_train(
+        *(TINY if tiny else []),
+        f"paths.log_dir={tmp_path}",
+        *overrides,
+        output_dir=tmp_path / "run",
+    )
     check_run_options(cfg)
     return cfg
 
@@ -56,8 +60,16 @@ def of_type(model: nn.Module, *types: type) -> list[nn.Module]:
 
 
 # Config values typed in (overrides, YAML) reach the modules unchanged: compared exactly below.
-ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "relu6": nn.ReLU6,
-               "leaky_relu": nn.LeakyReLU, "elu": nn.ELU, "gelu": nn.GELU, "silu": nn.SiLU}
+ACTIVATIONS = {
+    "relu": nn.ReLU,
+    "tanh": nn.Tanh,
+    "sigmoid": nn.Sigmoid,
+    "relu6": nn.ReLU6,
+    "leaky_relu": nn.LeakyReLU,
+    "elu": nn.ELU,
+    "gelu": nn.GELU,
+    "silu": nn.SiLU,
+}
 
 
 @pytest.mark.parametrize("name", options("activation"))
@@ -67,37 +79,49 @@ def test_activation_option_builds_its_module_in_every_slot(tmp_path, name):
     assert [type(m) for m in built] == [ACTIVATIONS[name]] * 4  # mini: act1..act4
 
 
-@pytest.mark.parametrize(("overrides", "key", "value"), [
-    (["activation=leaky_relu", "activation.params.negative_slope=0.2"], "negative_slope", 0.2),
-    (["activation=elu", "activation.params.alpha=0.5"], "alpha", 0.5),
-    (["activation=gelu", "activation.params.approximate=tanh"], "approximate", "tanh"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "key", "value"),
+    [
+        (["activation=leaky_relu", "activation.params.negative_slope=0.2"], "negative_slope", 0.2),
+        (["activation=elu", "activation.params.alpha=0.5"], "alpha", 0.5),
+        (["activation=gelu", "activation.params.approximate=tanh"], "approximate", "tanh"),
+    ],
+)
 def test_activation_params_reach_every_activation(tmp_path, overrides, key, value):
     _, module, _ = build(tmp_path, *overrides)
     built = of_type(module.model, *ACTIVATIONS.values())
     assert [getattr(m, key) for m in built] == [value] * 4
 
 
-@pytest.mark.parametrize(("override", "rates"), [
-    ("dropout=standard", [0.5, 0.5]), ("dropout=none", []), ("dropout.p=0.3", [0.3, 0.3])])
+@pytest.mark.parametrize(
+    ("override", "rates"),
+    [("dropout=standard", [0.5, 0.5]), ("dropout=none", []), ("dropout.p=0.3", [0.3, 0.3])],
+)
 def test_dropout_option_sets_both_dropouts(tmp_path, override, rates):
     _, module, _ = build(tmp_path, override)
     assert [m.p for m in of_type(module.model, nn.Dropout)] == rates
 
 
-@pytest.mark.parametrize(("override", "lrn", "pools"), [
-    ("model.lrn=false", 0, [(3, 2), (3, 2)]),
-    ("model.lrn=true", 2, [(3, 2), (3, 2)]),  # after conv1 and conv2
-    ("model.pooling=non_overlapping", 0, [(2, 2), (2, 2)]),
-])
+@pytest.mark.parametrize(
+    ("override", "lrn", "pools"),
+    [
+        ("model.lrn=false", 0, [(3, 2), (3, 2)]),
+        ("model.lrn=true", 2, [(3, 2), (3, 2)]),  # after conv1 and conv2
+        ("model.pooling=non_overlapping", 0, [(2, 2), (2, 2)]),
+    ],
+)
 def test_lrn_and_pooling_knobs_reach_the_model(tmp_path, override, lrn, pools):
     _, module, _ = build(tmp_path, override)
     assert len(of_type(module.model, nn.LocalResponseNorm)) == lrn
     assert [(p.kernel_size, p.stride) for p in of_type(module.model, nn.MaxPool2d)] == pools
 
 
-MODELS = {"alexnet": (AlexNet, 64), "paper2012": (AlexNet, 96), "mini": (MiniAlexNet, 32),
-          "four_layer": (FourLayerNet, 32)}  # the network and conv1's width
+MODELS = {
+    "alexnet": (AlexNet, 64),
+    "paper2012": (AlexNet, 96),
+    "mini": (MiniAlexNet, 32),
+    "four_layer": (FourLayerNet, 32),
+}  # the network and conv1's width
 
 
 @pytest.mark.parametrize("name", options("model"))
@@ -118,9 +142,14 @@ OPTIMIZERS = {  # the class, and one of its own arguments set by an override
 @pytest.mark.parametrize("name", options("optimizer"))
 def test_optimizer_option_builds_its_optimizer_with_its_arguments(tmp_path, name):
     cls, key, value = OPTIMIZERS[name]
-    cfg, module, _ = build(tmp_path, f"optimizer={name}", "optimizer.lr=0.0123",
-                           "optimizer.weight_decay=0.0321", f"optimizer.{key}={value}".lower(),
-                           "schedule=constant")
+    cfg, module, _ = build(
+        tmp_path,
+        f"optimizer={name}",
+        "optimizer.lr=0.0123",
+        "optimizer.weight_decay=0.0321",
+        f"optimizer.{key}={value}".lower(),
+        "schedule=constant",
+    )
     optimizer, schedules = optimizer_and_schedules(cfg, module)
     assert type(optimizer) is cls and schedules == []
     (group,) = optimizer.param_groups
@@ -130,14 +159,23 @@ def test_optimizer_option_builds_its_optimizer_with_its_arguments(tmp_path, name
 
 SCHEDULES = {  # overrides, the scheduler class and attributes it must have (constant: none)
     "constant": ([], None, {}),
-    "step": (["schedule.step_size=7", "schedule.gamma=0.5"], lr_scheduler.StepLR,
-             {"step_size": 7, "gamma": 0.5}),
-    "multistep": (["schedule.milestones=[2,5]"], lr_scheduler.MultiStepLR,
-                  {"milestones": Counter({2: 1, 5: 1})}),
+    "step": (
+        ["schedule.step_size=7", "schedule.gamma=0.5"],
+        lr_scheduler.StepLR,
+        {"step_size": 7, "gamma": 0.5},
+    ),
+    "multistep": (
+        ["schedule.milestones=[2,5]"],
+        lr_scheduler.MultiStepLR,
+        {"milestones": Counter({2: 1, 5: 1})},
+    ),
     "cosine": (["trainer.max_epochs=6"], lr_scheduler.CosineAnnealingLR, {"T_max": 6}),
     "exponential": (["schedule.gamma=0.5"], lr_scheduler.ExponentialLR, {"gamma": 0.5}),
-    "plateau": (["schedule.patience=7", "schedule.mode=min"], lr_scheduler.ReduceLROnPlateau,
-                {"patience": 7, "mode": "min"}),
+    "plateau": (
+        ["schedule.patience=7", "schedule.mode=min"],
+        lr_scheduler.ReduceLROnPlateau,
+        {"patience": 7, "mode": "min"},
+    ),
 }
 
 
@@ -159,17 +197,30 @@ def test_plateau_schedule_watches_its_monitor(tmp_path):
 
 
 def test_warmup_steps_put_a_linear_warmup_before_the_schedule(tmp_path):
-    cfg, module, _ = build(tmp_path, "optimizer=sgd", "optimizer.lr=0.1", "schedule=cosine",
-                           "schedule.warmup_steps=5", "schedule.warmup_start_factor=0.2")
+    cfg, module, _ = build(
+        tmp_path,
+        "optimizer=sgd",
+        "optimizer.lr=0.1",
+        "schedule=cosine",
+        "schedule.warmup_steps=5",
+        "schedule.warmup_start_factor=0.2",
+    )
     optimizer, schedules = optimizer_and_schedules(cfg, module)
     assert [(type(s["scheduler"]), s["interval"]) for s in schedules] == [
-        (lr_scheduler.LinearLR, "step"), (lr_scheduler.CosineAnnealingLR, "epoch")]
+        (lr_scheduler.LinearLR, "step"),
+        (lr_scheduler.CosineAnnealingLR, "epoch"),
+    ]
     assert schedules[0]["scheduler"].total_iters == 5
     assert optimizer.param_groups[0]["lr"] == pytest.approx(0.1 * 0.2, rel=1e-9)  # step 0
 
 
-LOGGERS = {"csv": [CSVLogger], "mlflow": [MLFlowLogger], "none": [],
-           "tensorboard": [TensorBoardLogger], "wandb": [WandbLogger]}
+LOGGERS = {
+    "csv": [CSVLogger],
+    "mlflow": [MLFlowLogger],
+    "none": [],
+    "tensorboard": [TensorBoardLogger],
+    "wandb": [WandbLogger],
+}
 
 
 def logger_nodes(cfg) -> list:
@@ -185,8 +236,10 @@ def test_logger_option_names_its_logger(tmp_path, name):
 def test_loggers_side_by_side_write_into_the_run_dir(tmp_path):
     built = [instantiate(c) for c in logger_nodes(compose(tmp_path, "logger=[tensorboard,csv]"))]
     assert [type(b) for b in built] == [TensorBoardLogger, CSVLogger]
-    assert [Path(b.log_dir) for b in built] == [tmp_path / "run" / "tensorboard",
-                                                tmp_path / "run" / "csv"]
+    assert [Path(b.log_dir) for b in built] == [
+        tmp_path / "run" / "tensorboard",
+        tmp_path / "run" / "csv",
+    ]
 
 
 def test_trackers_write_beside_the_run(tmp_path, monkeypatch):
@@ -199,10 +252,20 @@ def test_trackers_write_beside_the_run(tmp_path, monkeypatch):
 
 
 DEFAULT_CALLBACKS = ["ModelCheckpoint"] * 3 + [
-    "LearningRateMonitor", "TQDMProgressBar", "FilterImages", "FeatureMapImages",
-    "ActivationStatistics", "ConfusionMatrixImage", "HParamsPanel"]
-CALLBACKS = {"default": DEFAULT_CALLBACKS, "none": [], "interpret": DEFAULT_CALLBACKS + [
-    "GradCamImages", "NearestNeighbourImages", "EmbeddingProjector"]}
+    "LearningRateMonitor",
+    "TQDMProgressBar",
+    "FilterImages",
+    "FeatureMapImages",
+    "ActivationStatistics",
+    "ConfusionMatrixImage",
+    "HParamsPanel",
+]
+CALLBACKS = {
+    "default": DEFAULT_CALLBACKS,
+    "none": [],
+    "interpret": DEFAULT_CALLBACKS
+    + ["GradCamImages", "NearestNeighbourImages", "EmbeddingProjector"],
+}
 
 
 @pytest.mark.parametrize("name", options("callbacks"))
@@ -217,11 +280,14 @@ def test_callbacks_option_builds_its_callbacks(tmp_path, name):
 RANDOM_STEPS = {v2.RandomCrop, v2.RandomResizedCrop, v2.RandomHorizontalFlip, FancyPCA}
 
 
-@pytest.mark.parametrize(("augment", "steps"), [
-    ("paper", {v2.RandomCrop, v2.RandomHorizontalFlip, FancyPCA}),
-    ("torchvision", {v2.RandomResizedCrop, v2.RandomHorizontalFlip}),
-    ("none", set()),
-])
+@pytest.mark.parametrize(
+    ("augment", "steps"),
+    [
+        ("paper", {v2.RandomCrop, v2.RandomHorizontalFlip, FancyPCA}),
+        ("torchvision", {v2.RandomResizedCrop, v2.RandomHorizontalFlip}),
+        ("none", set()),
+    ],
+)
 def test_augment_option_builds_its_training_pipeline(tmp_path, augment, steps):
     _, _, datamodule = build(tmp_path, f"data.augment={augment}")
     datamodule.setup("fit")
@@ -229,8 +295,9 @@ def test_augment_option_builds_its_training_pipeline(tmp_path, augment, steps):
     assert {type(t) for t in getattr(transform, "transforms", [])} & RANDOM_STEPS == steps
 
 
-@pytest.mark.parametrize(("crop", "shape"), [
-    ("center", (4, 3, 64, 64)), ("ten_crop", (4, 10, 3, 64, 64))])
+@pytest.mark.parametrize(
+    ("crop", "shape"), [("center", (4, 3, 64, 64)), ("ten_crop", (4, 10, 3, 64, 64))]
+)
 def test_eval_crop_option_shapes_the_validation_batches(tmp_path, crop, shape):
     _, _, datamodule = build(tmp_path, f"data.eval_crop={crop}")
     datamodule.setup("fit")
@@ -253,12 +320,17 @@ def test_label_smoothing_reaches_the_training_loss(tmp_path, smoothing):
     assert (loss - other).abs() > 0.5  # smoothing matters with confident logits
 
 
-@pytest.mark.parametrize(("option", "accelerator"), [
-    ("auto", CUDAAccelerator if torch.cuda.is_available() else CPUAccelerator),
-    ("cpu", CPUAccelerator)])
+@pytest.mark.parametrize(
+    ("option", "accelerator"),
+    [
+        ("auto", CUDAAccelerator if torch.cuda.is_available() else CPUAccelerator),
+        ("cpu", CPUAccelerator),
+    ],
+)
 def test_trainer_option_picks_the_accelerator(tmp_path, option, accelerator):
-    trainer = instantiate(compose(tmp_path, f"trainer={option}", tiny=False).trainer,
-                          logger=False, callbacks=[])
+    trainer = instantiate(
+        compose(tmp_path, f"trainer={option}", tiny=False).trainer, logger=False, callbacks=[]
+    )
     assert type(trainer.accelerator) is accelerator
 
 
@@ -271,12 +343,23 @@ def test_channels_last_keeps_weights_in_nhwc(tmp_path):
 # The recipe each builds (tests/test_train.py runs experiment=paper). finetune loads ImageNet's
 # weights, a download: only composed, in tests/test_train.py.
 EXPERIMENTS = {  # network, conv1 width, optimizer, scheduler, data source and augmentation
-    "demo": (MiniAlexNet, 32, torch.optim.AdamW, lr_scheduler.CosineAnnealingLR,
-             "synthetic", "none"),
-    "paper": (AlexNet, 96, torch.optim.SGD, lr_scheduler.ReduceLROnPlateau,
-              "imagefolder", "paper"),
-    "torchvision_recipe": (AlexNet, 64, torch.optim.SGD, lr_scheduler.StepLR,
-                           "imagefolder", "torchvision"),
+    "demo": (
+        MiniAlexNet,
+        32,
+        torch.optim.AdamW,
+        lr_scheduler.CosineAnnealingLR,
+        "synthetic",
+        "none",
+    ),
+    "paper": (AlexNet, 96, torch.optim.SGD, lr_scheduler.ReduceLROnPlateau, "imagefolder", "paper"),
+    "torchvision_recipe": (
+        AlexNet,
+        64,
+        torch.optim.SGD,
+        lr_scheduler.StepLR,
+        "imagefolder",
+        "torchvision",
+    ),
 }
 
 
@@ -284,8 +367,9 @@ EXPERIMENTS = {  # network, conv1 width, optimizer, scheduler, data source and a
 def test_experiment_builds_its_recipe(tmp_path, image_folder, experiment):
     network, conv1, optimizer_cls, scheduler, source, augment = EXPERIMENTS[experiment]
     root = [f"data.root={image_folder}"] if source == "imagefolder" else []
-    cfg, module, datamodule = build(tmp_path, f"experiment={experiment}", "trainer=cpu", *root,
-                                    tiny=False)
+    cfg, module, datamodule = build(
+        tmp_path, f"experiment={experiment}", "trainer=cpu", *root, tiny=False
+    )
     optimizer, schedules = optimizer_and_schedules(cfg, module)
     assert type(module.model) is network and module.model.features[0].out_channels == conv1
     assert type(optimizer) is optimizer_cls

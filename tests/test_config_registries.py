@@ -65,8 +65,19 @@ def test_data_configs_name_their_source(source):
     assert group_node("data", source)["source"] == source
 
 
-@pytest.mark.parametrize("group", ["ablation", "experiment", "debug", "trainer", "logger",
-                                   "callbacks", "dropout", "hparams_search"])
+@pytest.mark.parametrize(
+    "group",
+    [
+        "ablation",
+        "experiment",
+        "debug",
+        "trainer",
+        "logger",
+        "callbacks",
+        "dropout",
+        "hparams_search",
+    ],
+)
 def test_every_option_of_every_other_group_composes(group):
     for option in options(group):
         compose_config([f"{group}={option}", "data.root=/data"], with_hydra=True)

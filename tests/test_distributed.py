@@ -9,9 +9,16 @@ import torch
 
 from tests.conftest import TINY, compose_train
 
-DDP = [*TINY, "trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2", "debug=limit",
-       "trainer.max_epochs=1", "callbacks.progress_bar.refresh_rate=0",
-       "+callbacks.probe._target_=tests.rank_probe.RecordRank"]
+DDP = [
+    *TINY,
+    "trainer=ddp",
+    "trainer.accelerator=cpu",
+    "trainer.devices=2",
+    "debug=limit",
+    "trainer.max_epochs=1",
+    "callbacks.progress_bar.refresh_rate=0",
+    "+callbacks.probe._target_=tests.rank_probe.RecordRank",
+]
 
 
 def ranks(job: Path) -> list[dict]:
@@ -34,8 +41,10 @@ def test_ddp_run_syncs_metrics_and_writes_once(run_script, tmp_path):
     assert record["status"] == "completed"
     # 3 classes: the label is always in the top 5; a count over a count, so exactly 1.0
     assert record["metrics"]["val/acc5"] == 1.0
-    assert sorted(p.name for p in (job / "checkpoints").iterdir()) == ["epoch_000.ckpt",
-                                                                       "last.ckpt"]
+    assert sorted(p.name for p in (job / "checkpoints").iterdir()) == [
+        "epoch_000.ckpt",
+        "last.ckpt",
+    ]
     assert len(list((job / "tensorboard").glob("events.*"))) == 2  # fit and test, rank 0 only
     assert list(tmp_path.glob("train/runs/*")) == [job]  # the second rank made no dir
     # Each rank draws its own dropout masks; the checkpoint keeps each rank's generators.
@@ -44,33 +53,50 @@ def test_ddp_run_syncs_metrics_and_writes_once(run_script, tmp_path):
     saved = states["RNGState"]["ranks"]
     assert len(saved) == 2 and not torch.equal(saved[0]["torch"], saved[1]["torch"])
     # Resumed on one process: it goes on, and says it is no longer bit-exact.
-    resumed = run_script("train.py", *TINY, "trainer.max_epochs=2", "logger=none",
-                         f"ckpt_path={job}", f"hydra.run.dir={tmp_path / 'resumed'}")
+    resumed = run_script(
+        "train.py",
+        *TINY,
+        "trainer.max_epochs=2",
+        "logger=none",
+        f"ckpt_path={job}",
+        f"hydra.run.dir={tmp_path / 'resumed'}",
+    )
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert "Resumed on 1 rank(s) from states saved by 2" in resumed.stdout + resumed.stderr
 
 
 @pytest.mark.slow
 def test_ddp_multirun_runs_each_job_once_in_its_own_dir(run_script, tmp_path):
-    result = run_script("train.py", "-m", *DDP, "logger=csv", "activation=relu,tanh",
-                        f"paths.log_dir={tmp_path}")
+    result = run_script(
+        "train.py", "-m", *DDP, "logger=csv", "activation=relu,tanh", f"paths.log_dir={tmp_path}"
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     (sweep,) = tmp_path.glob("train/multiruns/*")
-    assert sorted(p.name for p in sweep.iterdir()) == ["0", "1", "multirun.yaml", "sweep.json",
-                                                      "sweep.md"]
+    assert sorted(p.name for p in sweep.iterdir()) == [
+        "0",
+        "1",
+        "multirun.yaml",
+        "sweep.json",
+        "sweep.md",
+    ]
     for job, activation in (("0", "relu"), ("1", "tanh")):
         records = ranks(sweep / job)
-        assert [(r["rank"], r["activation"]) for r in records] == [(0, activation),
-                                                                   (1, activation)]
+        assert [(r["rank"], r["activation"]) for r in records] == [(0, activation), (1, activation)]
         assert json.loads((sweep / job / "metrics.json").read_text())["status"] == "completed"
     assert len(list(tmp_path.rglob("multirun.yaml"))) == 1  # no rank ran a sweep of its own
 
 
 @pytest.mark.slow
 def test_ddp_under_optuna_runs_each_trial_once(run_script, tmp_path):
-    result = run_script("train.py", "hparams_search=optuna", "hydra.sweeper.n_trials=2",
-                 "hydra.sweeper.sampler.n_startup_trials=2", *DDP, "logger=csv",
-                 f"paths.log_dir={tmp_path}")
+    result = run_script(
+        "train.py",
+        "hparams_search=optuna",
+        "hydra.sweeper.n_trials=2",
+        "hydra.sweeper.sampler.n_startup_trials=2",
+        *DDP,
+        "logger=csv",
+        f"paths.log_dir={tmp_path}",
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     (sweep,) = tmp_path.glob("train/multiruns/*")
     jobs = sorted(p for p in sweep.iterdir() if p.is_dir())
@@ -120,15 +146,29 @@ def test_device_slots_never_narrow_a_ddp_job_to_one_gpu(tmp_path):
 @pytest.mark.slow
 def test_ddp_test_metrics_equal_a_single_device_evaluation(run_script, tmp_path):
     # 3 classes x 3 test images = 9: an odd set, which a padding sampler would repeat.
-    trained = run_script("train.py", *TINY, "data.test_per_class=3", "trainer.max_epochs=1",
-                         "logger=none", "test=false", f"paths.log_dir={tmp_path}")
+    trained = run_script(
+        "train.py",
+        *TINY,
+        "data.test_per_class=3",
+        "trainer.max_epochs=1",
+        "logger=none",
+        "test=false",
+        f"paths.log_dir={tmp_path}",
+    )
     assert trained.returncode == 0, trained.stderr[-2000:]
     ckpt = next(tmp_path.glob("train/runs/*/checkpoints/last.ckpt"))
     records = {}
-    for name, trainer in (("single", ["trainer=cpu"]),
-                          ("ddp", ["trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2"])):
-        result = run_script("eval.py", f"ckpt_path={ckpt}", "split=test", *trainer,
-                            f"paths.log_dir={tmp_path / name}")
+    for name, trainer in (
+        ("single", ["trainer=cpu"]),
+        ("ddp", ["trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2"]),
+    ):
+        result = run_script(
+            "eval.py",
+            f"ckpt_path={ckpt}",
+            "split=test",
+            *trainer,
+            f"paths.log_dir={tmp_path / name}",
+        )
         assert result.returncode == 0, result.stderr[-2000:]
         (path,) = (tmp_path / name).glob("eval/runs/*/metrics.json")
         records[name] = json.loads(path.read_text())["metrics"]
@@ -139,8 +179,9 @@ def test_ddp_test_metrics_equal_a_single_device_evaluation(run_script, tmp_path)
     # float32 rounding: 1e-5 relative (a repeated or dropped image, what this test is about,
     # would move it by ~1e-1). The accuracies are counts over 9 images, equal unless a near-tie
     # of two logits flipped: abs=1e-6 << 1/9.
-    assert records["ddp"]["test/loss"] == pytest.approx(records["single"]["test/loss"],
-                                                        rel=1e-5, abs=1e-6)
+    assert records["ddp"]["test/loss"] == pytest.approx(
+        records["single"]["test/loss"], rel=1e-5, abs=1e-6
+    )
     for key in ("test/acc1", "test/acc5"):
         assert records["ddp"][key] == pytest.approx(records["single"][key], abs=1e-6), key
 
@@ -158,8 +199,11 @@ def test_the_lightning_internals_that_distributed_patches_are_still_there():
 
     patched = getattr(subprocess_script, "_hydra_subprocess_cmd", None)
     assert callable(patched), "lightning moved subprocess_script._hydra_subprocess_cmd"
-    assert list(inspect.signature(patched).parameters) == \
-        list(inspect.signature(rank_command).parameters) == ["local_rank"]
+    assert (
+        list(inspect.signature(patched).parameters)
+        == list(inspect.signature(rank_command).parameters)
+        == ["local_rank"]
+    )
     source = inspect.getsource(_SubprocessScriptLauncher._call_children_scripts)
     assert "_hydra_subprocess_cmd(local_rank)" in source and "self.procs" in source
     assert callable(getattr(DDPStrategy, "_configure_launcher", None))
@@ -172,10 +216,17 @@ def test_a_rank_that_fails_ends_the_whole_job_promptly(run_script, tmp_path, ran
     # Without the bound the surviving rank waited in its collective for the process group's
     # default timeout (30 minutes), and rank zero waited for its child without a timeout.
     started = time.monotonic()
-    result = run_script("train.py", *DDP, "trainer.max_epochs=3", "trainer.strategy.timeout_s=20",
-                        "+callbacks.boom._target_=tests.rank_probe.RaiseOnRank",
-                        f"+callbacks.boom.rank={rank}", "+callbacks.boom.step=3",
-                        f"hydra.run.dir={tmp_path}", timeout=240)
+    result = run_script(
+        "train.py",
+        *DDP,
+        "trainer.max_epochs=3",
+        "trainer.strategy.timeout_s=20",
+        "+callbacks.boom._target_=tests.rank_probe.RaiseOnRank",
+        f"+callbacks.boom.rank={rank}",
+        "+callbacks.boom.step=3",
+        f"hydra.run.dir={tmp_path}",
+        timeout=240,
+    )
     elapsed = time.monotonic() - started
     assert result.returncode == 1 and elapsed < 120, (elapsed, result.stderr[-3000:])
     line = result.stderr.strip().splitlines()[-1]

@@ -79,8 +79,9 @@ def test_grad_cam_on_the_presets():
         assert all(m.inplace for m in model.modules() if isinstance(m, nn.ReLU))
     # Exact: the alias and the module name are the same layer, so this is one computation run
     # twice in this process on the same input (same kernels, same threads): bit-identical.
-    assert torch.equal(grad_cam(model, images, layer="conv5"),
-                       grad_cam(model, images, layer="features.10"))
+    assert torch.equal(
+        grad_cam(model, images, layer="conv5"), grad_cam(model, images, layer="features.10")
+    )
     with pytest.raises(ValueError, match="Grad-CAM needs a conv layer"):
         grad_cam(model, images, layer="act5")
 
@@ -138,9 +139,17 @@ def test_guided_backprop_on_the_presets_leaves_the_model_unchanged():
 def test_receptive_fields():
     alexnet, mini = create_model("alexnet", num_classes=3), create_model("mini", num_classes=3)
     assert [tuple(receptive_field(alexnet, f"conv{i}")) for i in range(1, 6)] == [
-        (11, 4, 2), (51, 8, 18), (99, 16, 34), (131, 16, 50), (163, 16, 66)]
+        (11, 4, 2),
+        (51, 8, 18),
+        (99, 16, 34),
+        (131, 16, 50),
+        (163, 16, 66),
+    ]
     assert [tuple(receptive_field(mini, f"conv{i}")) for i in range(1, 4)] == [
-        (7, 2, 2), (27, 4, 10), (51, 8, 18)]
+        (7, 2, 2),
+        (27, 4, 10),
+        (51, 8, 18),
+    ]
     assert receptive_field(alexnet, "act2") == receptive_field(alexnet, "conv2")
     with pytest.raises(ValueError, match="layer of the model's `features`"):
         receptive_field(alexnet, "fc6")
@@ -148,9 +157,15 @@ def test_receptive_fields():
         receptive_field(mini, "avgpool")
 
 
-@pytest.mark.parametrize(("preset", "layer", "position"), [
-    ("alexnet", "conv1", 10), ("alexnet", "conv2", 6), ("alexnet", "conv3", 3),
-    ("mini", "conv3", 7)])
+@pytest.mark.parametrize(
+    ("preset", "layer", "position"),
+    [
+        ("alexnet", "conv1", 10),
+        ("alexnet", "conv2", 6),
+        ("alexnet", "conv3", 3),
+        ("mini", "conv3", 7),
+    ],
+)
 def test_receptive_field_is_where_the_gradient_reaches(preset, layer, position):
     # tanh and average pools pass a gradient from every input pixel the unit sees, and no other
     model = create_model(preset, num_classes=3, activation="tanh").eval()
@@ -271,8 +286,13 @@ def test_importing_alexnet_does_not_need_captum():
     # captum is imported inside functions only: no module of the package imports it at the top
     for path in Path(alexnet.__file__).parent.rglob("*.py"):
         for node in ast.parse(path.read_text()).body:
-            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
-                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
             assert not any(n.split(".")[0] == "captum" for n in names), path
 
 

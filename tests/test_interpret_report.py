@@ -31,8 +31,9 @@ def test_chroma_share_of_grey_colour_and_random_kernels():
     kernels[1, 0], kernels[1, 1] = 1.0, -1.0  # red against green: all chroma
     kernels[2, 2] = torch.randn(5, 5)  # blue only: 2/3 of its energy is chroma
     assert chroma_share(kernels).tolist() == pytest.approx([0.0, 1.0, 2 / 3], abs=1e-6)
-    assert float(chroma_share(torch.randn(4000, 3, 11, 11)).mean()) == pytest.approx(2 / 3,
-                                                                                     abs=0.01)
+    assert float(chroma_share(torch.randn(4000, 3, 11, 11)).mean()) == pytest.approx(
+        2 / 3, abs=0.01
+    )
 
 
 def test_tower_colour_reads_the_paper_layouts_two_towers():
@@ -47,8 +48,13 @@ def test_tower_colour_reads_the_paper_layouts_two_towers():
     first, second = tower_colour(model)
     # Exact: grey kernels have no chroma (the opponent rows cancel equal channels exactly in
     # float64), and tower_colour rounds its shares to 4 places.
-    assert first == {"tower": 1, "kernels": 48, "mean chroma share": 0.0,
-                     "median chroma share": 0.0, "grey kernels": 1.0}
+    assert first == {
+        "tower": 1,
+        "kernels": 48,
+        "mean chroma share": 0.0,
+        "median chroma share": 0.0,
+        "grey kernels": 1.0,
+    }
     assert second["mean chroma share"] == pytest.approx(47 / 48, abs=1e-4)
     assert second["grey kernels"] == pytest.approx(1 / 48, abs=1e-4)
     assert len(tower_colour(create_model("alexnet", num_classes=4))) == 1  # no towers
@@ -78,35 +84,63 @@ def test_relative_change_per_tower():
 
 
 def interpret(*args, timeout=600):
-    return subprocess.run([sys.executable, "experiments/interpret.py", *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "experiments/interpret.py", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("trained")
-    train(compose_train(*TINY, "trainer.max_epochs=1", "test=false", "logger=none",
-                        "callbacks=none", output_dir=out))
+    train(
+        compose_train(
+            *TINY,
+            "trainer.max_epochs=1",
+            "test=false",
+            "logger=none",
+            "callbacks=none",
+            output_dir=out,
+        )
+    )
     return out
 
 
 @pytest.mark.slow
 def test_report_of_a_run_dir_writes_every_figure_and_an_index(trained_run, tmp_path):
     out = tmp_path / "report"
-    done = interpret(f"ckpt_path={trained_run}", f"hydra.run.dir={out}", "report.probes=3",
-                     "report.gallery=8", "report.k=2", "report.patch_images=6", "report.top_k=3",
-                     "report.units=2")
+    done = interpret(
+        f"ckpt_path={trained_run}",
+        f"hydra.run.dir={out}",
+        "report.probes=3",
+        "report.gallery=8",
+        "report.k=2",
+        "report.patch_images=6",
+        "report.top_k=3",
+        "report.units=2",
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     page = (out / "index.html").read_text()
     figures = re.findall(r'<img src="([^"]+)"', page)
-    assert figures == ["filters.png", "grad_cam.png", "occlusion.png", "guided_backprop.png",
-                       "top_patches_conv1.png", "top_patches_conv2.png", "top_patches_conv3.png",
-                       "nearest_neighbours.png"]  # mini: three convs
+    assert figures == [
+        "filters.png",
+        "grad_cam.png",
+        "occlusion.png",
+        "guided_backprop.png",
+        "top_patches_conv1.png",
+        "top_patches_conv2.png",
+        "top_patches_conv3.png",
+        "nearest_neighbours.png",
+    ]  # mini: three convs
     for name in figures:
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
         assert f"]({name})" in (out / "index.md").read_text()
-    module = AlexNetModule.load_from_checkpoint(resolve_checkpoint(trained_run),
-                                                map_location="cpu", weights_only=True)
+    module = AlexNetModule.load_from_checkpoint(
+        resolve_checkpoint(trained_run), map_location="cpu", weights_only=True
+    )
     # Equal: the same weights (loaded bit for bit), shares computed in float64 and rounded to 4
     # places, in the command's process and in this one, with the same environment.
     assert json.loads((out / "tower_colour.json").read_text()) == tower_colour(module.model)
@@ -115,14 +149,24 @@ def test_report_of_a_run_dir_writes_every_figure_and_an_index(trained_run, tmp_p
 
 @pytest.mark.slow
 def test_report_of_weights_in_a_file(trained_run, tmp_path):
-    module = AlexNetModule.load_from_checkpoint(resolve_checkpoint(trained_run),
-                                                map_location="cpu", weights_only=True)
+    module = AlexNetModule.load_from_checkpoint(
+        resolve_checkpoint(trained_run), map_location="cpu", weights_only=True
+    )
     torch.save(module.model.state_dict(), tmp_path / "mini.pt")
     out = tmp_path / "report"
-    done = interpret("model.preset=mini", f"model.weights={tmp_path / 'mini.pt'}",
-                     "data.num_classes=3", "data.image_size=64", f"hydra.run.dir={out}",
-                     "report.probes=2", "report.gallery=4", "report.k=2",
-                     "report.patch_images=4", "report.top_k=2", "report.units=1")
+    done = interpret(
+        "model.preset=mini",
+        f"model.weights={tmp_path / 'mini.pt'}",
+        "data.num_classes=3",
+        "data.image_size=64",
+        f"hydra.run.dir={out}",
+        "report.probes=2",
+        "report.gallery=4",
+        "report.k=2",
+        "report.patch_images=4",
+        "report.top_k=2",
+        "report.units=1",
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     # equal: the same weights, float64 shares rounded to 4 places (see the test above)
     assert json.loads((out / "tower_colour.json").read_text()) == tower_colour(module.model)
@@ -139,11 +183,18 @@ def test_neither_checkpoint_nor_weights_is_one_line_and_leaves_no_run_dir(tmp_pa
 
 def test_a_bad_report_setting_names_the_key(tmp_path, monkeypatch):
     # In this process (the command's exit code and stderr: the test above)
-    monkeypatch.setattr(sys, "argv", ["interpret.py", "model.weights=x.pt",
-                                      "report.split=holdout", f"hydra.run.dir={tmp_path}/r"])
+    monkeypatch.setattr(
+        sys,
+        "argv",
+        [
+            "interpret.py",
+            "model.weights=x.pt",
+            "report.split=holdout",
+            f"hydra.run.dir={tmp_path}/r",
+        ],
+    )
     with pytest.raises(SystemExit) as stopped:
         interpret_command()
     message = stopped.value.code
     assert isinstance(message, str) and "report.split='holdout' is not valid" in message
     assert "train, val, test" in message
-

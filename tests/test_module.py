@@ -9,17 +9,33 @@ MINI = {"preset": "mini", "num_classes": 3, "widths": [8, 8, 8], "hidden": 16}
 
 
 def tiny_data(**kwargs):
-    args = {"num_classes": 3, "image_size": 64, "train_per_class": 4, "val_per_class": 2,
-            "test_per_class": 2, "batch_size": 6, "num_workers": 0}
+    args = {
+        "num_classes": 3,
+        "image_size": 64,
+        "train_per_class": 4,
+        "val_per_class": 2,
+        "test_per_class": 2,
+        "batch_size": 6,
+        "num_workers": 0,
+    }
     return AlexNetDataModule(**{**args, **kwargs})
 
 
 def test_checkpoint_rebuilds_the_model_without_config(tmp_path):
-    module = AlexNetModule(model={**MINI, "activation": "tanh", "lrn": True, "dropout": 0.0},
-                           optimizer={"name": "adamw", "lr": 1e-3},
-                           schedule={"name": "cosine", "warmup_steps": 1}, label_smoothing=0.1)
-    trainer = L.Trainer(max_epochs=1, accelerator="cpu", logger=False, enable_progress_bar=False,
-                        default_root_dir=tmp_path, enable_model_summary=False)
+    module = AlexNetModule(
+        model={**MINI, "activation": "tanh", "lrn": True, "dropout": 0.0},
+        optimizer={"name": "adamw", "lr": 1e-3},
+        schedule={"name": "cosine", "warmup_steps": 1},
+        label_smoothing=0.1,
+    )
+    trainer = L.Trainer(
+        max_epochs=1,
+        accelerator="cpu",
+        logger=False,
+        enable_progress_bar=False,
+        default_root_dir=tmp_path,
+        enable_model_summary=False,
+    )
     trainer.fit(module, datamodule=tiny_data())
     path = tmp_path / "model.ckpt"
     trainer.save_checkpoint(path)
@@ -69,10 +85,18 @@ def test_training_reduces_the_loss_on_a_fixed_batch():
     torch.manual_seed(0)
     module = AlexNetModule(model={**MINI, "dropout": 0.0}, optimizer={"name": "adam", "lr": 3e-3})
     data = tiny_data()
+
     def trainer(epochs):
-        return L.Trainer(max_epochs=epochs, accelerator="cpu", logger=False, overfit_batches=1,
-                         enable_checkpointing=False, enable_progress_bar=False,
-                         enable_model_summary=False, num_sanity_val_steps=0)
+        return L.Trainer(
+            max_epochs=epochs,
+            accelerator="cpu",
+            logger=False,
+            overfit_batches=1,
+            enable_checkpointing=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            num_sanity_val_steps=0,
+        )
 
     first = trainer(1)
     first.fit(module, datamodule=data)
@@ -85,11 +109,20 @@ def test_training_reduces_the_loss_on_a_fixed_batch():
 def test_model_is_the_preset_with_the_classes_asked_for():
     module = AlexNetModule(model={"preset": "paper2012", "num_classes": 7})
     # The 2012 paper's network, written out: (out channels, kernel, stride, padding, towers).
-    convs = [(m.out_channels, m.kernel_size[0], m.stride[0], m.padding[0], m.groups)
-             for m in module.model.modules() if isinstance(m, nn.Conv2d)]
-    assert convs == [(96, 11, 4, 0, 1), (256, 5, 1, 2, 2), (384, 3, 1, 1, 1), (384, 3, 1, 1, 2),
-                     (256, 3, 1, 1, 2)]
-    linears = [(m.in_features, m.out_features) for m in module.model.modules()
-               if isinstance(m, nn.Linear)]
+    convs = [
+        (m.out_channels, m.kernel_size[0], m.stride[0], m.padding[0], m.groups)
+        for m in module.model.modules()
+        if isinstance(m, nn.Conv2d)
+    ]
+    assert convs == [
+        (96, 11, 4, 0, 1),
+        (256, 5, 1, 2, 2),
+        (384, 3, 1, 1, 1),
+        (384, 3, 1, 1, 2),
+        (256, 3, 1, 1, 2),
+    ]
+    linears = [
+        (m.in_features, m.out_features) for m in module.model.modules() if isinstance(m, nn.Linear)
+    ]
     assert linears == [(256 * 6 * 6, 4096), (4096, 4096), (4096, 7)]
     assert sum(isinstance(m, nn.LocalResponseNorm) for m in module.model.modules()) == 2

@@ -21,6 +21,8 @@ def test_figures_show_where_they_are_drawn():
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [nbformat.v4.new_code_cell(source) for source in CELLS]
     NotebookClient(notebook, timeout=300, kernel_name="python3").execute()
-    images = [sum("image/png" in output.get("data", {}) for output in cell.outputs)
-              for cell in notebook.cells]
+    images = [
+        sum("image/png" in output.get("data", {}) for output in cell.outputs)
+        for cell in notebook.cells
+    ]
     assert images == [0, 3, 1, 0, 1]

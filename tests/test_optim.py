@@ -26,12 +26,18 @@ def test_sgd_config_gives_the_papers_settings():
     assert group["nesterov"] is False and type(optimizer) is torch.optim.SGD
 
 
-@pytest.mark.parametrize(("cfg", "pattern"), [
-    ({"name": "rmsprop", "lr": 0.1}, "optimizer='rmsprop' is not valid; choose one of: sgd, adam"),
-    ({"name": "sgd", "lr": 0}, r"optimizer.lr=0 is not valid; it must be a number > 0"),
-    ({"name": "sgd", "lr": -1.0}, r"optimizer.lr=-1.0 is not valid"),
-    ({"name": "adam", "lr": 0.1, "momentum": 0.9}, "momentum"),
-])
+@pytest.mark.parametrize(
+    ("cfg", "pattern"),
+    [
+        (
+            {"name": "rmsprop", "lr": 0.1},
+            "optimizer='rmsprop' is not valid; choose one of: sgd, adam",
+        ),
+        ({"name": "sgd", "lr": 0}, r"optimizer.lr=0 is not valid; it must be a number > 0"),
+        ({"name": "sgd", "lr": -1.0}, r"optimizer.lr=-1.0 is not valid"),
+        ({"name": "adam", "lr": 0.1, "momentum": 0.9}, "momentum"),
+    ],
+)
 def test_bad_optimizer_settings(cfg, pattern):
     with pytest.raises(ValueError, match=pattern):
         build_optimizer(params(), cfg)
@@ -59,28 +65,61 @@ def lrs_per_epoch(cfg, epochs=6, steps_per_epoch=2, metric=None):
 def test_schedules_follow_their_rules():
     assert lrs_per_epoch({"name": "constant"}) == [1.0] * 6
     assert lrs_per_epoch({"name": "step", "step_size": 2, "gamma": 0.1}) == [
-        1.0, 1.0, 0.1, 0.1, 0.01, 0.01]
+        1.0,
+        1.0,
+        0.1,
+        0.1,
+        0.01,
+        0.01,
+    ]
     assert lrs_per_epoch({"name": "multistep", "milestones": [1, 4], "gamma": 0.5}) == [
-        1.0, 0.5, 0.5, 0.5, 0.25, 0.25]
+        1.0,
+        0.5,
+        0.5,
+        0.5,
+        0.25,
+        0.25,
+    ]
     assert lrs_per_epoch({"name": "exponential", "gamma": 0.5})[:3] == [1.0, 0.5, 0.25]
     cosine = lrs_per_epoch({"name": "cosine", "t_max": None, "eta_min": 0.0}, epochs=4)
-    assert cosine == [1.0, pytest.approx(0.853553, abs=1e-6), 0.5,
-                      pytest.approx(0.146447, abs=1e-6)]
+    assert cosine == [
+        1.0,
+        pytest.approx(0.853553, abs=1e-6),
+        0.5,
+        pytest.approx(0.146447, abs=1e-6),
+    ]
     # The paper's rule: a metric that stops improving divides the lr by 10.
     plateau = lrs_per_epoch({"name": "plateau", "patience": 1, "factor": 0.1}, metric=0.5)
     assert plateau == [1.0, 1.0, 1.0, 0.1, 0.1, 0.01]
 
 
 def test_warmup_ramps_then_hands_over_to_the_schedule():
-    lrs = lrs_per_epoch({"name": "step", "step_size": 3, "gamma": 0.1, "warmup_steps": 4,
-                         "warmup_start_factor": 0.2}, epochs=5, steps_per_epoch=1)
-    assert lrs == [pytest.approx(0.4, abs=1e-6), pytest.approx(0.6, abs=1e-6),
-                   pytest.approx(0.8, abs=1e-6), 0.1, 0.1]  # rounded to 6 places
+    lrs = lrs_per_epoch(
+        {
+            "name": "step",
+            "step_size": 3,
+            "gamma": 0.1,
+            "warmup_steps": 4,
+            "warmup_start_factor": 0.2,
+        },
+        epochs=5,
+        steps_per_epoch=1,
+    )
+    assert lrs == [
+        pytest.approx(0.4, abs=1e-6),
+        pytest.approx(0.6, abs=1e-6),
+        pytest.approx(0.8, abs=1e-6),
+        0.1,
+        0.1,
+    ]  # rounded to 6 places
 
 
 def test_every_schedule_accepts_a_warmup():
-    own = {"step": {"step_size": 1, "gamma": 0.5}, "multistep": {"milestones": [2], "gamma": 0.5},
-           "exponential": {"gamma": 0.5}}
+    own = {
+        "step": {"step_size": 1, "gamma": 0.5},
+        "multistep": {"milestones": [2], "gamma": 0.5},
+        "exponential": {"gamma": 0.5},
+    }
     for name in SCHEDULES:
         cfg = {"name": name, "warmup_steps": 2, **own.get(name, {})}
         assert lrs_per_epoch(cfg, steps_per_epoch=1, metric=0.1)[0] < 1.0

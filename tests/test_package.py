@@ -17,8 +17,13 @@ TRAIN = [*TINY, "debug=fast_dev_run", "logger=none", "callbacks=none"]
 
 def _copy_of_the_checkout(to: Path) -> Path:
     """The files git would commit (setuptools builds in the source tree: not in this one)."""
-    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-                            cwd=ROOT, capture_output=True, check=True, timeout=60).stdout
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+        timeout=60,
+    ).stdout
     for name in filter(None, listed.decode().split("\0")):
         if (ROOT / name).is_file():
             (to / name).parent.mkdir(parents=True, exist_ok=True)
@@ -34,35 +39,87 @@ def _env() -> dict[str, str]:
 @pytest.mark.slow
 def test_the_wheel_installs_into_a_fresh_venv_and_its_commands_run_from_any_dir(tmp_path):
     source, dist = _copy_of_the_checkout(tmp_path / "source"), tmp_path / "dist"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                    "-q", "-w", str(dist), str(source)], check=True, capture_output=True,
-                   timeout=300)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(dist),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     (wheel,) = dist.glob("alexnet_lab-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    assert {"alexnet/conf/train.yaml", "alexnet/conf/hydra/launcher/slurm.yaml",
-            "alexnet/launch/slurm_task.sh", "hydra_plugins/alexnet_sweeper/__init__.py"} <= names
+    assert {
+        "alexnet/conf/train.yaml",
+        "alexnet/conf/hydra/launcher/slurm.yaml",
+        "alexnet/launch/slurm_task.sh",
+        "hydra_plugins/alexnet_sweeper/__init__.py",
+    } <= names
     # The venv sees this machine's torch, Lightning, Hydra... (reinstalling them would take
     # minutes and gigabytes); the package itself comes only from the wheel.
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)],
-                   check=True, timeout=120)
-    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-deps",
-                    "--no-index", str(wheel)], check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True, timeout=120
+    )
+    subprocess.run(
+        [
+            str(venv / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-index",
+            str(wheel),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    where = subprocess.run([str(venv / "bin" / "python"), "-c",
-                            "import alexnet, hydra_plugins.alexnet_sweeper as s; "
-                            "print(alexnet.__file__); print(s.__file__)"],
-                           cwd=elsewhere, env=_env(), capture_output=True, text=True, timeout=120)
+    where = subprocess.run(
+        [
+            str(venv / "bin" / "python"),
+            "-c",
+            "import alexnet, hydra_plugins.alexnet_sweeper as s; "
+            "print(alexnet.__file__); print(s.__file__)",
+        ],
+        cwd=elsewhere,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert where.returncode == 0, where.stderr[-2000:]
     assert all(Path(p).is_relative_to(venv) for p in where.stdout.split()), where.stdout
-    done = subprocess.run([str(venv / "bin" / "alexnet-train"), *TRAIN], cwd=elsewhere,
-                          env=_env(), capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [str(venv / "bin" / "alexnet-train"), *TRAIN],
+        cwd=elsewhere,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert len(list((elsewhere / "logs" / "train" / "runs").glob("*/metrics.json"))) == 1
-    described = subprocess.run([str(venv / "bin" / "alexnet-describe"), "model=mini"],
-                               cwd=elsewhere, env=_env(), capture_output=True, text=True,
-                               timeout=120)
+    described = subprocess.run(
+        [str(venv / "bin" / "alexnet-describe"), "model=mini"],
+        cwd=elsewhere,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert described.returncode == 0 and "3,002,664 parameters" in described.stdout
 
 
@@ -72,11 +129,18 @@ def test_a_config_group_of_ones_own_joins_with_config_dir(run_script, tmp_path):
     mine.mkdir(parents=True)
     (mine / "slow_sgd.yaml").write_text("defaults:\n  - sgd\n  - _self_\nlr: 0.00123\n")
     config_dir = str(tmp_path / "my_conf")
-    result = run_script("train.py", "--config-dir", config_dir, "optimizer=slow_sgd", *TRAIN,
-                        f"hydra.run.dir={tmp_path / 'run'}")
+    result = run_script(
+        "train.py",
+        "--config-dir",
+        config_dir,
+        "optimizer=slow_sgd",
+        *TRAIN,
+        f"hydra.run.dir={tmp_path / 'run'}",
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "lr: 0.00123" in (tmp_path / "run" / "config.yaml").read_text()
     typo = run_script("train.py", "--config-dir", config_dir, "optimizer=slow_sdg", *TRAIN)
     assert typo.returncode == 1
     assert typo.stderr.strip().splitlines()[-1] == (
-        "error: optimizer='slow_sdg' is not valid; choose one of: adam, adamw, sgd, slow_sgd")
+        "error: optimizer='slow_sdg' is not valid; choose one of: adam, adamw, sgd, slow_sgd"
+    )

@@ -17,9 +17,16 @@ from alexnet.run import train as run_train
 from tests.conftest import TINY, compose_train
 
 # 48 training images in batches of 4: 12 steps an epoch; a step checkpoint every 5 steps.
-RESUMABLE = [*TINY, "data.train_per_class=16", "trainer.max_epochs=2",
-             "trainer.deterministic=true", "checkpoint_every_n_steps=5", "test=false", "logger=csv",
-             "callbacks.progress_bar.refresh_rate=0"]
+RESUMABLE = [
+    *TINY,
+    "data.train_per_class=16",
+    "trainer.max_epochs=2",
+    "trainer.deterministic=true",
+    "checkpoint_every_n_steps=5",
+    "test=false",
+    "logger=csv",
+    "callbacks.progress_bar.refresh_rate=0",
+]
 
 
 def train(run_script, log_dir: Path, *overrides: str) -> subprocess.CompletedProcess:
@@ -37,8 +44,7 @@ def metrics(run_dir: Path) -> dict:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("workers", [0, 2])  # 2: the default, persistent loader workers
-def test_kill_9_mid_epoch_then_resume_ends_like_an_uninterrupted_run(run_script, tmp_path,
-                                                                    workers):
+def test_kill_9_mid_epoch_then_resume_ends_like_an_uninterrupted_run(run_script, tmp_path, workers):
     # Compared bit for bit: all three runs are train.py processes started the same way, with
     # this process's environment (so the same thread count and the same CPU kernels), the same
     # seed and deterministic=true; the checkpoint restores weights, optimizer, RNG and running
@@ -48,8 +54,13 @@ def test_kill_9_mid_epoch_then_resume_ends_like_an_uninterrupted_run(run_script,
     assert whole.returncode == 0, whole.stderr[-2000:]
     expected = metrics(run_dirs(tmp_path / "whole")[0])
 
-    killed = train(run_script, tmp_path / "killed", *run,
-                   "+callbacks.kill._target_=tests.killer.KillAtStep", "+callbacks.kill.step=7")
+    killed = train(
+        run_script,
+        tmp_path / "killed",
+        *run,
+        "+callbacks.kill._target_=tests.killer.KillAtStep",
+        "+callbacks.kill.step=7",
+    )
     assert killed.returncode == -signal.SIGKILL
     (run_dir,) = run_dirs(tmp_path / "killed")
     assert not (run_dir / "metrics.json").exists()
@@ -71,8 +82,10 @@ def test_kill_9_mid_epoch_then_resume_ends_like_an_uninterrupted_run(run_script,
 
 @pytest.mark.slow
 def test_same_seed_same_metrics(run_script, tmp_path):
-    runs = [train(run_script, tmp_path / name, *RESUMABLE, "trainer.max_epochs=1")
-            for name in ("a", "b")]
+    runs = [
+        train(run_script, tmp_path / name, *RESUMABLE, "trainer.max_epochs=1")
+        for name in ("a", "b")
+    ]
     assert all(r.returncode == 0 for r in runs), runs[0].stderr[-2000:]
     first, second = (metrics(run_dirs(tmp_path / name)[0]) for name in ("a", "b"))
     # Bit for bit: both are train.py processes started the same way, with this process's
@@ -88,12 +101,23 @@ def test_same_seed_same_metrics(run_script, tmp_path):
 
 
 def test_a_diverging_run_stops_keeps_its_checkpoint_and_is_marked_failed(run_script, tmp_path):
-    result = train(run_script, tmp_path, *TINY, "data.train_per_class=16", "trainer.max_epochs=3",
-                   "optimizer=sgd", "optimizer.lr=100", "checkpoint_every_n_steps=2",
-                   "logger=csv")
+    result = train(
+        run_script,
+        tmp_path,
+        *TINY,
+        "data.train_per_class=16",
+        "trainer.max_epochs=3",
+        "optimizer=sgd",
+        "optimizer.lr=100",
+        "checkpoint_every_n_steps=2",
+        "logger=csv",
+    )
     assert result.returncode != 0
-    found = re.search(r"error: training diverged: the loss is -?(?:nan|inf) at step (\d+) "
-                      r"\(epoch 0\)", result.stderr)
+    found = re.search(
+        r"error: training diverged: the loss is -?(?:nan|inf) at step (\d+) "
+        r"\(epoch 0\)",
+        result.stderr,
+    )
     assert found, result.stderr[-2000:]
     step = int(found.group(1))
     (run_dir,) = run_dirs(tmp_path)
@@ -107,9 +131,17 @@ def test_a_diverging_run_stops_keeps_its_checkpoint_and_is_marked_failed(run_scr
 
 
 def test_a_failing_job_does_not_stop_the_sweep(run_script, tmp_path):
-    result = run_script("train.py", "-m", *TINY, "debug=limit", "trainer.max_epochs=1",
-                        "logger=csv", "optimizer=sgd", "optimizer.lr=100,0.01",
-                        f"paths.log_dir={tmp_path}")
+    result = run_script(
+        "train.py",
+        "-m",
+        *TINY,
+        "debug=limit",
+        "trainer.max_epochs=1",
+        "logger=csv",
+        "optimizer=sgd",
+        "optimizer.lr=100,0.01",
+        f"paths.log_dir={tmp_path}",
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     (sweep,) = tmp_path.glob("train/multiruns/*")
     jobs = json.loads((sweep / "sweep.json").read_text())
@@ -137,11 +169,19 @@ def test_an_interrupted_save_leaves_the_previous_checkpoint_whole(tmp_path, monk
 
 def test_a_failing_optuna_trial_is_marked_failed_and_the_study_goes_on(run_script, tmp_path):
     result = run_script(
-        "train.py", "hparams_search=optuna", "hydra.sweeper.n_trials=3",
+        "train.py",
+        "hparams_search=optuna",
+        "hydra.sweeper.n_trials=3",
         "hydra.sweeper.sampler.n_startup_trials=3",
         "hydra.sweeper.params={optimizer.lr: 'choice(1000.0, 0.01)', activation: 'choice(relu)', "
-        "dropout.p: 'choice(0.0)'}", *TINY, "debug=limit",
-        "trainer.max_epochs=1", "logger=csv", "optimizer=sgd", f"paths.log_dir={tmp_path}")
+        "dropout.p: 'choice(0.0)'}",
+        *TINY,
+        "debug=limit",
+        "trainer.max_epochs=1",
+        "logger=csv",
+        "optimizer=sgd",
+        f"paths.log_dir={tmp_path}",
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "Failed experiment" in result.stdout + result.stderr  # Optuna's TrialState.FAIL
     (sweep,) = tmp_path.glob("train/multiruns/*")
@@ -163,9 +203,17 @@ def spoil(image_folder: Path) -> tuple[Path, Path]:
     return fake, truncated
 
 
-FOLDER_RUN = ["model=mini", "trainer=cpu", "data=imagefolder", "data.image_size=64",
-              "data.batch_size=4", "data.num_workers=0", "trainer.max_epochs=1", "logger=csv",
-              "callbacks.progress_bar.refresh_rate=0"]
+FOLDER_RUN = [
+    "model=mini",
+    "trainer=cpu",
+    "data=imagefolder",
+    "data.image_size=64",
+    "data.batch_size=4",
+    "data.num_workers=0",
+    "trainer.max_epochs=1",
+    "logger=csv",
+    "callbacks.progress_bar.refresh_rate=0",
+]
 
 
 def test_bad_image_files_are_skipped_with_a_warning_and_a_count(run_script, tmp_path, image_folder):
@@ -181,8 +229,9 @@ def test_bad_image_files_are_skipped_with_a_warning_and_a_count(run_script, tmp_
 
 def test_bad_image_files_can_stop_the_run_naming_the_file(run_script, tmp_path, image_folder):
     bad = spoil(image_folder)
-    result = train(run_script, tmp_path, *FOLDER_RUN, f"data.root={image_folder}",
-                   "data.bad_files=fail")
+    result = train(
+        run_script, tmp_path, *FOLDER_RUN, f"data.root={image_folder}", "data.bad_files=fail"
+    )
     assert result.returncode != 0
     assert any(f"error: unreadable image {path}: " in result.stderr for path in bad)
     assert metrics(run_dirs(tmp_path)[0])["status"] == "failed"
@@ -191,8 +240,11 @@ def test_bad_image_files_can_stop_the_run_naming_the_file(run_script, tmp_path, 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("ckpt") / "run"
-    run_train(compose_train(*TINY, "debug=limit", "trainer.max_epochs=1", "logger=csv",
-                            "test=false", output_dir=out))
+    run_train(
+        compose_train(
+            *TINY, "debug=limit", "trainer.max_epochs=1", "logger=csv", "test=false", output_dir=out
+        )
+    )
     return (out / "checkpoints" / "last.ckpt").resolve()
 
 
@@ -209,13 +261,21 @@ def test_a_truncated_checkpoint_gets_a_clear_error(run_script, tmp_path, checkpo
     cut = tmp_path / "cut.ckpt"
     data = checkpoint.read_bytes()
     cut.write_bytes(data[: len(data) // 2])
-    expected = (f"error: ckpt_path='{cut}' is not valid; it is not a readable checkpoint: "
-                "truncated, corrupt or not a Lightning checkpoint")
+    expected = (
+        f"error: ckpt_path='{cut}' is not valid; it is not a readable checkpoint: "
+        "truncated, corrupt or not a Lightning checkpoint"
+    )
     result = run_script("eval.py", f"ckpt_path={cut}", f"paths.log_dir={tmp_path}")  # a process
     assert result.returncode != 0
     assert result.stderr.strip().splitlines()[-1].startswith(expected)
-    assert command_error(monkeypatch, train_command, "train.py", *TINY, f"ckpt_path={cut}",
-                         f"paths.log_dir={tmp_path}").startswith(expected)
+    assert command_error(
+        monkeypatch,
+        train_command,
+        "train.py",
+        *TINY,
+        f"ckpt_path={cut}",
+        f"paths.log_dir={tmp_path}",
+    ).startswith(expected)
     assert not list(tmp_path.glob("*/runs/*"))
 
 
@@ -223,23 +283,40 @@ class Payload:
     """Stands for code a tampered checkpoint would run when unpickled."""
 
 
-def test_a_tampered_checkpoint_is_refused_by_weights_only_loading(tmp_path, checkpoint,
-                                                                 monkeypatch):
+def test_a_tampered_checkpoint_is_refused_by_weights_only_loading(
+    tmp_path, checkpoint, monkeypatch
+):
     tampered = tmp_path / "tampered.ckpt"
     content = torch.load(checkpoint, map_location="cpu", weights_only=True)
     content["payload"] = Payload()
     torch.save(content, tampered)
-    error = command_error(monkeypatch, train_command, "train.py", *TINY,
-                          f"ckpt_path={tampered}", f"paths.log_dir={tmp_path}")
+    error = command_error(
+        monkeypatch,
+        train_command,
+        "train.py",
+        *TINY,
+        f"ckpt_path={tampered}",
+        f"paths.log_dir={tmp_path}",
+    )
     assert "it is not a readable checkpoint" in error and "Payload" in error
 
 
 def test_resume_takes_the_newest_checkpoint_of_a_run_dir(run_script, tmp_path, checkpoint):
     run_dir = checkpoint.parent.parent
-    result = train(run_script, tmp_path, *TINY, "debug=limit", "trainer.max_epochs=2", "logger=csv",
-                   "test=false", f"ckpt_path={run_dir}")
+    result = train(
+        run_script,
+        tmp_path,
+        *TINY,
+        "debug=limit",
+        "trainer.max_epochs=2",
+        "logger=csv",
+        "test=false",
+        f"ckpt_path={run_dir}",
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     record = metrics(run_dirs(tmp_path)[0])
-    assert record["resumed_from"] == str(checkpoint.parent / "last.ckpt") or \
-        Path(record["resumed_from"]).resolve() == checkpoint
+    assert (
+        record["resumed_from"] == str(checkpoint.parent / "last.ckpt")
+        or Path(record["resumed_from"]).resolve() == checkpoint
+    )
     assert record["epochs"] == 2

@@ -24,11 +24,29 @@ def test_sigterm_ends_a_run_blocked_on_its_loader_within_the_grace(tmp_path):
     os.mkfifo(stuck)
     run = tmp_path / "run"
     process = subprocess.Popen(
-        [sys.executable, "train.py", "model=mini", "trainer=cpu", "data=imagefolder",
-         f"data.root={root}", "data.augment=none", "data.image_size=64", "data.batch_size=4",
-         "data.num_workers=1", "data.loader_timeout_s=600", "sigterm_grace_s=3", "logger=none",
-         "callbacks=none", "test=false", f"hydra.run.dir={run}"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "train.py",
+            "model=mini",
+            "trainer=cpu",
+            "data=imagefolder",
+            f"data.root={root}",
+            "data.augment=none",
+            "data.image_size=64",
+            "data.batch_size=4",
+            "data.num_workers=1",
+            "data.loader_timeout_s=600",
+            "sigterm_grace_s=3",
+            "logger=none",
+            "callbacks=none",
+            "test=false",
+            f"hydra.run.dir={run}",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 120
         while "Training model=" not in _read(run / "train.log") and time.monotonic() < deadline:

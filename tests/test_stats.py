@@ -11,7 +11,7 @@ from alexnet.reporting.stats import difference, holm, mean_ci, paired_difference
 def test_mean_ci_is_students_t_interval():
     estimate = mean_ci([1.0, 2.0, 3.0])
     assert estimate.mean == 2.0  # math.fsum of small integers, / 3: exact
-    assert estimate.half_width == pytest.approx(4.302653 / 3 ** 0.5, rel=1e-6)  # t(0.975, 2)
+    assert estimate.half_width == pytest.approx(4.302653 / 3**0.5, rel=1e-6)  # t(0.975, 2)
     assert str(estimate) == "2.000 ± 2.484"
     assert mean_ci([0.5]).half_width is None and str(mean_ci([0.5])) == "0.500 (n=1)"
 

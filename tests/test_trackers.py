@@ -45,8 +45,9 @@ def no_tracking_uri_from_other_tests(monkeypatch):
 
 def test_mlflow_beside_tensorboard_gets_params_metrics_and_final_metrics(tmp_path):
     out = tmp_path / "run"
-    cfg = compose_train(*ONE_EPOCH, "logger=[tensorboard,mlflow]", f"paths.log_dir={tmp_path}",
-                        output_dir=out)
+    cfg = compose_train(
+        *ONE_EPOCH, "logger=[tensorboard,mlflow]", f"paths.log_dir={tmp_path}", output_dir=out
+    )
     assert sorted(cfg.logger) == ["mlflow", "tensorboard"]  # one key per selected option
     record = train(cfg)
     assert list((out / "tensorboard").glob("events.out.tfevents.*"))  # TensorBoard as before
@@ -60,10 +61,12 @@ def test_mlflow_beside_tensorboard_gets_params_metrics_and_final_metrics(tmp_pat
     assert params["batch_size"] == "4" and params["optimizer"] == "adamw"
     history = mlflow_client(tmp_path).get_metric_history(run.info.run_id, "val/acc1")
     # metrics.json keeps 6 decimals of what was logged.
-    assert [m.value for m in history] == pytest.approx([e["val/acc1"] for e in record["history"]],
-                                                       abs=1e-6)
-    final = {k.removeprefix("final/"): v for k, v in run.data.metrics.items()
-             if k.startswith("final/")}
+    assert [m.value for m in history] == pytest.approx(
+        [e["val/acc1"] for e in record["history"]], abs=1e-6
+    )
+    final = {
+        k.removeprefix("final/"): v for k, v in run.data.metrics.items() if k.startswith("final/")
+    }
     written = json.loads((out / "metrics.json").read_text())
     assert final == pytest.approx(written["metrics"], abs=1e-12)  # metrics.json's own values
     assert set(final) == set(written["metrics"]) and "test/acc1" in final
@@ -71,8 +74,12 @@ def test_mlflow_beside_tensorboard_gets_params_metrics_and_final_metrics(tmp_pat
 
 def wandb_inspect(log: Path, *options: str) -> str:
     """`wandb leet inspect` (wandb's own reader of a run's transaction log) on `log`."""
-    result = subprocess.run([sys.executable, "-m", "wandb", "leet", "inspect", *options, str(log)],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "wandb", "leet", "inspect", *options, str(log)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     return result.stdout
 
@@ -89,9 +96,14 @@ def finished_wandb_run(log: Path, timeout_s: float = 60.0) -> tuple[dict, list[d
 
 
 def test_wandb_offline_run_holds_config_history_and_summary(tmp_path, monkeypatch):
-    for key, value in {"WANDB_MODE": "offline", "WANDB_SILENT": "true", "WANDB_DIR": tmp_path,
-                       "WANDB_CONFIG_DIR": tmp_path / "config", "WANDB_CACHE_DIR": tmp_path /
-                       "cache", "WANDB_DATA_DIR": tmp_path / "data"}.items():
+    for key, value in {
+        "WANDB_MODE": "offline",
+        "WANDB_SILENT": "true",
+        "WANDB_DIR": tmp_path,
+        "WANDB_CONFIG_DIR": tmp_path / "config",
+        "WANDB_CACHE_DIR": tmp_path / "cache",
+        "WANDB_DATA_DIR": tmp_path / "data",
+    }.items():
         monkeypatch.setenv(key, str(value))
     monkeypatch.delenv("WANDB_API_KEY", raising=False)
     out = tmp_path / "run"
@@ -121,26 +133,34 @@ def test_wandb_offline_run_holds_config_history_and_summary(tmp_path, monkeypatc
 @pytest.mark.parametrize("tracker", ["mlflow", "wandb"])
 def test_a_missing_tracker_package_stops_with_one_line(tmp_path, monkeypatch, tracker):
     monkeypatch.setitem(sys.modules, tracker, None)  # as if not installed: find_spec is None
-    monkeypatch.setattr(sys, "argv", ["train.py", *TINY, f"logger=[tensorboard,{tracker}]",
-                                      f"paths.log_dir={tmp_path}"])
+    monkeypatch.setattr(
+        sys,
+        "argv",
+        ["train.py", *TINY, f"logger=[tensorboard,{tracker}]", f"paths.log_dir={tmp_path}"],
+    )
     with pytest.raises(SystemExit) as stopped:
         train_command()
-    assert stopped.value.code == (f"error: logger='{tracker}' is not valid; the {tracker} "
-                                  "package is not installed; install the trackers extra: "
-                                  'pip install -e ".[trackers]"')
+    assert stopped.value.code == (
+        f"error: logger='{tracker}' is not valid; the {tracker} "
+        "package is not installed; install the trackers extra: "
+        'pip install -e ".[trackers]"'
+    )
     assert not list(tmp_path.glob("train/*/*"))  # no run dir
 
 
 def test_names_are_one_safe_file_name():
-    assert safe_name("data.root=/data/imagenet,activation=tanh") == \
-        "data.root=_data_imagenet,activation=tanh"
+    assert (
+        safe_name("data.root=/data/imagenet,activation=tanh")
+        == "data.root=_data_imagenet,activation=tanh"
+    )
     assert safe_name('a=x:y*z?"<>|\\') == "a=x_y_z______"
     long = safe_name("optimizer.lr=" + "1" * 400)
     assert len(long) == MAX_LENGTH and long != safe_name("optimizer.lr=" + "1" * 399)
 
 
-def set_hydra_job(sweep_dir: Path, task: list[str], mode: str = "MULTIRUN",
-                  search_space: dict | None = None) -> None:
+def set_hydra_job(
+    sweep_dir: Path, task: list[str], mode: str = "MULTIRUN", search_space: dict | None = None
+) -> None:
     """Make this process look like job 3 of a Hydra sweep in `sweep_dir` (or a single run)."""
     cfg = compose_config(["logger=[tensorboard,mlflow]"], with_hydra=True)
     with open_dict(cfg):
@@ -151,10 +171,26 @@ def set_hydra_job(sweep_dir: Path, task: list[str], mode: str = "MULTIRUN",
 
 
 def test_a_sweep_job_is_named_by_what_the_sweep_varies(tmp_path):
-    job = ["model=mini", "activation=tanh", "dropout.p=0.31", "optimizer.lr=0.01",
-           "paths.log_dir=/x", "logger.mlflow.tracking_uri=http://h:5000"]
-    sweep = {"hydra": {"overrides": {"task": ["model=mini", "activation=relu,tanh",
-                                              "optimizer.lr=0.01", "paths.log_dir=/x"]}}}
+    job = [
+        "model=mini",
+        "activation=tanh",
+        "dropout.p=0.31",
+        "optimizer.lr=0.01",
+        "paths.log_dir=/x",
+        "logger.mlflow.tracking_uri=http://h:5000",
+    ]
+    sweep = {
+        "hydra": {
+            "overrides": {
+                "task": [
+                    "model=mini",
+                    "activation=relu,tanh",
+                    "optimizer.lr=0.01",
+                    "paths.log_dir=/x",
+                ]
+            }
+        }
+    }
     (tmp_path / "multirun.yaml").write_text(yaml.safe_dump(sweep))
     try:
         set_hydra_job(tmp_path, job, search_space={"dropout.p": "interval(0, 0.9)"})  # Optuna's
@@ -166,17 +202,26 @@ def test_a_sweep_job_is_named_by_what_the_sweep_varies(tmp_path):
         assert sweep_run_name() == "3" and run_name("/x/3") == "3"  # the job number
         set_hydra_job(tmp_path, job, mode="RUN")
         assert sweep_run_name() == ""  # a single run's events stay in <run dir>/tensorboard
-        assert run_name("/x/2026-01-01") == \
-            "activation=tanh,dropout.p=0.31,model=mini,optimizer.lr=0.01"
+        assert (
+            run_name("/x/2026-01-01")
+            == "activation=tanh,dropout.p=0.31,model=mini,optimizer.lr=0.01"
+        )
     finally:
         HydraConfig.instance().cfg = None
 
 
 @pytest.mark.slow
 def test_sweep_runs_are_named_by_their_overrides(run_script, tmp_path):
-    result = run_script("train.py", "-m", *TINY, "debug=limit", "trainer.max_epochs=1",
-                        "logger=[tensorboard,mlflow]", "activation=relu,tanh",
-                        f"paths.log_dir={tmp_path}")
+    result = run_script(
+        "train.py",
+        "-m",
+        *TINY,
+        "debug=limit",
+        "trainer.max_epochs=1",
+        "logger=[tensorboard,mlflow]",
+        "activation=relu,tanh",
+        f"paths.log_dir={tmp_path}",
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     (sweep,) = tmp_path.glob("train/multiruns/*")
     events = EventMultiplexer()
@@ -195,5 +240,6 @@ def test_sweep_runs_are_named_by_their_overrides(run_script, tmp_path):
         assert run.data.params["activation"] == activation and run.info.status == "FINISHED"
         assert run.data.tags["run_dir"] == str(sweep / job)
         record = json.loads((sweep / job / "metrics.json").read_text())
-        assert run.data.metrics["final/val/acc1"] == pytest.approx(record["metrics"]["val/acc1"],
-                                                                   abs=1e-12)  # the same value
+        assert run.data.metrics["final/val/acc1"] == pytest.approx(
+            record["metrics"]["val/acc1"], abs=1e-12
+        )  # the same value

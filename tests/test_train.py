@@ -19,8 +19,11 @@ def fast_dev_run(tmp_path: Path, *overrides: str) -> dict:
 
 
 def completed_one_step(record: dict) -> bool:
-    return (record["status"] == "completed" and record["global_step"] == 1
-            and {"train/loss", "val/acc1"} <= set(record["metrics"]))
+    return (
+        record["status"] == "completed"
+        and record["global_step"] == 1
+        and {"train/loss", "val/acc1"} <= set(record["metrics"])
+    )
 
 
 def test_default_config_is_alexnet_on_synthetic_data():
@@ -35,10 +38,25 @@ def test_groups_have_the_options_the_docs_promise():
     assert len(options("activation")) == 8
     assert options("dropout") == ["none", "standard"]
     assert options("optimizer") == ["adam", "adamw", "sgd"]
-    assert options("schedule") == ["constant", "cosine", "exponential", "multistep", "plateau",
-                                   "step"]
-    assert options("data") == ["cifar10", "cifar100", "fashion_mnist", "imagefolder", "imagenette",
-                               "mnist", "stl10", "synthetic", "synthetic_hard"]
+    assert options("schedule") == [
+        "constant",
+        "cosine",
+        "exponential",
+        "multistep",
+        "plateau",
+        "step",
+    ]
+    assert options("data") == [
+        "cifar10",
+        "cifar100",
+        "fashion_mnist",
+        "imagefolder",
+        "imagenette",
+        "mnist",
+        "stl10",
+        "synthetic",
+        "synthetic_hard",
+    ]
     assert options("trainer") == ["auto", "cpu", "ddp", "ddp_gpu", "gpu"]
     assert options("logger") == ["csv", "mlflow", "none", "tensorboard", "wandb"]
     assert options("experiment") == ["demo", "finetune", "paper", "torchvision_recipe"]
@@ -53,8 +71,15 @@ def test_every_network_runs_a_fast_dev_run(tmp_path, model):
 
 
 def test_paper_experiment_runs_a_fast_dev_run_on_an_image_folder(tmp_path, image_folder):
-    overrides = ["experiment=paper", "data.batch_size=2", "data.num_workers=0", "trainer=cpu",
-                 f"data.root={image_folder}", "data.image_size=67", "data.resize_size=72"]
+    overrides = [
+        "experiment=paper",
+        "data.batch_size=2",
+        "data.num_workers=0",
+        "trainer=cpu",
+        f"data.root={image_folder}",
+        "data.image_size=67",
+        "data.resize_size=72",
+    ]
     record = train(compose_train(*overrides, "debug=fast_dev_run", output_dir=tmp_path / "run"))
     assert completed_one_step(record)
     assert record["metrics"]["val/acc5"] == 1.0  # exact: 3 classes, all in the top 5
@@ -72,7 +97,10 @@ def test_paper_experiment_is_the_papers_recipe():
     cfg = compose_train("experiment=paper", "data.root=/data/imagenet")  # as typed: exact
     assert cfg.model.preset == "paper2012" and cfg.optimizer.name == "sgd"
     assert (cfg.optimizer.lr, cfg.optimizer.momentum, cfg.optimizer.weight_decay) == (
-        0.01, 0.9, 5e-4)
+        0.01,
+        0.9,
+        5e-4,
+    )
     assert cfg.schedule.name == "plateau" and cfg.schedule.factor == 0.1
     assert cfg.data.batch_size == 128 and cfg.trainer.max_epochs == 90
     assert cfg.data.augment == "paper" and cfg.data.source == "imagefolder"
@@ -103,8 +131,17 @@ def test_run_dir_holds_config_checkpoints_events_and_metrics(tmp_path):
     record = train(compose_train(*TINY, "trainer.max_epochs=2", output_dir=out))
     written = json.loads((out / "metrics.json").read_text())
     assert written["status"] == "completed" and written["epochs"] == 2
-    for key in ("train/loss", "train/acc1", "train/acc5", "val/loss", "val/acc1", "val/acc5",
-                "test/loss", "test/acc1", "test/acc5"):
+    for key in (
+        "train/loss",
+        "train/acc1",
+        "train/acc5",
+        "val/loss",
+        "val/acc1",
+        "val/acc5",
+        "test/loss",
+        "test/acc1",
+        "test/acc5",
+    ):
         assert key in written["metrics"], key
     assert (out / "config.yaml").read_text().count("preset: mini") == 1
     assert (out / "checkpoints" / "last.ckpt").exists()
@@ -114,9 +151,16 @@ def test_run_dir_holds_config_checkpoints_events_and_metrics(tmp_path):
 
 def test_last_checkpoint_holds_the_last_epoch_when_it_is_not_the_best(tmp_path):
     out = tmp_path / "run"  # "best" by the lowest epoch: epoch 0 stays the best
-    record = train(compose_train(*TINY, "trainer.max_epochs=2", "checkpoint_every_n_steps=0",
-                                 "callbacks.model_checkpoint.monitor=epoch",
-                                 "callbacks.model_checkpoint.mode=min", output_dir=out))
+    record = train(
+        compose_train(
+            *TINY,
+            "trainer.max_epochs=2",
+            "checkpoint_every_n_steps=0",
+            "callbacks.model_checkpoint.monitor=epoch",
+            "callbacks.model_checkpoint.mode=min",
+            output_dir=out,
+        )
+    )
     assert Path(record["best_checkpoint"]).name == "epoch_000.ckpt"
     last = torch.load(out / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
     assert last["global_step"] == record["global_step"] and last["epoch"] == 1
@@ -127,8 +171,9 @@ def test_resuming_a_finished_fit_reports_the_same_metrics(tmp_path):
     # fit, and its record must still hold the training and validation metrics.
     first = train(compose_train(*TINY, "trainer.max_epochs=2", output_dir=tmp_path / "a"))
     last = tmp_path / "a" / "checkpoints" / "last.ckpt"
-    again = train(compose_train(*TINY, "trainer.max_epochs=2", f"ckpt_path={last}",
-                                output_dir=tmp_path / "b"))
+    again = train(
+        compose_train(*TINY, "trainer.max_epochs=2", f"ckpt_path={last}", output_dir=tmp_path / "b")
+    )
     assert again["global_step"] == first["global_step"]
     # Exact: train and val metrics are read back from the checkpoint, and the test metrics are
     # recomputed from the same weights in this process, at the same thread count.
@@ -138,15 +183,24 @@ def test_resuming_a_finished_fit_reports_the_same_metrics(tmp_path):
 def test_resume_continues_the_epoch_count(tmp_path):
     first = train(compose_train(*TINY, "trainer.max_epochs=1", output_dir=tmp_path / "a"))
     last = tmp_path / "a" / "checkpoints" / "last.ckpt"
-    resumed = train(compose_train(*TINY, "trainer.max_epochs=3", f"ckpt_path={last}",
-                                  output_dir=tmp_path / "b"))
+    resumed = train(
+        compose_train(*TINY, "trainer.max_epochs=3", f"ckpt_path={last}", output_dir=tmp_path / "b")
+    )
     assert first["epochs"] == 1 and resumed["epochs"] == 3
     assert resumed["global_step"] == 3 * first["global_step"]
 
 
 def test_slurm_launcher_composes():
-    cfg = compose_config(["hydra/launcher=slurm", "trainer=ddp", "trainer.accelerator=gpu",
-                          "trainer.devices=4", "trainer.num_nodes=2"], with_hydra=True)
+    cfg = compose_config(
+        [
+            "hydra/launcher=slurm",
+            "trainer=ddp",
+            "trainer.accelerator=gpu",
+            "trainer.devices=4",
+            "trainer.num_nodes=2",
+        ],
+        with_hydra=True,
+    )
     launcher = cfg.hydra.launcher
     assert launcher._target_.endswith("SlurmLauncher")
     assert (launcher.tasks_per_node, launcher.gpus_per_node, launcher.nodes) == (4, 4, 2)
@@ -160,19 +214,31 @@ def test_optuna_search_composes():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("speed", [["trainer.precision=bf16-mixed"], ["channels_last=true"],
-                                   ["trainer.precision=bf16-mixed", "channels_last=true"]])
+@pytest.mark.parametrize(
+    "speed",
+    [
+        ["trainer.precision=bf16-mixed"],
+        ["channels_last=true"],
+        ["trainer.precision=bf16-mixed", "channels_last=true"],
+    ],
+)
 def test_speed_options_run_a_fast_dev_run(tmp_path, speed):
-    record = train(compose_train(*TINY, "debug=fast_dev_run", "logger=none", *speed,
-                                  output_dir=tmp_path))
+    record = train(
+        compose_train(*TINY, "debug=fast_dev_run", "logger=none", *speed, output_dir=tmp_path)
+    )
     assert record["status"] == "completed" and record["global_step"] == 1
 
 
 def test_synthetic_images_rendered_on_the_device_are_the_loaders_images():
     from alexnet import AlexNetDataModule
 
-    common = {"num_classes": 3, "image_size": 64, "train_per_class": 2, "batch_size": 4,
-              "num_workers": 0}
+    common = {
+        "num_classes": 3,
+        "image_size": 64,
+        "train_per_class": 2,
+        "batch_size": 4,
+        "num_workers": 0,
+    }
     loader = AlexNetDataModule(**common)
     device = AlexNetDataModule(**common, render_on="device")
     for dm in (loader, device):
@@ -190,10 +256,17 @@ def test_synthetic_images_rendered_on_the_device_are_the_loaders_images():
 
 
 def test_rendering_on_the_device_runs_a_fast_dev_run_and_rejects_augmentation(tmp_path):
-    record = train(compose_train(*TINY, "debug=fast_dev_run", "data.render_on=device",
-                                  output_dir=tmp_path))
+    record = train(
+        compose_train(*TINY, "debug=fast_dev_run", "data.render_on=device", output_dir=tmp_path)
+    )
     assert record["status"] == "completed"
-    with pytest.raises(ValueError, match="data.render_on='device' is not valid; rendering on "
-                                         "the device needs data=synthetic, data.augment=none"):
-        train(compose_train(*TINY, "data.render_on=device", "data.augment=paper",
-                            output_dir=tmp_path / "b"))
+    with pytest.raises(
+        ValueError,
+        match="data.render_on='device' is not valid; rendering on "
+        "the device needs data=synthetic, data.augment=none",
+    ):
+        train(
+            compose_train(
+                *TINY, "data.render_on=device", "data.augment=paper", output_dir=tmp_path / "b"
+            )
+        )

@@ -17,8 +17,9 @@ def visualizer():
 
 def test_plot_conv_filters_returns_and_saves_a_figure(visualizer, tmp_path):
     path = tmp_path / "filters.png"
-    figure = visualizer.plot_conv_filters(layer_name="features.0", num_filters=16,
-                                          figsize=(12, 8), path=path)
+    figure = visualizer.plot_conv_filters(
+        layer_name="features.0", num_filters=16, figsize=(12, 8), path=path
+    )
     assert isinstance(figure, Figure) and path.stat().st_size > 1000
     assert figure.axes[0].get_title() == "features.0: 16 of 64 filters"
     assert tuple(figure.get_size_inches()) == (12, 8)  # exact: the size as typed
@@ -33,8 +34,9 @@ def test_more_filters_than_the_layer_has_shows_all(visualizer):
 
 def test_plot_feature_maps(visualizer, tmp_path):
     image = torch.randn(3, 224, 224)
-    figure = visualizer.plot_feature_maps(image, "conv2", title="conv2 maps", num_maps=12,
-                                          path=tmp_path / "maps.png")
+    figure = visualizer.plot_feature_maps(
+        image, "conv2", title="conv2 maps", num_maps=12, path=tmp_path / "maps.png"
+    )
     assert figure.axes[0].get_title() == "conv2 maps"
     everything = visualizer.plot_feature_maps(image, "features.0", num_maps=500)
     assert everything.axes[0].get_title() == "features.0: 64 of 64 maps"
@@ -53,12 +55,15 @@ def test_unknown_layer_lists_the_valid_names(visualizer):
 # The network class (its layer names and widths) and paper2012's two towers change the path;
 # the activation does not (the extractor copies outputs before in-place ones:
 # tests/models/test_inspect.py). Grids: each kernel upscaled x4 plus 2 px padding, 16 a row.
-@pytest.mark.parametrize(("preset", "conv1", "grid", "act3"), [
-    ("alexnet", 64, (2 + 4 * 46, 2 + 16 * 46), 384),  # 11x11 kernels
-    ("paper2012", 96, (2 * (2 + 3 * 46) + 6, 2 + 16 * 46), 384),  # 2 towers of 48, 6 px apart
-    ("mini", 32, (2 + 2 * 30, 2 + 16 * 30), 128),  # 7x7 kernels
-    ("four_layer", 32, (2 + 2 * 22, 2 + 16 * 22), 64),  # 5x5 kernels
-])
+@pytest.mark.parametrize(
+    ("preset", "conv1", "grid", "act3"),
+    [
+        ("alexnet", 64, (2 + 4 * 46, 2 + 16 * 46), 384),  # 11x11 kernels
+        ("paper2012", 96, (2 * (2 + 3 * 46) + 6, 2 + 16 * 46), 384),  # 2 towers of 48, 6 px apart
+        ("mini", 32, (2 + 2 * 30, 2 + 16 * 30), 128),  # 7x7 kernels
+        ("four_layer", 32, (2 + 2 * 22, 2 + 16 * 22), 64),  # 5x5 kernels
+    ],
+)
 def test_every_network_class(preset, conv1, grid, act3):
     visualizer = AlexNetVisualizer(create_model(preset, num_classes=5))
     filters = visualizer.plot_conv_filters("conv1", num_filters=1000)
@@ -78,8 +83,17 @@ def test_figures_never_reach_pyplot_outside_a_notebook(visualizer, tmp_path):
 
 
 def test_training_curves_of_run_dirs(tmp_path):
-    history = [{"epoch": e, "step": 10 * (e + 1), "train/loss": 2.0 - e, "train/acc1": 0.1 * e,
-                "val/loss": 2.1 - e, "val/acc1": 0.2 * e} for e in range(3)]
+    history = [
+        {
+            "epoch": e,
+            "step": 10 * (e + 1),
+            "train/loss": 2.0 - e,
+            "train/acc1": 0.1 * e,
+            "val/loss": 2.1 - e,
+            "val/acc1": 0.2 * e,
+        }
+        for e in range(3)
+    ]
     for name in ("a", "b"):
         (tmp_path / name).mkdir()
         write_record(tmp_path / name, {"status": "completed", "history": history})
@@ -90,10 +104,15 @@ def test_training_curves_of_run_dirs(tmp_path):
     assert list(loss.get_lines()[1].get_ydata()) == pytest.approx([2.1, 1.1, 0.1], abs=1e-12)
     assert list(accuracy.get_lines()[1].get_ydata()) == pytest.approx([0.0, 0.2, 0.4], abs=1e-12)
     assert (tmp_path / "c.png").stat().st_size > 1000
-    both = AlexNetVisualizer().plot_training_curves([tmp_path / "a", tmp_path / "b"],
-                                                   labels=["relu", "tanh"])
+    both = AlexNetVisualizer().plot_training_curves(
+        [tmp_path / "a", tmp_path / "b"], labels=["relu", "tanh"]
+    )
     assert [line.get_label() for line in both.axes[0].get_lines()] == [
-        "relu train", "relu val", "tanh train", "tanh val"]
+        "relu train",
+        "relu val",
+        "tanh train",
+        "tanh val",
+    ]
 
 
 def test_training_curves_of_a_dir_without_a_record(tmp_path):

@@ -11,6 +11,14 @@ from alexnet.callbacks.hparams import HParamsPanel
 from alexnet.callbacks.neighbours import NearestNeighbourImages
 from alexnet.callbacks.projector import EmbeddingProjector
 
-__all__ = ["ActivationStatistics", "ConfusionMatrixImage", "EmbeddingProjector",
-           "FeatureMapImages", "FilterImages", "GradCamImages", "HParamsPanel", "MetricHistory",
-           "NearestNeighbourImages"]
+__all__ = [
+    "ActivationStatistics",
+    "ConfusionMatrixImage",
+    "EmbeddingProjector",
+    "FeatureMapImages",
+    "FilterImages",
+    "GradCamImages",
+    "HParamsPanel",
+    "MetricHistory",
+    "NearestNeighbourImages",
+]

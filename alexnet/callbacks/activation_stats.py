@@ -25,13 +25,15 @@ class ActivationStatistics(EpochDrawingCallback):
     of activations and weights. Every `grad_every_n_steps` steps: per-layer gradient norms, where
     sigmoid and tanh show their vanishing gradients."""
 
-    def __init__(self, every_n_epochs: int = 1, num_images: int = 32,
-                 grad_every_n_steps: int = 50) -> None:
+    def __init__(
+        self, every_n_epochs: int = 1, num_images: int = 32, grad_every_n_steps: int = 50
+    ) -> None:
         super().__init__(every_n_epochs)
         self.num_images, self.grad_every_n_steps = num_images, grad_every_n_steps
 
-    def draw(self, trainer: L.Trainer, pl_module: L.LightningModule, writer: SummaryWriter,
-             step: int) -> None:
+    def draw(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, writer: SummaryWriter, step: int
+    ) -> None:
         images = probe_images(trainer, self.num_images).to(pl_module.device)
         layers = activation_layers(pl_module.model)
         with AlexNetFeatureExtractor(pl_module.model, layers) as extract:
@@ -39,10 +41,14 @@ class ActivationStatistics(EpochDrawingCallback):
         for layer, values in features.items():
             values = values.float()
             units = values.transpose(0, 1).flatten(1)  # (channels or units, everything else)
-            writer.add_scalar(f"activations/{layer}/zero_fraction",
-                              (values == 0).float().mean().item(), step)
-            writer.add_scalar(f"activations/{layer}/dead_fraction",
-                              (units == 0).all(1).float().mean().item(), step)
+            writer.add_scalar(
+                f"activations/{layer}/zero_fraction", (values == 0).float().mean().item(), step
+            )
+            writer.add_scalar(
+                f"activations/{layer}/dead_fraction",
+                (units == 0).all(1).float().mean().item(),
+                step,
+            )
             writer.add_scalar(f"activations/{layer}/mean", values.mean().item(), step)
             writer.add_scalar(f"activations/{layer}/std", values.std().item(), step)
             writer.add_histogram(f"activations/{layer}", _sample(values), step)
@@ -50,8 +56,9 @@ class ActivationStatistics(EpochDrawingCallback):
         for layer, module in modules.items():
             writer.add_histogram(f"weights/{layer}", _sample(module.weight.detach()), step)
 
-    def on_before_optimizer_step(self, trainer: L.Trainer, pl_module: L.LightningModule,
-                                 optimizer: torch.optim.Optimizer) -> None:
+    def on_before_optimizer_step(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, optimizer: torch.optim.Optimizer
+    ) -> None:
         # Here, not after each backward: the gradients the optimizer applies, accumulated over
         # micro-batches and unscaled by fp16's GradScaler.
         step = trainer.global_step
@@ -61,8 +68,10 @@ class ActivationStatistics(EpochDrawingCallback):
         if writer is None:
             return
         norms = grad_norm(pl_module.model, norm_type=2)  # Lightning's: each parameter, total
-        weights = {f"{NORM_KEY}/{resolve_layer(pl_module.model, layer)}.weight": layer
-                   for layer in weighted_layers(pl_module.model)}
+        weights = {
+            f"{NORM_KEY}/{resolve_layer(pl_module.model, layer)}.weight": layer
+            for layer in weighted_layers(pl_module.model)
+        }
         layers = [(layer, norms[key]) for key, layer in weights.items() if key in norms]
         if not layers:
             return
@@ -81,5 +90,7 @@ def _sample(values: torch.Tensor) -> torch.Tensor:
 
 def _weighted_modules(pl_module: L.LightningModule) -> dict[str, torch.nn.Module]:
     modules = dict(pl_module.model.named_modules())
-    return {layer: modules[resolve_layer(pl_module.model, layer)]
-            for layer in weighted_layers(pl_module.model)}
+    return {
+        layer: modules[resolve_layer(pl_module.model, layer)]
+        for layer in weighted_layers(pl_module.model)
+    }

@@ -22,9 +22,15 @@ class ConfusionMatrixImage(L.Callback):
     def on_validation_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._counts = None
 
-    def on_validation_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule,
-                                outputs: Any, batch: Any, batch_idx: int,
-                                dataloader_idx: int = 0) -> None:
+    def on_validation_batch_end(
+        self,
+        trainer: L.Trainer,
+        pl_module: L.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+        dataloader_idx: int = 0,
+    ) -> None:
         if not isinstance(outputs, dict) or "scores" not in outputs:
             return
         classes = outputs["scores"].shape[-1]

@@ -20,9 +20,11 @@ class DivergenceError(RuntimeError):
     """The training loss became NaN or infinite; raised before the bad step touches the weights."""
 
     def __init__(self, value: float, step: int, epoch: int) -> None:
-        super().__init__(f"training diverged: the loss is {value} at step {step} (epoch {epoch}); "
-                         "the weights of the last good checkpoint are kept (try a lower "
-                         "optimizer.lr)")
+        super().__init__(
+            f"training diverged: the loss is {value} at step {step} (epoch {epoch}); "
+            "the weights of the last good checkpoint are kept (try a lower "
+            "optimizer.lr)"
+        )
         self.step, self.epoch = step, epoch
 
 
@@ -42,18 +44,21 @@ class DivergenceGuard(L.Callback):
         self._device_step: torch.Tensor | None = None  # global_step, counted on the device
         self._checked_at = -1
 
-    def on_before_backward(self, trainer: L.Trainer, pl_module: L.LightningModule,
-                           loss: torch.Tensor) -> None:
-        deferred = (loss.device.type == "cuda") if self.check == "auto" \
-            else self.check == "deferred"
+    def on_before_backward(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, loss: torch.Tensor
+    ) -> None:
+        deferred = (
+            (loss.device.type == "cuda") if self.check == "auto" else self.check == "deferred"
+        )
         if deferred:
             self._deferring = True
             self._last_loss = loss.detach().float()
         elif not torch.isfinite(loss):  # before backward: no NaN ever reaches the weights
             raise DivergenceError(loss.item(), trainer.global_step, trainer.current_epoch)
 
-    def on_before_optimizer_step(self, trainer: L.Trainer, pl_module: L.LightningModule,
-                                 optimizer: torch.optim.Optimizer) -> None:
+    def on_before_optimizer_step(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, optimizer: torch.optim.Optimizer
+    ) -> None:
         """Deferred check: decided from the gradients the optimizer is about to apply (already
         accumulated over micro-batches and reduced over DDP ranks, so every rank decides alike).
         Non-finite ones are zeroed in place on the device: no NaN reaches the weights, and the
@@ -62,13 +67,20 @@ class DivergenceGuard(L.Callback):
         are remembered on the device."""
         if not self._deferring:
             return
-        grads = [p.grad for group in optimizer.param_groups for p in group["params"]
-                 if p.grad is not None]
+        grads = [
+            p.grad
+            for group in optimizer.param_groups
+            for p in group["params"]
+            if p.grad is not None
+        ]
         if not grads:
             return
         if getattr(trainer.precision_plugin, "scaler", None) is not None:
-            finite = torch.isfinite(self._last_loss).all() if self._last_loss is not None \
+            finite = (
+                torch.isfinite(self._last_loss).all()
+                if self._last_loss is not None
                 else torch.ones((), dtype=torch.bool, device=grads[0].device)
+            )
         else:
             finite = torch.stack([torch.isfinite(g).all() for g in grads]).all()
             for grad in grads:  # in place: DDP's gradient_as_bucket_view keeps its buffers
@@ -84,8 +96,14 @@ class DivergenceGuard(L.Callback):
         self._first_bad = torch.where(first_time, torch.stack([step, loss]), self._first_bad)
         self._device_step = step + 1
 
-    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any,
-                           batch: Any, batch_idx: int) -> None:
+    def on_train_batch_end(
+        self,
+        trainer: L.Trainer,
+        pl_module: L.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+    ) -> None:
         """Deferred check: read the flag at the trainer's logging steps (one host sync)."""
         step = trainer.global_step
         every = max(1, trainer.log_every_n_steps)

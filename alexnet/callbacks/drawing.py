@@ -46,8 +46,9 @@ class EpochDrawingCallback(L.Callback):
             pl_module.train(was_training)
         writer.flush()
 
-    def draw(self, trainer: L.Trainer, pl_module: L.LightningModule, writer: SummaryWriter,
-             step: int) -> None:
+    def draw(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, writer: SummaryWriter, step: int
+    ) -> None:
         raise NotImplementedError
 
 

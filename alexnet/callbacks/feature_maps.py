@@ -20,18 +20,17 @@ class FeatureMapImages(EpochDrawingCallback):
         self.num_images, self.num_maps = num_images, num_maps
         self._logged_inputs = False
 
-    def draw(self, trainer: L.Trainer, pl_module: L.LightningModule, writer: SummaryWriter,
-             step: int) -> None:
+    def draw(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, writer: SummaryWriter, step: int
+    ) -> None:
         images = probe_images(trainer, self.num_images)
         if not self._logged_inputs:
             grid = make_grid(display_images(trainer, images), nrow=len(images))
-            writer.add_image("feature_maps/inputs", grid,
-                             step)
+            writer.add_image("feature_maps/inputs", grid, step)
             self._logged_inputs = True
         with AlexNetFeatureExtractor(pl_module.model, conv_layers(pl_module.model)) as extract:
             features = extract(images.to(pl_module.device))
         for layer, maps in features.items():
             upscale = max(1, 32 // maps.shape[-1])
             grid = feature_map_grid(maps, self.num_maps, upscale)
-            writer.add_image(f"feature_maps/{layer}", grid,
-                             step)
+            writer.add_image(f"feature_maps/{layer}", grid, step)

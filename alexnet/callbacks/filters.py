@@ -18,8 +18,9 @@ class FilterImages(EpochDrawingCallback):
         super().__init__(every_n_epochs)
         self.max_filters = max_filters
 
-    def draw(self, trainer: L.Trainer, pl_module: L.LightningModule, writer: SummaryWriter,
-             step: int) -> None:
+    def draw(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, writer: SummaryWriter, step: int
+    ) -> None:
         for layer in conv_layers(pl_module.model):
             weight, towers = conv_weight(pl_module.model, layer)
             count = min(self.max_filters, weight.shape[0])

@@ -19,8 +19,13 @@ class GradCamImages(EpochDrawingCallback):
     conv `layer` (default: the last conv) for their true class (top row: the images). Needs
     captum; the layer is checked when fit starts, not after the first epoch."""
 
-    def __init__(self, every_n_epochs: int = 1, num_images: int = 8, layer: str | None = None,
-                 alpha: float = 0.5) -> None:
+    def __init__(
+        self,
+        every_n_epochs: int = 1,
+        num_images: int = 8,
+        layer: str | None = None,
+        alpha: float = 0.5,
+    ) -> None:
         super().__init__(every_n_epochs)
         check_int("num_images", num_images, minimum=1)
         require_captum()
@@ -29,8 +34,9 @@ class GradCamImages(EpochDrawingCallback):
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         cam_layer(pl_module.model, self.layer)
 
-    def draw(self, trainer: L.Trainer, pl_module: L.LightningModule, writer: SummaryWriter,
-             step: int) -> None:
+    def draw(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, writer: SummaryWriter, step: int
+    ) -> None:
         images, labels = fixed_samples(trainer.datamodule, "val", self.num_images)
         with torch.enable_grad():
             maps = grad_cam(pl_module.model, images, labels, self.layer).cpu()

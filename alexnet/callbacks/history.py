@@ -29,20 +29,29 @@ class MetricHistory(L.Callback):
         if trainer.sanity_checking:
             return
         metrics = trainer.callback_metrics
-        entry: dict[str, Any] = {"epoch": trainer.current_epoch, "step": trainer.global_step,
-                                 "time_s": round(self._seconds(), 3)}
+        entry: dict[str, Any] = {
+            "epoch": trainer.current_epoch,
+            "step": trainer.global_step,
+            "time_s": round(self._seconds(), 3),
+        }
         entry.update({key: round(float(metrics[key]), 6) for key in TRACKED if key in metrics})
         self.epochs = [e for e in self.epochs if e["epoch"] != entry["epoch"]] + [entry]
-        self.last_metrics = {key: float(value) for key, value in metrics.items()
-                             if getattr(value, "numel", lambda: 1)() == 1}
+        self.last_metrics = {
+            key: float(value)
+            for key, value in metrics.items()
+            if getattr(value, "numel", lambda: 1)() == 1
+        }
 
     def _seconds(self) -> float:
         running = time.perf_counter() - self._started if self._started is not None else 0.0
         return self._elapsed + running
 
     def state_dict(self) -> dict[str, Any]:
-        return {"epochs": list(self.epochs), "elapsed": self._seconds(),
-                "last_metrics": dict(self.last_metrics)}
+        return {
+            "epochs": list(self.epochs),
+            "elapsed": self._seconds(),
+            "last_metrics": dict(self.last_metrics),
+        }
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.epochs = list(state_dict.get("epochs", []))

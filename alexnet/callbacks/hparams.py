@@ -19,8 +19,11 @@ class HParamsPanel(L.Callback):
     def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if not trainer.is_global_zero:
             return
-        metrics = {f"hparams/{key.replace('/', '_')}": float(trainer.callback_metrics[key])
-                   for key in FINAL_METRICS if key in trainer.callback_metrics}
+        metrics = {
+            f"hparams/{key.replace('/', '_')}": float(trainer.callback_metrics[key])
+            for key in FINAL_METRICS
+            if key in trainer.callback_metrics
+        }
         params = run_hyperparameters(trainer, pl_module)
         for logger in trainer.loggers:
             if isinstance(logger, TensorBoardLogger):
@@ -32,8 +35,10 @@ def run_hyperparameters(trainer: L.Trainer, pl_module: L.LightningModule) -> dic
     hp = pl_module.hparams
     spec = dict(hp.get("model", {}))
     spec.pop("num_classes", None)
-    model = {"preset": spec.get("preset", "alexnet"), **preset_knobs(spec.pop("preset", "alexnet"),
-                                                                     **spec)}
+    model = {
+        "preset": spec.get("preset", "alexnet"),
+        **preset_knobs(spec.pop("preset", "alexnet"), **spec),
+    }
     optimizer = dict(hp.get("optimizer") or {})
     data = dict(getattr(trainer.datamodule, "hparams", {}) or {})
     return {

@@ -30,8 +30,10 @@ class InitialWeights(L.Callback):
         named = dict(pl_module.model.named_parameters())
         missing = [name for name in self.parameters if name not in named]
         if missing:
-            raise KeyError(f"callbacks.initial_weights.parameters: no parameter {missing} in the "
-                           f"model; its first ones: {', '.join(list(named)[:6])}")
+            raise KeyError(
+                f"callbacks.initial_weights.parameters: no parameter {missing} in the "
+                f"model; its first ones: {', '.join(list(named)[:6])}"
+            )
         self.weights = {name: named[name].detach().cpu().clone() for name in self.parameters}
 
     def state_dict(self) -> dict[str, Any]:
@@ -45,7 +47,9 @@ def initial_weights(checkpoint: dict[str, Any]) -> dict[str, torch.Tensor]:
     """The initial weights an InitialWeights callback kept in `checkpoint` (a loaded .ckpt)."""
     state = checkpoint.get("callbacks", {}).get(STATE_KEY)
     if not state:
-        raise KeyError("this checkpoint has no initial weights: train with "
-                       "+callbacks.initial_weights._target_="
-                       "alexnet.callbacks.initial_weights.InitialWeights")
+        raise KeyError(
+            "this checkpoint has no initial weights: train with "
+            "+callbacks.initial_weights._target_="
+            "alexnet.callbacks.initial_weights.InitialWeights"
+        )
     return state["weights"]

@@ -47,16 +47,20 @@ class RNGState(L.Callback):
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self._pending = state_dict
 
-    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any,
-                             batch_idx: int) -> None:
+    def on_train_batch_start(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int
+    ) -> None:
         if self._pending is None:
             return
         saved, self._pending = self._pending, None
         ranks = saved.get("ranks", [saved])  # a checkpoint from before per-rank states
         if len(ranks) != trainer.world_size and trainer.is_global_zero:
-            log.warning("Resumed on %d rank(s) from states saved by %d: the run goes on, but it "
-                        "no longer draws bit-exactly what the interrupted one would have",
-                        trainer.world_size, len(ranks))
+            log.warning(
+                "Resumed on %d rank(s) from states saved by %d: the run goes on, but it "
+                "no longer draws bit-exactly what the interrupted one would have",
+                trainer.world_size,
+                len(ranks),
+            )
         if trainer.global_rank < len(ranks):
             _restore(ranks[trainer.global_rank])
         else:
@@ -65,9 +69,11 @@ class RNGState(L.Callback):
 
 def _own_state() -> dict[str, Any]:
     kind, keys, position, has_gauss, cached = np.random.get_state()
-    state: dict[str, Any] = {"torch": torch.get_rng_state(),
-                             "numpy": [kind, keys.tolist(), position, has_gauss, cached],
-                             "python": _to_lists(random.getstate())}
+    state: dict[str, Any] = {
+        "torch": torch.get_rng_state(),
+        "numpy": [kind, keys.tolist(), position, has_gauss, cached],
+        "python": _to_lists(random.getstate()),
+    }
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         state["cuda"] = torch.cuda.get_rng_state()  # this rank's own device
     return state

@@ -15,8 +15,9 @@ from alexnet.data.samples import unaugmented_train_samples
 from alexnet.models.inspect import activation_layers, resolve_layer
 
 
-def dead_fractions(model: nn.Module, images: torch.Tensor, batch_size: int = 250
-                   ) -> tuple[dict[str, float], torch.Tensor]:
+def dead_fractions(
+    model: nn.Module, images: torch.Tensor, batch_size: int = 250
+) -> tuple[dict[str, float], torch.Tensor]:
     """Per activation layer, the fraction of its units (channels of a conv, features of a fully
     connected layer) whose output is the same for every image (at each position): a ReLU that is
     zero everywhere, a tanh saturated at one sign. Such a unit passes no information about the
@@ -28,15 +29,21 @@ def dead_fractions(model: nn.Module, images: torch.Tensor, batch_size: int = 250
 
     def watch(layer: str):  # noqa: ANN202 - a torch forward hook
         def hook(_module: nn.Module, _inputs: tuple, output: torch.Tensor) -> None:
-            values = output.detach().float().flatten(2) if output.dim() > 2 else \
-                output.detach().float()[..., None]  # (images, units, positions)
+            values = (
+                output.detach().float().flatten(2)
+                if output.dim() > 2
+                else output.detach().float()[..., None]
+            )  # (images, units, positions)
             least, most = values.amin(0), values.amax(0)
             low[layer] = torch.minimum(low[layer], least) if layer in low else least
             high[layer] = torch.maximum(high[layer], most) if layer in high else most
+
         return hook
 
-    handles = [modules[resolve_layer(model, layer)].register_forward_hook(watch(layer))
-               for layer in activation_layers(model)]
+    handles = [
+        modules[resolve_layer(model, layer)].register_forward_hook(watch(layer))
+        for layer in activation_layers(model)
+    ]
     was_training = model.training
     model.eval()
     try:
@@ -48,8 +55,10 @@ def dead_fractions(model: nn.Module, images: torch.Tensor, batch_size: int = 250
             handle.remove()
     # The same over images at each of its positions (padding may still vary it over positions),
     # up to float32 rounding of the unit's own value (tanh(20) == 1.0 exactly).
-    dead = {layer: (high[layer] - low[layer] <= 1e-6 * high[layer].abs().clamp(min=1.0)).all(1)
-            for layer in low}
+    dead = {
+        layer: (high[layer] - low[layer] <= 1e-6 * high[layer].abs().clamp(min=1.0)).all(1)
+        for layer in low
+    }
     return {layer: float(mask.float().mean()) for layer, mask in dead.items()}, logits
 
 
@@ -58,8 +67,11 @@ def lrn_spread(model: nn.Module, images: torch.Tensor, batch_size: int = 250) ->
     of variation (std / mean) of its output / input ratio over the first `batch_size` images'
     units and positions (where the input is not near 0). 0: LRN only multiplies by a constant
     (k^-beta when alpha * sum(a^2) << k); the paper's LRN varies with the local activity."""
-    layers = {name: module for name, module in model.named_modules()
-              if isinstance(module, nn.LocalResponseNorm)}
+    layers = {
+        name: module
+        for name, module in model.named_modules()
+        if isinstance(module, nn.LocalResponseNorm)
+    }
     spreads: dict[str, float] = {}
 
     def watch(layer: str):  # noqa: ANN202 - a torch forward hook
@@ -68,6 +80,7 @@ def lrn_spread(model: nn.Module, images: torch.Tensor, batch_size: int = 250) ->
             kept = given.abs() > 1e-3 * given.abs().max().clamp(min=1e-12)
             ratio = output.detach().float()[kept] / given[kept]
             spreads[layer] = float(ratio.std() / ratio.mean()) if ratio.numel() > 1 else 0.0
+
         return hook
 
     if not layers:
@@ -94,11 +107,14 @@ class TrainingProbe(L.Callback):
     The final weights are probed too, at the end of the fit. With `stop_at_error`, the fit ends
     at the first probe whose error is that low or lower."""
 
-    def __init__(self, every_n_steps: int = 10, images: int = 500,
-                 stop_at_error: float | None = None) -> None:
+    def __init__(
+        self, every_n_steps: int = 10, images: int = 500, stop_at_error: float | None = None
+    ) -> None:
         if every_n_steps < 1 or images < 1:
-            raise ValueError(f"callbacks.training_probe: every_n_steps={every_n_steps} and "
-                             f"images={images} must both be integers >= 1")
+            raise ValueError(
+                f"callbacks.training_probe: every_n_steps={every_n_steps} and "
+                f"images={images} must both be integers >= 1"
+            )
         self.every_n_steps, self.images = every_n_steps, images
         self.stop_at_error = stop_at_error  # end the fit once the error is down to it
         self.entries: list[dict[str, Any]] = []
@@ -109,8 +125,14 @@ class TrainingProbe(L.Callback):
         if trainer.global_step == 0 and not self.entries:
             self._probe(trainer, pl_module, log=False)  # Lightning logs nothing from this hook
 
-    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule,
-                           outputs: Any, batch: Any, batch_idx: int) -> None:
+    def on_train_batch_end(
+        self,
+        trainer: L.Trainer,
+        pl_module: L.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+    ) -> None:
         step = trainer.global_step
         if step % self.every_n_steps == 0 and (not self.entries or self.entries[-1]["step"] < step):
             self._probe(trainer, pl_module)
@@ -118,8 +140,9 @@ class TrainingProbe(L.Callback):
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         # The final weights too, when the fit did not end on a multiple of every_n_steps.
         # (No entries yet: resumed from a checkpoint written without the probe.)
-        if self._samples is not None and (not self.entries
-                                          or self.entries[-1]["step"] < trainer.global_step):
+        if self._samples is not None and (
+            not self.entries or self.entries[-1]["step"] < trainer.global_step
+        ):
             self._probe(trainer, pl_module, log=False)
 
     def _probe(self, trainer: L.Trainer, pl_module: L.LightningModule, log: bool = True) -> None:
@@ -129,9 +152,13 @@ class TrainingProbe(L.Callback):
         dead, logits = dead_fractions(model, images.to(device))
         error = (logits.argmax(1).cpu() != labels).float().mean().item()
         spread = logits.float().std(0).mean().item() if len(logits) > 1 else 0.0
-        entry = {"step": trainer.global_step, "epoch": trainer.current_epoch,
-                 "train_error": round(error, 6), "logit_spread": round(spread, 6),
-                 "dead": {layer: round(value, 6) for layer, value in dead.items()}}
+        entry = {
+            "step": trainer.global_step,
+            "epoch": trainer.current_epoch,
+            "train_error": round(error, 6),
+            "logit_spread": round(spread, 6),
+            "dead": {layer: round(value, 6) for layer, value in dead.items()},
+        }
         spreads = lrn_spread(model, images.to(device))
         if spreads:  # an LRN arm: what its normalization does beyond a constant factor
             entry["lrn_spread"] = {layer: round(value, 6) for layer, value in spreads.items()}
@@ -142,8 +169,9 @@ class TrainingProbe(L.Callback):
             trainer.should_stop = True  # at the end of this step
         pl_module.log("probe/train_error", error, on_step=True, on_epoch=False, rank_zero_only=True)
         for layer, value in dead.items():
-            pl_module.log(f"probe/dead/{layer}", value, on_step=True, on_epoch=False,
-                          rank_zero_only=True)
+            pl_module.log(
+                f"probe/dead/{layer}", value, on_step=True, on_epoch=False, rank_zero_only=True
+            )
 
     def run_record(self) -> dict[str, Any]:
         """What the run's metrics.json keeps of this callback."""

@@ -34,9 +34,16 @@ class BatchTransform:
     transforms do); flips and colour noise with the device's generator.
     """
 
-    def __init__(self, train: bool, augment: str = "paper", eval_crop: str = "center",
-                 image_size: int = 224, resize: int | None = None, pca_sigma: float = 0.1,
-                 stats: Stats = IMAGENET_STATS) -> None:
+    def __init__(
+        self,
+        train: bool,
+        augment: str = "paper",
+        eval_crop: str = "center",
+        image_size: int = 224,
+        resize: int | None = None,
+        pca_sigma: float = 0.1,
+        stats: Stats = IMAGENET_STATS,
+    ) -> None:
         check_choice("data.augment", augment, AUGMENTATIONS)
         check_choice("data.eval_crop", eval_crop, EVAL_CROPS)
         self.train, self.augment, self.eval_crop = train, augment, eval_crop
@@ -72,8 +79,12 @@ class BatchTransform:
     def _random_crops(self, patches: torch.Tensor) -> torch.Tensor:
         room = patches.shape[-1] - self.size + 1
         offsets = torch.randint(0, room, (patches.shape[0], 2)).tolist()  # a CPU tensor
-        return torch.stack([patch[:, y:y + self.size, x:x + self.size]
-                            for patch, (y, x) in zip(patches, offsets)])
+        return torch.stack(
+            [
+                patch[:, y : y + self.size, x : x + self.size]
+                for patch, (y, x) in zip(patches, offsets)
+            ]
+        )
 
     def _flip(self, batch: torch.Tensor) -> torch.Tensor:
         flip = torch.rand(batch.shape[0], device=batch.device) < 0.5
@@ -92,7 +103,13 @@ class BatchTransform:
 
     def _constants(self, device: torch.device) -> tuple[torch.Tensor, ...]:
         if device not in self._on:  # uploaded once per device, not per batch
-            self._on[device] = tuple(t.to(device) for t in (
-                self.eigval, self.eigvec, torch.tensor(self.stats[0]),
-                torch.tensor(self.stats[1])))
+            self._on[device] = tuple(
+                t.to(device)
+                for t in (
+                    self.eigval,
+                    self.eigvec,
+                    torch.tensor(self.stats[0]),
+                    torch.tensor(self.stats[1]),
+                )
+            )
         return self._on[device]

@@ -48,12 +48,14 @@ def rgb_basis(images: list[torch.Tensor]) -> ColourBasis:
     eigval, eigvec = torch.linalg.eigh(covariance)  # ascending
     order = torch.argsort(eigval, descending=True)
     eigval, eigvec = eigval[order].clamp_min(0.0), eigvec[:, order]
-    return ColourBasis(tuple(eigval.tolist()), tuple(tuple(row) for row in eigvec.tolist()),
-                       len(images))
+    return ColourBasis(
+        tuple(eigval.tolist()), tuple(tuple(row) for row in eigvec.tolist()), len(images)
+    )
 
 
-def training_basis(dataset: Dataset, stats: Stats, count: int = 128,
-                   cache_dir: str | Path | None = None) -> ColourBasis:
+def training_basis(
+    dataset: Dataset, stats: Stats, count: int = 128, cache_dir: str | Path | None = None
+) -> ColourBasis:
     """The colour basis of `count` training images drawn at random (seed 0) from `dataset`, the
     un-augmented training split (normalized by `stats`, undone here). With `cache_dir`, read from
     and written to its CACHE_NAME when possible (a read-only dir is computed each time)."""
@@ -65,8 +67,11 @@ def training_basis(dataset: Dataset, stats: Stats, count: int = 128,
         except ValueError:  # unreadable: computed again below
             stored = {}
         if stored.get("key") == key:
-            return ColourBasis(tuple(stored["eigval"]),
-                               tuple(tuple(row) for row in stored["eigvec"]), stored["images"])
+            return ColourBasis(
+                tuple(stored["eigval"]),
+                tuple(tuple(row) for row in stored["eigvec"]),
+                stored["images"],
+            )
     chosen = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(0))[:count]
     mean = torch.tensor(stats[0]).view(3, 1, 1)
     std = torch.tensor(stats[1]).view(3, 1, 1)

@@ -108,32 +108,58 @@ class AlexNetDataModule(L.LightningDataModule):
             run ends with one line (a worker that failed or hung), never waits forever.
     """
 
-    def __init__(self, source: str = "synthetic", root: str | None = None,
-                 num_classes: int | None = None, image_size: int | None = 224,
-                 resize_size: int | None = None, augment: str = "none", eval_crop: str = "center",
-                 pca_sigma: float = 0.1, train_per_class: int = 300, val_per_class: int = 50,
-                 test_per_class: int = 50, val_fraction: float = 0.1, batch_size: int = 128,
-                 num_workers: int = 2, pin_memory: bool | str = "auto",
-                 persistent_workers: bool = True, prefetch_factor: int | None = 2, seed: int = 0,
-                 bad_files: str = "skip", render_on: str = "loader", decode: str = "loader",
-                  max_image_pixels: int = PILLOW_MAX_PIXELS,
-                 mean: list[float] | None = None, std: list[float] | None = None,
-                 variant: str | None = None, download: bool = True, cache: bool = True,
-                 cache_limit_mib: int = 2048, difficulty: str = "easy",
-                 loader_timeout_s: float = 300.0) -> None:
+    def __init__(
+        self,
+        source: str = "synthetic",
+        root: str | None = None,
+        num_classes: int | None = None,
+        image_size: int | None = 224,
+        resize_size: int | None = None,
+        augment: str = "none",
+        eval_crop: str = "center",
+        pca_sigma: float = 0.1,
+        train_per_class: int = 300,
+        val_per_class: int = 50,
+        test_per_class: int = 50,
+        val_fraction: float = 0.1,
+        batch_size: int = 128,
+        num_workers: int = 2,
+        pin_memory: bool | str = "auto",
+        persistent_workers: bool = True,
+        prefetch_factor: int | None = 2,
+        seed: int = 0,
+        bad_files: str = "skip",
+        render_on: str = "loader",
+        decode: str = "loader",
+        max_image_pixels: int = PILLOW_MAX_PIXELS,
+        mean: list[float] | None = None,
+        std: list[float] | None = None,
+        variant: str | None = None,
+        download: bool = True,
+        cache: bool = True,
+        cache_limit_mib: int = 2048,
+        difficulty: str = "easy",
+        loader_timeout_s: float = 300.0,
+    ) -> None:
         super().__init__()
         self.save_hyperparameters()
         check_choice("data.source", source, SOURCES)
         check_int("data.batch_size", batch_size, minimum=1)
         self.named = source in NAMED
         if image_size is None and not self.named:
-            raise InvalidValue("data.image_size", None, "set the crop size in pixels (null "
-                               "picks a named dataset's native size)")
+            raise InvalidValue(
+                "data.image_size",
+                None,
+                "set the crop size in pixels (null picks a named dataset's native size)",
+            )
         if image_size is not None:
             check_int("data.image_size", image_size, minimum=8)
         check_int("data.num_workers", num_workers, minimum=0)
-        for split, count in (("train", train_per_class), ("val", val_per_class),
-                             ("test", test_per_class)):
+        for split, count in (
+            ("train", train_per_class),
+            ("val", val_per_class),
+            ("test", test_per_class),
+        ):
             check_int(f"data.{split}_per_class", count, minimum=1)
         if pin_memory != "auto" and not isinstance(pin_memory, bool):
             raise InvalidValue("data.pin_memory", pin_memory, "choose one of: auto, true, false")
@@ -146,37 +172,58 @@ class AlexNetDataModule(L.LightningDataModule):
         self.max_image_pixels = max_image_pixels
         check_choice("data.difficulty", difficulty, DIFFICULTIES)
         if difficulty != "easy" and source != "synthetic":
-            raise InvalidValue("data.difficulty", difficulty, "a task of the synthetic data: "
-                               "use data=synthetic (or data=synthetic_hard)")
+            raise InvalidValue(
+                "data.difficulty",
+                difficulty,
+                "a task of the synthetic data: use data=synthetic (or data=synthetic_hard)",
+            )
         self.difficulty = difficulty
         check_choice("data.render_on", render_on, RENDER_ON)
         drawable = (source, augment, eval_crop) == ("synthetic", "none", "center")
         if render_on == "device" and not drawable:
-            raise InvalidValue("data.render_on", render_on, "rendering on the device needs "
-                               "data=synthetic, data.augment=none and data.eval_crop=center")
+            raise InvalidValue(
+                "data.render_on",
+                render_on,
+                "rendering on the device needs "
+                "data=synthetic, data.augment=none and data.eval_crop=center",
+            )
         check_choice("data.decode", decode, DECODE)
         if decode == "device" and source != "imagefolder":
-            raise InvalidValue("data.decode", decode, "decoding on the device is for "
-                               "data=imagefolder (synthetic images: data.render_on=device)")
+            raise InvalidValue(
+                "data.decode",
+                decode,
+                "decoding on the device is for "
+                "data=imagefolder (synthetic images: data.render_on=device)",
+            )
         self.bad_files, self.render_on, self.decode = bad_files, render_on, decode
         if source == "imagefolder" and not root:
-            raise InvalidValue("data.root", root, "set it to an ImageFolder root, e.g. "
-                               "data.root=/data/imagenet (with train/ and val/ inside)")
+            raise InvalidValue(
+                "data.root",
+                root,
+                "set it to an ImageFolder root, e.g. "
+                "data.root=/data/imagenet (with train/ and val/ inside)",
+            )
         if self.named and not root:
             root = str(Path("data") / source)
         self.source, self.root = source, root
         if variant is not None:
             variants = named_dataset(source).variants if self.named else ()
             if not variants:
-                raise InvalidValue("data.variant", variant, f"data={source} has no variants "
-                                   "(only imagenette: full, 320px, 160px); leave it null")
+                raise InvalidValue(
+                    "data.variant",
+                    variant,
+                    f"data={source} has no variants "
+                    "(only imagenette: full, 320px, 160px); leave it null",
+                )
             check_choice("data.variant", variant, variants)
         self.variant, self.download = variant, download
         self._num_classes = num_classes
         self._stats_given = _stats("data", mean, std)
         self.stats = self._stats_given or (
-            (named_dataset(source).mean, named_dataset(source).std) if self.named
-            else IMAGENET_STATS)
+            (named_dataset(source).mean, named_dataset(source).std)
+            if self.named
+            else IMAGENET_STATS
+        )
         # Checkpoints keep the statistics the run normalized with, default or not.
         self.hparams.mean, self.hparams.std = list(self.stats[0]), list(self.stats[1])
         self.image_size = image_size or (native_size(source, variant) if self.named else 0)
@@ -210,22 +257,30 @@ class AlexNetDataModule(L.LightningDataModule):
             check_int("data.num_classes", count, minimum=1)
             limit = MAX_CLASSES[self.difficulty]
             if count > limit:
-                raise InvalidValue("data.num_classes", count, f"the {self.difficulty} synthetic "
-                                   f"data has at most {limit} classes")
+                raise InvalidValue(
+                    "data.num_classes",
+                    count,
+                    f"the {self.difficulty} synthetic data has at most {limit} classes",
+                )
             return count
         if self.named:
             spec = named_dataset(self.source)
             if self._num_classes is not None and self._num_classes != spec.num_classes:
-                raise InvalidValue("data.num_classes", self._num_classes,
-                                   f"{spec.title} (data={self.source}) has {spec.num_classes} "
-                                   f"classes; set it to {spec.num_classes} or null")
+                raise InvalidValue(
+                    "data.num_classes",
+                    self._num_classes,
+                    f"{spec.title} (data={self.source}) has {spec.num_classes} "
+                    f"classes; set it to {spec.num_classes} or null",
+                )
             return spec.num_classes
         splits = layout(Path(self.root))
         found = len(class_names(splits.get("train", splits.get("all"))))
         if self._num_classes is not None and self._num_classes != found:
-            raise InvalidValue("data.num_classes", self._num_classes,
-                               f"the data at {self.root} has {found} classes; set it to {found} "
-                               "or null")
+            raise InvalidValue(
+                "data.num_classes",
+                self._num_classes,
+                f"the data at {self.root} has {found} classes; set it to {found} or null",
+            )
         return found
 
     def fit_to_model(self, min_input_size: int) -> None:
@@ -234,9 +289,14 @@ class AlexNetDataModule(L.LightningDataModule):
         if self.hparams.image_size is not None or self.image_size >= min_input_size:
             return
         size = 1 << (min_input_size - 1).bit_length()
-        log.info("data.image_size=null: %s's %d-pixel images are upsampled to %d, the smallest "
-                 "power of two this model accepts (it needs %d)", self.source, self.image_size,
-                 size, min_input_size)
+        log.info(
+            "data.image_size=null: %s's %d-pixel images are upsampled to %d, the smallest "
+            "power of two this model accepts (it needs %d)",
+            self.source,
+            self.image_size,
+            size,
+            min_input_size,
+        )
         self._set_size(size)
 
     def _set_size(self, size: int) -> None:
@@ -247,11 +307,18 @@ class AlexNetDataModule(L.LightningDataModule):
 
     def follow_weights(self, stats: Stats | None, origin: str) -> None:
         """Normalize as the loaded weights were trained, unless data.mean/std were given."""
-        if stats is None or self._stats_given is not None or tuple(map(tuple, stats)) == \
-                tuple(map(tuple, self.stats)):
+        if (
+            stats is None
+            or self._stats_given is not None
+            or tuple(map(tuple, stats)) == tuple(map(tuple, self.stats))
+        ):
             return
-        log.info("Normalizing with the mean and std of the weights (%s): %s, %s", origin,
-                 list(stats[0]), list(stats[1]))
+        log.info(
+            "Normalizing with the mean and std of the weights (%s): %s, %s",
+            origin,
+            list(stats[0]),
+            list(stats[1]),
+        )
         self.stats = (tuple(stats[0]), tuple(stats[1]))
         self.hparams.mean, self.hparams.std = list(stats[0]), list(stats[1])
         self._transforms = (self._train_transform(), self._eval_transform())
@@ -270,26 +337,43 @@ class AlexNetDataModule(L.LightningDataModule):
             for split, tf in (("train", train_tf), ("val", eval_tf), ("test", eval_tf)):
                 size = self.image_size if self._renders_at_crop_size(split) else self.resize_size
                 self.datasets[split] = SyntheticImageNet(
-                    self.num_classes, self.per_class[split], size, self.seed, split, tf,
-                    deferred=self.render_on == "device", difficulty=self.difficulty)
+                    self.num_classes,
+                    self.per_class[split],
+                    size,
+                    self.seed,
+                    split,
+                    tf,
+                    deferred=self.render_on == "device",
+                    difficulty=self.difficulty,
+                )
             self._fill_caches()
             self._set_colour_basis()
         elif self.named:
             num_classes = self.num_classes
             self.prepare_data()  # a no-op when present; outside a Trainer nothing else calls it
             train, val, test, self.classes = named_splits(
-                self.source, self.root, train_tf, eval_tf, self.val_fraction, self.seed,
-                self.variant)
+                self.source,
+                self.root,
+                train_tf,
+                eval_tf,
+                self.val_fraction,
+                self.seed,
+                self.variant,
+            )
             self.datasets = {"train": train, "val": val, "test": test}
             self._set_colour_basis()
         else:
             num_classes = self.num_classes
             on_device = self.decode == "device"  # the workers only read the files
             train, val, test, self.classes = image_folder_splits(
-                self.root, None if on_device else train_tf, None if on_device else eval_tf,
-                self.val_fraction, self.seed, self.bad_files,
-                partial(load_encoded if on_device else load_rgb,
-                        max_pixels=self.max_image_pixels))
+                self.root,
+                None if on_device else train_tf,
+                None if on_device else eval_tf,
+                self.val_fraction,
+                self.seed,
+                self.bad_files,
+                partial(load_encoded if on_device else load_rgb, max_pixels=self.max_image_pixels),
+            )
             assert len(self.classes) == num_classes
             self.datasets = {"train": train, "val": val, "test": test}
             self._set_colour_basis()
@@ -297,17 +381,24 @@ class AlexNetDataModule(L.LightningDataModule):
     def _set_colour_basis(self) -> None:
         """The paper's colour noise along the principal components of this training set's
         pixels (as the paper did for ImageNet), kept in `colour_basis` and the run's record."""
-        fancy = [step for step in getattr(self._transforms[0], "transforms", [])
-                 if isinstance(step, FancyPCA)]
+        fancy = [
+            step
+            for step in getattr(self._transforms[0], "transforms", [])
+            if isinstance(step, FancyPCA)
+        ]
         if not fancy or fancy[0].sigma <= 0 or (self.decode == "device" and not self.named):
             return
         cache_dir = None if self.source == "synthetic" else self.root
-        self.colour_basis = training_basis(self.unaugmented_train_split(), self.stats,
-                                           cache_dir=cache_dir)
+        self.colour_basis = training_basis(
+            self.unaugmented_train_split(), self.stats, cache_dir=cache_dir
+        )
         fancy[0].set_basis(self.colour_basis.eigval, self.colour_basis.eigvec)
-        log.info("data: colour noise along the training set's RGB components, eigenvalues %s "
-                 "(%d images)", [round(v, 5) for v in self.colour_basis.eigval],
-                 self.colour_basis.images)
+        log.info(
+            "data: colour noise along the training set's RGB components, eigenvalues %s "
+            "(%d images)",
+            [round(v, 5) for v in self.colour_basis.eigval],
+            self.colour_basis.images,
+        )
 
     def run_record(self) -> dict[str, Any]:
         """What the run's metrics.json keeps of the data: the synthetic task's version, and the
@@ -316,8 +407,10 @@ class AlexNetDataModule(L.LightningDataModule):
         if self.data_version is not None:
             record["data_version"] = self.data_version
         if self.colour_basis is not None:
-            record["colour_basis"] = {**asdict(self.colour_basis),
-                                      "shift_rms": self.colour_basis.shift_rms(self.pca_sigma)}
+            record["colour_basis"] = {
+                **asdict(self.colour_basis),
+                "shift_rms": self.colour_basis.shift_rms(self.pca_sigma),
+            }
         return record
 
     def unaugmented_train_split(self) -> Dataset:
@@ -329,12 +422,23 @@ class AlexNetDataModule(L.LightningDataModule):
         train, eval_tf = self.datasets["train"], self._transforms[1]
         if self.source == "synthetic":
             size = self.image_size if self._renders_at_crop_size("val") else self.resize_size
-            return SyntheticImageNet(self.num_classes, self.per_class["train"], size, self.seed,
-                                     "train", eval_tf, deferred=self.render_on == "device",
-                                     difficulty=self.difficulty)
+            return SyntheticImageNet(
+                self.num_classes,
+                self.per_class["train"],
+                size,
+                self.seed,
+                "train",
+                eval_tf,
+                deferred=self.render_on == "device",
+                difficulty=self.difficulty,
+            )
         if self.decode == "device" and not self.named:
-            raise InvalidValue("data.decode", self.decode, "the un-augmented training images "
-                               "are decoded in the loader only: set data.decode=loader")
+            raise InvalidValue(
+                "data.decode",
+                self.decode,
+                "the un-augmented training images "
+                "are decoded in the loader only: set data.decode=loader",
+            )
         unaugmented = copy.copy(train)
         if isinstance(train, SkipBadFiles):  # the ImageFolder inside holds the transform
             unaugmented.images = copy.copy(train.images)
@@ -350,9 +454,12 @@ class AlexNetDataModule(L.LightningDataModule):
             return
         total = sum(data.nbytes() for data in self.datasets.values())
         if total > self.cache_limit_mib * 2**20:
-            log.info("data.cache: the synthetic images take %.0f MiB, over "
-                     "data.cache_limit_mib=%d: drawn on the fly", total / 2**20,
-                     self.cache_limit_mib)
+            log.info(
+                "data.cache: the synthetic images take %.0f MiB, over "
+                "data.cache_limit_mib=%d: drawn on the fly",
+                total / 2**20,
+                self.cache_limit_mib,
+            )
             return
         for data in self.datasets.values():
             data.fill_cache(self.num_workers)
@@ -368,14 +475,25 @@ class AlexNetDataModule(L.LightningDataModule):
     def _train_transform(self):  # noqa: ANN202 - a torchvision transform
         if self.source == "synthetic" and self._renders_at_crop_size("train"):
             return self._normalizer()
-        return train_transform(self.augment, self.image_size, self.resize_size, self.pca_sigma,
-                               from_tensor=self.source == "synthetic", stats=self.stats)
+        return train_transform(
+            self.augment,
+            self.image_size,
+            self.resize_size,
+            self.pca_sigma,
+            from_tensor=self.source == "synthetic",
+            stats=self.stats,
+        )
 
     def _eval_transform(self):  # noqa: ANN202 - a torchvision transform
         if self.source == "synthetic" and self._renders_at_crop_size("val"):
             return self._normalizer()
-        return eval_transform(self.eval_crop, self.image_size, self.resize_size,
-                              from_tensor=self.source == "synthetic", stats=self.stats)
+        return eval_transform(
+            self.eval_crop,
+            self.image_size,
+            self.resize_size,
+            from_tensor=self.source == "synthetic",
+            stats=self.stats,
+        )
 
     def _normalizer(self):  # noqa: ANN202 - a transform of [0, 1] image tensors
         return normalize_imagenet if self._imagenet_stats() else normalizer(self.stats)
@@ -410,8 +528,14 @@ class AlexNetDataModule(L.LightningDataModule):
         key = (train, self.image_size, self.resize_size, tuple(map(tuple, self.stats)))
         if key not in self._batch_transforms:
             self._batch_transforms[key] = BatchTransform(
-                train, self.augment, self.eval_crop, self.image_size, self.resize_size,
-                self.pca_sigma, self.stats)
+                train,
+                self.augment,
+                self.eval_crop,
+                self.image_size,
+                self.resize_size,
+                self.pca_sigma,
+                self.stats,
+            )
         return self._batch_transforms[key]
 
     def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
@@ -440,12 +564,24 @@ class AlexNetDataModule(L.LightningDataModule):
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
         trainer = self.trainer
         return build_loader(
-            self.datasets[split], split, self.batch_size, shuffle, self.seed,
-            loader_settings(self._device_type(), self.num_workers, self.pin_memory,
-                            self.persistent_workers, self.prefetch_factor),
-            self.loader_timeout_s, collate_encoded if self.decode == "device" else None,
-            None if trainer is None else (trainer.world_size, trainer.global_rank,
-                                          lambda: trainer.current_epoch))
+            self.datasets[split],
+            split,
+            self.batch_size,
+            shuffle,
+            self.seed,
+            loader_settings(
+                self._device_type(),
+                self.num_workers,
+                self.pin_memory,
+                self.persistent_workers,
+                self.prefetch_factor,
+            ),
+            self.loader_timeout_s,
+            collate_encoded if self.decode == "device" else None,
+            None
+            if trainer is None
+            else (trainer.world_size, trainer.global_rank, lambda: trainer.current_epoch),
+        )
 
 
 def _stats(key: str, mean: list[float] | None, std: list[float] | None) -> Stats | None:
@@ -453,10 +589,17 @@ def _stats(key: str, mean: list[float] | None, std: list[float] | None) -> Stats
     if mean is None and std is None:
         return None
     for name, values in (("mean", mean), ("std", std)):
-        if values is None or len(values) != 3 or \
-                any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in values):
-            raise InvalidValue(f"{key}.{name}", values, "give data.mean and data.std together, "
-                               "three numbers each (R, G, B), e.g. [0.485,0.456,0.406]")
+        if (
+            values is None
+            or len(values) != 3
+            or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in values)
+        ):
+            raise InvalidValue(
+                f"{key}.{name}",
+                values,
+                "give data.mean and data.std together, "
+                "three numbers each (R, G, B), e.g. [0.485,0.456,0.406]",
+            )
     if min(std) <= 0:
         raise InvalidValue(f"{key}.std", std, "each std must be > 0")
     return tuple(float(v) for v in mean), tuple(float(v) for v in std)

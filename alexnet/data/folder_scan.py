@@ -49,8 +49,10 @@ def class_folders(root: Path) -> list[str]:
         elif Path(entry.path).is_dir():
             classes.append(entry.name)
     if not classes and skipped:
-        raise DataError(f"data root {root} has no readable class folders (expected "
-                        f"{root}/<class>/*.jpg; skipped: {', '.join(skipped)})")
+        raise DataError(
+            f"data root {root} has no readable class folders (expected "
+            f"{root}/<class>/*.jpg; skipped: {', '.join(skipped)})"
+        )
     if not classes:
         raise DataError(f"data root {root} has no class folders (expected {root}/<class>/*.jpg)")
     return classes

@@ -46,9 +46,11 @@ def open_checked(path: str, max_pixels: int = PILLOW_MAX_PIXELS) -> Image.Image:
     width, height = image.size
     if width * height > max_pixels:
         image.close()
-        raise ImageTooLarge(f"{width}x{height} = {width * height:,} pixels, over "
-                            f"data.max_image_pixels={max_pixels:,} (a possible decompression "
-                            "bomb; not decoded)")
+        raise ImageTooLarge(
+            f"{width}x{height} = {width * height:,} pixels, over "
+            f"data.max_image_pixels={max_pixels:,} (a possible decompression "
+            "bomb; not decoded)"
+        )
     return image
 
 
@@ -92,12 +94,18 @@ class SkipBadFiles(Dataset):
             except (OSError, SyntaxError, ValueError) as err:
                 path = self.images.samples[candidate][0]
                 if self.policy == "fail":
-                    raise DataError(f"unreadable image {path}: {err} (data.bad_files=skip "
-                                    "skips such files)") from err
+                    raise DataError(
+                        f"unreadable image {path}: {err} (data.bad_files=skip skips such files)"
+                    ) from err
                 if path not in self.skipped:
                     self.skipped.add(path)
-                    log.warning("Skipped unreadable image %s (%s); %d skipped so far in this "
-                                "loader process", path, err, len(self.skipped))
+                    log.warning(
+                        "Skipped unreadable image %s (%s); %d skipped so far in this "
+                        "loader process",
+                        path,
+                        err,
+                        len(self.skipped),
+                    )
         raise DataError(f"no readable image in {self.images.root}")
 
 
@@ -117,16 +125,19 @@ class EncodedBatch:
     worker it crosses as three tensors, not one shared-memory file descriptor per image (which
     ran out of descriptors and hung the loader)."""
 
-    data: torch.Tensor     # uint8: every item's bytes, end to end
+    data: torch.Tensor  # uint8: every item's bytes, end to end
     offsets: torch.Tensor  # int64 (n + 1,): item i is data[offsets[i]:offsets[i + 1]]
-    shapes: torch.Tensor   # int64 (n, 3): (0, 0, 0) for JPEG bytes, else the image's (C, H, W)
+    shapes: torch.Tensor  # int64 (n, 3): (0, 0, 0) for JPEG bytes, else the image's (C, H, W)
 
     def items(self) -> list[torch.Tensor]:
         """The items: 1-D JPEG bytes, or 3-D images a worker decoded already."""
         bounds, shapes = self.offsets.tolist(), self.shapes.tolist()
-        return [self.data[bounds[i]:bounds[i + 1]] if shape[0] == 0
-                else self.data[bounds[i]:bounds[i + 1]].view(*shape)
-                for i, shape in enumerate(shapes)]
+        return [
+            self.data[bounds[i] : bounds[i + 1]]
+            if shape[0] == 0
+            else self.data[bounds[i] : bounds[i + 1]].view(*shape)
+            for i, shape in enumerate(shapes)
+        ]
 
     def __len__(self) -> int:
         return len(self.shapes)
@@ -137,10 +148,15 @@ def pack_encoded(images: Sequence[torch.Tensor]) -> EncodedBatch:
     sizes = [image.numel() for image in images]
     offsets = torch.zeros(len(images) + 1, dtype=torch.int64)
     offsets[1:] = torch.tensor(sizes, dtype=torch.int64).cumsum(0)
-    shapes = torch.tensor([(0, 0, 0) if image.dim() == 1 else tuple(image.shape)
-                           for image in images], dtype=torch.int64).reshape(-1, 3)
-    data = torch.cat([image.reshape(-1) for image in images]) if images else \
-        torch.empty(0, dtype=torch.uint8)
+    shapes = torch.tensor(
+        [(0, 0, 0) if image.dim() == 1 else tuple(image.shape) for image in images],
+        dtype=torch.int64,
+    ).reshape(-1, 3)
+    data = (
+        torch.cat([image.reshape(-1) for image in images])
+        if images
+        else torch.empty(0, dtype=torch.uint8)
+    )
     return EncodedBatch(data, offsets, shapes)
 
 
@@ -149,8 +165,9 @@ def collate_encoded(items: list[tuple[torch.Tensor, int]]) -> tuple[EncodedBatch
     return pack_encoded([item[0] for item in items]), torch.tensor([item[1] for item in items])
 
 
-def decode_batch(encoded: EncodedBatch | list[torch.Tensor], device: torch.device,
-                 policy: str = "skip") -> list[torch.Tensor]:
+def decode_batch(
+    encoded: EncodedBatch | list[torch.Tensor], device: torch.device, policy: str = "skip"
+) -> list[torch.Tensor]:
     """RGB uint8 images (3, H, W) on `device`: JPEG bytes decoded there, the rest moved there.
 
     An undecodable JPEG (e.g. truncated) follows `policy`: ``skip`` takes a good image of the
@@ -212,12 +229,19 @@ class CheckedImageFolder(ImageFolder):
         return classes, {name: index for index, name in enumerate(classes)}
 
     @staticmethod
-    def make_dataset(directory: str | Path, class_to_idx: dict[str, int] | None = None,
-                     extensions: Any = None, is_valid_file: Any = None,
-                     allow_empty: bool = False) -> list[tuple[str, int]]:
+    def make_dataset(
+        directory: str | Path,
+        class_to_idx: dict[str, int] | None = None,
+        extensions: Any = None,
+        is_valid_file: Any = None,
+        allow_empty: bool = False,
+    ) -> list[tuple[str, int]]:
         assert class_to_idx is not None
-        return [(str(path), index) for name, index in class_to_idx.items()
-                for path in image_files(Path(directory) / name)]
+        return [
+            (str(path), index)
+            for name, index in class_to_idx.items()
+            for path in image_files(Path(directory) / name)
+        ]
 
 
 def layout(root: Path) -> dict[str, Path]:
@@ -232,10 +256,15 @@ def layout(root: Path) -> dict[str, Path]:
     return {"all": root}
 
 
-def image_folder_splits(root: str | Path, train_transform: Callable | None,
-                        eval_transform: Callable | None, val_fraction: float = 0.1, seed: int = 0,
-                        bad_files: str = "skip", loader: Callable = load_rgb,
-                        ) -> tuple[Dataset, Dataset, Dataset, list[str]]:
+def image_folder_splits(
+    root: str | Path,
+    train_transform: Callable | None,
+    eval_transform: Callable | None,
+    val_fraction: float = 0.1,
+    seed: int = 0,
+    bad_files: str = "skip",
+    loader: Callable = load_rgb,
+) -> tuple[Dataset, Dataset, Dataset, list[str]]:
     """(train, val, test, classes) from `root`; a root without train/val is split per class.
 
     Test is root/test when present, else the validation set. Unreadable files follow
@@ -243,8 +272,9 @@ def image_folder_splits(root: str | Path, train_transform: Callable | None,
     """
 
     def folder(path: Path, transform: Callable | None) -> SkipBadFiles:
-        return SkipBadFiles(CheckedImageFolder(str(path), transform=transform, loader=loader),
-                            bad_files)
+        return SkipBadFiles(
+            CheckedImageFolder(str(path), transform=transform, loader=loader), bad_files
+        )
 
     splits = layout(Path(root))
     if "all" in splits:
@@ -259,16 +289,18 @@ def image_folder_splits(root: str | Path, train_transform: Callable | None,
     classes = class_names(splits["train"])
     for name in ("val", "test"):
         if name in splits and class_names(splits[name]) != classes:
-            raise DataError(f"class folders of {splits[name]} differ from those of "
-                            f"{splits['train']}")
+            raise DataError(
+                f"class folders of {splits[name]} differ from those of {splits['train']}"
+            )
     train = folder(splits["train"], train_transform)
     val = folder(splits["val"], eval_transform)
     test = folder(splits["test"], eval_transform) if "test" in splits else val
     return train, val, test, classes
 
 
-def stratified_split(targets: list[int], val_fraction: float, seed: int
-                     ) -> tuple[list[int], list[int]]:
+def stratified_split(
+    targets: list[int], val_fraction: float, seed: int
+) -> tuple[list[int], list[int]]:
     """Indices (train, val): `val_fraction` of each class (at least one image) goes to val."""
     check_number("data.val_fraction", val_fraction, 0, 1, low_open=True, high_open=True)
     rng = np.random.default_rng(seed)

@@ -29,25 +29,41 @@ from alexnet.launch.requeue import ignore_requeue_signals
 Ranks = tuple[int, int, Callable[[], int]]
 
 
-def build_loader(dataset: Dataset, split: str, batch_size: int, shuffle: bool, seed: int,
-                 settings: LoaderSettings, timeout_s: float, collate: Callable | None,
-                 ranks: Ranks | None) -> DataLoader:
+def build_loader(
+    dataset: Dataset,
+    split: str,
+    batch_size: int,
+    shuffle: bool,
+    seed: int,
+    settings: LoaderSettings,
+    timeout_s: float,
+    collate: Callable | None,
+    ranks: Ranks | None,
+) -> DataLoader:
     """The loader of one split (the module's docstring)."""
     sampler = distributed_sampler(dataset, split, seed, ranks)
     workers = settings.num_workers
     loader = StatefulDataLoader if split == "train" else DataLoader
     return loader(
-        dataset, batch_size=batch_size, shuffle=shuffle and sampler is None, sampler=sampler,
-        num_workers=workers, pin_memory=settings.pin_memory,
-        persistent_workers=settings.persistent_workers, prefetch_factor=settings.prefetch_factor,
-        drop_last=False, collate_fn=collate,
+        dataset,
+        batch_size=batch_size,
+        shuffle=shuffle and sampler is None,
+        sampler=sampler,
+        num_workers=workers,
+        pin_memory=settings.pin_memory,
+        persistent_workers=settings.persistent_workers,
+        prefetch_factor=settings.prefetch_factor,
+        drop_last=False,
+        collate_fn=collate,
         generator=None if split == "train" else torch.Generator().manual_seed(seed),
         timeout=timeout_s if workers > 0 else 0,
-        worker_init_fn=partial(init_worker, rank=ranks[1] if ranks else 0) if workers else None)
+        worker_init_fn=partial(init_worker, rank=ranks[1] if ranks else 0) if workers else None,
+    )
 
 
-def distributed_sampler(dataset: Dataset, split: str, seed: int, ranks: Ranks | None
-                        ) -> DistributedSampler | None:
+def distributed_sampler(
+    dataset: Dataset, split: str, seed: int, ranks: Ranks | None
+) -> DistributedSampler | None:
     """Under DDP, each rank evaluates its own share of the images, none repeated (Lightning's
     DistributedSampler pads the set with repeats, which skews the metrics); it trains on a
     DistributedSampler whose order depends only on data.seed and the epoch (Lightning's
@@ -60,8 +76,10 @@ def distributed_sampler(dataset: Dataset, split: str, seed: int, ranks: Ranks | 
     if split == "train":
         return EpochDistributedSampler(dataset, world, rank, seed, epoch)
     if len(dataset) < world:  # Lightning's sampler asserts it: say it first
-        raise DataError(f"the {split} split has {len(dataset)} images, fewer than the {world} "
-                        "ranks: every rank needs one")
+        raise DataError(
+            f"the {split} split has {len(dataset)} images, fewer than the {world} "
+            "ranks: every rank needs one"
+        )
     # Rank r of n takes images r, r + n, ...: every image once, ranks may differ by one.
     return UnrepeatedDistributedSampler(dataset, num_replicas=world, rank=rank, shuffle=False)
 
@@ -76,18 +94,25 @@ class LoaderSettings:
     prefetch_factor: int | None
 
 
-def loader_settings(device_type: str | None, num_workers: int, pin_memory: bool | str = "auto",
-                    persistent_workers: bool = True, prefetch_factor: int | None = 2
-                    ) -> LoaderSettings:
+def loader_settings(
+    device_type: str | None,
+    num_workers: int,
+    pin_memory: bool | str = "auto",
+    persistent_workers: bool = True,
+    prefetch_factor: int | None = 2,
+) -> LoaderSettings:
     """The loader options for batches bound for `device_type` (``cuda``, ``cpu``, ``mps``;
     None before a trainer is attached). ``pin_memory="auto"`` pins for a CUDA device only
     (page-locked batches copy to a GPU asynchronously). Persistent workers and a prefetch
     factor only with workers (DataLoader rejects either without them)."""
     pins = device_type == "cuda" if pin_memory == "auto" else bool(pin_memory)
     has_workers = num_workers > 0
-    return LoaderSettings(num_workers=num_workers, pin_memory=pins,
-                          persistent_workers=persistent_workers and has_workers,
-                          prefetch_factor=prefetch_factor if has_workers else None)
+    return LoaderSettings(
+        num_workers=num_workers,
+        pin_memory=pins,
+        persistent_workers=persistent_workers and has_workers,
+        prefetch_factor=prefetch_factor if has_workers else None,
+    )
 
 
 class EpochDistributedSampler(DistributedSampler):
@@ -95,8 +120,9 @@ class EpochDistributedSampler(DistributedSampler):
     made: a run resumed mid-epoch makes its iterator (and fast-forwards it to the saved position)
     before Lightning calls set_epoch, and would replay epoch 0's order."""
 
-    def __init__(self, dataset: Dataset, num_replicas: int, rank: int, seed: int,
-                 epoch: Callable[[], int]) -> None:
+    def __init__(
+        self, dataset: Dataset, num_replicas: int, rank: int, seed: int, epoch: Callable[[], int]
+    ) -> None:
         super().__init__(dataset, num_replicas=num_replicas, rank=rank, shuffle=True, seed=seed)
         self._epoch = epoch
 

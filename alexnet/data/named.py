@@ -43,53 +43,96 @@ class NamedDataset:
 
 def _train_flag(cls: type) -> Callable[..., Dataset]:
     """CIFAR and MNIST style: ``train=True`` for the training split, False for the test split."""
+
     def build(root: str, split: str, download: bool, variant: str | None) -> Dataset:
         return cls(root, train=split == "train", download=download)
+
     return build
 
 
 def _split_name(cls: type, names: dict[str, str]) -> Callable[..., Dataset]:
     """STL-10 style: a ``split`` argument."""
+
     def build(root: str, split: str, download: bool, variant: str | None) -> Dataset:
         return cls(root, split=names[split], download=download)
+
     return build
 
 
 def _imagenette(root: str, split: str, download: bool, variant: str | None) -> Dataset:
-    return datasets.Imagenette(root, split={"train": "train", "test": "val"}[split],
-                               size=variant or "320px", download=download)
+    return datasets.Imagenette(
+        root,
+        split={"train": "train", "test": "val"}[split],
+        size=variant or "320px",
+        download=download,
+    )
 
 
 NAMED: dict[str, NamedDataset] = {
     "cifar10": NamedDataset(
-        "CIFAR-10", _train_flag(datasets.CIFAR10), 10, 32,
-        (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616),
+        "CIFAR-10",
+        _train_flag(datasets.CIFAR10),
+        10,
+        32,
+        (0.4914, 0.4822, 0.4465),
+        (0.2470, 0.2435, 0.2616),
         "cifar-10-batches-py/ (data_batch_1..5, test_batch, batches.meta)",
-        datasets.CIFAR10.url),
+        datasets.CIFAR10.url,
+    ),
     "cifar100": NamedDataset(
-        "CIFAR-100", _train_flag(datasets.CIFAR100), 100, 32,
-        (0.5071, 0.4865, 0.4409), (0.2673, 0.2564, 0.2762),
-        "cifar-100-python/ (train, test, meta)", datasets.CIFAR100.url),
+        "CIFAR-100",
+        _train_flag(datasets.CIFAR100),
+        100,
+        32,
+        (0.5071, 0.4865, 0.4409),
+        (0.2673, 0.2564, 0.2762),
+        "cifar-100-python/ (train, test, meta)",
+        datasets.CIFAR100.url,
+    ),
     "mnist": NamedDataset(
-        "MNIST", _train_flag(datasets.MNIST), 10, 28,
-        (0.1307,) * 3, (0.3081,) * 3,
+        "MNIST",
+        _train_flag(datasets.MNIST),
+        10,
+        28,
+        (0.1307,) * 3,
+        (0.3081,) * 3,
         "MNIST/raw/ (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, "
-        "t10k-labels-idx1-ubyte)", datasets.MNIST.mirrors[0]),
+        "t10k-labels-idx1-ubyte)",
+        datasets.MNIST.mirrors[0],
+    ),
     "fashion_mnist": NamedDataset(
-        "Fashion-MNIST", _train_flag(datasets.FashionMNIST), 10, 28,
-        (0.2860,) * 3, (0.3530,) * 3,
+        "Fashion-MNIST",
+        _train_flag(datasets.FashionMNIST),
+        10,
+        28,
+        (0.2860,) * 3,
+        (0.3530,) * 3,
         "FashionMNIST/raw/ (train-images-idx3-ubyte, train-labels-idx1-ubyte, "
-        "t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte)", datasets.FashionMNIST.mirrors[0]),
+        "t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte)",
+        datasets.FashionMNIST.mirrors[0],
+    ),
     "stl10": NamedDataset(
-        "STL-10", _split_name(datasets.STL10, {"train": "train", "test": "test"}), 10, 96,
-        (0.4467, 0.4398, 0.4066), (0.2603, 0.2566, 0.2713),
+        "STL-10",
+        _split_name(datasets.STL10, {"train": "train", "test": "test"}),
+        10,
+        96,
+        (0.4467, 0.4398, 0.4066),
+        (0.2603, 0.2566, 0.2713),
         "stl10_binary/ (train_X.bin, train_y.bin, test_X.bin, test_y.bin, unlabeled_X.bin)",
-        datasets.STL10.url),
+        datasets.STL10.url,
+    ),
     "imagenette": NamedDataset(
-        "Imagenette", _imagenette, 10, 320, (0.485, 0.456, 0.406), (0.229, 0.224, 0.225),
+        "Imagenette",
+        _imagenette,
+        10,
+        320,
+        (0.485, 0.456, 0.406),
+        (0.229, 0.224, 0.225),
         "imagenette2-320/ (train/ and val/, one folder per WordNet id; imagenette2/ for "
         "variant=full, imagenette2-160/ for 160px)",
-        datasets.Imagenette._ARCHIVES["320px"][0], ("full", "320px", "160px")),
+        datasets.Imagenette._ARCHIVES["320px"][0],
+        ("full", "320px", "160px"),
+    ),
 }
 
 
@@ -120,13 +163,15 @@ def open_split(name: str, root: str | Path, split: str, variant: str | None = No
         try:
             _OPENED[key] = spec.build(str(root), split, False, variant)
         except UNREADABLE as err:
-            raise DataError(_missing(name, root, f"{type(err).__name__}: "
-                                     f"{_first_line(err)}")) from None
+            raise DataError(
+                _missing(name, root, f"{type(err).__name__}: {_first_line(err)}")
+            ) from None
     return _OPENED[key]
 
 
-def ensure_downloaded(name: str, root: str | Path, variant: str | None = None,
-                      download: bool = True) -> None:
+def ensure_downloaded(
+    name: str, root: str | Path, variant: str | None = None, download: bool = True
+) -> None:
     """Make sure `root` holds dataset `name` (both splits), downloading it if allowed.
 
     The download runs in a staging folder inside `root`; only a complete, verified download is
@@ -167,8 +212,9 @@ def _download(name: str, root: Path, variant: str | None, created: bool) -> None
                 shutil.rmtree(target) if target.is_dir() else target.unlink()
             entry.rename(target)
     except Exception as err:  # noqa: BLE001 - any download failure becomes one line
-        raise DataError(_missing(name, root, f"download failed ({type(err).__name__}: "
-                                 f"{_first_line(err)})")) from None
+        raise DataError(
+            _missing(name, root, f"download failed ({type(err).__name__}: {_first_line(err)})")
+        ) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         if created and not any(root.iterdir()):
@@ -186,8 +232,10 @@ def _present(name: str, root: Path, variant: str | None) -> bool:
 
 def _missing(name: str, root: str | Path, why: str) -> str:
     spec = NAMED[name]
-    return (f"data={name}: {spec.title} is not in {Path(root).resolve()} ({why}); run once with "
-            f"internet access to download it there, or put {spec.holds} there (from {spec.url})")
+    return (
+        f"data={name}: {spec.title} is not in {Path(root).resolve()} ({why}); run once with "
+        f"internet access to download it there, or put {spec.holds} there (from {spec.url})"
+    )
 
 
 def _first_line(err: BaseException) -> str:
@@ -218,18 +266,27 @@ class TransformedSplit(Dataset):
         return self.transform(image), int(label)
 
 
-def named_splits(name: str, root: str | Path, train_transform: Callable,
-                 eval_transform: Callable, val_fraction: float, seed: int,
-                 variant: str | None = None) -> tuple[Dataset, Dataset, Dataset, list[str]]:
+def named_splits(
+    name: str,
+    root: str | Path,
+    train_transform: Callable,
+    eval_transform: Callable,
+    val_fraction: float,
+    seed: int,
+    variant: str | None = None,
+) -> tuple[Dataset, Dataset, Dataset, list[str]]:
     """(train, val, test, classes): val is `val_fraction` of each class of the official training
     split (seeded), held out from train; test is the official test (Imagenette: val) split."""
     train_set = open_split(name, root, "train", variant)
     test_set = open_split(name, root, "test", variant)
     train_idx, val_idx = stratified_split(labels_of(train_set), val_fraction, seed)
     classes = class_titles(train_set, named_dataset(name).num_classes)
-    return (TransformedSplit(train_set, train_idx, train_transform),
-            TransformedSplit(train_set, val_idx, eval_transform),
-            TransformedSplit(test_set, list(range(len(test_set))), eval_transform), classes)
+    return (
+        TransformedSplit(train_set, train_idx, train_transform),
+        TransformedSplit(train_set, val_idx, eval_transform),
+        TransformedSplit(test_set, list(range(len(test_set))), eval_transform),
+        classes,
+    )
 
 
 def class_titles(dataset: Any, count: int) -> list[str]:

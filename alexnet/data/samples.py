@@ -10,8 +10,9 @@ from lightning import LightningDataModule
 from torch.utils.data import Dataset
 
 
-def unaugmented_train_samples(datamodule: LightningDataModule, count: int
-                              ) -> tuple[torch.Tensor, torch.Tensor]:
+def unaugmented_train_samples(
+    datamodule: LightningDataModule, count: int
+) -> tuple[torch.Tensor, torch.Tensor]:
     """`count` training images drawn at random (from a fixed seed: the same on every call; a
     stride or a prefix could miss classes where the split is ordered by class or interleaved),
     through the validation pipeline, and their labels (ten-crop evaluation: the centre crop)."""
@@ -20,22 +21,29 @@ def unaugmented_train_samples(datamodule: LightningDataModule, count: int
     return _samples(dataset, sorted(chosen.tolist()), 0)
 
 
-def fixed_samples(datamodule: LightningDataModule, split: str, count: int, start: int = 0,
-                  seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+def fixed_samples(
+    datamodule: LightningDataModule, split: str, count: int, start: int = 0, seed: int = 0
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Images `start`..`start + count` of a set-up datamodule's split (fewer if it is shorter)
     and their labels: a training split's random augmentation is drawn from `seed`, ten-crop
     evaluation keeps the centre crop, and synthetic images meant for the device are drawn on the
     CPU."""
     dataset = datamodule.datasets[split]
     end = min(start + count, len(dataset))
-    decode = (partial(datamodule.decode_samples, split=split)
-              if getattr(datamodule, "decode", "loader") == "device" else None)
+    decode = (
+        partial(datamodule.decode_samples, split=split)
+        if getattr(datamodule, "decode", "loader") == "device"
+        else None
+    )
     return _samples(dataset, range(min(start, len(dataset)), end), seed, decode)
 
 
-def _samples(dataset: Dataset, indices: Sequence[int], seed: int,
-             decode: Callable[[list[torch.Tensor]], torch.Tensor] | None = None
-             ) -> tuple[torch.Tensor, torch.Tensor]:
+def _samples(
+    dataset: Dataset,
+    indices: Sequence[int],
+    seed: int,
+    decode: Callable[[list[torch.Tensor]], torch.Tensor] | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         items = [dataset[i] for i in indices]

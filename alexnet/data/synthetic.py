@@ -40,8 +40,10 @@ SPLITS = {"train": 0, "val": 1, "test": 2}
 DIFFICULTIES = ("easy", "hard")
 EASY_VERSION = "easy-v2"  # v2: flip-invariant orientations
 VERSIONS = {"easy": EASY_VERSION, "hard": HARD_VERSION}
-MAX_CLASSES = {"easy": len(SHAPES) * ORIENTATIONS * len(FREQUENCIES) * HUES,
-               "hard": HARD_MAX_CLASSES}
+MAX_CLASSES = {
+    "easy": len(SHAPES) * ORIENTATIONS * len(FREQUENCIES) * HUES,
+    "hard": HARD_MAX_CLASSES,
+}
 DRAWS = 15  # an easy image's uniform draws, before its noise seed (see `render`)
 
 
@@ -56,8 +58,14 @@ def class_specs(num_classes: int, seed: int, difficulty: str = "easy") -> list[C
         shape, rest = combo % len(SHAPES), combo // len(SHAPES)
         angle, rest = rest % ORIENTATIONS, rest // ORIENTATIONS
         frequency, hue = rest % len(FREQUENCIES), rest // len(FREQUENCIES)
-        specs.append(ClassSpec(shape, angle * math.pi / (2 * (ORIENTATIONS - 1)),
-                               FREQUENCIES[frequency], hue / (2 * HUES)))
+        specs.append(
+            ClassSpec(
+                shape,
+                angle * math.pi / (2 * (ORIENTATIONS - 1)),
+                FREQUENCIES[frequency],
+                hue / (2 * HUES),
+            )
+        )
     return specs
 
 
@@ -78,15 +86,25 @@ class SyntheticImageNet(Dataset):
     (the loader then moves a few integers, and a GPU draws the images).
     """
 
-    def __init__(self, num_classes: int, samples_per_class: int, image_size: int = 224,
-                 seed: int = 0, split: str = "train",
-                 transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
-                 deferred: bool = False, difficulty: str = "easy") -> None:
+    def __init__(
+        self,
+        num_classes: int,
+        samples_per_class: int,
+        image_size: int = 224,
+        seed: int = 0,
+        split: str = "train",
+        transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        deferred: bool = False,
+        difficulty: str = "easy",
+    ) -> None:
         check_choice("difficulty", difficulty, DIFFICULTIES)
         check_int("num_classes", num_classes, minimum=1)
         if num_classes > MAX_CLASSES[difficulty]:
-            raise InvalidValue("num_classes", num_classes, f"the {difficulty} synthetic data "
-                               f"has at most {MAX_CLASSES[difficulty]} classes")
+            raise InvalidValue(
+                "num_classes",
+                num_classes,
+                f"the {difficulty} synthetic data has at most {MAX_CLASSES[difficulty]} classes",
+            )
         check_int("samples_per_class", samples_per_class, minimum=1)
         check_int("image_size", image_size, minimum=8)
         check_choice("split", split, SPLITS)
@@ -138,8 +156,9 @@ class SyntheticImageNet(Dataset):
             return hard_object_mask(spec, rng, grid) > 0.5
         return soft_mask(spec, rng.random(DRAWS).tolist(), grid) > 0.5
 
-    def render_batch(self, indices: torch.Tensor | list[int], device: torch.device,
-                     random_fields: bool = True) -> torch.Tensor:
+    def render_batch(
+        self, indices: torch.Tensor | list[int], device: torch.device, random_fields: bool = True
+    ) -> torch.Tensor:
         """The normalized images (B, 3, size, size) of `indices`, drawn on `device` a batch at a
         time (alexnet.data.synthetic_batch): on the CPU the images of ``self[i]``; on a GPU the
         same but for their random fields (noise, the hard task's background), which
@@ -182,29 +201,49 @@ def _identity(image: torch.Tensor) -> torch.Tensor:
     return image
 
 
-def create_synthetic_dataset(num_classes: int = 10, samples_per_class: int = 100,
-                             image_size: int = 224, seed: int = 0,
-                             test_samples_per_class: int | None = None,
-                             difficulty: str = "easy",
-                             ) -> tuple[SyntheticImageNet, SyntheticImageNet]:
+def create_synthetic_dataset(
+    num_classes: int = 10,
+    samples_per_class: int = 100,
+    image_size: int = 224,
+    seed: int = 0,
+    test_samples_per_class: int | None = None,
+    difficulty: str = "easy",
+) -> tuple[SyntheticImageNet, SyntheticImageNet]:
     """(train, test) synthetic datasets over the same classes; test has its own images.
 
     The test set has `test_samples_per_class` images per class (default: a fifth of
     `samples_per_class`, at least 1). `difficulty`: ``easy`` or ``hard`` (see the module).
     """
     test_count = test_samples_per_class or max(1, samples_per_class // 5)
-    train = SyntheticImageNet(num_classes, samples_per_class, image_size, seed, "train",
-                              difficulty=difficulty)
-    test = SyntheticImageNet(num_classes, test_count, image_size, seed, "test",
-                             difficulty=difficulty)
+    train = SyntheticImageNet(
+        num_classes, samples_per_class, image_size, seed, "train", difficulty=difficulty
+    )
+    test = SyntheticImageNet(
+        num_classes, test_count, image_size, seed, "test", difficulty=difficulty
+    )
     return train, test
 
 
 def render(spec: ClassSpec, rng: np.random.Generator, grid: torch.Tensor) -> torch.Tensor:
     """One [0, 1] easy image (3, H, W) of class `spec`, its nuisances drawn from `rng`."""
     draws = rng.random(DRAWS).tolist()
-    (_, _, scale, _, phase, _, hue_jitter, bg_hue, bg_sat, bg_val, grad_angle, grad_amp, noise,
-     _, _) = draws
+    (
+        _,
+        _,
+        scale,
+        _,
+        phase,
+        _,
+        hue_jitter,
+        bg_hue,
+        bg_sat,
+        bg_val,
+        grad_angle,
+        grad_amp,
+        noise,
+        _,
+        _,
+    ) = draws
     x, y = grid[0], grid[1]
     mask = soft_mask(spec, draws, grid)
     scale = 0.3 + 0.35 * scale
@@ -225,8 +264,9 @@ def render(spec: ClassSpec, rng: np.random.Generator, grid: torch.Tensor) -> tor
     mask = mask.unsqueeze(0)
     image = foreground * mask + background * (1 - mask)
     generator = torch.Generator(device).manual_seed(int(rng.integers(2**62)))
-    image = image + (0.02 + 0.08 * noise) * torch.randn(image.shape, generator=generator,
-                                                        device=device)
+    image = image + (0.02 + 0.08 * noise) * torch.randn(
+        image.shape, generator=generator, device=device
+    )
     return image.clamp_(0.0, 1.0)
 
 
@@ -235,5 +275,12 @@ def soft_mask(spec: ClassSpec, draws: list[float], grid: torch.Tensor) -> torch.
     cx, cy, scale, rotation, sharp = draws[0], draws[1], draws[2], draws[3], draws[13]
     scale = 0.3 + 0.35 * scale
     cx, cy = (cx * 2 - 1) * (0.95 - scale), (cy * 2 - 1) * (0.95 - scale)
-    return coverage(SHAPES[spec.shape], cx, cy, scale, (rotation - 0.5) * math.radians(30),
-                    0.25 + 0.25 * sharp, grid)
+    return coverage(
+        SHAPES[spec.shape],
+        cx,
+        cy,
+        scale,
+        (rotation - 0.5) * math.radians(30),
+        0.25 + 0.25 * sharp,
+        grid,
+    )

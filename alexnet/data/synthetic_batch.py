@@ -26,8 +26,10 @@ Row = list[float]
 def hsv_rgb(hue: float, saturation: float, value: float) -> list[float]:
     """An RGB colour from HSV in [0, 1], as `synthetic_shapes.hsv` computes it."""
     hue = hue % 1.0
-    return [value * (1 - saturation * max(0.0, min(1.0, 2 - abs((hue * 6 - k) % 6 - 3))))
-            for k in (0, 4, 2)]
+    return [
+        value * (1 - saturation * max(0.0, min(1.0, 2 - abs((hue * 6 - k) % 6 - 3))))
+        for k in (0, 4, 2)
+    ]
 
 
 class Shape:
@@ -36,8 +38,7 @@ class Shape:
     WIDTH = 7
 
     @staticmethod
-    def row(shape: int, cx: float, cy: float, scale: float, rotation: float, sharp: float
-            ) -> Row:
+    def row(shape: int, cx: float, cy: float, scale: float, rotation: float, sharp: float) -> Row:
         return [float(shape), cx, cy, math.cos(rotation), math.sin(rotation), scale, sharp]
 
     @staticmethod
@@ -62,8 +63,12 @@ def upload(rows: Sequence[Row], device: torch.device) -> torch.Tensor:
     return table.to(device)
 
 
-def noise(seeds: Sequence[int], shapes: Sequence[tuple[int, ...]], device: torch.device,
-          random_fields: bool = True) -> list[torch.Tensor]:
+def noise(
+    seeds: Sequence[int],
+    shapes: Sequence[tuple[int, ...]],
+    device: torch.device,
+    random_fields: bool = True,
+) -> list[torch.Tensor]:
     """Per field in `shapes`, the (B, *shape) standard normal draws of each image's own
     generator (seeded by `seeds`), drawn in the order of `shapes`; zeros without
     `random_fields` (to compare what devices draw alike)."""
@@ -83,30 +88,61 @@ def easy_row(spec: ClassSpec, rng: np.random.Generator) -> tuple[Row, int, int]:
     from alexnet.data.synthetic import DRAWS, stripe_angle
 
     draws = rng.random(DRAWS).tolist()
-    cx, cy, scale, rotation, phase, _, hue_jitter, bg_hue, bg_sat, bg_val, grad_angle, \
-        grad_amp, level, sharp, _ = draws
+    (
+        cx,
+        cy,
+        scale,
+        rotation,
+        phase,
+        _,
+        hue_jitter,
+        bg_hue,
+        bg_sat,
+        bg_val,
+        grad_angle,
+        grad_amp,
+        level,
+        sharp,
+        _,
+    ) = draws
     scale = 0.3 + 0.35 * scale
     cx, cy = (cx * 2 - 1) * (0.95 - scale), (cy * 2 - 1) * (0.95 - scale)
-    mask = Shape.row(spec.shape, cx, cy, scale, (rotation - 0.5) * math.radians(30),
-                     0.25 + 0.25 * sharp)
+    mask = Shape.row(
+        spec.shape, cx, cy, scale, (rotation - 0.5) * math.radians(30), 0.25 + 0.25 * sharp
+    )
     angle = stripe_angle(spec, draws)
     hue = spec.hue + (hue_jitter - 0.5) / 18
-    row = [*mask, math.cos(angle), math.sin(angle), scale, math.pi * spec.frequency,
-           2 * math.pi * phase, *hsv_rgb(hue, 0.85, 0.9), *hsv_rgb(hue + 0.5, 0.85, 0.9),
-           *hsv_rgb(bg_hue, 0.6 * bg_sat, 0.25 + 0.6 * bg_val),
-           math.cos(2 * math.pi * grad_angle), math.sin(2 * math.pi * grad_angle),
-           0.4 * grad_amp, 0.02 + 0.08 * level]
+    row = [
+        *mask,
+        math.cos(angle),
+        math.sin(angle),
+        scale,
+        math.pi * spec.frequency,
+        2 * math.pi * phase,
+        *hsv_rgb(hue, 0.85, 0.9),
+        *hsv_rgb(hue + 0.5, 0.85, 0.9),
+        *hsv_rgb(bg_hue, 0.6 * bg_sat, 0.25 + 0.6 * bg_val),
+        math.cos(2 * math.pi * grad_angle),
+        math.sin(2 * math.pi * grad_angle),
+        0.4 * grad_amp,
+        0.02 + 0.08 * level,
+    ]
     return row, spec.shape, int(rng.integers(2**62))
 
 
-def draw_easy(table: torch.Tensor, grid: torch.Tensor, shapes: set[int],
-              seeds: Sequence[int], random_fields: bool = True) -> torch.Tensor:
+def draw_easy(
+    table: torch.Tensor,
+    grid: torch.Tensor,
+    shapes: set[int],
+    seeds: Sequence[int],
+    random_fields: bool = True,
+) -> torch.Tensor:
     """The [0, 1] easy images (B, 3, H, W) of `table`'s rows (see `easy_row`)."""
     x, y = grid[0], grid[1]
-    mask = Shape.coverage(table[:, :Shape.WIDTH], grid, shapes).unsqueeze(1)
-    rest = table[:, Shape.WIDTH:]
+    mask = Shape.coverage(table[:, : Shape.WIDTH], grid, shapes).unsqueeze(1)
+    rest = table[:, Shape.WIDTH :]
     cos_a, sin_a, scale, cycles, phase = (rest[:, i].view(-1, 1, 1) for i in range(5))
-    colour_a, colour_b, background = (rest[:, i:i + 3].view(-1, 3, 1, 1) for i in (5, 8, 11))
+    colour_a, colour_b, background = (rest[:, i : i + 3].view(-1, 3, 1, 1) for i in (5, 8, 11))
     grad_cos, grad_sin, grad_amp, level = (rest[:, i].view(-1, 1, 1) for i in range(14, 18))
     along = (x * cos_a + y * sin_a) / scale
     stripes = torch.sigmoid(6 * torch.sin(cycles * along + phase)).unsqueeze(1)
@@ -135,30 +171,62 @@ def hard_row(spec: ClassSpec, rng: np.random.Generator) -> tuple[Row, set[int], 
         shape = int(rng.integers(len(SHAPES)))
         cx, cy, scale, rotation, hue, front = rng.random(6).tolist()
         colour = hsv_rgb(hue, 0.3 + 0.5 * rng.random(), 0.3 + 0.6 * rng.random())
-        slots.append([*Shape.row(shape, 1.8 * cx - 0.9, 1.8 * cy - 0.9, 0.1 + 0.12 * scale,
-                                 2 * math.pi * rotation, 0.3), *colour,
-                      float(front >= 0.3), float(front < 0.3)])  # behind, in front
+        slots.append(
+            [
+                *Shape.row(
+                    shape,
+                    1.8 * cx - 0.9,
+                    1.8 * cy - 0.9,
+                    0.1 + 0.12 * scale,
+                    2 * math.pi * rotation,
+                    0.3,
+                ),
+                *colour,
+                float(front >= 0.3),
+                float(front < 0.3),
+            ]
+        )  # behind, in front
         shapes.add(shape)
     while len(slots) < DISTRACTORS:
         slots.append([*NO_SHAPE, 0.0, 0.0, 0.0, 0.0, 0.0])
     bar = [*Shape.row(SHAPES.index("bar"), 0.0, 0.0, 1.0, 0.0, 0.3), 0.0, 0.0, 0.0, 0.0]
     if rng.random() < 0.3:  # an occluding bar across the object
         offset = (rng.random(2) * 2 - 1) * 0.6 * main["scale"]
-        bar = [*Shape.row(SHAPES.index("bar"), main["cx"] + offset[0], main["cy"] + offset[1],
-                          0.15 + 0.15 * rng.random(), math.pi * rng.random(), 0.3),
-               *hsv_rgb(rng.random(), 0.5 * rng.random(), 0.2 + 0.6 * rng.random()), 1.0]
+        bar = [
+            *Shape.row(
+                SHAPES.index("bar"),
+                main["cx"] + offset[0],
+                main["cy"] + offset[1],
+                0.15 + 0.15 * rng.random(),
+                math.pi * rng.random(),
+                0.3,
+            ),
+            *hsv_rgb(rng.random(), 0.5 * rng.random(), 0.2 + 0.6 * rng.random()),
+            1.0,
+        ]
     cast = np.exp(rng.normal(0.0, 0.08, 3) + rng.uniform(-0.25, 0.25)).tolist()
     level = 0.02 + 0.04 * rng.random()
-    obj = [*Shape.row(spec.shape, main["cx"], main["cy"], main["scale"], main["rotation"],
-                      main["sharp"]),
-           math.cos(main["stripe"]), math.sin(main["stripe"]), math.pi * main["cycles"],
-           2 * math.pi * main["phase"], *hsv_rgb(main["hue"], main["sat"], main["val"]),
-           *hsv_rgb(main["hue"], main["sat"], 0.45 * main["val"])]
+    obj = [
+        *Shape.row(
+            spec.shape, main["cx"], main["cy"], main["scale"], main["rotation"], main["sharp"]
+        ),
+        math.cos(main["stripe"]),
+        math.sin(main["stripe"]),
+        math.pi * main["cycles"],
+        2 * math.pi * main["phase"],
+        *hsv_rgb(main["hue"], main["sat"], main["val"]),
+        *hsv_rgb(main["hue"], main["sat"], 0.45 * main["val"]),
+    ]
     return [*obj, *base, *slots[0], *slots[1], *bar, *cast, level], shapes, seed
 
 
-def draw_hard(table: torch.Tensor, grid: torch.Tensor, shapes: set[int],
-              seeds: Sequence[int], random_fields: bool = True) -> torch.Tensor:
+def draw_hard(
+    table: torch.Tensor,
+    grid: torch.Tensor,
+    shapes: set[int],
+    seeds: Sequence[int],
+    random_fields: bool = True,
+) -> torch.Tensor:
     """The [0, 1] hard images (B, 3, H, W) of `table`'s rows (see `hard_row`)."""
     x, y = grid[0], grid[1]
     height, width = grid.shape[-2:]
@@ -168,7 +236,7 @@ def draw_hard(table: torch.Tensor, grid: torch.Tensor, shapes: set[int],
         first = next(columns)
         for _ in range(count - 1):
             next(columns)
-        return table[:, first:first + count]
+        return table[:, first : first + count]
 
     def scalar(column: torch.Tensor) -> torch.Tensor:
         return column.reshape(-1, 1, 1)
@@ -182,12 +250,17 @@ def draw_hard(table: torch.Tensor, grid: torch.Tensor, shapes: set[int],
     bar, shade, occluded = take(Shape.WIDTH), colour(take(3)), take(1)
     cast, level = colour(take(3)), scalar(take(1))
 
-    real, imaginary, pixels = noise(seeds, [(4, height, width // 2 + 1)] * 2 +
-                                    [(3, height, width)], table.device, random_fields)
-    image = base * (1 + 0.2 * (fields := _pink_fields(real, imaginary, grid))[:, :1]) + \
-        0.04 * fields[:, 1:]
-    distractors = [(Shape.coverage(mask, grid, shapes).unsqueeze(1), paint, behind, front)
-                   for mask, paint, behind, front in slots]
+    real, imaginary, pixels = noise(
+        seeds, [(4, height, width // 2 + 1)] * 2 + [(3, height, width)], table.device, random_fields
+    )
+    image = (
+        base * (1 + 0.2 * (fields := _pink_fields(real, imaginary, grid))[:, :1])
+        + 0.04 * fields[:, 1:]
+    )
+    distractors = [
+        (Shape.coverage(mask, grid, shapes).unsqueeze(1), paint, behind, front)
+        for mask, paint, behind, front in slots
+    ]
     for mask, paint, behind, _ in distractors:
         mask = mask * behind.view(-1, 1, 1, 1)
         image = paint * mask + image * (1 - mask)
@@ -207,8 +280,7 @@ def draw_hard(table: torch.Tensor, grid: torch.Tensor, shapes: set[int],
     return image.clamp_(0.0, 1.0)
 
 
-def _pink_fields(real: torch.Tensor, imaginary: torch.Tensor, grid: torch.Tensor
-                 ) -> torch.Tensor:
+def _pink_fields(real: torch.Tensor, imaginary: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
     """The 1/f fields (B, 4, H, W) of `synthetic_hard._pink_background`, from its draws."""
     height, width = grid.shape[-2:]
     fy = torch.fft.fftfreq(height, device=grid.device).view(-1, 1)

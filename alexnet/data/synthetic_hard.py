@@ -50,9 +50,14 @@ def hard_class_specs(num_classes: int, seed: int) -> list[ClassSpec]:
         shape, rest = index % GRID[0], index // GRID[0]
         hue, rest = rest % GRID[1], rest // GRID[1]
         frequency, orientation = rest % GRID[2], rest // GRID[2]
-        specs.append(ClassSpec(
-            shapes[shape], ORIENTATIONS[orientation] if num_classes > 20 else None,
-            FREQUENCIES[frequency] if num_classes > 10 else None, base_hue + hue * HUE_STEP))
+        specs.append(
+            ClassSpec(
+                shapes[shape],
+                ORIENTATIONS[orientation] if num_classes > 20 else None,
+                FREQUENCIES[frequency] if num_classes > 10 else None,
+                base_hue + hue * HUE_STEP,
+            )
+        )
     return specs
 
 
@@ -67,10 +72,19 @@ def object_params(spec: ClassSpec, draws: list[float]) -> dict[str, float]:
         cycles = 1.5 + 1.5 * frequency
     else:
         cycles = spec.frequency + (2 * frequency - 1) * FREQUENCY_JITTER
-    return {"cx": 1.0 * cx - 0.5, "cy": 1.0 * cy - 0.5, "scale": 0.4 + 0.3 * scale,
-            "rotation": 2 * math.pi * rotation, "sharp": 0.4 + 0.4 * sharp, "phase": phase,
-            "stripe": stripe, "cycles": cycles, "hue": spec.hue + (2 * hue - 1) * HUE_JITTER,
-            "sat": 0.6 + 0.35 * sat, "val": 0.6 + 0.35 * val}
+    return {
+        "cx": 1.0 * cx - 0.5,
+        "cy": 1.0 * cy - 0.5,
+        "scale": 0.4 + 0.3 * scale,
+        "rotation": 2 * math.pi * rotation,
+        "sharp": 0.4 + 0.4 * sharp,
+        "phase": phase,
+        "stripe": stripe,
+        "cycles": cycles,
+        "hue": spec.hue + (2 * hue - 1) * HUE_JITTER,
+        "sat": 0.6 + 0.35 * sat,
+        "val": 0.6 + 0.35 * val,
+    }
 
 
 def object_mask(spec: ClassSpec, rng: np.random.Generator, grid: torch.Tensor) -> torch.Tensor:
@@ -92,8 +106,9 @@ def render_hard(spec: ClassSpec, rng: np.random.Generator, grid: torch.Tensor) -
             image = colour * mask + image * (1 - mask)
 
     along = (x * math.cos(main["stripe"]) + y * math.sin(main["stripe"])) / main["scale"]
-    stripes = torch.sigmoid(6 * torch.sin(math.pi * main["cycles"] * along
-                                          + 2 * math.pi * main["phase"])).unsqueeze(0)
+    stripes = torch.sigmoid(
+        6 * torch.sin(math.pi * main["cycles"] * along + 2 * math.pi * main["phase"])
+    ).unsqueeze(0)
     colour_a = hsv(main["hue"], main["sat"], main["val"], device)
     colour_b = hsv(main["hue"], main["sat"], 0.45 * main["val"], device)  # the same hue, darker
     mask = _object_coverage(SHAPES[spec.shape], main, grid).unsqueeze(0)
@@ -104,36 +119,50 @@ def render_hard(spec: ClassSpec, rng: np.random.Generator, grid: torch.Tensor) -
             image = colour * mask + image * (1 - mask)
     if rng.random() < 0.3:  # an occluding bar across the object
         offset = (rng.random(2) * 2 - 1) * 0.6 * main["scale"]
-        bar = coverage("bar", main["cx"] + offset[0], main["cy"] + offset[1],
-                       0.15 + 0.15 * rng.random(), math.pi * rng.random(), 0.3, grid)
+        bar = coverage(
+            "bar",
+            main["cx"] + offset[0],
+            main["cy"] + offset[1],
+            0.15 + 0.15 * rng.random(),
+            math.pi * rng.random(),
+            0.3,
+            grid,
+        )
         shade = hsv(rng.random(), 0.5 * rng.random(), 0.2 + 0.6 * rng.random(), device)
         image = shade * bar.unsqueeze(0) + image * (1 - bar.unsqueeze(0))
 
-    cast = torch.tensor(np.exp(rng.normal(0.0, 0.08, 3) + rng.uniform(-0.25, 0.25)),
-                        dtype=image.dtype, device=device).view(3, 1, 1)
+    cast = torch.tensor(
+        np.exp(rng.normal(0.0, 0.08, 3) + rng.uniform(-0.25, 0.25)),
+        dtype=image.dtype,
+        device=device,
+    ).view(3, 1, 1)
     noise = 0.02 + 0.04 * rng.random()
     image = image * cast + noise * torch.randn(image.shape, generator=generator, device=device)
     return image.clamp_(0.0, 1.0)
 
 
 def _object_coverage(shape: str, main: dict[str, float], grid: torch.Tensor) -> torch.Tensor:
-    return coverage(shape, main["cx"], main["cy"], main["scale"], main["rotation"],
-                    main["sharp"], grid)
+    return coverage(
+        shape, main["cx"], main["cy"], main["scale"], main["rotation"], main["sharp"], grid
+    )
 
 
-def _distractor(rng: np.random.Generator, grid: torch.Tensor
-                ) -> tuple[bool, torch.Tensor, torch.Tensor]:
+def _distractor(
+    rng: np.random.Generator, grid: torch.Tensor
+) -> tuple[bool, torch.Tensor, torch.Tensor]:
     """A small flat object of any shape and colour: (in front?, mask, colour)."""
     shape = SHAPES[int(rng.integers(len(SHAPES)))]
     cx, cy, scale, rotation, hue, front = rng.random(6).tolist()
-    mask = coverage(shape, 1.8 * cx - 0.9, 1.8 * cy - 0.9, 0.1 + 0.12 * scale,
-                    2 * math.pi * rotation, 0.3, grid).unsqueeze(0)
+    mask = coverage(
+        shape, 1.8 * cx - 0.9, 1.8 * cy - 0.9, 0.1 + 0.12 * scale, 2 * math.pi * rotation, 0.3, grid
+    ).unsqueeze(0)
     colour = hsv(hue, 0.3 + 0.5 * rng.random(), 0.3 + 0.6 * rng.random(), grid.device)
     return front < 0.3, mask, colour
 
 
-def _pink_background(rng: np.random.Generator, grid: torch.Tensor,
-                     generator: torch.Generator) -> torch.Tensor:
+def _pink_background(
+    rng: np.random.Generator, grid: torch.Tensor, generator: torch.Generator
+) -> torch.Tensor:
     """Coloured 1/f noise (3, H, W) around a random base colour: a luminance field shared by the
     channels and weaker per-channel fields, each with a 1/f amplitude spectrum."""
     height, width = grid.shape[-2:]
@@ -143,7 +172,8 @@ def _pink_background(rng: np.random.Generator, grid: torch.Tensor,
     amplitude[0, 0] = 0.0  # zero mean
     spectrum = torch.complex(
         torch.randn((4, *amplitude.shape), generator=generator, device=grid.device),
-        torch.randn((4, *amplitude.shape), generator=generator, device=grid.device))
+        torch.randn((4, *amplitude.shape), generator=generator, device=grid.device),
+    )
     fields = torch.fft.irfft2(spectrum * amplitude, s=(height, width))
     fields = fields / fields.flatten(1).std(1).clamp_min(1e-8).view(4, 1, 1)
     base = hsv(rng.random(), 0.35 * rng.random(), 0.3 + 0.4 * rng.random(), grid.device)

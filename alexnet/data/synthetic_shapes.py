@@ -23,8 +23,15 @@ class ClassSpec:
     hue: float
 
 
-def coverage(shape: str, cx: float, cy: float, scale: float, rotation: float, sharp: float,
-             grid: torch.Tensor) -> torch.Tensor:
+def coverage(
+    shape: str,
+    cx: float,
+    cy: float,
+    scale: float,
+    rotation: float,
+    sharp: float,
+    grid: torch.Tensor,
+) -> torch.Tensor:
     """How much of each pixel (H, W) in [0, 1] `shape` covers, centred at (cx, cy) in [-1, 1]
     image coordinates, `scale` its size, turned by `rotation` radians; its edge is `sharp`
     (a fraction of the object's size in pixels) wide."""
@@ -68,10 +75,13 @@ def _polygon(u: torch.Tensor, v: torch.Tensor, sides: int, radius: float) -> tor
     return distance
 
 
-def hsv(hue: float, saturation: float, value: float, device: torch.device | None = None
-         ) -> torch.Tensor:
+def hsv(
+    hue: float, saturation: float, value: float, device: torch.device | None = None
+) -> torch.Tensor:
     """An RGB colour (3, 1, 1) from HSV in [0, 1] (hue wraps around)."""
     hue = hue % 1.0
-    rgb = [value * (1 - saturation * max(0.0, min(1.0, 2 - abs((hue * 6 - k) % 6 - 3))))
-           for k in (0, 4, 2)]
+    rgb = [
+        value * (1 - saturation * max(0.0, min(1.0, 2 - abs((hue * 6 - k) % 6 - 3))))
+        for k in (0, 4, 2)
+    ]
     return torch.tensor(rgb, device=device).view(3, 1, 1)

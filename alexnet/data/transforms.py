@@ -60,16 +60,25 @@ Stats = tuple[tuple[float, ...], tuple[float, ...]]
 IMAGENET_STATS: Stats = (IMAGENET_MEAN, IMAGENET_STD)
 
 
-def train_transform(augment: str, image_size: int, resize: int | None = None,
-                    pca_sigma: float = 0.1, from_tensor: bool = False,
-                    stats: Stats = IMAGENET_STATS) -> v2.Compose:
+def train_transform(
+    augment: str,
+    image_size: int,
+    resize: int | None = None,
+    pca_sigma: float = 0.1,
+    from_tensor: bool = False,
+    stats: Stats = IMAGENET_STATS,
+) -> v2.Compose:
     """The training pipeline for PIL images (or [0, 1] tensors when `from_tensor`), normalized
     with `stats` (mean, std); PIL images of any mode (grayscale too) become RGB."""
     check_choice("data.augment", augment, AUGMENTATIONS)
     resize = resize or resize_for(image_size)
     if augment == "paper":  # the central resize x resize patch, then random crops and flips
-        steps = [v2.Resize(resize, antialias=True), v2.CenterCrop(resize),
-                 v2.RandomCrop(image_size), v2.RandomHorizontalFlip()]
+        steps = [
+            v2.Resize(resize, antialias=True),
+            v2.CenterCrop(resize),
+            v2.RandomCrop(image_size),
+            v2.RandomHorizontalFlip(),
+        ]
     elif augment == "torchvision":
         steps = [v2.RandomResizedCrop(image_size, antialias=True), v2.RandomHorizontalFlip()]
     else:
@@ -78,19 +87,37 @@ def train_transform(augment: str, image_size: int, resize: int | None = None,
     return v2.Compose([*steps, *_to_float(from_tensor), *colour, _normalize(stats)])
 
 
-def eval_transform(crop: str, image_size: int, resize: int | None = None,
-                   from_tensor: bool = False, stats: Stats = IMAGENET_STATS) -> v2.Compose:
+def eval_transform(
+    crop: str,
+    image_size: int,
+    resize: int | None = None,
+    from_tensor: bool = False,
+    stats: Stats = IMAGENET_STATS,
+) -> v2.Compose:
     """The evaluation pipeline: resize the shorter side, then a centre crop, or the paper's ten
     crops (the four corners and the centre of the central resize x resize patch, and their
     mirror images)."""
     check_choice("data.eval_crop", crop, EVAL_CROPS)
     resize = resize or resize_for(image_size)
     if crop == "center":
-        return v2.Compose([v2.Resize(resize, antialias=True), v2.CenterCrop(image_size),
-                           *_to_float(from_tensor), _normalize(stats)])
-    return v2.Compose([v2.Resize(resize, antialias=True), v2.CenterCrop(resize),
-                       v2.TenCrop(image_size),
-                       *_to_float(from_tensor), _normalize(stats), StackCrops()])
+        return v2.Compose(
+            [
+                v2.Resize(resize, antialias=True),
+                v2.CenterCrop(image_size),
+                *_to_float(from_tensor),
+                _normalize(stats),
+            ]
+        )
+    return v2.Compose(
+        [
+            v2.Resize(resize, antialias=True),
+            v2.CenterCrop(resize),
+            v2.TenCrop(image_size),
+            *_to_float(from_tensor),
+            _normalize(stats),
+            StackCrops(),
+        ]
+    )
 
 
 def _to_float(from_tensor: bool) -> list[nn.Module]:

@@ -19,7 +19,17 @@ from alexnet.interpret.units import (
 )
 
 __all__ = [
-    "CAPTUM_MISSING", "Patch", "ReceptiveField", "embed", "embedding_layer", "grad_cam",
-    "guided_backprop", "nearest_neighbours", "occlusion", "patch_crops", "receptive_field",
-    "require_captum", "top_patches",
+    "CAPTUM_MISSING",
+    "Patch",
+    "ReceptiveField",
+    "embed",
+    "embedding_layer",
+    "grad_cam",
+    "guided_backprop",
+    "nearest_neighbours",
+    "occlusion",
+    "patch_crops",
+    "receptive_field",
+    "require_captum",
+    "top_patches",
 ]

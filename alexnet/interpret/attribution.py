@@ -13,8 +13,12 @@ from alexnet.interpret.common import device_of, evaluating, module_of, require_c
 from alexnet.models.inspect import conv_layers
 
 
-def grad_cam(model: nn.Module, images: torch.Tensor, target: int | torch.Tensor | None = None,
-             layer: str | None = None) -> torch.Tensor:
+def grad_cam(
+    model: nn.Module,
+    images: torch.Tensor,
+    target: int | torch.Tensor | None = None,
+    layer: str | None = None,
+) -> torch.Tensor:
     """Grad-CAM of `layer` (a conv, by alias or module name; default: the last conv, conv5 in
     AlexNet) for `target` (default: the predicted class): ReLU'd, upsampled (bilinear) to the
     images' size and scaled to [0, 1] per image. Returns (B, H, W)."""
@@ -23,9 +27,11 @@ def grad_cam(model: nn.Module, images: torch.Tensor, target: int | torch.Tensor 
     images = images.to(device_of(model))
     with evaluating(model, inplace=False):
         cam = attr.LayerGradCam(model, module).attribute(
-            images, target=targets(model, images, target), relu_attributions=True)
-    cam = F.interpolate(cam.detach(), size=images.shape[-2:], mode="bilinear",
-                        align_corners=False)[:, 0].clamp_min(0)
+            images, target=targets(model, images, target), relu_attributions=True
+        )
+    cam = F.interpolate(cam.detach(), size=images.shape[-2:], mode="bilinear", align_corners=False)[
+        :, 0
+    ].clamp_min(0)
     return _unit_range(cam)
 
 
@@ -38,9 +44,15 @@ def cam_layer(model: nn.Module, layer: str | None = None) -> nn.Conv2d:
     return module
 
 
-def occlusion(model: nn.Module, images: torch.Tensor, target: int | torch.Tensor | None = None,
-              window: int = 16, stride: int = 8, baseline: float = 0.0,
-              per_eval: int = 16) -> torch.Tensor:
+def occlusion(
+    model: nn.Module,
+    images: torch.Tensor,
+    target: int | torch.Tensor | None = None,
+    window: int = 16,
+    stride: int = 8,
+    baseline: float = 0.0,
+    per_eval: int = 16,
+) -> torch.Tensor:
     """Occlusion: the drop of the `target` logit when a `window`-pixel square (moved by `stride`)
     is set to `baseline`, summed over the channels. Returns (B, H, W); positive: evidence for."""
     check_int("window", window)
@@ -50,22 +62,26 @@ def occlusion(model: nn.Module, images: torch.Tensor, target: int | torch.Tensor
     channels = images.shape[1]
     with evaluating(model):
         maps = attr.Occlusion(model).attribute(
-            images, sliding_window_shapes=(channels, window, window),
-            strides=(channels, stride, stride), target=targets(model, images, target),
-            baselines=baseline, perturbations_per_eval=per_eval)
+            images,
+            sliding_window_shapes=(channels, window, window),
+            strides=(channels, stride, stride),
+            target=targets(model, images, target),
+            baselines=baseline,
+            perturbations_per_eval=per_eval,
+        )
     return maps.detach().sum(1)
 
 
-def guided_backprop(model: nn.Module, images: torch.Tensor,
-                    target: int | torch.Tensor | None = None) -> torch.Tensor:
+def guided_backprop(
+    model: nn.Module, images: torch.Tensor, target: int | torch.Tensor | None = None
+) -> torch.Tensor:
     """Guided backpropagation (Springenberg et al. 2015) of the `target` logit to the input:
     only positive gradients pass back through each ReLU. Returns (B, C, H, W)."""
     attr = require_captum()
     images = images.to(device_of(model)).detach().clone().requires_grad_(True)
     with evaluating(model, inplace=False), warnings.catch_warnings():  # captum's ReLU hooks
         warnings.filterwarnings("ignore", "Setting backward hooks")  # fail on in-place ReLUs
-        grads = attr.GuidedBackprop(model).attribute(
-            images, target=targets(model, images, target))
+        grads = attr.GuidedBackprop(model).attribute(images, target=targets(model, images, target))
     return grads.detach()
 
 

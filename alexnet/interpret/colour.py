@@ -15,9 +15,13 @@ from torch import nn
 from alexnet.errors import InvalidValue
 from alexnet.models.inspect import conv_layers, conv_weight
 
-OPPONENT = torch.tensor([[1 / math.sqrt(3)] * 3,                      # luminance
-                         [1 / math.sqrt(2), -1 / math.sqrt(2), 0.0],   # red - green
-                         [1 / math.sqrt(6), 1 / math.sqrt(6), -2 / math.sqrt(6)]])  # yellow - blue
+OPPONENT = torch.tensor(
+    [
+        [1 / math.sqrt(3)] * 3,  # luminance
+        [1 / math.sqrt(2), -1 / math.sqrt(2), 0.0],  # red - green
+        [1 / math.sqrt(6), 1 / math.sqrt(6), -2 / math.sqrt(6)],
+    ]
+)  # yellow - blue
 GREY = 1 / 3  # a kernel with at most half the chroma share of random weights: mostly luminance
 
 
@@ -41,11 +45,16 @@ def tower_colour(model: nn.Module, layer: str | None = None) -> list[dict[str, f
     per_tower = shares.shape[0] // towers
     rows = []
     for tower in range(towers):
-        part = shares[tower * per_tower:(tower + 1) * per_tower]
-        rows.append({"tower": tower + 1, "kernels": int(part.numel()),
-                     "mean chroma share": round(float(part.mean()), 4),
-                     "median chroma share": round(float(part.median()), 4),
-                     "grey kernels": round(float((part < GREY).float().mean()), 4)})
+        part = shares[tower * per_tower : (tower + 1) * per_tower]
+        rows.append(
+            {
+                "tower": tower + 1,
+                "kernels": int(part.numel()),
+                "mean chroma share": round(float(part.mean()), 4),
+                "median chroma share": round(float(part.median()), 4),
+                "grey kernels": round(float((part < GREY).float().mean()), 4),
+            }
+        )
     return rows
 
 
@@ -64,8 +73,7 @@ def random_halves_gap(shares: torch.Tensor, draws: int = 2000, seed: int = 0) ->
     null for `towers_gap`, measured on the same kernels through the same estimator."""
     generator = torch.Generator().manual_seed(seed)
     values = shares.double().flatten()
-    order = torch.stack([torch.randperm(values.numel(), generator=generator)
-                         for _ in range(draws)])
+    order = torch.stack([torch.randperm(values.numel(), generator=generator) for _ in range(draws)])
     halves = values[order].reshape(draws, 2, -1).mean(2)
     return float((halves[:, 0] - halves[:, 1]).abs().mean())
 
@@ -73,5 +81,7 @@ def random_halves_gap(shares: torch.Tensor, draws: int = 2000, seed: int = 0) ->
 def relative_change(weight: torch.Tensor, init: torch.Tensor, towers: int = 2) -> list[float]:
     """Per tower, ||W - W0|| / ||W0|| of its kernels: how far training moved them."""
     change = (weight.detach().double().cpu() - init.double().cpu()).reshape(towers, -1)
-    return [float(c.norm() / w.norm().clamp_min(1e-30))
-            for c, w in zip(change, init.double().cpu().reshape(towers, -1))]
+    return [
+        float(c.norm() / w.norm().clamp_min(1e-30))
+        for c, w in zip(change, init.double().cpu().reshape(towers, -1))
+    ]

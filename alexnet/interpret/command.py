@@ -30,8 +30,11 @@ def interpret(cfg: DictConfig) -> Path:
     elif cfg.model.get("weights"):
         model, datamodule, about = _with_weights(cfg)
     else:
-        raise InvalidValue("ckpt_path", None, "set ckpt_path=<checkpoint or run dir>, or "
-                           "model.weights=imagenet|<file>")
+        raise InvalidValue(
+            "ckpt_path",
+            None,
+            "set ckpt_path=<checkpoint or run dir>, or model.weights=imagenet|<file>",
+        )
     datamodule.setup()
     out = Path(cfg.paths.output_dir)
     about["data"] = f"{datamodule.source} ({datamodule.image_size} px, split {settings.split})"
@@ -42,8 +45,9 @@ def interpret(cfg: DictConfig) -> Path:
 
 def _with_weights(cfg: DictConfig) -> tuple[torch.nn.Module, AlexNetDataModule, dict[str, Any]]:
     weights, preset = str(cfg.model.weights), cfg.model.preset
-    given = {k: v for k, v in OmegaConf.to_container(cfg.data, resolve=True).items()
-             if v is not None}
+    given = {
+        k: v for k, v in OmegaConf.to_container(cfg.data, resolve=True).items() if v is not None
+    }
     datamodule = AlexNetDataModule(**given)
     classes = 1000 if weights == IMAGENET else datamodule.num_classes
     model = create_model(preset, num_classes=classes)

@@ -12,8 +12,9 @@ from torch import nn
 from alexnet.errors import InvalidValue
 from alexnet.models.inspect import resolve_layer
 
-CAPTUM_MISSING = ('this needs captum, which is not installed; install it with: '
-                  'pip install -e ".[interpret]"')
+CAPTUM_MISSING = (
+    'this needs captum, which is not installed; install it with: pip install -e ".[interpret]"'
+)
 
 
 def require_captum() -> ModuleType:
@@ -48,8 +49,9 @@ def module_of(model: nn.Module, layer: str) -> nn.Module:
     return dict(model.named_modules())[resolve_layer(model, layer)]
 
 
-def targets(model: nn.Module, images: torch.Tensor,
-            target: int | torch.Tensor | None) -> torch.Tensor:
+def targets(
+    model: nn.Module, images: torch.Tensor, target: int | torch.Tensor | None
+) -> torch.Tensor:
     """One class per image: `target` (an int or one per image), else the predicted class."""
     if target is None:
         with torch.no_grad():

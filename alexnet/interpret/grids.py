@@ -13,8 +13,9 @@ def thumbnails(images: torch.Tensor, size: int) -> torch.Tensor:
     """Images (N, 3, H, W) resized (antialiased) to (N, 3, size, size)."""
     if images.shape[-2:] == (size, size):
         return images
-    return F.interpolate(images.float(), size=(size, size), mode="bilinear",
-                         antialias=True, align_corners=False).clamp(0, 1)
+    return F.interpolate(
+        images.float(), size=(size, size), mode="bilinear", antialias=True, align_corners=False
+    ).clamp(0, 1)
 
 
 def heat_overlays(images: torch.Tensor, maps: torch.Tensor, alpha: float = 0.5) -> torch.Tensor:
@@ -31,8 +32,9 @@ def cam_grid(images: torch.Tensor, maps: torch.Tensor, alpha: float = 0.5) -> to
     return make_grid(rows, nrow=images.shape[0], padding=2, pad_value=1.0)
 
 
-def neighbour_grid(probes: torch.Tensor, gallery: torch.Tensor, indices: torch.Tensor,
-                   size: int = 64) -> torch.Tensor:
+def neighbour_grid(
+    probes: torch.Tensor, gallery: torch.Tensor, indices: torch.Tensor, size: int = 64
+) -> torch.Tensor:
     """One row per probe: the probe, a gap, then its gallery neighbours `indices` (P, k) in
     order, all as `size`-pixel thumbnails (the paper's Figure 4)."""
     blank = torch.ones(1, 3, size, size)

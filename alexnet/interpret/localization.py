@@ -50,8 +50,7 @@ def oracle_maps(masks: torch.Tensor, grid: int) -> torch.Tensor:
     """The best a map at a `grid` x `grid` resolution can do: each object mask averaged onto
     that grid, then upsampled (bilinear) to the image's size as Grad-CAM's maps are."""
     pooled = F.adaptive_avg_pool2d(masks.float().unsqueeze(1), grid)
-    return F.interpolate(pooled, size=masks.shape[-2:], mode="bilinear",
-                         align_corners=False)[:, 0]
+    return F.interpolate(pooled, size=masks.shape[-2:], mode="bilinear", align_corners=False)[:, 0]
 
 
 def contrast_saliency(images: torch.Tensor, window: int = 9) -> torch.Tensor:
@@ -60,5 +59,5 @@ def contrast_saliency(images: torch.Tensor, window: int = 9) -> torch.Tensor:
     luminance = images.float().mean(1, keepdim=True)
     pad = window // 2
     mean = F.avg_pool2d(luminance, window, stride=1, padding=pad, count_include_pad=False)
-    square = F.avg_pool2d(luminance ** 2, window, stride=1, padding=pad, count_include_pad=False)
-    return (square - mean ** 2).clamp_min(0)[:, 0]
+    square = F.avg_pool2d(luminance**2, window, stride=1, padding=pad, count_include_pad=False)
+    return (square - mean**2).clamp_min(0)[:, 0]

@@ -39,8 +39,9 @@ class DeviceSlot:
         self._handle.close()
 
 
-def acquire(lock_dir: Path, slots: int, poll_s: float = 0.2, prefer: int | None = None
-            ) -> DeviceSlot:
+def acquire(
+    lock_dir: Path, slots: int, poll_s: float = 0.2, prefer: int | None = None
+) -> DeviceSlot:
     """Wait for a free slot among `slots` and hold it, trying `prefer` first."""
     lock_dir.mkdir(parents=True, exist_ok=True)
     order = list(range(slots))
@@ -77,20 +78,25 @@ def take_device(cfg: DictConfig) -> DeviceSlot | None:
         return None
     devices = cfg.trainer.get("devices", 1)
     if devices not in (1, "1", "auto") and not (isinstance(devices, list) and len(devices) == 1):
-        raise InvalidValue("device_slots", cfg.get("device_slots"),
-                           f"each parallel job gets one GPU, and this one asks for "
-                           f"trainer.devices={devices}: set device_slots=0 (or trainer.devices=1)")
-    slot = acquire(Path(HydraConfig.get().sweep.dir) / ".device_slots", slots,
-                   prefer=_last["slot"])
+        raise InvalidValue(
+            "device_slots",
+            cfg.get("device_slots"),
+            f"each parallel job gets one GPU, and this one asks for "
+            f"trainer.devices={devices}: set device_slots=0 (or trainer.devices=1)",
+        )
+    slot = acquire(Path(HydraConfig.get().sweep.dir) / ".device_slots", slots, prefer=_last["slot"])
     _last["slot"] = slot.index
-    on_gpu = torch.cuda.is_available() and cfg.trainer.get("accelerator") in ("auto", "gpu",
-                                                                               "cuda")
+    on_gpu = torch.cuda.is_available() and cfg.trainer.get("accelerator") in ("auto", "gpu", "cuda")
     with open_dict(cfg):
         cfg.device_slot = slot.index
         cfg.device_slot_gpu = torch.cuda.get_device_name(slot.index) if on_gpu else None
         if on_gpu:
             cfg.trainer.accelerator = "gpu"
             cfg.trainer.devices = [slot.index]
-    log.info("Device slot %d of %d%s", slot.index, slots,
-             f": GPU {slot.index} ({cfg.device_slot_gpu})" if on_gpu else "")
+    log.info(
+        "Device slot %d of %d%s",
+        slot.index,
+        slots,
+        f": GPU {slot.index} ({cfg.device_slot_gpu})" if on_gpu else "",
+    )
     return slot

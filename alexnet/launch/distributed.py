@@ -46,13 +46,18 @@ def rank_command(local_rank: int) -> tuple[Sequence[str], str]:
     job_dir = Path(hydra.runtime.output_dir)
     task = hydra.job.config_name if hydra.job.config_name in ("train", "eval") else "train"
     command = [
-        sys.executable, "-m", "alexnet", task,  # however rank 0 started: script, console, joblib
-        "--config-path", str(job_dir / hydra.output_subdir),
-        "--config-name", "config",
+        sys.executable,
+        "-m",
+        "alexnet",
+        task,  # however rank 0 started: script, console, joblib
+        "--config-path",
+        str(job_dir / hydra.output_subdir),
+        "--config-name",
+        "config",
         f"hydra.run.dir={job_dir}",
-        "hydra.output_subdir=null",           # rank 0 has written .hydra/ already
+        "hydra.output_subdir=null",  # rank 0 has written .hydra/ already
         f"hydra.job.name=rank_{local_rank}",
-        "hydra/job_logging=stdout",           # no log file of its own: the job's log is rank 0's
+        "hydra/job_logging=stdout",  # no log file of its own: the job's log is rank 0's
     ]
     return command, hydra.runtime.cwd
 
@@ -76,8 +81,11 @@ class JobScriptLauncher(_SubprocessScriptLauncher):
             try:
                 child.wait(timeout=timeout_s)
             except subprocess.TimeoutExpired:
-                log.error("rank %d did not end within %.0f s of the job's end: killed",
-                          local_rank, timeout_s)
+                log.error(
+                    "rank %d did not end within %.0f s of the job's end: killed",
+                    local_rank,
+                    timeout_s,
+                )
                 end_process(child)
         for key, value in getattr(self, "saved_env", {}).items():
             if value is None:
@@ -117,16 +125,18 @@ class HydraDDPStrategy(DDPStrategy):
         if not timeout_s > 0:
             from alexnet.errors import InvalidValue
 
-            raise InvalidValue("trainer.strategy.timeout_s", timeout_s, "it must be a number of "
-                               "seconds > 0")
+            raise InvalidValue(
+                "trainer.strategy.timeout_s", timeout_s, "it must be a number of seconds > 0"
+            )
         super().__init__(timeout=timedelta(seconds=timeout_s), **kwargs)
         self.timeout_s = float(timeout_s)
 
     def _configure_launcher(self) -> None:
         super()._configure_launcher()
         if type(self._launcher) is _SubprocessScriptLauncher:
-            self._launcher = JobScriptLauncher(self.cluster_environment, self.num_processes,
-                                               self.num_nodes)
+            self._launcher = JobScriptLauncher(
+                self.cluster_environment, self.num_processes, self.num_nodes
+            )
 
     def setup_environment(self) -> None:
         super().setup_environment()
@@ -154,13 +164,19 @@ class HydraDDPStrategy(DDPStrategy):
         or another whose failure this rank ran into: a collective that timed out or lost its
         peer)."""
         folder = self._errors_dir()
-        failed = sorted(folder.glob("rank_*.txt"), key=lambda p: p.stat().st_mtime) \
-            if folder.is_dir() else []
+        failed = (
+            sorted(folder.glob("rank_*.txt"), key=lambda p: p.stat().st_mtime)
+            if folder.is_dir()
+            else []
+        )
         if self.world_size < 2 or not failed:
             return exception
         rank = failed[0].stem.split("_")[1]
-        stopped = "" if rank == str(self.global_rank) else \
-            f" (rank {self.global_rank} stopped: {type(exception).__name__})"
+        stopped = (
+            ""
+            if rank == str(self.global_rank)
+            else f" (rank {self.global_rank} stopped: {type(exception).__name__})"
+        )
         return RankFailed(f"rank {rank} failed: {failed[0].read_text().strip()}{stopped}")
 
     def end_job(self) -> None:

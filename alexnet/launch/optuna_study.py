@@ -33,23 +33,37 @@ JOB_FAILED = "job_failed"  # user attr of a trial whose job ran and failed: it c
 STORAGE_KEY = "hydra.sweeper.storage"
 
 
-def open_study(storage: str | None, study_name: str, directions: Sequence[str],
-               sampler: Any = None, heartbeat_s: int = HEARTBEAT_S,
-               grace_s: int = GRACE_S) -> tuple[optuna.Study, RDBStorage | None]:
+def open_study(
+    storage: str | None,
+    study_name: str,
+    directions: Sequence[str],
+    sampler: Any = None,
+    heartbeat_s: int = HEARTBEAT_S,
+    grace_s: int = GRACE_S,
+) -> tuple[optuna.Study, RDBStorage | None]:
     """The study `study_name` in `storage` (a SQLAlchemy URL, None: in memory), created if new,
     and its database; a SQLite file's folder is made. A storage that cannot be opened, or a study
     made for other directions, is an InvalidValue."""
     if storage is None:
-        return optuna.create_study(study_name=study_name, sampler=sampler,
-                                   directions=list(directions)), None
+        return optuna.create_study(
+            study_name=study_name, sampler=sampler, directions=list(directions)
+        ), None
     database = connect(storage, heartbeat_s, grace_s)
-    study = optuna.create_study(study_name=study_name, storage=database, sampler=sampler,
-                                directions=list(directions), load_if_exists=True)
+    study = optuna.create_study(
+        study_name=study_name,
+        storage=database,
+        sampler=sampler,
+        directions=list(directions),
+        load_if_exists=True,
+    )
     held = [d.name.lower() for d in study.directions]
     if held != [d.lower() for d in directions]:  # a stored study keeps its own directions
-        raise InvalidValue("hydra.sweeper.direction", "/".join(directions),
-                           f"study {study_name!r} in {shown(storage)} was made for "
-                           f"{'/'.join(held)}; use another hydra.sweeper.study_name")
+        raise InvalidValue(
+            "hydra.sweeper.direction",
+            "/".join(directions),
+            f"study {study_name!r} in {shown(storage)} was made for "
+            f"{'/'.join(held)}; use another hydra.sweeper.study_name",
+        )
     return study, database
 
 
@@ -62,12 +76,16 @@ def connect(storage: str, heartbeat_s: int = HEARTBEAT_S, grace_s: int = GRACE_S
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             return RDBStorage(url, heartbeat_interval=heartbeat_s, grace_period=grace_s)
     except ImportError as err:  # optuna's wrapper of a missing driver (psycopg2, ...)
-        reason = (f"its database driver is not installed ({err.__cause__ or err}); install "
-                  "it (psycopg2-binary for postgresql://)")
+        reason = (
+            f"its database driver is not installed ({err.__cause__ or err}); install "
+            "it (psycopg2-binary for postgresql://)"
+        )
     except (SQLAlchemyError, ValueError, RuntimeError, OSError) as err:
-        reason = (f"the study database cannot be opened ({str(err).splitlines()[0]}); give a "
-                  "SQLAlchemy URL such as sqlite:////abs/path/study.db or "
-                  "postgresql://user:pass@host/db")
+        reason = (
+            f"the study database cannot be opened ({str(err).splitlines()[0]}); give a "
+            "SQLAlchemy URL such as sqlite:////abs/path/study.db or "
+            "postgresql://user:pass@host/db"
+        )
     raise InvalidValue(STORAGE_KEY, shown(storage), reason)
 
 
@@ -107,8 +125,9 @@ def missing_trials(study: optuna.Study, n_trials: int) -> int:
 
 
 @contextmanager
-def keep_alive(database: RDBStorage | None, trials: Sequence[Trial],
-               every_s: float = HEARTBEAT_S) -> Iterator[None]:
+def keep_alive(
+    database: RDBStorage | None, trials: Sequence[Trial], every_s: float = HEARTBEAT_S
+) -> Iterator[None]:
     """Heartbeats for `trials` while their jobs run; if the jobs are stopped (Ctrl-C, an error
     of the launcher), the trials are marked FAIL without a result, to be run again."""
     stop = threading.Event()
@@ -116,8 +135,7 @@ def keep_alive(database: RDBStorage | None, trials: Sequence[Trial],
     ids: list[int] = []
     if database is not None and trials:  # the storage's own ids, through its public API
         study_id = database.get_study_id_from_name(trials[0].study.study_name)
-        ids = [database.get_trial_id_from_study_id_trial_number(study_id, t.number)
-               for t in trials]
+        ids = [database.get_trial_id_from_study_id_trial_number(study_id, t.number) for t in trials]
 
     def beat() -> None:
         assert database is not None
@@ -144,4 +162,3 @@ def keep_alive(database: RDBStorage | None, trials: Sequence[Trial],
         stop.set()
         if thread is not None:
             thread.join()
-

@@ -50,18 +50,23 @@ def install_signal_flag(signum: int = REQUEUE_SIGNAL) -> None:
             arrived += Path(record).read_text().split()
     if arrived:
         _flag["signal"] = signum
-        log.warning("SLURM's warning signal (%s) arrived while the job was starting: the run "
-                    "requeues at its first batch boundary", ", ".join(sorted(set(arrived))))
+        log.warning(
+            "SLURM's warning signal (%s) arrived while the job was starting: the run "
+            "requeues at its first batch boundary",
+            ", ".join(sorted(set(arrived))),
+        )
 
 
 def batch_signal_setup() -> list[str]:
     """Lines for the job's batch script, before srun: it records the warning signals that come
     before the tasks exist (cleared at each attempt's start: a requeued job keeps its id)."""
     record = '"${TMPDIR:-/tmp}/alexnet-signals-${SLURM_JOB_ID}-batch"'
-    return [f"export {EARLY_SIGNALS_BATCH}={record}",
-            f'rm -f "${EARLY_SIGNALS_BATCH}"',
-            f"trap 'echo USR1 >> \"${EARLY_SIGNALS_BATCH}\"' USR1",
-            f"trap 'echo USR2 >> \"${EARLY_SIGNALS_BATCH}\"' USR2"]
+    return [
+        f"export {EARLY_SIGNALS_BATCH}={record}",
+        f'rm -f "${EARLY_SIGNALS_BATCH}"',
+        f"trap 'echo USR1 >> \"${EARLY_SIGNALS_BATCH}\"' USR1",
+        f"trap 'echo USR2 >> \"${EARLY_SIGNALS_BATCH}\"' USR2",
+    ]
 
 
 def task_python(python: str) -> str:
@@ -91,8 +96,11 @@ def restart_count() -> int:
 def requeue_job() -> str:
     """`scontrol requeue` this job (its array task, if any); returns the job id."""
     array_job = os.environ.get("SLURM_ARRAY_JOB_ID")
-    job = (f"{array_job}_{os.environ['SLURM_ARRAY_TASK_ID']}" if array_job
-           else os.environ["SLURM_JOB_ID"])
+    job = (
+        f"{array_job}_{os.environ['SLURM_ARRAY_TASK_ID']}"
+        if array_job
+        else os.environ["SLURM_JOB_ID"]
+    )
     subprocess.run(["scontrol", "requeue", job], check=True, timeout=60, capture_output=True)
     return job
 
@@ -115,8 +123,14 @@ class RequeueOnSignal(L.Callback):
         self.path = Path(path)
         self.sync_every_n_steps = sync_every_n_steps
 
-    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any,
-                           batch: Any, batch_idx: int) -> None:
+    def on_train_batch_end(
+        self,
+        trainer: L.Trainer,
+        pl_module: L.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+    ) -> None:
         if trainer.world_size > 1:
             if trainer.global_step % self.sync_every_n_steps:
                 return
@@ -140,6 +154,11 @@ def requeue(trainer: L.Trainer, path: Path | None) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     if trainer.is_global_zero:
         job = requeue_job()
-        log.warning("SLURM's warning signal: saved %s at step %d and requeued job %s; it "
-                    "resumes from there", path or "nothing new", trainer.global_step, job)
+        log.warning(
+            "SLURM's warning signal: saved %s at step %d and requeued job %s; it "
+            "resumes from there",
+            path or "nothing new",
+            trainer.global_step,
+            job,
+        )
     raise Requeued(0)

@@ -16,8 +16,9 @@ from hydra.core.override_parser.types import Override, Transformer
 from alexnet.errors import InvalidValue
 
 
-def parse(params: Mapping[str, Any] | None, arguments: Sequence[str]
-          ) -> tuple[dict[str, Any], list[str]]:
+def parse(
+    params: Mapping[str, Any] | None, arguments: Sequence[str]
+) -> tuple[dict[str, Any], list[str]]:
     """The search space (name -> optuna distribution, the command line's sweeps after
     `hydra.sweeper.params`) and the fixed overrides, as given."""
     lines = [f"{key}={value}" for key, value in (params or {}).items()] + list(arguments)
@@ -44,8 +45,9 @@ def distribution(override: Override) -> Any:
     if override.is_range_sweep():
         values = list(override.sweep_iterator())
         if not values:
-            raise InvalidValue(override.get_key_element(), override.get_value_string(),
-                               "the range holds no value")
+            raise InvalidValue(
+                override.get_key_element(), override.get_value_string(), "the range holds no value"
+            )
         if all(isinstance(v, int) for v in (sweep.start, sweep.stop, sweep.step)):
             return IntDistribution(min(values), max(values), step=abs(sweep.step))
         return FloatDistribution(min(values), max(values), step=abs(sweep.step))
@@ -68,8 +70,11 @@ def grid(space: Mapping[str, Any]) -> dict[str, list[Any]]:
             kind = int if isinstance(dist, IntDistribution) else float
             choices[name] = [kind(dist.low + i * dist.step) for i in range(count)]
         else:
-            raise InvalidValue(name, "interval(...)", "a GridSampler needs choice(...) or "
-                               "range(...) for every parameter")
+            raise InvalidValue(
+                name,
+                "interval(...)",
+                "a GridSampler needs choice(...) or range(...) for every parameter",
+            )
     return choices
 
 

@@ -62,8 +62,11 @@ class SigtermBound(L.Callback):
             self._timer.start()
 
     def _expire(self) -> None:
-        log.error("SIGTERM: no batch boundary within %g s (the data loader or another rank is "
-                  "blocked); the run ends here, its last checkpoint kept", self.grace_s)
+        log.error(
+            "SIGTERM: no batch boundary within %g s (the data loader or another rank is "
+            "blocked); the run ends here, its last checkpoint kept",
+            self.grace_s,
+        )
         try:
             if self.on_expiry is not None:
                 self.on_expiry()

@@ -17,8 +17,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # Job states in which a job will not run again by itself (squeue(1), "JOB STATE CODES").
-ENDED = {"COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL",
-         "BOOT_FAIL", "DEADLINE", "REVOKED", "SPECIAL_EXIT"}
+ENDED = {
+    "COMPLETED",
+    "FAILED",
+    "CANCELLED",
+    "TIMEOUT",
+    "OUT_OF_MEMORY",
+    "NODE_FAIL",
+    "BOOT_FAIL",
+    "DEADLINE",
+    "REVOKED",
+    "SPECIAL_EXIT",
+}
 QUERY_TIMEOUT_S = 30
 
 
@@ -42,18 +52,33 @@ def job_state(job_id: str) -> JobState:
         fields = dict(item.split("=", 1) for item in shown.split() if "=" in item)
         reason = f"Reason={fields.get('Reason', '?')}, ExitCode={fields.get('ExitCode', '?')}"
         return JobState(fields["JobState"], reason)
-    accounted = _run(["sacct", "--noheader", "--parsable2", "--jobs", job_id,
-                      "--format", "State,ExitCode,Reason"])
+    accounted = _run(
+        [
+            "sacct",
+            "--noheader",
+            "--parsable2",
+            "--jobs",
+            job_id,
+            "--format",
+            "State,ExitCode,Reason",
+        ]
+    )
     if accounted:
         state, exit_code, reason = (accounted.splitlines()[0].split("|") + ["", ""])[:3]
-        return JobState(state.split()[0], f"Reason={reason or '?'}, ExitCode={exit_code or '?'} "
-                                          "(sacct)")
+        return JobState(
+            state.split()[0], f"Reason={reason or '?'}, ExitCode={exit_code or '?'} (sacct)"
+        )
     return JobState(None, "no longer known to scontrol, and sacct has no record of it")
 
 
-def wait_for_result(job_id: str, result: Path, poll_s: float, grace_s: float,
-                    state_of: Callable[[str], JobState] = job_state,
-                    sleep: Callable[[float], None] = time.sleep) -> JobState | None:
+def wait_for_result(
+    job_id: str,
+    result: Path,
+    poll_s: float,
+    grace_s: float,
+    state_of: Callable[[str], JobState] = job_state,
+    sleep: Callable[[float], None] = time.sleep,
+) -> JobState | None:
     """Wait until `result` exists (None) or the job has ended without it for `grace_s`
     (its last JobState). Asks SLURM every `poll_s`: a job that ends is noticed within
     poll_s + grace_s (plus the queries' own time)."""

@@ -19,7 +19,6 @@ without a result (killed, out of memory, a node lost) is noticed within `poll_s`
 failed in its metrics.json with SLURM's reason, and the sweep goes on.
 """
 
-
 import contextlib
 import io
 import logging
@@ -65,8 +64,9 @@ class RequeueingSlurm(SlurmLauncher):
         """None tells submitit's own signal handler not to resubmit the job."""
         return None
 
-    def launch(self, job_overrides: Sequence[Sequence[str]],
-               initial_job_idx: int) -> Sequence[JobReturn]:
+    def launch(
+        self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int
+    ) -> Sequence[JobReturn]:
         import submitit
         from submitit.core.utils import FailedJobError
 
@@ -75,11 +75,16 @@ class RequeueingSlurm(SlurmLauncher):
         sweep_dir = Path(str(self.config.hydra.sweep.dir))
         sweep_dir.mkdir(parents=True, exist_ok=True)
         executor = submitit.AutoExecutor(
-            cluster="slurm", folder=self.params["submitit_folder"],
+            cluster="slurm",
+            folder=self.params["submitit_folder"],
             slurm_max_num_timeout=self.params.get("max_num_timeout", 0),
-            slurm_python=task_python(shlex.quote(sys.executable)))
-        parameters = {key if key in GENERIC else f"slurm_{key}": value
-                      for key, value in self.params.items() if key not in OURS}
+            slurm_python=task_python(shlex.quote(sys.executable)),
+        )
+        parameters = {
+            key if key in GENERIC else f"slurm_{key}": value
+            for key, value in self.params.items()
+            if key not in OURS
+        }
         # The batch shell must not die of a warning signal either (`scancel --signal --full`);
         # one that comes before srun has started the tasks is recorded for them to read.
         parameters["slurm_setup"] = [*batch_signal_setup(), *(parameters.get("slurm_setup") or [])]
@@ -87,8 +92,16 @@ class RequeueingSlurm(SlurmLauncher):
         numbers = range(initial_job_idx, initial_job_idx + len(job_overrides))
         for number, overrides in zip(numbers, job_overrides):
             log.info("\t#%d : %s", number, " ".join(filter_overrides(overrides)))
-        arguments = [(list(overrides), "hydra.sweep.dir", number, f"job_id_for_{number}",
-                      Singleton.get_state()) for number, overrides in zip(numbers, job_overrides)]
+        arguments = [
+            (
+                list(overrides),
+                "hydra.sweep.dir",
+                number,
+                f"job_id_for_{number}",
+                Singleton.get_state(),
+            )
+            for number, overrides in zip(numbers, job_overrides)
+        ]
         log.info("SLURM sweep dir: %s", sweep_dir)
         captured = io.StringIO()  # submitit prints sbatch's stderr itself before raising
         try:
@@ -96,10 +109,14 @@ class RequeueingSlurm(SlurmLauncher):
                 jobs = executor.map_array(self, *zip(*arguments))
         except FailedJobError as err:
             sys.exit(f"error: {submission_error(str(err) or captured.getvalue())}")
-        wait = (float(self.params.get("poll_s", 10)),
-                float(self.params.get("vanished_grace_s", 30)))
-        return [_result(job, overrides, sweep_dir / str(number), *wait)
-                for job, overrides, number in zip(jobs, job_overrides, numbers)]
+        wait = (
+            float(self.params.get("poll_s", 10)),
+            float(self.params.get("vanished_grace_s", 30)),
+        )
+        return [
+            _result(job, overrides, sweep_dir / str(number), *wait)
+            for job, overrides, number in zip(jobs, job_overrides, numbers)
+        ]
 
 
 def check_timing(params: dict[str, Any]) -> None:
@@ -109,20 +126,27 @@ def check_timing(params: dict[str, Any]) -> None:
         value = params.get(key)
         if value is not None and not (float(value) > low if low is not None else float(value) >= 0):
             bound = "> 0" if low is not None else ">= 0"
-            sys.exit(f"error: hydra.launcher.{key}={value} is not valid; it must be a number of "
-                     f"seconds {bound}")
+            sys.exit(
+                f"error: hydra.launcher.{key}={value} is not valid; it must be a number of "
+                f"seconds {bound}"
+            )
     delay, limit = params.get("signal_delay_s"), params.get("timeout_min")
     if limit is not None and float(limit) <= 0:
-        sys.exit(f"error: hydra.launcher.timeout_min={limit} is not valid; it must be a number "
-                 "of minutes > 0 (the job's time limit)")
+        sys.exit(
+            f"error: hydra.launcher.timeout_min={limit} is not valid; it must be a number "
+            "of minutes > 0 (the job's time limit)"
+        )
     if delay is not None and limit is not None and float(delay) >= 60 * float(limit):
-        sys.exit(f"error: hydra.launcher.signal_delay_s={delay} is not valid; it must be "
-                 f"smaller than hydra.launcher.timeout_min={limit} ({60 * float(limit):g} s): "
-                 "the job would be warned as it starts")
+        sys.exit(
+            f"error: hydra.launcher.signal_delay_s={delay} is not valid; it must be "
+            f"smaller than hydra.launcher.timeout_min={limit} ({60 * float(limit):g} s): "
+            "the job would be warned as it starts"
+        )
 
 
-def _result(job: Any, overrides: Sequence[str], job_dir: Path, poll_s: float,
-            grace_s: float) -> JobReturn:
+def _result(
+    job: Any, overrides: Sequence[str], job_dir: Path, poll_s: float, grace_s: float
+) -> JobReturn:
     """The job's JobReturn; a job that ended without one (killed, out of memory, a node lost)
     becomes a failed JobReturn, logged and written to its metrics.json, so that the other jobs'
     results are still collected."""
@@ -130,8 +154,10 @@ def _result(job: Any, overrides: Sequence[str], job_dir: Path, poll_s: float,
 
     ended = wait_for_result(job.job_id, Path(job.paths.result_pickle), poll_s, grace_s)
     if ended is not None:
-        error = (f"SLURM job {job.job_id} ended without a result: "
-                 f"{ended.state or 'vanished'} ({ended.reason})")
+        error = (
+            f"SLURM job {job.job_id} ended without a result: "
+            f"{ended.state or 'vanished'} ({ended.reason})"
+        )
         log.error("%s; recorded as failed, the sweep goes on", error)
         _record_failed(job_dir, error)
         return _failed(overrides)
@@ -165,7 +191,9 @@ def submission_error(stderr: str) -> str:
     """One line: what sbatch said, and the launcher keys that shape the request."""
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
     said = next((line for line in lines if "error" in line.lower()), lines[-1] if lines else "")
-    return (f"sbatch refused the job: {said or 'no reason given'}; check "
-            "hydra.launcher.partition, hydra.launcher.gpus_per_node (from trainer.accelerator and "
-            "trainer.devices), hydra.launcher.cpus_per_task, hydra.launcher.mem_gb and "
-            "hydra.launcher.timeout_min")
+    return (
+        f"sbatch refused the job: {said or 'no reason given'}; check "
+        "hydra.launcher.partition, hydra.launcher.gpus_per_node (from trainer.accelerator and "
+        "trainer.devices), hydra.launcher.cpus_per_task, hydra.launcher.mem_gb and "
+        "hydra.launcher.timeout_min"
+    )

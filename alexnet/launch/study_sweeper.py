@@ -46,23 +46,36 @@ class StudySweeperConf:
 class StudySweeper(Sweeper):
     """The sweeper of the module's docstring (hydra_plugins/alexnet_sweeper names it for Hydra)."""
 
-    def __init__(self, study_name: str, storage: str | None, direction: Any, n_trials: int,
-                 n_jobs: int, max_failure_rate: float, sampler: Any,
-                 params: DictConfig | None = None) -> None:
+    def __init__(
+        self,
+        study_name: str,
+        storage: str | None,
+        direction: Any,
+        n_trials: int,
+        n_jobs: int,
+        max_failure_rate: float,
+        sampler: Any,
+        params: DictConfig | None = None,
+    ) -> None:
         self.study_name, self.storage = study_name, storage
-        self.directions = ([str(d) for d in direction]
-                           if isinstance(direction, (list, ListConfig)) else [str(direction)])
+        self.directions = (
+            [str(d) for d in direction]
+            if isinstance(direction, (list, ListConfig))
+            else [str(direction)]
+        )
         self.n_trials, self.n_jobs = int(n_trials), int(n_jobs)
         self.max_failure_rate, self.sampler = float(max_failure_rate), sampler
         self.params = OmegaConf.to_container(params) if isinstance(params, DictConfig) else params
         self.job_idx = 0
         self.hydra_context: HydraContext | None = None
 
-    def setup(self, *, hydra_context: HydraContext, task_function: TaskFunction,
-              config: DictConfig) -> None:
+    def setup(
+        self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig
+    ) -> None:
         self.hydra_context, self.config = hydra_context, config
         self.launcher = Plugins.instance().instantiate_launcher(
-            hydra_context=hydra_context, task_function=task_function, config=config)
+            hydra_context=hydra_context, task_function=task_function, config=config
+        )
 
     def sweep(self, arguments: list[str]) -> None:
         from alexnet.launch.optuna_study import keep_alive, missing_trials, open_study, shown
@@ -70,17 +83,24 @@ class StudySweeper(Sweeper):
         try:
             space, fixed = search_space.parse(self.params, arguments)
             sampler = self._sampler(space)
-            study, database = open_study(self.storage, self.study_name or "alexnet",
-                                         self.directions, sampler)
+            study, database = open_study(
+                self.storage, self.study_name or "alexnet", self.directions, sampler
+            )
         except InvalidValue as err:  # one line, not Hydra's traceback (as alexnet/cli.py does)
             raise SystemExit(f"error: {err}") from None
         if study.trials and hasattr(sampler, "reseed_rng"):
             sampler.reseed_rng()  # a seeded sampler would repeat the study's first trials
         missing = missing_trials(study, self.n_trials)
-        log.info("Study %s in %s: %d of n_trials=%d held, %d to run; sampler %s, directions %s",
-                 study.study_name, shown(self.storage) if self.storage else "memory",
-                 self.n_trials - missing, self.n_trials, missing, type(sampler).__name__,
-                 self.directions)
+        log.info(
+            "Study %s in %s: %d of n_trials=%d held, %d to run; sampler %s, directions %s",
+            study.study_name,
+            shown(self.storage) if self.storage else "memory",
+            self.n_trials - missing,
+            self.n_trials,
+            missing,
+            type(sampler).__name__,
+            self.directions,
+        )
         while (batch := min(self.n_jobs, missing_trials(study, self.n_trials))) > 0:
             with warnings.catch_warnings():  # our own heartbeats run beside ask/tell: keep_alive
                 warnings.filterwarnings("ignore", "Heartbeat of storage is supposed to be used")
@@ -91,11 +111,18 @@ class StudySweeper(Sweeper):
             with keep_alive(database, trials):
                 returns = self.launcher.launch(overrides, initial_job_idx=self.job_idx)
             self.job_idx += len(returns)
-            failures = [err for trial, ret in zip(trials, returns)
-                        if (err := tell(study, trial, ret, len(self.directions))) is not None]
+            failures = [
+                err
+                for trial, ret in zip(trials, returns)
+                if (err := tell(study, trial, ret, len(self.directions))) is not None
+            ]
             if len(failures) / len(returns) > self.max_failure_rate:
-                log.error("Failed %d times out of %d with max_failure_rate=%s.", len(failures),
-                          len(returns), self.max_failure_rate)
+                log.error(
+                    "Failed %d times out of %d with max_failure_rate=%s.",
+                    len(failures),
+                    len(returns),
+                    self.max_failure_rate,
+                )
                 raise failures[0]
         self._save_results(study, ran=self.job_idx > 0)
 
@@ -126,8 +153,10 @@ class StudySweeper(Sweeper):
             results = {"name": "optuna", "best_params": best.params, "best_value": best.value}
             log.info("Best parameters: %s; best value: %s", best.params, best.value)
         else:
-            results = {"name": "optuna", "solutions": [
-                {"params": t.params, "values": t.values} for t in study.best_trials]}
+            results = {
+                "name": "optuna",
+                "solutions": [{"params": t.params, "values": t.values} for t in study.best_trials],
+            }
             log.info("Number of Pareto solutions: %d", len(study.best_trials))
         if ran:  # a re-run with nothing left to run makes no sweep dir
             sweep_dir = Path(str(self.config.hydra.sweep.dir))
@@ -158,4 +187,3 @@ def tell(study: Any, trial: Any, ret: JobReturn, objectives: int) -> Exception |
         if "Study.stop" not in str(err):  # a GridSampler stops the study at the grid's end
             raise
     return None
-

@@ -20,15 +20,22 @@ def sweep_jobs(sweep_dir: Path, metric: str | None = None) -> list[dict[str, Any
     """Every job dir of `sweep_dir`: its number, the overrides that vary between the jobs, its
     status, error and metric."""
     jobs = []
-    for job in sorted((p for p in sweep_dir.iterdir() if p.is_dir() and p.name.isdigit()),
-                      key=lambda p: int(p.name)):
+    for job in sorted(
+        (p for p in sweep_dir.iterdir() if p.is_dir() and p.name.isdigit()),
+        key=lambda p: int(p.name),
+    ):
         metrics_file = job / "metrics.json"
         record = json.loads(metrics_file.read_text()) if metrics_file.is_file() else {}
         overrides = record.get("overrides") or _hydra_overrides(job)
-        jobs.append({"job": int(job.name), "overrides": overrides,
-                     "status": record.get("status", "failed (no metrics.json)"),
-                     metric or "metric": (record.get("metrics") or {}).get(metric or ""),
-                     "error": (record.get("error") or "")[:120]})
+        jobs.append(
+            {
+                "job": int(job.name),
+                "overrides": overrides,
+                "status": record.get("status", "failed (no metrics.json)"),
+                metric or "metric": (record.get("metrics") or {}).get(metric or ""),
+                "error": (record.get("error") or "")[:120],
+            }
+        )
     shared = set.intersection(*(set(j["overrides"]) for j in jobs)) if len(jobs) > 1 else set()
     for job in jobs:
         job["overrides"] = " ".join(o for o in job["overrides"] if o not in shared)
@@ -55,5 +62,11 @@ class SweepReport(Callback):
         (sweep_dir / "sweep.json").write_text(json.dumps(jobs, indent=2) + "\n")
         table = markdown_table(jobs)
         (sweep_dir / "sweep.md").write_text(table)
-        log.info("Sweep finished: %d jobs, %d completed, %d failed; %s\n%s", len(jobs),
-                 len(jobs) - failed, failed, sweep_dir / "sweep.md", table)
+        log.info(
+            "Sweep finished: %d jobs, %d completed, %d failed; %s\n%s",
+            len(jobs),
+            len(jobs) - failed,
+            failed,
+            sweep_dir / "sweep.md",
+            table,
+        )

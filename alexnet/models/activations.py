@@ -53,17 +53,22 @@ def make_activation(name: str, params: Mapping[str, Any] | None = None) -> nn.Mo
     unknown = sorted(set(params) - set(spec.defaults))
     if unknown:
         valid = ", ".join(spec.defaults) or "none"
-        raise InvalidValue("activation_params", params,
-                           f"{name} has no parameter {', '.join(unknown)}; its parameters: {valid}")
+        raise InvalidValue(
+            "activation_params",
+            params,
+            f"{name} has no parameter {', '.join(unknown)}; its parameters: {valid}",
+        )
     for key, value in params.items():
         default = spec.defaults[key]
         numeric = isinstance(default, (int, float)) and not isinstance(default, bool)
         if numeric and (isinstance(value, bool) or not isinstance(value, (int, float))):
-            raise InvalidValue("activation_params", params,
-                               f"{name}'s parameter {key} must be a number")
+            raise InvalidValue(
+                "activation_params", params, f"{name}'s parameter {key} must be a number"
+            )
         if isinstance(default, str) and not isinstance(value, str):
-            raise InvalidValue("activation_params", params,
-                               f"{name}'s parameter {key} must be a string")
+            raise InvalidValue(
+                "activation_params", params, f"{name}'s parameter {key} must be a string"
+            )
     kwargs = {**spec.defaults, **params}
     if spec.inplace:
         kwargs["inplace"] = True

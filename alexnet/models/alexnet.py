@@ -35,13 +35,23 @@ PAPER_BIAS_ONE = ("features.3", "features.8", "features.10", "classifier.1", "cl
 TORCHVISION_WIDTHS = (64, 192, 384, 256, 256)
 # Short names for the layers (torchvision indices); act1..act7 are the activations.
 ALEXNET_LAYERS: dict[str, str] = {
-    "conv1": "features.0", "act1": "features.1", "pool1": "features.2",
-    "conv2": "features.3", "act2": "features.4", "pool2": "features.5",
-    "conv3": "features.6", "act3": "features.7",
-    "conv4": "features.8", "act4": "features.9",
-    "conv5": "features.10", "act5": "features.11", "pool5": "features.12",
-    "fc6": "classifier.1", "act6": "classifier.2",
-    "fc7": "classifier.4", "act7": "classifier.5",
+    "conv1": "features.0",
+    "act1": "features.1",
+    "pool1": "features.2",
+    "conv2": "features.3",
+    "act2": "features.4",
+    "pool2": "features.5",
+    "conv3": "features.6",
+    "act3": "features.7",
+    "conv4": "features.8",
+    "act4": "features.9",
+    "conv5": "features.10",
+    "act5": "features.11",
+    "pool5": "features.12",
+    "fc6": "classifier.1",
+    "act6": "classifier.2",
+    "fc7": "classifier.4",
+    "act7": "classifier.5",
     "fc8": "classifier.6",
 }
 
@@ -91,8 +101,19 @@ class AlexNet(nn.Module):
     ) -> None:
         super().__init__()
         widths = tuple(widths)
-        check_knobs(num_classes, dropout, lrn, pooling, widths, 5, hidden, init, INITS,
-                    in_channels, lrn_scale)
+        check_knobs(
+            num_classes,
+            dropout,
+            lrn,
+            pooling,
+            widths,
+            5,
+            hidden,
+            init,
+            INITS,
+            in_channels,
+            lrn_scale,
+        )
         _check_alexnet_knobs(widths, groups, conv1_padding, dropout_placement)
         self.num_classes = num_classes
         c1, c2, c3, c4, c5 = widths
@@ -120,12 +141,12 @@ class AlexNet(nn.Module):
         )
         self.avgpool = nn.AdaptiveAvgPool2d((6, 6))
         self.classifier = nn.Sequential(
-            dropout_slot(torchvision_dropout),   # torchvision: fc6's input
+            dropout_slot(torchvision_dropout),  # torchvision: fc6's input
             nn.Linear(c5 * 6 * 6, hidden),
             act(),
-            dropout_slot(dropout),               # both: fc6's output (fc7's input)
+            dropout_slot(dropout),  # both: fc6's output (fc7's input)
             nn.Linear(hidden, hidden),
-            act(then_dropout=paper_dropout),     # paper: fc7's output
+            act(then_dropout=paper_dropout),  # paper: fc7's output
             nn.Linear(hidden, num_classes),
         )
         self.min_input_size = min_input_size(self.features)
@@ -142,15 +163,19 @@ class AlexNet(nn.Module):
         return self.classifier(x)
 
 
-def _check_alexnet_knobs(widths: tuple[int, ...], groups: int, conv1_padding: int,
-                         dropout_placement: str) -> None:
+def _check_alexnet_knobs(
+    widths: tuple[int, ...], groups: int, conv1_padding: int, dropout_placement: str
+) -> None:
     check_int("groups", groups, minimum=1)
     check_int("conv1_padding", conv1_padding, minimum=0)
     check_choice("dropout_placement", dropout_placement, DROPOUT_PLACEMENTS)
     # Grouped convs (conv2, conv4, conv5) read conv1, conv3, conv4 and write conv2, conv4, conv5.
     if any(w % groups for w in widths):
-        raise InvalidValue("groups", groups, f"every conv width must be a multiple of it, and "
-                           f"widths={list(widths)}")
+        raise InvalidValue(
+            "groups",
+            groups,
+            f"every conv width must be a multiple of it, and widths={list(widths)}",
+        )
 
 
 @torch.no_grad()

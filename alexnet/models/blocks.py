@@ -25,13 +25,18 @@ LRN_SIZE, LRN_ALPHA, LRN_BETA, LRN_K = 5, 1e-4, 0.75, 2.0
 PAPER_LRN_SCALE = 57.6
 
 
-def activation_block(name: str, params: Mapping[str, Any] | None, lrn: bool = False,
-                     dropout: float = 0.0, lrn_scale: float = 1.0) -> nn.Module:
+def activation_block(
+    name: str,
+    params: Mapping[str, Any] | None,
+    lrn: bool = False,
+    dropout: float = 0.0,
+    lrn_scale: float = 1.0,
+) -> nn.Module:
     """The activation `name`, followed by LRN (at `lrn_scale`) and/or dropout when asked (one
     module slot)."""
     parts = [make_activation(name, params)]
     if lrn:
-        parts.append(nn.LocalResponseNorm(LRN_SIZE, LRN_ALPHA * lrn_scale ** 2, LRN_BETA, LRN_K))
+        parts.append(nn.LocalResponseNorm(LRN_SIZE, LRN_ALPHA * lrn_scale**2, LRN_BETA, LRN_K))
     if dropout > 0:
         parts.append(nn.Dropout(p=dropout))
     return parts[0] if len(parts) == 1 else nn.Sequential(*parts)
@@ -48,26 +53,47 @@ def dropout_slot(p: float) -> nn.Module:
     return nn.Dropout(p=p) if p > 0 else nn.Identity()
 
 
-def check_knobs(num_classes: int, dropout: float, lrn: bool, pooling: str, widths: tuple,
-                count: int, hidden: int, init: str, inits: tuple[str, ...],
-                in_channels: int, lrn_scale: float = 1.0) -> None:
+def check_knobs(
+    num_classes: int,
+    dropout: float,
+    lrn: bool,
+    pooling: str,
+    widths: tuple,
+    count: int,
+    hidden: int,
+    init: str,
+    inits: tuple[str, ...],
+    in_channels: int,
+    lrn_scale: float = 1.0,
+) -> None:
     """Validate the knobs both networks share; `count` is how many conv widths there are."""
-    for key, value in (("num_classes", num_classes), ("hidden", hidden),
-                       ("in_channels", in_channels)):
+    for key, value in (
+        ("num_classes", num_classes),
+        ("hidden", hidden),
+        ("in_channels", in_channels),
+    ):
         check_int(key, value, minimum=1)
     if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
         raise InvalidValue("dropout", dropout, "it must be a probability in [0, 1)")
     if not isinstance(lrn, bool):
         raise InvalidValue("lrn", lrn, "it must be true or false")
     if isinstance(lrn_scale, bool) or not isinstance(lrn_scale, (int, float)) or lrn_scale <= 0:
-        raise InvalidValue("lrn_scale", lrn_scale, f"it must be a positive number (1: the "
-                           f"constants as given; {PAPER_LRN_SCALE}: the paper's input scale)")
+        raise InvalidValue(
+            "lrn_scale",
+            lrn_scale,
+            f"it must be a positive number (1: the "
+            f"constants as given; {PAPER_LRN_SCALE}: the paper's input scale)",
+        )
     check_choice("pooling", pooling, POOLINGS)
     check_choice("init", init, inits)
-    if len(widths) != count or any(isinstance(w, bool) or not isinstance(w, int) or w < 1
-                                   for w in widths):
-        raise InvalidValue("widths", list(widths), f"it must be {count} positive integers (the "
-                           f"channels of conv1..conv{count})")
+    if len(widths) != count or any(
+        isinstance(w, bool) or not isinstance(w, int) or w < 1 for w in widths
+    ):
+        raise InvalidValue(
+            "widths",
+            list(widths),
+            f"it must be {count} positive integers (the channels of conv1..conv{count})",
+        )
 
 
 def min_input_size(features: nn.Sequential, limit: int = 4096) -> int:
@@ -81,8 +107,11 @@ def min_input_size(features: nn.Sequential, limit: int = 4096) -> int:
 def _output_size(features: nn.Sequential, size: int) -> int:
     for module in features:
         if isinstance(module, (nn.Conv2d, nn.MaxPool2d)):
-            kernel, stride, padding = (_first(module.kernel_size), _first(module.stride),
-                                       _first(module.padding))
+            kernel, stride, padding = (
+                _first(module.kernel_size),
+                _first(module.stride),
+                _first(module.padding),
+            )
             size = (size + 2 * padding - kernel) // stride + 1
             if size < 1:
                 return 0
@@ -96,13 +125,16 @@ def _first(value: int | tuple[int, ...] | str) -> int:
 def check_input_size(x: torch.Tensor, minimum: int) -> None:
     """Raise a ValueError naming the minimum when `x` is smaller than the model takes."""
     if x.shape[-1] < minimum or x.shape[-2] < minimum:
-        raise ValueError(f"input of {x.shape[-2]}x{x.shape[-1]} pixels is too small for this "
-                         f"model; the minimum image size is {minimum}x{minimum}")
+        raise ValueError(
+            f"input of {x.shape[-2]}x{x.shape[-1]} pixels is too small for this "
+            f"model; the minimum image size is {minimum}x{minimum}"
+        )
 
 
 @torch.no_grad()
-def kaiming_init(model: nn.Module, last: nn.Module, activation: str,
-                 params: Mapping[str, Any]) -> None:
+def kaiming_init(
+    model: nn.Module, last: nn.Module, activation: str, params: Mapping[str, Any]
+) -> None:
     """He init with the activation's gain, so the signal keeps its scale through every layer
     (PyTorch's default shrinks it at every ReLU layer); `last` (the output layer) gets the
     linear gain; biases 0."""

@@ -27,9 +27,15 @@ from alexnet.models.blocks import (
 FOUR_LAYER_INITS: tuple[str, ...] = ("default", "kaiming")
 FOUR_LAYER_WIDTHS = (32, 32, 64)
 FOUR_LAYER_LAYERS: dict[str, str] = {
-    "conv1": "features.0", "act1": "features.1", "pool1": "features.2",
-    "conv2": "features.3", "act2": "features.4", "pool2": "features.5",
-    "conv3": "features.6", "act3": "features.7", "pool3": "features.8",
+    "conv1": "features.0",
+    "act1": "features.1",
+    "pool1": "features.2",
+    "conv2": "features.3",
+    "act2": "features.4",
+    "pool2": "features.5",
+    "conv3": "features.6",
+    "act3": "features.7",
+    "pool3": "features.8",
     "fc4": "classifier.1",
 }
 
@@ -68,8 +74,19 @@ class FourLayerNet(nn.Module):
     ) -> None:
         super().__init__()
         widths = tuple(widths)
-        check_knobs(num_classes, dropout, lrn, pooling, widths, 3, 1, init, FOUR_LAYER_INITS,
-                    in_channels, lrn_scale)
+        check_knobs(
+            num_classes,
+            dropout,
+            lrn,
+            pooling,
+            widths,
+            3,
+            1,
+            init,
+            FOUR_LAYER_INITS,
+            in_channels,
+            lrn_scale,
+        )
         self.num_classes = num_classes
         c1, c2, c3 = widths
         params = dict(activation_params or {})

@@ -37,8 +37,11 @@ def weighted_layers(model: nn.Module) -> list[str]:
 
 
 def _with_prefix(model: nn.Module, prefix: str) -> list[str]:
-    return [alias for alias in layer_aliases(model)
-            if alias.startswith(prefix) and alias[len(prefix):].isdigit()]
+    return [
+        alias
+        for alias in layer_aliases(model)
+        if alias.startswith(prefix) and alias[len(prefix) :].isdigit()
+    ]
 
 
 def layer_names(model: nn.Module) -> list[str]:
@@ -118,11 +121,18 @@ def conv_weight(model: nn.Module, layer: str) -> tuple[torch.Tensor, int]:
     name = resolve_layer(model, layer)
     module = dict(model.named_modules())[name]
     if not isinstance(module, nn.Conv2d):
-        convs = [n for n in layer_names(model)
-                 if isinstance(dict(model.named_modules()).get(resolve_layer(model, n)), nn.Conv2d)]
-        raise InvalidValue("layer", layer,
-                           f"it is not a conv layer; conv layers: {', '.join(convs)}")
-    consumers = [m for m in model.modules() if isinstance(m, nn.Conv2d)
-                 and m.in_channels == module.out_channels and m is not module]
+        convs = [
+            n
+            for n in layer_names(model)
+            if isinstance(dict(model.named_modules()).get(resolve_layer(model, n)), nn.Conv2d)
+        ]
+        raise InvalidValue(
+            "layer", layer, f"it is not a conv layer; conv layers: {', '.join(convs)}"
+        )
+    consumers = [
+        m
+        for m in model.modules()
+        if isinstance(m, nn.Conv2d) and m.in_channels == module.out_channels and m is not module
+    ]
     towers = consumers[0].groups if consumers else module.groups
     return module.weight.detach().float().cpu(), towers

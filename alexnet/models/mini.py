@@ -27,10 +27,17 @@ from alexnet.models.blocks import (
 MINI_INITS: tuple[str, ...] = ("default", "kaiming")
 MINI_WIDTHS = (32, 64, 128)
 MINI_LAYERS: dict[str, str] = {
-    "conv1": "features.0", "act1": "features.1", "pool1": "features.2",
-    "conv2": "features.3", "act2": "features.4", "pool2": "features.5",
-    "conv3": "features.6", "act3": "features.7", "avgpool": "features.8",
-    "fc4": "classifier.1", "act4": "classifier.2",
+    "conv1": "features.0",
+    "act1": "features.1",
+    "pool1": "features.2",
+    "conv2": "features.3",
+    "act2": "features.4",
+    "pool2": "features.5",
+    "conv3": "features.6",
+    "act3": "features.7",
+    "avgpool": "features.8",
+    "fc4": "classifier.1",
+    "act4": "classifier.2",
     "fc5": "classifier.4",
 }
 
@@ -76,8 +83,19 @@ class MiniAlexNet(nn.Module):
     ) -> None:
         super().__init__()
         widths = tuple(widths)
-        check_knobs(num_classes, dropout, lrn, pooling, widths, 3, hidden, init, MINI_INITS,
-                    in_channels, lrn_scale)
+        check_knobs(
+            num_classes,
+            dropout,
+            lrn,
+            pooling,
+            widths,
+            3,
+            hidden,
+            init,
+            MINI_INITS,
+            in_channels,
+            lrn_scale,
+        )
         self.num_classes = num_classes
         c1, c2, c3 = widths
         params = dict(activation_params or {})

@@ -25,17 +25,24 @@ class Preset:
 
 PRESETS: dict[str, Preset] = {
     "alexnet": Preset(AlexNet, {}, "torchvision's layout: 61,100,840 parameters at 1000 classes"),
-    "paper2012": Preset(AlexNet, {
-        "widths": (96, 256, 384, 384, 256),
-        "groups": 2,
-        "lrn": True,
-        "init": "paper",
-        "conv1_padding": 0,
-        "dropout_placement": "paper",
-    }, "the 2012 paper: two towers, LRN, its init and dropout placement, 227x227 input"),
+    "paper2012": Preset(
+        AlexNet,
+        {
+            "widths": (96, 256, 384, 384, 256),
+            "groups": 2,
+            "lrn": True,
+            "init": "paper",
+            "conv1_padding": 0,
+            "dropout_placement": "paper",
+        },
+        "the 2012 paper: two towers, LRN, its init and dropout placement, 227x227 input",
+    ),
     "mini": Preset(MiniAlexNet, {}, "the seed notebook's MiniAlexNet: 3 convs, 2 linear layers"),
-    "four_layer": Preset(FourLayerNet, {}, "the paper's Figure 1 CIFAR net: 3 convs, 1 linear "
-                         "layer, no regularization"),
+    "four_layer": Preset(
+        FourLayerNet,
+        {},
+        "the paper's Figure 1 CIFAR net: 3 convs, 1 linear layer, no regularization",
+    ),
 }
 
 
@@ -55,8 +62,9 @@ def preset_knobs(name: str, **overrides: Any) -> dict[str, Any]:
     """The knob values `create_model(name, **overrides)` builds with (defaults filled in)."""
     check_choice("name", name, PRESETS)
     parameters = inspect.signature(PRESETS[name].network).parameters
-    defaults = {key: p.default for key, p in parameters.items()
-                if key not in ("self", "num_classes")}
+    defaults = {
+        key: p.default for key, p in parameters.items() if key not in ("self", "num_classes")
+    }
     return {**defaults, **PRESETS[name].knobs, **overrides}
 
 
@@ -70,7 +78,10 @@ def create_model(name: str = "alexnet", num_classes: int = 1000, **overrides: An
     for knob in overrides:
         if knob not in knobs:
             network = PRESETS[name].network.__name__
-            raise InvalidValue("knob", knob, f"the {name} preset ({network}) "
-                               f"has no such knob; its knobs: {', '.join(knobs)}")
+            raise InvalidValue(
+                "knob",
+                knob,
+                f"the {name} preset ({network}) has no such knob; its knobs: {', '.join(knobs)}",
+            )
     preset = PRESETS[name]
     return preset.network(num_classes=num_classes, **{**preset.knobs, **overrides})

@@ -51,12 +51,28 @@ class ModelSummary:
         """The summary as rows of strings, a header first and the totals last."""
         header = ["layer", "alias", "type", "output", "params", "trainable", "MiB", "MFLOPs"]
         body = [
-            [r.name, r.alias, r.kind, "x".join(map(str, r.output_shape)), f"{r.params:,}",
-             f"{r.trainable:,}", f"{r.mebibytes:.2f}", f"{r.flops / 1e6:,.2f}"]
+            [
+                r.name,
+                r.alias,
+                r.kind,
+                "x".join(map(str, r.output_shape)),
+                f"{r.params:,}",
+                f"{r.trainable:,}",
+                f"{r.mebibytes:.2f}",
+                f"{r.flops / 1e6:,.2f}",
+            ]
             for r in self.rows
         ]
-        total = ["total", "", "", "", f"{self.params:,}", f"{self.trainable:,}",
-                 f"{self.mebibytes:.2f}", f"{self.flops / 1e6:,.2f}"]
+        total = [
+            "total",
+            "",
+            "",
+            "",
+            f"{self.params:,}",
+            f"{self.trainable:,}",
+            f"{self.mebibytes:.2f}",
+            f"{self.flops / 1e6:,.2f}",
+        ]
         return [header, *body, total]
 
     def to_text(self) -> str:
@@ -65,8 +81,10 @@ class ModelSummary:
         widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
         numeric = range(4, len(widths))
         lines = [
-            "  ".join(cell.rjust(w) if i in numeric else cell.ljust(w)
-                      for i, (cell, w) in enumerate(zip(row, widths))).rstrip()
+            "  ".join(
+                cell.rjust(w) if i in numeric else cell.ljust(w)
+                for i, (cell, w) in enumerate(zip(row, widths))
+            ).rstrip()
             for row in rows
         ]
         rule = "-" * len(lines[0])
@@ -91,20 +109,23 @@ def layer_modules(model: nn.Module) -> list[tuple[str, nn.Module]]:
 
 
 @torch.no_grad()
-def summarize(model: nn.Module, image_size: int | tuple[int, int] = 224,
-              in_channels: int = 3) -> ModelSummary:
+def summarize(
+    model: nn.Module, image_size: int | tuple[int, int] = 224, in_channels: int = 3
+) -> ModelSummary:
     """Summarize `model` for one image of `image_size` (FLOPs per image, forward, eval mode)."""
     height, width = (image_size, image_size) if isinstance(image_size, int) else image_size
     layers = layer_modules(model)
     shapes: dict[str, tuple[int, ...]] = {}
     handles = [
         module.register_forward_hook(
-            lambda _m, _i, out, name=name: shapes.__setitem__(name, tuple(out.shape[1:])))
+            lambda _m, _i, out, name=name: shapes.__setitem__(name, tuple(out.shape[1:]))
+        )
         for name, module in layers
     ]
     param = next(model.parameters(), None)
-    x = torch.zeros(1, in_channels, height, width,
-                    device=param.device if param is not None else None)
+    x = torch.zeros(
+        1, in_channels, height, width, device=param.device if param is not None else None
+    )
     was_training = model.training
     model.eval()
     try:

@@ -39,16 +39,22 @@ _log = logging.getLogger(__name__)
 class WeightsInfo(TypedDict):
     """What `load_weights` did, and the input normalization the weights expect."""
 
-    source: str               # imagenet, or the file's path
-    kind: str                 # imagenet / state_dict / checkpoint
-    loaded: bool              # False when resuming skipped the imagenet weights
+    source: str  # imagenet, or the file's path
+    kind: str  # imagenet / state_dict / checkpoint
+    loaded: bool  # False when resuming skipped the imagenet weights
     head_reinitialized: bool  # the file's head had another class count
     mean: Stats | None  # None: unknown (a checkpoint without data statistics)
     std: Stats | None
 
 
-def load_weights(model: nn.Module, source: str, *, preset: str | None = None,
-                 resuming: bool = False, log: logging.Logger | None = None) -> WeightsInfo:
+def load_weights(
+    model: nn.Module,
+    source: str,
+    *,
+    preset: str | None = None,
+    resuming: bool = False,
+    log: logging.Logger | None = None,
+) -> WeightsInfo:
     """Load `source` (``imagenet`` or a file's path) into `model`, in place.
 
     `preset` names the model's preset, for a clearer message when it is not ``alexnet`` (the
@@ -62,21 +68,40 @@ def load_weights(model: nn.Module, source: str, *, preset: str | None = None,
         mean, std = _imagenet_stats()
         if resuming:
             log.info("%s=imagenet not loaded: the resumed checkpoint's weights replace it", KEY)
-            return WeightsInfo(source=source, kind=IMAGENET, loaded=False,
-                               head_reinitialized=False, mean=mean, std=std)
+            return WeightsInfo(
+                source=source,
+                kind=IMAGENET,
+                loaded=False,
+                head_reinitialized=False,
+                mean=mean,
+                std=std,
+            )
         state, kind = _imagenet_state_dict(log), IMAGENET
     else:
         state, kind, mean, std = _read_file(source)
     head = _fit(model, state, source)
     if head is not None:
-        log.info("%s=%s: its head %s has %d classes, the model %d: %s is re-initialized "
-                 "(the model's own init), the other layers are loaded", KEY, source, head[0],
-                 head[1], head[2], head[0])
+        log.info(
+            "%s=%s: its head %s has %d classes, the model %d: %s is re-initialized "
+            "(the model's own init), the other layers are loaded",
+            KEY,
+            source,
+            head[0],
+            head[1],
+            head[2],
+            head[0],
+        )
         state = {k: v for k, v in state.items() if not k.startswith(head[0] + ".")}
     model.load_state_dict(state, strict=head is None)
     log.info("%s=%s: loaded %d tensors (%s)", KEY, source, len(state), kind)
-    return WeightsInfo(source=source, kind=kind, loaded=True, head_reinitialized=head is not None,
-                       mean=mean, std=std)
+    return WeightsInfo(
+        source=source,
+        kind=kind,
+        loaded=True,
+        head_reinitialized=head is not None,
+        mean=mean,
+        std=std,
+    )
 
 
 def freeze(model: nn.Module, what: str) -> None:
@@ -108,8 +133,9 @@ def head_name(model: nn.Module) -> str:
     return names[-1]
 
 
-def _fit(model: nn.Module, state: Mapping[str, torch.Tensor], source: str
-         ) -> tuple[str, int, int] | None:
+def _fit(
+    model: nn.Module, state: Mapping[str, torch.Tensor], source: str
+) -> tuple[str, int, int] | None:
     """Check that `state` fits `model`; return (head, the file's classes, the model's) when only
     the head's class count differs, None when all fits; else raise naming the first misfit."""
     head = head_name(model)
@@ -118,20 +144,31 @@ def _fit(model: nn.Module, state: Mapping[str, torch.Tensor], source: str
     for key, tensor in own.items():
         theirs = state.get(key)
         if theirs is None:
-            raise InvalidValue(KEY, source, f"it does not fit the model: it has no {key} (the "
-                               f"model's is {list(tensor.shape)})")
+            raise InvalidValue(
+                KEY,
+                source,
+                f"it does not fit the model: it has no {key} (the model's is {list(tensor.shape)})",
+            )
         if theirs.shape == tensor.shape:
             continue
         in_head = key.startswith(head + ".") and theirs.shape[1:] == tensor.shape[1:]
         if not in_head:
-            raise InvalidValue(KEY, source, f"it does not fit the model: {key} is "
-                               f"{list(theirs.shape)} in the file but {list(tensor.shape)} "
-                               f"in the model")
+            raise InvalidValue(
+                KEY,
+                source,
+                f"it does not fit the model: {key} is "
+                f"{list(theirs.shape)} in the file but {list(tensor.shape)} "
+                f"in the model",
+            )
         other_classes = theirs.shape[0]
     extra = [key for key in state if key not in own]
     if extra:
-        raise InvalidValue(KEY, source, f"it does not fit the model: its {extra[0]} "
-                           f"{list(state[extra[0]].shape)} has no place in the model")
+        raise InvalidValue(
+            KEY,
+            source,
+            f"it does not fit the model: its {extra[0]} "
+            f"{list(state[extra[0]].shape)} has no place in the model",
+        )
     if other_classes is None:
         return None
     return head, int(other_classes), int(own[head + ".weight"].shape[0])
@@ -141,31 +178,45 @@ def _read_file(source: str) -> tuple[dict[str, torch.Tensor], str, Stats | None,
     """(state_dict, kind, mean, std) of a state_dict file or a Lightning checkpoint."""
     path = Path(os.path.expanduser(source))
     if not path.is_file():
-        raise InvalidValue(KEY, source, "no such file; give imagenet, or the path of a "
-                           "state_dict file or a .ckpt checkpoint")
+        raise InvalidValue(
+            KEY,
+            source,
+            "no such file; give imagenet, or the path of a state_dict file or a .ckpt checkpoint",
+        )
     try:
         loaded = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # noqa: BLE001 - any failure to read means the same to the user
-        raise InvalidValue(KEY, source, f"it is not a readable state_dict or checkpoint "
-                           f"({type(err).__name__}: {_first_line(err)})") from None
+        raise InvalidValue(
+            KEY,
+            source,
+            f"it is not a readable state_dict or checkpoint "
+            f"({type(err).__name__}: {_first_line(err)})",
+        ) from None
     if isinstance(loaded, Mapping) and isinstance(loaded.get("state_dict"), Mapping):
         prefixed = loaded["state_dict"]
-        state = {k.removeprefix("model."): v for k, v in prefixed.items()
-                 if k.startswith("model.")}
+        state = {k.removeprefix("model."): v for k, v in prefixed.items() if k.startswith("model.")}
         data = loaded.get("datamodule_hyper_parameters") or {}
         return state, "checkpoint", _stats(data.get("mean")), _stats(data.get("std"))
-    if isinstance(loaded, Mapping) and loaded and \
-            all(isinstance(v, torch.Tensor) for v in loaded.values()):
+    if (
+        isinstance(loaded, Mapping)
+        and loaded
+        and all(isinstance(v, torch.Tensor) for v in loaded.values())
+    ):
         return dict(loaded), "state_dict", *_imagenet_stats()
-    raise InvalidValue(KEY, source, "it holds neither a state_dict (names to tensors) nor a "
-                       "Lightning checkpoint")
+    raise InvalidValue(
+        KEY, source, "it holds neither a state_dict (names to tensors) nor a Lightning checkpoint"
+    )
 
 
 def _check_imagenet_fits(model: nn.Module, preset: str | None) -> None:
     """Only torchvision's layout takes the imagenet weights: checked before any download."""
     if preset is not None and preset != "alexnet":
-        raise InvalidValue(KEY, IMAGENET, f"only model=alexnet (torchvision's layout) can take "
-                           f"the ImageNet weights, not model={preset}")
+        raise InvalidValue(
+            KEY,
+            IMAGENET,
+            f"only model=alexnet (torchvision's layout) can take "
+            f"the ImageNet weights, not model={preset}",
+        )
     from torchvision.models import alexnet
 
     with torch.device("meta"):  # shapes only: no memory, no init
@@ -173,13 +224,19 @@ def _check_imagenet_fits(model: nn.Module, preset: str | None) -> None:
     head = head_name(model)
     for key, tensor in model.state_dict().items():
         theirs = shapes.get(key)
-        fits = theirs is not None and (theirs == tensor.shape or (
-            key.startswith(head + ".") and theirs[1:] == tensor.shape[1:]))
+        fits = theirs is not None and (
+            theirs == tensor.shape
+            or (key.startswith(head + ".") and theirs[1:] == tensor.shape[1:])
+        )
         if not fits:
             wanted = list(theirs) if theirs is not None else "absent"
-            raise InvalidValue(KEY, IMAGENET, f"only the alexnet preset with torchvision's "
-                               f"layout can take the ImageNet weights: {key} is {wanted} there "
-                               f"but {list(tensor.shape)} in this model")
+            raise InvalidValue(
+                KEY,
+                IMAGENET,
+                f"only the alexnet preset with torchvision's "
+                f"layout can take the ImageNet weights: {key} is {wanted} there "
+                f"but {list(tensor.shape)} in this model",
+            )
 
 
 def _imagenet_state_dict(log: logging.Logger) -> dict[str, torch.Tensor]:
@@ -191,19 +248,26 @@ def _imagenet_state_dict(log: logging.Logger) -> dict[str, torch.Tensor]:
     cached = folder / Path(weights.url).name
     was_cached = cached.is_file()
     if not was_cached:
-        log.info("Downloading torchvision's ImageNet AlexNet weights from %s into %s",
-                 weights.url, folder)
+        log.info(
+            "Downloading torchvision's ImageNet AlexNet weights from %s into %s",
+            weights.url,
+            folder,
+        )
     try:
         return weights.get_state_dict(progress=True, check_hash=True)
     except Exception as err:  # noqa: BLE001 - offline, refused, corrupt: the same advice
         reason = f"{type(err).__name__}: {_first_line(err)}"
         if was_cached:
-            raise DataError(f"{KEY}=imagenet: the cached file {cached} cannot be read "
-                            f"({reason}); delete it, or replace it by a good copy of "
-                            f"{weights.url}") from None
-        raise DataError(f"{KEY}=imagenet: could not download {weights.url} ({reason}); "
-                        f"offline, fetch that file elsewhere and put it by hand into "
-                        f"{folder}/") from None
+            raise DataError(
+                f"{KEY}=imagenet: the cached file {cached} cannot be read "
+                f"({reason}); delete it, or replace it by a good copy of "
+                f"{weights.url}"
+            ) from None
+        raise DataError(
+            f"{KEY}=imagenet: could not download {weights.url} ({reason}); "
+            f"offline, fetch that file elsewhere and put it by hand into "
+            f"{folder}/"
+        ) from None
 
 
 def _imagenet_stats() -> tuple[Stats, Stats]:

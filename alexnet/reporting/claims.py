@@ -36,10 +36,20 @@ class Claim:
 def load_claims(path: Path = CLAIMS_FILE) -> tuple[dict[str, Any], list[Claim]]:
     """The declared analysis (confidence, power, verdict words, ...) and the claims."""
     data = yaml.safe_load(path.read_text())
-    claims = [Claim(id=c["id"], claim=c["claim"], paper=c["paper"], experiment=c["experiment"],
-                    reference=str(c["arms"]["reference"]), treatment=str(c["arms"]["treatment"]),
-                    metric=c["metric"], direction=int(c["direction"]), effect=c["effect"])
-              for c in data["claims"]]
+    claims = [
+        Claim(
+            id=c["id"],
+            claim=c["claim"],
+            paper=c["paper"],
+            experiment=c["experiment"],
+            reference=str(c["arms"]["reference"]),
+            treatment=str(c["arms"]["treatment"]),
+            metric=c["metric"],
+            direction=int(c["direction"]),
+            effect=c["effect"],
+        )
+        for c in data["claims"]
+    ]
     return data["analysis"], claims
 
 
@@ -54,8 +64,9 @@ def claim(claim_id: str, path: Path = CLAIMS_FILE) -> Claim:
     _, claims = load_claims(path)
     found = [c for c in claims if c.id == claim_id]
     if not found:
-        raise KeyError(f"claim {claim_id!r} is not in {path}; declared: "
-                       f"{', '.join(c.id for c in claims)}")
+        raise KeyError(
+            f"claim {claim_id!r} is not in {path}; declared: {', '.join(c.id for c in claims)}"
+        )
     return found[0]
 
 
@@ -83,12 +94,19 @@ def read_effect(folder: Path) -> Measured | None:
     if not path.is_file():
         return None
     data = json.loads(path.read_text())
-    return Measured(data["claim"], PairedEffect(**data["effect"]), data["scale"], data["data"],
-                    data["size"], list(data["seeds"]))
+    return Measured(
+        data["claim"],
+        PairedEffect(**data["effect"]),
+        data["scale"],
+        data["data"],
+        data["size"],
+        list(data["seeds"]),
+    )
 
 
-def verdicts(measured: list[tuple[Claim, Measured]], analysis: dict[str, Any]
-             ) -> list[tuple[float | None, str]]:
+def verdicts(
+    measured: list[tuple[Claim, Measured]], analysis: dict[str, Any]
+) -> list[tuple[float | None, str]]:
     """Per claim, the Holm-adjusted p-value (over the claims measured together) and the verdict:
     agrees or contradicts only where the adjusted test rejects no effect at the declared level,
     by the sign of the effect against the paper's direction; otherwise undecided."""
@@ -107,8 +125,14 @@ def verdicts(measured: list[tuple[Claim, Measured]], analysis: dict[str, Any]
     return results
 
 
-def effect_sentence(measured: Measured | None, label: str, full_label: str | None = None,
-                    scale: float = 1.0, digits: int = 4, unit: str = "") -> str:
+def effect_sentence(
+    measured: Measured | None,
+    label: str,
+    full_label: str | None = None,
+    scale: float = 1.0,
+    digits: int = 4,
+    unit: str = "",
+) -> str:
     """One line for a result page: the paired effect (times `scale`, with `digits` decimals and
     `unit`), its interval, p-value, seed count and the smallest effect the seeds could detect."""
     if measured is None:
@@ -120,6 +144,8 @@ def effect_sentence(measured: Measured | None, label: str, full_label: str | Non
 
     if effect.low is None:
         return f"{label}: {shown(effect.mean)}{suffix} (1 seed: no interval)."
-    return (f"{full_label or label}: **{shown(effect.mean)}{suffix}** [{shown(effect.low)}, "
-            f"{shown(effect.high)}], p = {effect.p_value:.3g}, {effect.n} seeds; smallest "
-            f"detectable {shown(effect.detectable, sign=False)}{suffix}.")
+    return (
+        f"{full_label or label}: **{shown(effect.mean)}{suffix}** [{shown(effect.low)}, "
+        f"{shown(effect.high)}], p = {effect.p_value:.3g}, {effect.n} seeds; smallest "
+        f"detectable {shown(effect.detectable, sign=False)}{suffix}."
+    )

@@ -8,8 +8,7 @@ import numpy as np
 from PIL import Image
 
 
-def write_jpeg_folder(root: Path, classes: int, train_per_class: int,
-                      val_per_class: int) -> Path:
+def write_jpeg_folder(root: Path, classes: int, train_per_class: int, val_per_class: int) -> Path:
     """An ImageFolder (train/ and val/) of ImageNet-sized (500x375) random JPEGs at `root`."""
     rng = np.random.default_rng(0)
     for split, count in (("train", train_per_class), ("val", val_per_class)):

@@ -22,10 +22,12 @@ PACKAGES = ("torch", "torchvision", "lightning", "hydra-core", "numpy")
 def git_state(root: Path = ROOT, exclude: Path | None = None) -> dict[str, Any]:
     """The commit checked out at `root` and whether tracked files differ from it (outside
     `exclude`, an experiment's own output dir)."""
+
     def git(*args: str) -> str | None:
         try:
-            done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True,
-                                  timeout=30)
+            done = subprocess.run(
+                ["git", *args], cwd=root, capture_output=True, text=True, timeout=30
+            )
         except (OSError, subprocess.TimeoutExpired):
             return None
         return done.stdout.strip() if done.returncode == 0 else None
@@ -50,8 +52,12 @@ def machine() -> dict[str, Any]:
                 cpu = line.split(":", 1)[1].strip()
                 break
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
-    return {"cpu": cpu, "cores": os.cpu_count(), "gpu": gpu,
-            "os": f"{platform.system()} {platform.release()}"}
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "gpu": gpu,
+        "os": f"{platform.system()} {platform.release()}",
+    }
 
 
 def versions() -> dict[str, str]:
@@ -75,8 +81,13 @@ def command_line(argv: list[str] | None = None) -> str:
     return shlex.join(["python", *argv])
 
 
-def collect(seeds: list[int], wall_time_s: float, command: str | None = None,
-            git: dict[str, Any] | None = None, out: Path | None = None) -> dict[str, Any]:
+def collect(
+    seeds: list[int],
+    wall_time_s: float,
+    command: str | None = None,
+    git: dict[str, Any] | None = None,
+    out: Path | None = None,
+) -> dict[str, Any]:
     """The record of one experiment: command, commit (dirty or not), versions, machine, seeds and
     wall time. `git` is the state taken before the experiment started; the tree is read again
     now (outside `out`), and a change of commit or files meanwhile marks the record dirty (the
@@ -84,9 +95,15 @@ def collect(seeds: list[int], wall_time_s: float, command: str | None = None,
     end = git_state(exclude=out)
     start = git or end
     changed = start["commit"] != end["commit"] or (bool(end["dirty"]) and not start["dirty"])
-    record = {"command": command or command_line(), "commit": start["commit"],
-              "dirty": bool(start["dirty"] or end["dirty"]), "versions": versions(),
-              "machine": machine(), "seeds": seeds, "wall_time_s": round(wall_time_s, 1)}
+    record = {
+        "command": command or command_line(),
+        "commit": start["commit"],
+        "dirty": bool(start["dirty"] or end["dirty"]),
+        "versions": versions(),
+        "machine": machine(),
+        "seeds": seeds,
+        "wall_time_s": round(wall_time_s, 1),
+    }
     if changed:
         record["changed_during_run"] = True
     return record
@@ -106,8 +123,11 @@ def mark_report(out: Path) -> None:
     if record is None:
         return
     git = git_state(exclude=out)
-    record["report"] = {"command": command_line(), "commit": git["commit"],
-                        "dirty": bool(git["dirty"])}
+    record["report"] = {
+        "command": command_line(),
+        "commit": git["commit"],
+        "dirty": bool(git["dirty"]),
+    }
     write_provenance(out, record)
 
 
@@ -133,13 +153,17 @@ def provenance_markdown(record: dict[str, Any] | None) -> str:
     seconds = record.get("wall_time_s", 0)
     took = f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s"
     seeds = f", seeds {record['seeds']}" if record.get("seeds") else ""
-    made = (f"Made by `{record.get('command')}` at commit `{str(record.get('commit'))[:10]}`"
-            f"{dirty}{seeds}, in {took} on {box.get('cpu')} ({box.get('cores')} cores, {gpu}); "
-            f"{libs}.\n")
+    made = (
+        f"Made by `{record.get('command')}` at commit `{str(record.get('commit'))[:10]}`"
+        f"{dirty}{seeds}, in {took} on {box.get('cpu')} ({box.get('cores')} cores, {gpu}); "
+        f"{libs}.\n"
+    )
     report = record.get("report")
     if report:
-        made += (f"{REMADE} `{report['command']}` at commit `{str(report['commit'])[:10]}`"
-                 f"{' (with uncommitted changes)' if report.get('dirty') else ''}.\n")
+        made += (
+            f"{REMADE} `{report['command']}` at commit `{str(report['commit'])[:10]}`"
+            f"{' (with uncommitted changes)' if report.get('dirty') else ''}.\n"
+        )
     return made
 
 
@@ -148,5 +172,6 @@ def recorded(out: Path, seeds: list[int] | None = None) -> Iterator[None]:
     """Write out/provenance.json for what runs inside the block (git state taken before it)."""
     git, started = git_state(exclude=out), time.perf_counter()
     yield
-    write_provenance(out, collect(list(seeds or []), time.perf_counter() - started, git=git,
-                                  out=out))
+    write_provenance(
+        out, collect(list(seeds or []), time.perf_counter() - started, git=git, out=out)
+    )

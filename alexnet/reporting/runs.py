@@ -31,15 +31,20 @@ def sweep_of(report_dir: Path) -> Path:
 
 def launch_multirun(overrides: Iterable[str], sweep_dir: Path, quiet: bool = False) -> None:
     """Run `python train.py -m <overrides>` with its jobs under `sweep_dir`; raise if it fails."""
-    command = [sys.executable, str(ROOT / "train.py"), "-m", *overrides,
-               f"hydra.sweep.dir={sweep_dir}"]
+    command = [
+        sys.executable,
+        str(ROOT / "train.py"),
+        "-m",
+        *overrides,
+        f"hydra.sweep.dir={sweep_dir}",
+    ]
     log.info("Running: %s", " ".join(command))
-    result = subprocess.run(command, cwd=ROOT, text=True,
-                            capture_output=quiet)
+    result = subprocess.run(command, cwd=ROOT, text=True, capture_output=quiet)
     if result.returncode != 0:
         tail = (result.stderr or "")[-3000:] if quiet else ""
-        raise RuntimeError(f"the sweep failed (exit {result.returncode}): "
-                           f"{' '.join(command)}\n{tail}")
+        raise RuntimeError(
+            f"the sweep failed (exit {result.returncode}): {' '.join(command)}\n{tail}"
+        )
 
 
 @dataclass(frozen=True)
@@ -69,25 +74,43 @@ class Run:
 
 SUMMARY = "runs.json"
 # What a run's summary keeps of its metrics.json (the rest is for resuming and debugging).
-RECORD_KEYS = ("status", "error", "metrics", "history", "probe", "choices", "overrides",
-               "wall_time_s", "epochs", "data_version", "colour_basis")
+RECORD_KEYS = (
+    "status",
+    "error",
+    "metrics",
+    "history",
+    "probe",
+    "choices",
+    "overrides",
+    "wall_time_s",
+    "epochs",
+    "data_version",
+    "colour_basis",
+)
 
 
 def summarize(runs: list[Run], prefix: str = "") -> list[dict[str, Any]]:
     """Each run's config (without machine paths) and record, small enough to commit; its job
     is `prefix` + the job dir's name (``lr_sweep/3``: the stage of an experiment)."""
-    return [{"job": prefix + run.path.name,
-             "config": {k: v for k, v in run.config.items() if k not in ("paths", "ckpt_path")},
-             "record": {k: run.record[k] for k in RECORD_KEYS if k in run.record}}
-            for run in runs]
+    return [
+        {
+            "job": prefix + run.path.name,
+            "config": {k: v for k, v in run.config.items() if k not in ("paths", "ckpt_path")},
+            "record": {k: run.record[k] for k in RECORD_KEYS if k in run.record},
+        }
+        for run in runs
+    ]
 
 
 def write_summary(runs: list[Run] | dict[str, list[Run]], out: Path) -> Path:
     """Write the runs' summary as out/runs.json, which `load_runs(out)` reads back; runs given
     by stage (``{"lr_sweep": [...], ...}``) keep their stage in their job name."""
     stages = runs if isinstance(runs, dict) else {"": runs}
-    entries = [e for stage, members in stages.items()
-               for e in summarize(members, f"{stage}/" if stage else "")]
+    entries = [
+        e
+        for stage, members in stages.items()
+        for e in summarize(members, f"{stage}/" if stage else "")
+    ]
     path = out / SUMMARY
     path.write_text(json.dumps(entries, indent=1) + "\n")
     return path

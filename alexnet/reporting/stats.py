@@ -31,8 +31,10 @@ class Estimate:
         """The mean and its interval clipped to [low, high] (a rate's interval stays a rate)."""
         if self.half_width is None:
             return str(self)
-        return (f"{self.mean:.3f} [{max(low, self.mean - self.half_width):.3f}, "
-                f"{min(high, self.mean + self.half_width):.3f}]")
+        return (
+            f"{self.mean:.3f} [{max(low, self.mean - self.half_width):.3f}, "
+            f"{min(high, self.mean + self.half_width):.3f}]"
+        )
 
 
 def mean_ci(values: Sequence[float], confidence: float = CONFIDENCE) -> Estimate:
@@ -48,8 +50,9 @@ def mean_ci(values: Sequence[float], confidence: float = CONFIDENCE) -> Estimate
     return Estimate(mean, _half(stats.ttest_1samp(values, 0.0), confidence), n)
 
 
-def difference(arm: Sequence[float], reference: Sequence[float],
-               confidence: float = CONFIDENCE) -> tuple[Estimate, bool | None]:
+def difference(
+    arm: Sequence[float], reference: Sequence[float], confidence: float = CONFIDENCE
+) -> tuple[Estimate, bool | None]:
     """mean(arm) - mean(reference) with Welch's interval, and whether the interval excludes 0
     (the difference exceeds the seed-to-seed noise); None when either side has under 2 seeds."""
     n, m = len(arm), len(reference)
@@ -91,8 +94,7 @@ class Ratio:
         return None if self.low is None else bool(self.low > 1 or self.high < 1)
 
 
-def ratio_ci(ratios: Sequence[float], confidence: float = CONFIDENCE, power: float = 0.8
-             ) -> Ratio:
+def ratio_ci(ratios: Sequence[float], confidence: float = CONFIDENCE, power: float = 0.8) -> Ratio:
     """Paired ratios (e.g. tanh's epochs over ReLU's, seed by seed) summarized on the log scale,
     where a ratio and its inverse are equally far from 1."""
     if not ratios or min(ratios) <= 0:
@@ -107,8 +109,13 @@ def ratio_ci(ratios: Sequence[float], confidence: float = CONFIDENCE, power: flo
     if se == 0:
         return Ratio(math.exp(centre), math.exp(centre), math.exp(centre), detectable, n)
     interval = stats.ttest_1samp(logs, 0.0).confidence_interval(confidence)
-    return Ratio(math.exp(centre), math.exp(float(interval.low)), math.exp(float(interval.high)),
-                 detectable, n)
+    return Ratio(
+        math.exp(centre),
+        math.exp(float(interval.low)),
+        math.exp(float(interval.high)),
+        detectable,
+        n,
+    )
 
 
 @dataclass(frozen=True)
@@ -125,8 +132,12 @@ class PairedEffect:
     n: int
 
 
-def paired_difference(arm: dict[int, float], reference: dict[int, float],
-                      confidence: float = CONFIDENCE, power: float = 0.8) -> PairedEffect:
+def paired_difference(
+    arm: dict[int, float],
+    reference: dict[int, float],
+    confidence: float = CONFIDENCE,
+    power: float = 0.8,
+) -> PairedEffect:
     """arm - reference over the seeds both have (seed -> value): arms that share task, data and
     order per seed are compared seed by seed, which removes the seed's own noise."""
     seeds = sorted(set(arm) & set(reference))
@@ -143,8 +154,9 @@ def paired_difference(arm: dict[int, float], reference: dict[int, float],
         return PairedEffect(mean, mean, mean, 0.0 if mean else 1.0, 0.0, n)
     test = stats.ttest_rel([arm[s] for s in seeds], [reference[s] for s in seeds])
     interval = test.confidence_interval(confidence)
-    return PairedEffect(mean, float(interval.low), float(interval.high), float(test.pvalue),
-                        detectable, n)
+    return PairedEffect(
+        mean, float(interval.low), float(interval.high), float(test.pvalue), detectable, n
+    )
 
 
 def holm(p_values: Sequence[float]) -> list[float]:
@@ -162,12 +174,14 @@ def wilson(successes: int, trials: int, confidence: float = CONFIDENCE) -> tuple
     """Wilson's score interval of a proportion (e.g. an accuracy on `trials` images): inside
     [0, 1] even at 0 or `trials` successes, unlike mean ± t * sd."""
     if trials < 1 or not 0 <= successes <= trials:
-        raise ValueError(f"need 0 <= successes <= trials and trials >= 1; got {successes}, "
-                         f"{trials}")
+        raise ValueError(
+            f"need 0 <= successes <= trials and trials >= 1; got {successes}, {trials}"
+        )
     z = float(stats.norm.ppf(0.5 + confidence / 2))
     share = successes / trials
     centre = (share + z * z / (2 * trials)) / (1 + z * z / trials)
-    half = z * math.sqrt(share * (1 - share) / trials + z * z / (4 * trials ** 2)) / (
-        1 + z * z / trials)
+    half = (
+        z * math.sqrt(share * (1 - share) / trials + z * z / (4 * trials**2)) / (1 + z * z / trials)
+    )
     low = 0.0 if successes == 0 else max(0.0, centre - half)  # exact ends, not 1 - 1e-16
     return low, 1.0 if successes == trials else min(1.0, centre + half)

@@ -19,16 +19,20 @@ def _cell(value: Any) -> str:
 def markdown_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None) -> str:
     """`rows` as a markdown table; numbers right-aligned, floats to 4 significant digits."""
     columns = list(columns or (rows[0].keys() if rows else []))
-    numeric = [all(isinstance(r.get(c), (int, float)) or r.get(c) is None for r in rows)
-               for c in columns]
-    lines = ["| " + " | ".join(columns) + " |",
-             "| " + " | ".join("---:" if n else "---" for n in numeric) + " |"]
+    numeric = [
+        all(isinstance(r.get(c), (int, float)) or r.get(c) is None for r in rows) for c in columns
+    ]
+    lines = [
+        "| " + " | ".join(columns) + " |",
+        "| " + " | ".join("---:" if n else "---" for n in numeric) + " |",
+    ]
     lines += ["| " + " | ".join(_cell(r.get(c)) for c in columns) + " |" for r in rows]
     return "\n".join(lines) + "\n"
 
 
-def write_table(rows: Sequence[Mapping[str, Any]], stem: Path,
-                columns: Sequence[str] | None = None) -> str:
+def write_table(
+    rows: Sequence[Mapping[str, Any]], stem: Path, columns: Sequence[str] | None = None
+) -> str:
     """Write `stem`.md and `stem`.csv (full precision); return the markdown."""
     columns = list(columns or (rows[0].keys() if rows else []))
     markdown = markdown_table(rows, columns)

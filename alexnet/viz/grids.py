@@ -27,8 +27,9 @@ def scale_each(images: torch.Tensor) -> torch.Tensor:
     return (images - low.view(-1, 1, 1, 1)) / span.view(-1, 1, 1, 1)
 
 
-def filter_grid(weight: torch.Tensor, num_filters: int | None = None, towers: int = 1,
-                upscale: int = 4) -> torch.Tensor:
+def filter_grid(
+    weight: torch.Tensor, num_filters: int | None = None, towers: int = 1, upscale: int = 4
+) -> torch.Tensor:
     """A grid of conv kernels: RGB for 3 input channels, else the input-channel mean, grayscale.
 
     Each kernel is scaled to its own range. With `towers` > 1 (the paper's two GPUs), the kernels
@@ -42,7 +43,7 @@ def filter_grid(weight: torch.Tensor, num_filters: int | None = None, towers: in
     if upscale > 1:
         kernels = kernels.repeat_interleave(upscale, -1).repeat_interleave(upscale, -2)
     per_tower = -(-count // towers)
-    blocks = [kernels[i:i + per_tower] for i in range(0, count, per_tower)]
+    blocks = [kernels[i : i + per_tower] for i in range(0, count, per_tower)]
     row = min(16, per_tower)
     grids = [make_grid(block, nrow=row, padding=2, pad_value=1.0) for block in blocks]
     width = max(g.shape[-1] for g in grids)
@@ -52,8 +53,9 @@ def filter_grid(weight: torch.Tensor, num_filters: int | None = None, towers: in
     return torch.cat(parts, dim=1)
 
 
-def feature_map_grid(maps: torch.Tensor, num_maps: int | None = None, upscale: int = 1
-                     ) -> torch.Tensor:
+def feature_map_grid(
+    maps: torch.Tensor, num_maps: int | None = None, upscale: int = 1
+) -> torch.Tensor:
     """A grid of the channels of `maps` (N, C, H, W): one row per image, each map scaled alone."""
     count = maps.shape[1] if num_maps is None else max(1, min(num_maps, maps.shape[1]))
     tiles = maps[:, :count].float().cpu().flatten(0, 1).unsqueeze(1)
@@ -81,14 +83,22 @@ def confusion_figure(matrix: torch.Tensor, class_names: list[str] | None = None)
         for i in range(count):
             for j in range(count):
                 if matrix[i, j] > 0:
-                    axes.text(j, i, int(matrix[i, j]), ha="center", va="center", fontsize=6,
-                              color="white" if rates[i, j] > 0.5 else "black")
+                    axes.text(
+                        j,
+                        i,
+                        int(matrix[i, j]),
+                        ha="center",
+                        va="center",
+                        fontsize=6,
+                        color="white" if rates[i, j] > 0.5 else "black",
+                    )
     figure.tight_layout()
     return figure
 
 
-def training_curves_figure(histories: Mapping[str, Sequence[Mapping[str, Any]]],
-                           figsize: tuple[float, float] = (12, 4)) -> NotebookFigure:
+def training_curves_figure(
+    histories: Mapping[str, Sequence[Mapping[str, Any]]], figsize: tuple[float, float] = (12, 4)
+) -> NotebookFigure:
     """Loss (left) and top-1 accuracy (right) per epoch, training solid and validation dashed,
     for each run of `histories` (label -> its metrics.json history)."""
     figure = NotebookFigure(figsize=figsize)
@@ -100,9 +110,15 @@ def training_curves_figure(histories: Mapping[str, Sequence[Mapping[str, Any]]],
             for split, style in (("train", "-"), ("val", "--")):
                 values = [entry.get(f"{split}/{metric}") for entry in history]
                 if any(v is not None for v in values):
-                    axes.plot(epochs, [float("nan") if v is None else v for v in values], style,
-                              color=colour, marker="o", markersize=3,
-                              label=f"{label} {split}" if len(histories) > 1 else split)
+                    axes.plot(
+                        epochs,
+                        [float("nan") if v is None else v for v in values],
+                        style,
+                        color=colour,
+                        marker="o",
+                        markersize=3,
+                        label=f"{label} {split}" if len(histories) > 1 else split,
+                    )
     loss_axes.set_ylabel("cross-entropy loss")
     acc_axes.set_ylabel("top-1 accuracy")
     acc_axes.set_ylim(0, 1)

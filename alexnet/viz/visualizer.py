@@ -55,8 +55,9 @@ def _grid_figure(grid: torch.Tensor, title: str, figsize: tuple[float, float]) -
     return figure
 
 
-def _panels(rows: int, cols: int, figsize: tuple[float, float] | None, cell: float = 2.0
-            ) -> tuple[NotebookFigure, Any]:
+def _panels(
+    rows: int, cols: int, figsize: tuple[float, float] | None, cell: float = 2.0
+) -> tuple[NotebookFigure, Any]:
     """A figure of rows x cols image panels (a 2-D array of axes), all without ticks."""
     figure = NotebookFigure(figsize=figsize or (cell * cols, cell * rows + 0.4))
     axes = figure.subplots(rows, cols, squeeze=False)
@@ -74,17 +75,30 @@ def _batch(images: torch.Tensor) -> torch.Tensor:
     return images.unsqueeze(0) if images.dim() == 3 else images
 
 
-def _overlay_figure(images: torch.Tensor, maps: torch.Tensor, title: str, cmap: str,
-                    alpha: float, symmetric: bool, figsize: tuple[float, float] | None,
-                    stats: Stats) -> NotebookFigure:
+def _overlay_figure(
+    images: torch.Tensor,
+    maps: torch.Tensor,
+    title: str,
+    cmap: str,
+    alpha: float,
+    symmetric: bool,
+    figsize: tuple[float, float] | None,
+    stats: Stats,
+) -> NotebookFigure:
     """One panel per image: the de-normalized image under its heatmap."""
     figure, axes = _panels(1, images.shape[0], figsize, cell=3.0)
     for index, each in enumerate(axes[0]):
         heat = maps[index].float().cpu()
         limit = float(heat.abs().max().clamp_min(1e-12)) if symmetric else 1.0
         each.imshow(_rgb(images[index].cpu(), stats))
-        each.imshow(heat.numpy(), cmap=cmap, alpha=alpha, vmin=-limit if symmetric else 0.0,
-                    vmax=limit, interpolation="bilinear")
+        each.imshow(
+            heat.numpy(),
+            cmap=cmap,
+            alpha=alpha,
+            vmin=-limit if symmetric else 0.0,
+            vmax=limit,
+            interpolation="bilinear",
+        )
         each.set_title(f"image {index}", fontsize=8)
     figure.suptitle(title)
     figure.tight_layout()
@@ -104,9 +118,14 @@ class AlexNetVisualizer:
         a datamodule's `.stats` (ImageNet's by default, as the built-in synthetic data)."""
         self.model, self.stats = model, stats
 
-    def plot_conv_filters(self, layer_name: str = "features.0", num_filters: int = 16,
-                          figsize: tuple[float, float] = (12, 8),
-                          path: str | Path | None = None, show: bool | None = None) -> Figure:
+    def plot_conv_filters(
+        self,
+        layer_name: str = "features.0",
+        num_filters: int = 16,
+        figsize: tuple[float, float] = (12, 8),
+        path: str | Path | None = None,
+        show: bool | None = None,
+    ) -> Figure:
         """The first `num_filters` kernels of conv `layer_name` (all if it has fewer)."""
         weight, towers = conv_weight(self._model(), layer_name)
         count = min(num_filters, weight.shape[0])
@@ -115,10 +134,13 @@ class AlexNetVisualizer:
         return _finish(figure, path, show)
 
     @staticmethod
-    def plot_training_curves(runs: str | Path | Sequence[str | Path],
-                             labels: Sequence[str] | None = None,
-                             figsize: tuple[float, float] = (12, 4),
-                             path: str | Path | None = None, show: bool | None = None) -> Figure:
+    def plot_training_curves(
+        runs: str | Path | Sequence[str | Path],
+        labels: Sequence[str] | None = None,
+        figsize: tuple[float, float] = (12, 4),
+        path: str | Path | None = None,
+        show: bool | None = None,
+    ) -> Figure:
         """Loss and top-1 per epoch (train and validation) of one run dir or several, read from
         their metrics.json; `labels` name the runs (default: the dirs' names)."""
         dirs = [runs] if isinstance(runs, (str, Path)) else list(runs)
@@ -130,13 +152,23 @@ class AlexNetVisualizer:
 
     def _model(self) -> nn.Module:
         if self.model is None:
-            raise InvalidValue("model", None, "this AlexNetVisualizer has no model; pass one: "
-                               "AlexNetVisualizer(model)")
+            raise InvalidValue(
+                "model",
+                None,
+                "this AlexNetVisualizer has no model; pass one: AlexNetVisualizer(model)",
+            )
         return self.model
 
-    def plot_feature_maps(self, image: torch.Tensor, layer_name: str, title: str | None = None,
-                          num_maps: int = 12, figsize: tuple[float, float] = (12, 4),
-                          path: str | Path | None = None, show: bool | None = None) -> Figure:
+    def plot_feature_maps(
+        self,
+        image: torch.Tensor,
+        layer_name: str,
+        title: str | None = None,
+        num_maps: int = 12,
+        figsize: tuple[float, float] = (12, 4),
+        path: str | Path | None = None,
+        show: bool | None = None,
+    ) -> Figure:
         """The first `num_maps` channels of `layer_name`'s output for one image (3, H, W)."""
         model = self._model()
         batch = image.unsqueeze(0) if image.dim() == 3 else image[:1]
@@ -149,18 +181,28 @@ class AlexNetVisualizer:
         finally:
             model.train(was_training)
         if maps.dim() != 4:
-            raise InvalidValue("layer_name", layer_name, "it has no feature maps (not a conv, "
-                               "activation or pool layer)")
+            raise InvalidValue(
+                "layer_name",
+                layer_name,
+                "it has no feature maps (not a conv, activation or pool layer)",
+            )
         count = min(num_maps, maps.shape[1])
         grid = feature_map_grid(maps, count, upscale=max(1, 64 // maps.shape[-1]))
-        figure = _grid_figure(grid, title or f"{layer_name}: {count} of {maps.shape[1]} maps",
-                              figsize)
+        figure = _grid_figure(
+            grid, title or f"{layer_name}: {count} of {maps.shape[1]} maps", figsize
+        )
         return _finish(figure, path, show)
 
-    def plot_grad_cam(self, images: torch.Tensor, layer: str | None = None,
-                      target: int | torch.Tensor | None = None, alpha: float = 0.5,
-                      figsize: tuple[float, float] | None = None,
-                      path: str | Path | None = None, show: bool | None = None) -> Figure:
+    def plot_grad_cam(
+        self,
+        images: torch.Tensor,
+        layer: str | None = None,
+        target: int | torch.Tensor | None = None,
+        alpha: float = 0.5,
+        figsize: tuple[float, float] | None = None,
+        path: str | Path | None = None,
+        show: bool | None = None,
+    ) -> Figure:
         """Grad-CAM of conv `layer` (default: the last) over each image (N, 3, H, W) for `target`
         (default: the predicted class); needs captum."""
         images = _batch(images)
@@ -169,22 +211,41 @@ class AlexNetVisualizer:
         figure = _overlay_figure(images, maps, title, "jet", alpha, False, figsize, self.stats)
         return _finish(figure, path, show)
 
-    def plot_occlusion(self, images: torch.Tensor, target: int | torch.Tensor | None = None,
-                       window: int = 16, stride: int = 8, alpha: float = 0.6,
-                       figsize: tuple[float, float] | None = None,
-                       path: str | Path | None = None, show: bool | None = None) -> Figure:
+    def plot_occlusion(
+        self,
+        images: torch.Tensor,
+        target: int | torch.Tensor | None = None,
+        window: int = 16,
+        stride: int = 8,
+        alpha: float = 0.6,
+        figsize: tuple[float, float] | None = None,
+        path: str | Path | None = None,
+        show: bool | None = None,
+    ) -> Figure:
         """Occlusion over each image: red where hiding a `window` square lowers the `target`
         logit (evidence for), blue where it raises it; needs captum."""
         images = _batch(images)
         maps = occlusion(self._model(), images, target, window, stride)
-        figure = _overlay_figure(images, maps, f"occlusion ({window} px window, stride {stride})",
-                                 "RdBu_r", alpha, True, figsize, self.stats)
+        figure = _overlay_figure(
+            images,
+            maps,
+            f"occlusion ({window} px window, stride {stride})",
+            "RdBu_r",
+            alpha,
+            True,
+            figsize,
+            self.stats,
+        )
         return _finish(figure, path, show)
 
-    def plot_guided_backprop(self, images: torch.Tensor,
-                             target: int | torch.Tensor | None = None,
-                             figsize: tuple[float, float] | None = None,
-                             path: str | Path | None = None, show: bool | None = None) -> Figure:
+    def plot_guided_backprop(
+        self,
+        images: torch.Tensor,
+        target: int | torch.Tensor | None = None,
+        figsize: tuple[float, float] | None = None,
+        path: str | Path | None = None,
+        show: bool | None = None,
+    ) -> Figure:
         """Guided backpropagation of each image, scaled to its own range; needs captum."""
         images = _batch(images)
         grads = scale_each(guided_backprop(self._model(), images, target).float().cpu())
@@ -196,10 +257,16 @@ class AlexNetVisualizer:
         figure.tight_layout()
         return _finish(figure, path, show)
 
-    def plot_top_patches(self, images: torch.Tensor, layer: str = "conv1",
-                         units: Sequence[int] = tuple(range(8)), k: int = 9,
-                         figsize: tuple[float, float] | None = None,
-                         path: str | Path | None = None, show: bool | None = None) -> Figure:
+    def plot_top_patches(
+        self,
+        images: torch.Tensor,
+        layer: str = "conv1",
+        units: Sequence[int] = tuple(range(8)),
+        k: int = 9,
+        figsize: tuple[float, float] | None = None,
+        path: str | Path | None = None,
+        show: bool | None = None,
+    ) -> Figure:
         """One row per unit of `layer`: the `k` patches of `images` that excite it most (their
         receptive fields), best first, titled with the activation."""
         patches = top_patches(self._model(), images, layer, units, k)
@@ -209,17 +276,23 @@ class AlexNetVisualizer:
             axes[row, 0].set_title(f"unit {unit}", fontsize=7, loc="left")
             for column, (patch, crop) in enumerate(zip(patches[unit], crops[unit])):
                 axes[row, column].imshow(_rgb(crop, self.stats), interpolation="nearest")
-                axes[row, column].text(0, 0, f"{patch.activation:.2g}", fontsize=6,
-                                       va="top", color="yellow")
+                axes[row, column].text(
+                    0, 0, f"{patch.activation:.2g}", fontsize=6, va="top", color="yellow"
+                )
         figure.suptitle(f"{layer}: top {k} patches per unit")
         figure.tight_layout()
         return _finish(figure, path, show)
 
-    def plot_nearest_neighbours(self, probes: torch.Tensor, gallery: torch.Tensor, k: int = 5,
-                                layer: str | None = None,
-                                figsize: tuple[float, float] | None = None,
-                                path: str | Path | None = None,
-                                show: bool | None = None) -> Figure:
+    def plot_nearest_neighbours(
+        self,
+        probes: torch.Tensor,
+        gallery: torch.Tensor,
+        k: int = 5,
+        layer: str | None = None,
+        figsize: tuple[float, float] | None = None,
+        path: str | Path | None = None,
+        show: bool | None = None,
+    ) -> Figure:
         """One row per probe: the probe, then its `k` nearest gallery images in the last hidden
         layer (or `layer`), titled with their distance (the paper's Figure 4)."""
         probes = _batch(probes)
@@ -229,10 +302,10 @@ class AlexNetVisualizer:
             axes[row, 0].imshow(_rgb(probes[row].cpu(), self.stats))
             axes[row, 0].set_title("probe", fontsize=7)
             for column in range(indices.shape[1]):
-                axes[row, column + 1].imshow(_rgb(gallery[int(indices[row, column])].cpu(),
-                                                              self.stats))
-                axes[row, column + 1].set_title(f"{float(distances[row, column]):.3g}",
-                                                fontsize=7)
+                axes[row, column + 1].imshow(
+                    _rgb(gallery[int(indices[row, column])].cpu(), self.stats)
+                )
+                axes[row, column + 1].set_title(f"{float(distances[row, column]):.3g}", fontsize=7)
         figure.suptitle("nearest neighbours")
         figure.tight_layout()
         return _finish(figure, path, show)

@@ -5,8 +5,9 @@ from hydra.core.config_store import ConfigStore
 
 from alexnet.launch.slurm_launcher import RequeueingSlurm, RequeueingSlurmConf
 
-ConfigStore.instance().store(group="hydra/launcher", name="requeueing_slurm",
-                             node=RequeueingSlurmConf, provider="alexnet")
+ConfigStore.instance().store(
+    group="hydra/launcher", name="requeueing_slurm", node=RequeueingSlurmConf, provider="alexnet"
+)
 
 
 class RequeueingSlurmLauncher(RequeueingSlurm):

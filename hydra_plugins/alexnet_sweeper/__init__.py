@@ -5,8 +5,9 @@ from hydra.core.config_store import ConfigStore
 
 from alexnet.launch.study_sweeper import StudySweeper, StudySweeperConf
 
-ConfigStore.instance().store(group="hydra/sweeper", name="alexnet_optuna",
-                             node=StudySweeperConf, provider="alexnet")
+ConfigStore.instance().store(
+    group="hydra/sweeper", name="alexnet_optuna", node=StudySweeperConf, provider="alexnet"
+)
 
 
 class StudyOptunaSweeper(StudySweeper):

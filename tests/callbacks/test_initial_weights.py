@@ -14,9 +14,20 @@ KEEP = "+callbacks.initial_weights._target_=alexnet.callbacks.initial_weights.In
 
 def run(tmp_path, name: str, *overrides: str) -> tuple[torch.Tensor, torch.Tensor]:
     """(the kept initial conv1 weights, the final ones) of a 1-epoch tiny run."""
-    train(compose_train(*TINY, "trainer.max_epochs=1", "test=false", "logger=none",
-                        "callbacks=none", "optimizer=adamw", "seed=3", KEEP, *overrides,
-                        output_dir=tmp_path / name))
+    train(
+        compose_train(
+            *TINY,
+            "trainer.max_epochs=1",
+            "test=false",
+            "logger=none",
+            "callbacks=none",
+            "optimizer=adamw",
+            "seed=3",
+            KEEP,
+            *overrides,
+            output_dir=tmp_path / name,
+        )
+    )
     path = resolve_checkpoint(tmp_path / name)
     kept = initial_weights(torch.load(path, map_location="cpu", weights_only=True))
     final = AlexNetModule.load_from_checkpoint(path, map_location="cpu", weights_only=True)
@@ -33,8 +44,16 @@ def test_the_kept_weights_are_the_init_before_any_step(tmp_path):
 
 
 def test_a_checkpoint_without_them_names_the_callback(tmp_path):
-    train(compose_train(*TINY, "trainer.max_epochs=1", "test=false", "logger=none",
-                        "callbacks=none", output_dir=tmp_path / "run"))
+    train(
+        compose_train(
+            *TINY,
+            "trainer.max_epochs=1",
+            "test=false",
+            "logger=none",
+            "callbacks=none",
+            output_dir=tmp_path / "run",
+        )
+    )
     checkpoint = torch.load(resolve_checkpoint(tmp_path / "run"), weights_only=True)
     with pytest.raises(KeyError, match="callbacks.initial_weights"):
         initial_weights(checkpoint)

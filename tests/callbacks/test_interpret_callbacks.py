@@ -23,12 +23,19 @@ from tests.conftest import TINY, compose_train
 
 pytest.importorskip("captum", reason="the interpret extra (captum) is not installed")
 
-OVERRIDES = [*TINY, "callbacks=interpret", "trainer.max_epochs=2", "data.val_per_class=4",
-             "callbacks.grad_cam.num_images=4", "callbacks.nearest_neighbours.num_probes=3",
-             "callbacks.nearest_neighbours.k=4", "callbacks.nearest_neighbours.gallery_size=10",
-             "callbacks.embedding_projector.num_images=9",
-             "callbacks.embedding_projector.thumbnail=16",
-             "checkpoint_every_n_steps=0"]
+OVERRIDES = [
+    *TINY,
+    "callbacks=interpret",
+    "trainer.max_epochs=2",
+    "data.val_per_class=4",
+    "callbacks.grad_cam.num_images=4",
+    "callbacks.nearest_neighbours.num_probes=3",
+    "callbacks.nearest_neighbours.k=4",
+    "callbacks.nearest_neighbours.gallery_size=10",
+    "callbacks.embedding_projector.num_images=9",
+    "callbacks.embedding_projector.thumbnail=16",
+    "checkpoint_every_n_steps=0",
+]
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +43,9 @@ def run(tmp_path_factory):
     out = tmp_path_factory.mktemp("interpret")
     cfg = compose_train(*OVERRIDES, output_dir=out)
     record = train(cfg)
-    module = AlexNetModule.load_from_checkpoint(out / "checkpoints" / "last.ckpt",
-                                                map_location="cpu", weights_only=True)
+    module = AlexNetModule.load_from_checkpoint(
+        out / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True
+    )
     datamodule = AlexNetDataModule(**{k: v for k, v in cfg.data.items() if k != "_target_"})
     datamodule.setup()
     return out, read_events(out), record, module.model.eval(), datamodule
@@ -77,8 +85,7 @@ def test_nearest_neighbour_grid_is_the_final_models_neighbours(run):
     probes, _ = split(datamodule, "val", 3)
     gallery, _ = split(datamodule, "train", 10)
     _, indices = nearest_neighbours(model, probes, gallery, 4)
-    expected = neighbour_grid(display(datamodule, probes),
-                              display(datamodule, gallery), indices)
+    expected = neighbour_grid(display(datamodule, probes), display(datamodule, gallery), indices)
     assert decoded(logged[-1]).shape == expected.shape == (3, 2 + 3 * 66, 2 + 6 * 66)
     assert (decoded(logged[-1]) - expected).abs().max() < 2 / 255
 

@@ -24,8 +24,9 @@ ACTS = [f"act{i}" for i in range(1, 8)]
 def read_events(run_dir: Path) -> list[EventAccumulator]:
     accumulators = []
     for path in sorted((run_dir / "tensorboard").glob("events.out.tfevents.*")):
-        accumulator = EventAccumulator(str(path), size_guidance={"images": 0, "scalars": 0,
-                                                                  "histograms": 0, "tensors": 0})
+        accumulator = EventAccumulator(
+            str(path), size_guidance={"images": 0, "scalars": 0, "histograms": 0, "tensors": 0}
+        )
         accumulator.Reload()
         accumulators.append(accumulator)
     return accumulators
@@ -42,9 +43,15 @@ def image(accumulators, tag):
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
-    overrides = [*TINY, "trainer.max_epochs=2", "data.batch_size=6",
-                 "callbacks.activation_stats.grad_every_n_steps=1", "model=paper2012",
-                 "data.image_size=67", "data.num_classes=4"]
+    overrides = [
+        *TINY,
+        "trainer.max_epochs=2",
+        "data.batch_size=6",
+        "callbacks.activation_stats.grad_every_n_steps=1",
+        "model=paper2012",
+        "data.image_size=67",
+        "data.num_classes=4",
+    ]
     record = train(compose_train(*overrides, output_dir=out))
     return out, read_events(out), record
 
@@ -88,18 +95,24 @@ def test_activation_statistics_histograms_and_gradient_norms(run):
     assert {f"activations/{a}" for a in ACTS} <= histograms
     assert {f"weights/{c}" for c in [*CONVS, "fc6", "fc7", "fc8"]} <= histograms
     assert {f"gradients/{c}" for c in [*CONVS, "fc6", "fc7", "fc8"]} <= scalars
-    zero = [s.value for acc in events if "activations/act1/zero_fraction" in acc.Tags()["scalars"]
-            for s in acc.Scalars("activations/act1/zero_fraction")]
+    zero = [
+        s.value
+        for acc in events
+        if "activations/act1/zero_fraction" in acc.Tags()["scalars"]
+        for s in acc.Scalars("activations/act1/zero_fraction")
+    ]
     assert all(0 < value < 1 for value in zero)  # ReLU: some, not all, exact zeros
 
 
 def test_hparams_hold_the_runs_hyperparameters_and_metrics(run):
     _, events, _ = run
-    content = next(acc.PluginTagToContent("hparams") for acc in events
-                   if acc.PluginTagToContent("hparams"))
+    content = next(
+        acc.PluginTagToContent("hparams") for acc in events if acc.PluginTagToContent("hparams")
+    )
     data = plugin_data_pb2.HParamsPluginData.FromString(content["_hparams_/session_start_info"])
-    hparams = {k: getattr(v, v.WhichOneof("kind"))
-               for k, v in data.session_start_info.hparams.items()}
+    hparams = {
+        k: getattr(v, v.WhichOneof("kind")) for k, v in data.session_start_info.hparams.items()
+    }
     assert hparams["model"] == "paper2012" and hparams["activation"] == "relu"
     # a config value, stored as a number in the event file (perhaps through float32): no arithmetic
     assert hparams["optimizer"] == "adamw" and hparams["lr"] == pytest.approx(2e-4, rel=1e-6)
@@ -122,8 +135,13 @@ def test_pictures_undo_the_runs_own_normalization_not_imagenets(tmp_path):
     # A run normalized with its own statistics (as CIFAR's or MNIST's): its probe images must
     # come back by those, not by ImageNet's (they used to, whatever the data).
     stats = ([0.2, 0.3, 0.4], [0.1, 0.2, 0.3])
-    cfg = compose_train(*TINY, "trainer.max_epochs=1", f"data.mean={stats[0]}",
-                        f"data.std={stats[1]}", output_dir=tmp_path)
+    cfg = compose_train(
+        *TINY,
+        "trainer.max_epochs=1",
+        f"data.mean={stats[0]}",
+        f"data.std={stats[1]}",
+        output_dir=tmp_path,
+    )
     train(cfg)
     logged = image(read_events(tmp_path), "feature_maps/inputs")[0]
     pixels = np.asarray(Image.open(io.BytesIO(logged.encoded_image_string)).convert("RGB"))

@@ -38,9 +38,11 @@ def write_mnist(root: Path, folder: str = "MNIST", train: int = 40, test: int = 
     for prefix, count, seed in (("train", train, 0), ("t10k", test, 1)):
         images, labels = _images(count, 28, 1, seed)
         (raw / f"{prefix}-images-idx3-ubyte").write_bytes(
-            struct.pack(">iiii", 2051, count, 28, 28) + images.tobytes())
+            struct.pack(">iiii", 2051, count, 28, 28) + images.tobytes()
+        )
         (raw / f"{prefix}-labels-idx1-ubyte").write_bytes(
-            struct.pack(">ii", 2049, count) + labels.tobytes())
+            struct.pack(">ii", 2049, count) + labels.tobytes()
+        )
     return root
 
 
@@ -83,8 +85,10 @@ def write_stl10(root: Path, train: int = 30, test: int = 20) -> dict:
         images, labels = _images(count, 96, 3, seed)
         (folder / f"{prefix}_X.bin").write_bytes(images.transpose(0, 3, 2, 1).tobytes())
         (folder / f"{prefix}_y.bin").write_bytes((labels + 1).tobytes())
-        return [[f"{prefix}_X.bin", _md5(folder / f"{prefix}_X.bin")],
-                [f"{prefix}_y.bin", _md5(folder / f"{prefix}_y.bin")]]
+        return [
+            [f"{prefix}_X.bin", _md5(folder / f"{prefix}_X.bin")],
+            [f"{prefix}_y.bin", _md5(folder / f"{prefix}_y.bin")],
+        ]
 
     train_list = write("train", train, 0)
     test_list = write("test", test, 1)

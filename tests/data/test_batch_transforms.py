@@ -21,8 +21,10 @@ def images(count: int = 6) -> list[torch.Tensor]:
     """uint8 (3, H, W) images of different sizes and aspect ratios, as decoding gives them."""
     generator = torch.Generator().manual_seed(0)
     shapes = [(48, 64), (64, 48), (40, 40), (90, 50), (37, 37), (120, 80)]
-    return [torch.randint(0, 256, (3, *shapes[i % 6]), generator=generator, dtype=torch.uint8)
-            for i in range(count)]
+    return [
+        torch.randint(0, 256, (3, *shapes[i % 6]), generator=generator, dtype=torch.uint8)
+        for i in range(count)
+    ]
 
 
 @pytest.mark.parametrize("crop", ["center", "ten_crop"])
@@ -47,15 +49,21 @@ def test_paper_training_images_are_crops_of_the_central_patch_some_mirrored():
     batch = images(32)
     patches = BatchTransform(False, eval_crop="center", image_size=RESIZE, resize=RESIZE)(batch)
     torch.manual_seed(0)
-    crops = BatchTransform(True, augment="paper", image_size=SIZE, resize=RESIZE,
-                           pca_sigma=0.0)(batch)
+    crops = BatchTransform(True, augment="paper", image_size=SIZE, resize=RESIZE, pca_sigma=0.0)(
+        batch
+    )
     assert crops.shape == (32, 3, SIZE, SIZE)
     mirrored = []
     for crop, patch in zip(crops, patches):
-        found = [flip for y in range(RESIZE - SIZE + 1) for x in range(RESIZE - SIZE + 1)
-                 for flip in (False, True)
-                 if torch.allclose((patch.flip(-1) if flip else patch)[:, y:y + SIZE, x:x + SIZE],
-                                   crop, atol=1e-5)]
+        found = [
+            flip
+            for y in range(RESIZE - SIZE + 1)
+            for x in range(RESIZE - SIZE + 1)
+            for flip in (False, True)
+            if torch.allclose(
+                (patch.flip(-1) if flip else patch)[:, y : y + SIZE, x : x + SIZE], crop, atol=1e-5
+            )
+        ]
         assert found, "a training image that is no crop of its central patch"
         mirrored.append(found[0])
     assert 0 < sum(mirrored) < len(mirrored)  # both, each with probability 1/2
@@ -70,8 +78,9 @@ def test_colour_noise_is_the_papers_per_image_shift_along_the_components():
     noisy = BatchTransform(True, pca_sigma=sigma, **transform)(batch)
     shift = (noisy - clean) * torch.tensor(IMAGENET_STD).view(3, 1, 1)  # back in [0, 1] units
     per_image = shift.mean((2, 3))  # (B, 3)
-    torch.testing.assert_close(shift, per_image.view(-1, 3, 1, 1).expand_as(shift), atol=1e-5,
-                               rtol=0)  # one shift per image, the same over its pixels
+    torch.testing.assert_close(
+        shift, per_image.view(-1, 3, 1, 1).expand_as(shift), atol=1e-5, rtol=0
+    )  # one shift per image, the same over its pixels
     # shift = eigvec @ (alpha * eigval) with alpha ~ N(0, sigma): recover alpha
     alpha = per_image @ torch.tensor(PCA_EIGVEC) / torch.tensor(PCA_EIGVAL)
     assert alpha.std(0).sub(sigma).abs().max() < 0.3 * sigma  # 384 draws: std within ~9%

@@ -18,8 +18,14 @@ def first_batch(loader):
 
 @pytest.mark.parametrize("augment", ["paper", "torchvision", "none"])
 def test_imagefolder_layout_with_odd_images(image_folder, augment):
-    dm = AlexNetDataModule(source="imagefolder", root=str(image_folder), image_size=64,
-                           augment=augment, batch_size=4, num_workers=0)
+    dm = AlexNetDataModule(
+        source="imagefolder",
+        root=str(image_folder),
+        image_size=64,
+        augment=augment,
+        batch_size=4,
+        num_workers=0,
+    )
     assert dm.num_classes == 3
     dm.setup("fit")
     assert dm.classes == ["class0", "class1", "class2"]
@@ -31,8 +37,15 @@ def test_imagefolder_layout_with_odd_images(image_folder, augment):
 
 
 def test_ten_crop_evaluation_batches(image_folder):
-    dm = AlexNetDataModule(source="imagefolder", root=str(image_folder), image_size=64,
-                           resize_size=72, eval_crop="ten_crop", batch_size=2, num_workers=0)
+    dm = AlexNetDataModule(
+        source="imagefolder",
+        root=str(image_folder),
+        image_size=64,
+        resize_size=72,
+        eval_crop="ten_crop",
+        batch_size=2,
+        num_workers=0,
+    )
     dm.setup("test")
     images, _ = first_batch(dm.test_dataloader())
     assert images.shape == (2, 10, 3, 64, 64)
@@ -44,8 +57,9 @@ def test_ten_crop_evaluation_batches(image_folder):
 
 def test_root_without_train_val_is_split_per_class(tmp_path):
     root = make_image_folder(tmp_path / "flat", classes=3, per_class=8, split=False)
-    dm = AlexNetDataModule(source="imagefolder", root=str(root), image_size=32, num_workers=0,
-                           val_fraction=0.2)
+    dm = AlexNetDataModule(
+        source="imagefolder", root=str(root), image_size=32, num_workers=0, val_fraction=0.2
+    )
     dm.setup("fit")
     train, val = dm.datasets["train"], dm.datasets["val"]
     assert len(train) + len(val) == 30 and len(val) == 6
@@ -71,14 +85,16 @@ def test_root_without_class_folders_names_the_path(tmp_path):
 def test_empty_class_folder_names_the_folder(image_folder):
     (image_folder / "train" / "class9").mkdir()
     dm = AlexNetDataModule(source="imagefolder", root=str(image_folder), num_workers=0)
-    with pytest.raises(DataError, match=f"class folder {image_folder / 'train' / 'class9'} has "
-                                        "no images"):
+    with pytest.raises(
+        DataError, match=f"class folder {image_folder / 'train' / 'class9'} has no images"
+    ):
         _ = dm.num_classes
 
 
 def test_class_count_must_match_the_data(image_folder):
-    dm = AlexNetDataModule(source="imagefolder", root=str(image_folder), num_classes=5,
-                           num_workers=0)
+    dm = AlexNetDataModule(
+        source="imagefolder", root=str(image_folder), num_classes=5, num_workers=0
+    )
     with pytest.raises(ValueError, match="data.num_classes=5 is not valid; the data at .* has 3"):
         _ = dm.num_classes
 
@@ -88,9 +104,15 @@ def test_imagefolder_needs_a_root():
         AlexNetDataModule(source="imagefolder")
 
 
-@pytest.mark.parametrize(("kwargs", "key"), [
-    ({"augment": "heavy"}, "data.augment"), ({"eval_crop": "five"}, "data.eval_crop"),
-    ({"source": "cifar"}, "data.source"), ({"batch_size": 0}, "data.batch_size")])
+@pytest.mark.parametrize(
+    ("kwargs", "key"),
+    [
+        ({"augment": "heavy"}, "data.augment"),
+        ({"eval_crop": "five"}, "data.eval_crop"),
+        ({"source": "cifar"}, "data.source"),
+        ({"batch_size": 0}, "data.batch_size"),
+    ],
+)
 def test_bad_data_options_name_the_key(kwargs, key):
     with pytest.raises(ValueError, match=f"{key}="):
         AlexNetDataModule(**kwargs)
@@ -110,15 +132,24 @@ def test_fancy_pca_shifts_each_image_by_one_rgb_offset():
 
 def test_small_images_are_resized_up_for_the_crop():
     from PIL import Image
+
     tiny = Image.new("RGB", (10, 7))
     assert train_transform("paper", 224)(tiny).shape == (3, 224, 224)
     assert eval_transform("center", 224)(tiny).shape == (3, 224, 224)
 
 
 def test_synthetic_datamodule_with_augmentation_and_ten_crop():
-    dm = AlexNetDataModule(num_classes=3, image_size=48, augment="paper", eval_crop="ten_crop",
-                           train_per_class=2, val_per_class=1, test_per_class=1, batch_size=3,
-                           num_workers=0)
+    dm = AlexNetDataModule(
+        num_classes=3,
+        image_size=48,
+        augment="paper",
+        eval_crop="ten_crop",
+        train_per_class=2,
+        val_per_class=1,
+        test_per_class=1,
+        batch_size=3,
+        num_workers=0,
+    )
     dm.setup("fit")
     train_images, _ = first_batch(dm.train_dataloader())
     val_images, _ = first_batch(dm.val_dataloader())
@@ -126,8 +157,13 @@ def test_synthetic_datamodule_with_augmentation_and_ten_crop():
 
 
 def test_jpegs_decoded_on_the_device_match_the_loaders_images(image_folder):
-    common = {"source": "imagefolder", "root": str(image_folder), "image_size": 64,
-              "num_workers": 0, "batch_size": 6}
+    common = {
+        "source": "imagefolder",
+        "root": str(image_folder),
+        "image_size": 64,
+        "num_workers": 0,
+        "batch_size": 6,
+    }
     loader = AlexNetDataModule(**common)
     device = AlexNetDataModule(**common, decode="device")
     for dm in (loader, device):
@@ -146,8 +182,14 @@ def test_a_truncated_jpeg_decoded_on_the_device_follows_the_policy(image_folder)
     good = next((image_folder / "val" / "class0").glob("*.jpg"))
     data = good.read_bytes()
     good.write_bytes(data[: len(data) // 3])
-    common = {"source": "imagefolder", "root": str(image_folder), "image_size": 64,
-              "num_workers": 0, "batch_size": 6, "decode": "device"}
+    common = {
+        "source": "imagefolder",
+        "root": str(image_folder),
+        "image_size": 64,
+        "num_workers": 0,
+        "batch_size": 6,
+        "decode": "device",
+    }
     dm = AlexNetDataModule(**common)
     dm.setup("fit")
     batch = next(iter(dm.val_dataloader()))
@@ -179,13 +221,26 @@ def test_decoding_on_the_device_trains_with_workers_callbacks_and_tensorboard(tm
     for split, count in (("train", 12), ("val", 4)):
         for c in range(3):
             for i in range(count):
-                write_image(tmp_path / "jpegs" / split / f"c{c}" / f"{i}.jpg", "RGB", (96, 80),
-                            seed=100 * c + i)
+                write_image(
+                    tmp_path / "jpegs" / split / f"c{c}" / f"{i}.jpg",
+                    "RGB",
+                    (96, 80),
+                    seed=100 * c + i,
+                )
     done = run_script_in_root(
-        "train.py", "model=mini", "trainer=cpu", "data=imagefolder",
-        f"data.root={tmp_path / 'jpegs'}", "data.decode=device", "data.image_size=64",
-        "data.batch_size=12", "trainer.max_epochs=1", "test=false",
-        f"hydra.run.dir={tmp_path / 'run'}", timeout=300)
+        "train.py",
+        "model=mini",
+        "trainer=cpu",
+        "data=imagefolder",
+        f"data.root={tmp_path / 'jpegs'}",
+        "data.decode=device",
+        "data.image_size=64",
+        "data.batch_size=12",
+        "trainer.max_epochs=1",
+        "test=false",
+        f"hydra.run.dir={tmp_path / 'run'}",
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     record = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert record["status"] == "completed" and record["global_step"] == 3
@@ -203,13 +258,26 @@ def test_a_hung_loader_worker_ends_the_run_with_one_line(tmp_path):
     os.mkfifo(stuck)
     started = time.monotonic()
     done = run_script_in_root(
-        "train.py", "model=mini", "trainer=cpu", "data=imagefolder", f"data.root={root}",
-        "data.augment=none", "data.image_size=64", "data.batch_size=4", "data.num_workers=1",
-        "data.loader_timeout_s=3", "logger=none", "callbacks=none", "test=false",
-        f"hydra.run.dir={tmp_path / 'run'}", timeout=120)
+        "train.py",
+        "model=mini",
+        "trainer=cpu",
+        "data=imagefolder",
+        f"data.root={root}",
+        "data.augment=none",
+        "data.image_size=64",
+        "data.batch_size=4",
+        "data.num_workers=1",
+        "data.loader_timeout_s=3",
+        "logger=none",
+        "callbacks=none",
+        "test=false",
+        f"hydra.run.dir={tmp_path / 'run'}",
+        timeout=120,
+    )
     assert done.returncode == 1 and time.monotonic() - started < 90
     assert done.stderr.strip().splitlines()[-1] == (
         "error: no batch from the data loader's workers in data.loader_timeout_s=3.0 s: a "
-        "worker failed (its error is above) or hung")
+        "worker failed (its error is above) or hung"
+    )
     record = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert record["status"] == "failed" and record["error"].startswith("DataError")

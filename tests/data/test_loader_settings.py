@@ -11,32 +11,43 @@ from alexnet import AlexNetDataModule
 from alexnet.data.loaders import LoaderSettings, loader_settings
 
 
-@pytest.mark.parametrize(("device_type", "pin_memory", "pins"), [
-    ("cuda", "auto", True),  # batches bound for a GPU are page-locked
-    ("cpu", "auto", False),
-    ("mps", "auto", False),  # Apple GPUs share memory with the CPU: nothing to pin
-    (None, "auto", False),  # no trainer yet
-    ("cuda", False, False),  # as configured, whatever the device
-    ("cpu", True, True),
-])
+@pytest.mark.parametrize(
+    ("device_type", "pin_memory", "pins"),
+    [
+        ("cuda", "auto", True),  # batches bound for a GPU are page-locked
+        ("cpu", "auto", False),
+        ("mps", "auto", False),  # Apple GPUs share memory with the CPU: nothing to pin
+        (None, "auto", False),  # no trainer yet
+        ("cuda", False, False),  # as configured, whatever the device
+        ("cpu", True, True),
+    ],
+)
 def test_pin_memory_follows_the_device_unless_set(device_type, pin_memory, pins):
     assert loader_settings(device_type, 0, pin_memory).pin_memory is pins
 
 
 def test_worker_options_only_with_workers():
-    assert loader_settings("cuda", 4, persistent_workers=True, prefetch_factor=3) == \
-        LoaderSettings(num_workers=4, pin_memory=True, persistent_workers=True, prefetch_factor=3)
+    assert loader_settings("cuda", 4, persistent_workers=True, prefetch_factor=3) == LoaderSettings(
+        num_workers=4, pin_memory=True, persistent_workers=True, prefetch_factor=3
+    )
     assert loader_settings("cuda", 4, persistent_workers=False).persistent_workers is False
     # The main process loads: DataLoader rejects persistent workers and a prefetch factor there.
-    assert loader_settings("cpu", 0, persistent_workers=True, prefetch_factor=3) == \
-        LoaderSettings(num_workers=0, pin_memory=False, persistent_workers=False,
-                       prefetch_factor=None)
+    assert loader_settings("cpu", 0, persistent_workers=True, prefetch_factor=3) == LoaderSettings(
+        num_workers=0, pin_memory=False, persistent_workers=False, prefetch_factor=None
+    )
 
 
 def loader(pin_memory, trainer=None, num_workers=0):
-    dm = AlexNetDataModule(num_classes=2, image_size=32, train_per_class=2, val_per_class=1,
-                           test_per_class=1, batch_size=2, num_workers=num_workers,
-                           pin_memory=pin_memory)
+    dm = AlexNetDataModule(
+        num_classes=2,
+        image_size=32,
+        train_per_class=2,
+        val_per_class=1,
+        test_per_class=1,
+        batch_size=2,
+        num_workers=num_workers,
+        pin_memory=pin_memory,
+    )
     dm.trainer = trainer
     dm.setup("fit")
     return dm.train_dataloader()
@@ -44,8 +55,9 @@ def loader(pin_memory, trainer=None, num_workers=0):
 
 def on_device(device_type: str) -> SimpleNamespace:
     """As much of a Trainer as the loaders read, on a device this machine may not have."""
-    return SimpleNamespace(strategy=SimpleNamespace(root_device=torch.device(device_type)),
-                           world_size=1, global_rank=0)
+    return SimpleNamespace(
+        strategy=SimpleNamespace(root_device=torch.device(device_type)), world_size=1, global_rank=0
+    )
 
 
 def test_the_datamodule_loaders_use_the_decision():
@@ -59,6 +71,7 @@ def test_the_datamodule_loaders_use_the_decision():
 
 
 def test_bad_pin_memory_names_the_choices():
-    with pytest.raises(ValueError, match="data.pin_memory='yes' is not valid; choose one of: "
-                                         "auto, true, false"):
+    with pytest.raises(
+        ValueError, match="data.pin_memory='yes' is not valid; choose one of: auto, true, false"
+    ):
         loader("yes")

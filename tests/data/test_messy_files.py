@@ -25,9 +25,15 @@ LIMIT = 64 * 64  # a small data.max_image_pixels, so that "over" and "under" sta
 
 def png_header(path: Path, width: int, height: int) -> None:
     """A PNG that claims width x height pixels and holds none: a crafted decompression bomb."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + kind + data +
-                struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
+
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b""))
 
@@ -53,19 +59,27 @@ KINDS = {
     "truncated JPEG": ("truncated.jpg", truncated_jpeg, "skipped"),
     "zero-byte file": ("empty.jpg", lambda p: p.write_bytes(b""), "skipped"),
     "text named .jpg": ("notes.jpg", lambda p: p.write_text("not an image\n"), "skipped"),
-    "PNG named .jpg": ("png.jpg", lambda p: Image.new("RGB", (30, 20), (9, 99, 199)).save(
-        p, format="PNG"), "read"),
+    "PNG named .jpg": (
+        "png.jpg",
+        lambda p: Image.new("RGB", (30, 20), (9, 99, 199)).save(p, format="PNG"),
+        "read",
+    ),
     "16-bit grayscale PNG": ("gray16.png", gray16, "read"),
     "LA": ("la.png", lambda p: Image.new("LA", (20, 30), (128, 50)).save(p), "read"),
     "CMYK": ("cmyk.jpg", lambda p: write_image(p, "CMYK", (40, 30), 2), "read"),
     "1x1 image": ("dot.png", lambda p: Image.new("RGB", (1, 1), (1, 2, 3)).save(p), "read"),
     "palette with transparency": ("palette.png", palette_with_transparency, "read"),
-    "over the pixel limit": ("over.png", lambda p: Image.new("RGB", (65, 64)).save(p),
-                             "skipped"),
-    "just under the pixel limit": ("under.png", lambda p: Image.new("RGB", (64, 64)).save(p),
-                                   "read"),
-    "crafted bomb (15000x15000 header)": ("bomb.png", lambda p: png_header(p, 15000, 15000),
-                                          "skipped"),
+    "over the pixel limit": ("over.png", lambda p: Image.new("RGB", (65, 64)).save(p), "skipped"),
+    "just under the pixel limit": (
+        "under.png",
+        lambda p: Image.new("RGB", (64, 64)).save(p),
+        "read",
+    ),
+    "crafted bomb (15000x15000 header)": (
+        "bomb.png",
+        lambda p: png_header(p, 15000, 15000),
+        "skipped",
+    ),
 }
 
 
@@ -83,8 +97,14 @@ def folder_with(kinds: dict, root: Path) -> Path:
 def test_each_file_kind_is_read_or_skipped_with_a_warning(kind, tmp_path, caplog):
     name, _, outcome = KINDS[kind]
     root = folder_with({kind: KINDS[kind]}, tmp_path / "images")
-    module = AlexNetDataModule(source="imagefolder", root=str(root), image_size=32,
-                               val_fraction=0.3, num_workers=0, max_image_pixels=LIMIT)
+    module = AlexNetDataModule(
+        source="imagefolder",
+        root=str(root),
+        image_size=32,
+        val_fraction=0.3,
+        num_workers=0,
+        max_image_pixels=LIMIT,
+    )
     module.setup()
     dataset = module.datasets["train"].dataset  # SkipBadFiles under the train Subset
     index = [i for i, (path, _) in enumerate(dataset.images.samples) if path.endswith(name)][0]
@@ -112,8 +132,9 @@ def test_a_bomb_is_refused_before_decoding_on_both_paths(tmp_path):
         with pytest.raises(ImageTooLarge, match=r"over data.max_image_pixels=89,478,485"):
             loader(str(tmp_path / "bomb.png"))
     Image.new("RGB", (65, 64)).save(tmp_path / "over.jpg")  # a JPEG to decode on the device
-    with pytest.raises(ImageTooLarge, match="65x64 = 4,160 pixels, over "
-                                            "data.max_image_pixels=4,096"):
+    with pytest.raises(
+        ImageTooLarge, match="65x64 = 4,160 pixels, over data.max_image_pixels=4,096"
+    ):
         load_encoded(str(tmp_path / "over.jpg"), max_pixels=LIMIT)
     # Raised knowingly, the limit lets a big image through.
     assert load_encoded(str(tmp_path / "over.jpg"), max_pixels=65 * 64).dim() == 1
@@ -121,8 +142,14 @@ def test_a_bomb_is_refused_before_decoding_on_both_paths(tmp_path):
 
 def test_under_fail_a_bomb_stops_with_one_line_naming_it(tmp_path):
     root = folder_with({"bomb": KINDS["crafted bomb (15000x15000 header)"]}, tmp_path / "i")
-    module = AlexNetDataModule(source="imagefolder", root=str(root), image_size=32,
-                               val_fraction=0.3, num_workers=0, bad_files="fail")
+    module = AlexNetDataModule(
+        source="imagefolder",
+        root=str(root),
+        image_size=32,
+        val_fraction=0.3,
+        num_workers=0,
+        bad_files="fail",
+    )
     module.setup()
     dataset = module.datasets["train"].dataset
     index = [i for i, (p, _) in enumerate(dataset.images.samples) if p.endswith("bomb.png")][0]
@@ -140,10 +167,22 @@ def test_a_run_with_a_bomb_in_every_split_completes(decode, tmp_path):
                 write_image(root / split / f"c{c}" / f"{i}.jpg", "RGB", (40, 40), c * 10 + i)
         png_header(root / split / "c0" / "bomb.png", 15000, 15000)
         truncated_jpeg(root / split / "c1" / "cut.jpg")
-    cfg = compose_config(["model=mini", "data=imagefolder", f"data.root={root}",
-                          "data.image_size=64", "data.batch_size=4", "data.num_workers=0",
-                          f"data.decode={decode}", "trainer=cpu", "trainer.max_epochs=1",
-                          "logger=none", "callbacks=none"], output_dir=tmp_path / "run")
+    cfg = compose_config(
+        [
+            "model=mini",
+            "data=imagefolder",
+            f"data.root={root}",
+            "data.image_size=64",
+            "data.batch_size=4",
+            "data.num_workers=0",
+            f"data.decode={decode}",
+            "trainer=cpu",
+            "trainer.max_epochs=1",
+            "logger=none",
+            "callbacks=none",
+        ],
+        output_dir=tmp_path / "run",
+    )
     record = train(cfg)
     assert record["status"] == "completed" and "test/acc1" in record["metrics"]
     saved = json.loads((tmp_path / "run" / "metrics.json").read_text())

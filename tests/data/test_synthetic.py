@@ -11,8 +11,9 @@ from alexnet.data.synthetic_hard import GRID, HUE_JITTER, HUE_STEP, MAIN_DRAWS, 
 
 
 def test_create_synthetic_dataset_returns_train_and_test():
-    train, test = create_synthetic_dataset(num_classes=4, samples_per_class=10, image_size=64,
-                                           seed=3)
+    train, test = create_synthetic_dataset(
+        num_classes=4, samples_per_class=10, image_size=64, seed=3
+    )
     assert (len(train), len(test)) == (40, 8)
     image, label = train[5]
     assert image.shape == (3, 64, 64) and image.dtype == torch.float32 and label == 1
@@ -73,8 +74,14 @@ def test_classes_differ_in_shape_orientation_texture_or_colour():
 def test_the_cache_serves_the_same_images_and_respects_its_limit():
     from alexnet.data import AlexNetDataModule
 
-    sizes = dict(num_classes=3, image_size=32, train_per_class=5, val_per_class=2,
-                 test_per_class=2, num_workers=0)
+    sizes = dict(
+        num_classes=3,
+        image_size=32,
+        train_per_class=5,
+        val_per_class=2,
+        test_per_class=2,
+        num_workers=0,
+    )
     cached = AlexNetDataModule(**sizes)
     cached.setup()
     drawn = AlexNetDataModule(**sizes, cache=False)
@@ -92,9 +99,11 @@ def test_the_cache_serves_the_same_images_and_respects_its_limit():
 
 def _closed_under_flip(angles: set[float]) -> bool:
     """Every angle's mirror image pi - t is among `angles` (stripes: modulo pi, to 1e-9)."""
+
     def apart(a: float, b: float) -> float:
         gap = (a - b) % math.pi
         return min(gap, math.pi - gap)
+
     return all(min(apart(math.pi - a, b) for b in angles) < 1e-9 for a in angles)
 
 
@@ -122,11 +131,17 @@ def test_the_hard_classes_sit_on_a_grid_with_overlapping_nuisances():
         if index % shapes < shapes - 1:
             other = specs[index + 1]
             assert other.shape != spec.shape and (other.hue, other.angle, other.frequency) == (
-                spec.hue, spec.angle, spec.frequency)
+                spec.hue,
+                spec.angle,
+                spec.frequency,
+            )
         if index + shapes < len(specs) and (index // shapes) % GRID[1] == 0:
             other = specs[index + shapes]
             assert other.hue != spec.hue and (other.shape, other.angle, other.frequency) == (
-                spec.shape, spec.angle, spec.frequency)
+                spec.shape,
+                spec.angle,
+                spec.frequency,
+            )
     # Neighbouring hue levels overlap: some hue values belong to either class.
     assert 2 * HUE_JITTER > HUE_STEP
     low = [object_params(specs[0], [0.5] * 9 + [u, 0.5, 0.5])["hue"] for u in (0.0, 1.0)]
@@ -155,27 +170,39 @@ def test_every_augmentation_is_scored_on_the_same_validation_images():
     # images, and the un-augmented training images the probe scores, are the same for each.
     from alexnet.data import AlexNetDataModule
 
-    sizes = dict(num_classes=3, image_size=32, train_per_class=4, val_per_class=2,
-                 test_per_class=2, num_workers=0)
+    sizes = dict(
+        num_classes=3,
+        image_size=32,
+        train_per_class=4,
+        val_per_class=2,
+        test_per_class=2,
+        num_workers=0,
+    )
     modules = [AlexNetDataModule(**sizes, augment=augment) for augment in ("none", "paper")]
     for module in modules:
         module.setup()
     plain, augmented = modules
     for split in ("val", "test"):
         for index in range(6):  # exact: the same rendering and normalization on both sides
-            assert torch.equal(plain.datasets[split][index][0],
-                               augmented.datasets[split][index][0])
-    assert torch.equal(plain.unaugmented_train_split()[5][0],
-                       augmented.unaugmented_train_split()[5][0])
+            assert torch.equal(plain.datasets[split][index][0], augmented.datasets[split][index][0])
+    assert torch.equal(
+        plain.unaugmented_train_split()[5][0], augmented.unaugmented_train_split()[5][0]
+    )
 
 
 def test_the_hard_task_is_a_data_option_and_its_version_is_recorded(tmp_path):
     from alexnet.data import AlexNetDataModule
     from alexnet.errors import InvalidValue
 
-    module = AlexNetDataModule(num_classes=10, image_size=32, train_per_class=2,
-                               val_per_class=1, test_per_class=1, num_workers=0,
-                               difficulty="hard")
+    module = AlexNetDataModule(
+        num_classes=10,
+        image_size=32,
+        train_per_class=2,
+        val_per_class=1,
+        test_per_class=1,
+        num_workers=0,
+        difficulty="hard",
+    )
     module.setup()
     assert module.data_version == "hard-v1" and module.datasets["val"].difficulty == "hard"
     assert AlexNetDataModule(image_size=32).data_version == "easy-v2"
@@ -193,8 +220,7 @@ def test_a_batch_drawn_at_once_is_the_loaders_images(difficulty):
     batch = data.render_batch(torch.tensor(indices), torch.device("cpu"))
     # The same operations on other shapes: elementwise kernels may take their scalar tails at
     # other elements (a last-bit difference in sin/exp on a vectorized CPU), so not bit for bit.
-    torch.testing.assert_close(batch, torch.stack([data[i][0] for i in indices]), atol=1e-5,
-                               rtol=0)
+    torch.testing.assert_close(batch, torch.stack([data[i][0] for i in indices]), atol=1e-5, rtol=0)
 
 
 class CountCalls(torch.overrides.TorchFunctionMode):

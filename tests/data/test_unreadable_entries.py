@@ -42,8 +42,9 @@ def test_broken_links_and_link_loops_are_skipped_with_a_warning(tmp_path, caplog
     assert f"{root / 'loop'}: a symbolic link loop" in said
     assert f"{root / 'a' / 'back'}: a symbolic link loop" in said
     assert f"{root / 'b' / 'lost.jpg'}: a broken symbolic link" in said
-    datamodule = AlexNetDataModule(source="imagefolder", root=str(root), image_size=32,
-                                   num_workers=0, val_fraction=0.34)
+    datamodule = AlexNetDataModule(
+        source="imagefolder", root=str(root), image_size=32, num_workers=0, val_fraction=0.34
+    )
     datamodule.setup("fit")
     assert datamodule.num_classes == 2
     assert len(datamodule.datasets["train"]) + len(datamodule.datasets["val"]) == 6
@@ -57,9 +58,11 @@ def test_a_root_with_nothing_readable_is_one_line(tmp_path):
     with pytest.raises(DataError) as caught:
         class_names(root)
     message = str(caught.value)
-    assert message == (f"data root {root} has no readable class folders (expected {root}/<class>"
-                       "/*.jpg; skipped: gone (a broken symbolic link), loop (a symbolic link "
-                       "loop))")
+    assert message == (
+        f"data root {root} has no readable class folders (expected {root}/<class>"
+        "/*.jpg; skipped: gone (a broken symbolic link), loop (a symbolic link "
+        "loop))"
+    )
 
 
 def as_unprivileged(work: Callable[[], object], timeout_s: float = 60) -> dict:
@@ -114,5 +117,4 @@ def test_folders_without_permission_are_skipped_or_one_line(shared_dir):
     root.chmod(0o000)
     refused = as_unprivileged(lambda: class_names(root))
     assert listed == {"result": ["a"]}
-    assert refused == {"error": f"DataError: data root {root} cannot be read "
-                                "(Permission denied)"}
+    assert refused == {"error": f"DataError: data root {root} cannot be read (Permission denied)"}

@@ -16,9 +16,16 @@ def measured(claim_id: str, deltas: list[float], scale: str = "difference") -> M
 
 def test_the_declared_claims_cover_the_papers_list():
     analysis, claims = load_claims()
-    assert [c.id for c in claims] == ["relu_speed", "lrn", "overlapping_pooling", "pca_colour",
-                                      "dropout_overfitting", "augmentation_overfitting",
-                                      "tower_colour", "localization"]
+    assert [c.id for c in claims] == [
+        "relu_speed",
+        "lrn",
+        "overlapping_pooling",
+        "pca_colour",
+        "dropout_overfitting",
+        "augmentation_overfitting",
+        "tower_colour",
+        "localization",
+    ]
     assert analysis["correction"] == "holm" and analysis["pairing"] == "seed"
     assert all(c.direction in (1, -1) and c.reference != c.treatment for c in claims)
 
@@ -31,8 +38,9 @@ def test_verdicts_read_the_sign_of_effects_beyond_noise():
     strong_down = measured("overlapping_pooling", [-0.05, -0.06, -0.055, -0.052, -0.058])
     results = verdicts([(lrn, strong_up), (pooling, strong_down)], analysis)
     assert [verdict for _, verdict in results] == [words["agrees"], words["contradicts"]]
-    one_seed = Measured("lrn", PairedEffect(0.1, None, None, None, None, 1), "difference",
-                        "hard-v1", "cpu", [0])
+    one_seed = Measured(
+        "lrn", PairedEffect(0.1, None, None, None, None, 1), "difference", "hard-v1", "cpu", [0]
+    )
     assert verdicts([(lrn, one_seed)], analysis) == [(None, words["undecided"])]
 
 
@@ -54,14 +62,20 @@ def test_the_claims_page_lists_every_claim_with_its_measure_or_none(tmp_path):
     write_effect(ablation, measured("lrn", [0.05, 0.06, 0.055, 0.052, 0.058]))
     relu = tmp_path / "relu_vs_tanh"
     relu.mkdir()
-    write_effect(relu, measured("relu_speed", [math.log(r) for r in (1.5, 2.0, 1.8, 1.6, 1.7)],
-                                "log-ratio"))
+    write_effect(
+        relu, measured("relu_speed", [math.log(r) for r in (1.5, 2.0, 1.8, 1.6, 1.7)], "log-ratio")
+    )
     out = module.main(["--results", str(tmp_path)])
     text = out.read_text()
-    rows = {line.split(" | ")[0].lstrip("| "): line for line in text.splitlines()
-            if line.startswith("| ") and "---" not in line}
+    rows = {
+        line.split(" | ")[0].lstrip("| "): line
+        for line in text.splitlines()
+        if line.startswith("| ") and "---" not in line
+    }
     assert len(rows) == 1 + 8  # the header and one row per declared claim
-    assert "agrees, beyond noise" in rows["ReLU networks train several times faster than tanh "
-                                          "networks"]
+    assert (
+        "agrees, beyond noise"
+        in rows["ReLU networks train several times faster than tanh networks"]
+    )
     assert "1.71x" in text  # the geometric mean of the ratios, exp(mean log)
     assert "+5.5 points" in text and text.count("not measured yet") == 6

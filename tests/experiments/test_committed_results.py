@@ -12,17 +12,23 @@ from tests.conftest import ROOT
 from tests.experiments.conftest import load
 
 RESULTS = ROOT / "experiments" / "results"
-REPORTS = {"relu_vs_tanh": ["relu_vs_tanh.md", "relu_vs_tanh.csv", "lr_sweep.csv", "effect.json"],
-           **{folder.name: ["ablation.md", "ablation.csv", "effect.json"]
-              for folder in sorted(RESULTS.glob("ablation_*"))},
-           "calibrate_hard": ["calibration.md", "calibration.csv"],
-           "dropout": ["dropout.md", "dropout.csv"],
-           "tower_colour": ["tower_colour.md", "tower_colour.csv", "effect.json"],
-           "localization": ["localization.md", "localization.csv", "effect.json"]}
-STATIC = {"architecture": ["presets.md", "presets.csv", "architecture_mini.md"],
-          "activations": ["activations.md", "activations.csv"],
-          "lr_schedules": ["lr_schedules.md", "lr_schedules.csv"],
-          "legacy": ["legacy.md", "legacy.csv"]}
+REPORTS = {
+    "relu_vs_tanh": ["relu_vs_tanh.md", "relu_vs_tanh.csv", "lr_sweep.csv", "effect.json"],
+    **{
+        folder.name: ["ablation.md", "ablation.csv", "effect.json"]
+        for folder in sorted(RESULTS.glob("ablation_*"))
+    },
+    "calibrate_hard": ["calibration.md", "calibration.csv"],
+    "dropout": ["dropout.md", "dropout.csv"],
+    "tower_colour": ["tower_colour.md", "tower_colour.csv", "effect.json"],
+    "localization": ["localization.md", "localization.csv", "effect.json"],
+}
+STATIC = {
+    "architecture": ["presets.md", "presets.csv", "architecture_mini.md"],
+    "activations": ["activations.md", "activations.csv"],
+    "lr_schedules": ["lr_schedules.md", "lr_schedules.csv"],
+    "legacy": ["legacy.md", "legacy.csv"],
+}
 
 
 def check_provenance(folder):
@@ -42,8 +48,11 @@ def test_a_committed_report_is_remade_from_its_runs(name, tmp_path):
     runs = json.loads((committed / "runs.json").read_text())
     # Every run completed, or diverged: an outcome its report counts (ReLU at a high rate), not
     # a crash.
-    assert all(r["record"]["status"] == "completed"
-               or r["record"].get("error", "").startswith("DivergenceError") for r in runs)
+    assert all(
+        r["record"]["status"] == "completed"
+        or r["record"].get("error", "").startswith("DivergenceError")
+        for r in runs
+    )
     seeds = {r["config"]["seed"] for r in runs}
     # The cpu size's default: at least 3 seeds per arm (the calibration declares 2 per size).
     assert len(seeds) >= (2 if name == "calibrate_hard" else 3)
@@ -51,8 +60,9 @@ def test_a_committed_report_is_remade_from_its_runs(name, tmp_path):
     out = load(script).main(["--report", str(committed), "--out", str(tmp_path / name)])
     for file in REPORTS[name]:
         if file.endswith(".json"):  # the same numbers, up to the last bit of a float
-            assert same_numbers(json.loads((out / file).read_text()),
-                                json.loads((committed / file).read_text())), file
+            assert same_numbers(
+                json.loads((out / file).read_text()), json.loads((committed / file).read_text())
+            ), file
         else:
             assert without_remade(out / file) == without_remade(committed / file), file
     # The re-made report names the commit that re-made it, beside the training's.
@@ -68,7 +78,8 @@ def same_numbers(made, committed) -> bool:
     replaced differ in the last bit)."""
     if isinstance(made, dict) and isinstance(committed, dict):
         return made.keys() == committed.keys() and all(
-            same_numbers(made[k], committed[k]) for k in made)
+            same_numbers(made[k], committed[k]) for k in made
+        )
     if isinstance(made, list) and isinstance(committed, list):
         return len(made) == len(committed) and all(map(same_numbers, made, committed))
     if isinstance(made, float) or isinstance(committed, float):

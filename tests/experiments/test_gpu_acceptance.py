@@ -18,8 +18,13 @@ SCRIPT = ROOT / "experiments" / "gpu_acceptance.py"
 
 @pytest.mark.slow
 def test_every_step_passes_on_the_cpu(tmp_path):
-    done = subprocess.run([sys.executable, str(SCRIPT), "--cpu", "--out", str(tmp_path)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=900)
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "--cpu", "--out", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert done.returncode == 0, (summary["verdict"], done.stderr[-3000:])
     steps = summary["steps"]
@@ -29,14 +34,18 @@ def test_every_step_passes_on_the_cpu(tmp_path):
         assert "passed" in statuses, name  # each step asserted something here
         skipped = [c for c in step["checks"] if c["status"] == "skipped"]
         assert all("CUDA" in c["detail"] or "GPU" in c["detail"] for c in skipped), skipped
-    assert summary["provenance"]["commit"] and "summary.md" in {p.name for p in
-                                                                tmp_path.iterdir()}
+    assert summary["provenance"]["commit"] and "summary.md" in {p.name for p in tmp_path.iterdir()}
 
 
 def test_a_failing_step_is_reported_and_the_exit_status_says_so(tmp_path):
     # Without CUDA, the GPU mode's probe fails with its reason; the run still writes its summary.
-    done = subprocess.run([sys.executable, str(SCRIPT), "--only", "probe", "--out",
-                           str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), "--only", "probe", "--out", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     summary = json.loads((tmp_path / "summary.json").read_text())
     if summary["provenance"]["machine"]["gpu"]:
         pytest.skip("this machine has a GPU: the probe passes")
@@ -53,8 +62,11 @@ def test_a_step_past_its_timeout_is_killed_with_what_it_started(tmp_path):
     result = module.run_step("train_eval_resume", "cpu", tmp_path, timeout=3)
     assert result["status"] == "failed" and result["error"].startswith("timed out after 3 s")
     time.sleep(1)
-    left = [p for p in Path("/proc").iterdir() if p.name.isdigit()
-            and str(tmp_path).encode() in _cmdline(p)]
+    left = [
+        p
+        for p in Path("/proc").iterdir()
+        if p.name.isdigit() and str(tmp_path).encode() in _cmdline(p)
+    ]
     assert not left  # the train.py it had started is gone too
 
 

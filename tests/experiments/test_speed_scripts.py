@@ -10,22 +10,46 @@ from tests.experiments.conftest import load
 def table_rows(text: str) -> list[list[str]]:
     """The body rows of the markdown tables in `text`, as cells."""
     rows = [line.strip("|").split("|") for line in text.splitlines() if line.startswith("| ")]
-    return [[cell.strip() for cell in row] for row in rows
-            if not row[0].strip().startswith(("precision", "pipeline", "setting", "---"))]
+    return [
+        [cell.strip() for cell in row]
+        for row in rows
+        if not row[0].strip().startswith(("precision", "pipeline", "setting", "---"))
+    ]
 
 
 @pytest.mark.slow
 def test_benchmark_prints_every_row(capsys):
     # Every row, at the smallest sizes: 2 timed blocks, 50 ms matmul windows.
-    load("benchmark").main(["--image-size", "64", "--batches", "2", "--steps", "2",
-                            "--warmup", "0", "--workers", "1", "--force-bf16",
-                            "--matmul-sizes", "64", "128", "--matmul-window-s", "0.05"])
+    load("benchmark").main(
+        [
+            "--image-size",
+            "64",
+            "--batches",
+            "2",
+            "--steps",
+            "2",
+            "--warmup",
+            "0",
+            "--workers",
+            "1",
+            "--force-bf16",
+            "--matmul-sizes",
+            "64",
+            "128",
+            "--matmul-window-s",
+            "0.05",
+        ]
+    )
     out = capsys.readouterr().out
     rows = table_rows(out)
     training = [r for r in rows if r[0] in ("fp32", "bf16-mixed")]
     assert [(r[0], r[1]) for r in training] == [
-        ("fp32", "contiguous"), ("fp32", "contiguous"), ("fp32", "channels_last"),
-        ("bf16-mixed", "contiguous"), ("bf16-mixed", "channels_last")]
+        ("fp32", "contiguous"),
+        ("fp32", "contiguous"),
+        ("fp32", "channels_last"),
+        ("bf16-mixed", "contiguous"),
+        ("bf16-mixed", "channels_last"),
+    ]
     assert training[0][4].startswith("(plain again)")
     for row in training:
         plain, ratio = float(row[3]), float(row[5])
@@ -38,9 +62,21 @@ def test_benchmark_prints_every_row(capsys):
 @pytest.mark.slow
 def test_loader_settings_prints_every_setting(capsys):
     module = load("loader_settings")
-    module.main(["--sources", "synthetic", "--epochs", "2", "--repeats", "1",
-                 "--train-per-class", "4", "model=mini", "data.image_size=64",
-                 "data.batch_size=8"])
+    module.main(
+        [
+            "--sources",
+            "synthetic",
+            "--epochs",
+            "2",
+            "--repeats",
+            "1",
+            "--train-per-class",
+            "4",
+            "model=mini",
+            "data.image_size=64",
+            "data.batch_size=8",
+        ]
+    )
     rows = table_rows(capsys.readouterr().out)
     assert [r[0] for r in rows] == [label for label, _ in module.SETTINGS["synthetic"]]
     default = float(rows[0][1])
@@ -52,15 +88,28 @@ def test_loader_settings_prints_every_setting(capsys):
 def test_data_path_compares_each_cache_setting_with_the_model_alone(tmp_path):
     from alexnet.reporting.tables import read_csv
 
-    out = load("data_path").main(["--image-size", "64", "--epochs", "2", "--rounds", "1",
-                                  "--train-per-class", "6", "--preset", "mini",
-                                  "--out", str(tmp_path)])
+    out = load("data_path").main(
+        [
+            "--image-size",
+            "64",
+            "--epochs",
+            "2",
+            "--rounds",
+            "1",
+            "--train-per-class",
+            "6",
+            "--preset",
+            "mini",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     rows = read_csv(out / "data_path.csv")
-    assert [r["data path"] for r in rows] == ["before: data.cache=false",
-                                             "after: data.cache=true"]
+    assert [r["data path"] for r in rows] == ["before: data.cache=false", "after: data.cache=true"]
     for row in rows:
         ratio = float(row["end-to-end / model-only"])
         assert float(row["model-only img/s"]) > 0 and 0.05 < ratio < 20
-        assert ratio == pytest.approx(float(row["end-to-end img/s"]) /
-                                      float(row["model-only img/s"]), rel=0.01)
+        assert ratio == pytest.approx(
+            float(row["end-to-end img/s"]) / float(row["model-only img/s"]), rel=0.01
+        )
     assert (out / "provenance.json").is_file()

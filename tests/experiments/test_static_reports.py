@@ -9,8 +9,14 @@ from tests.experiments.conftest import load
 def test_architecture_tables_and_reduction(tmp_path):
     out = load("architecture").main(["--out", str(tmp_path)])
     assert {p.name for p in out.iterdir()} >= {
-        "architecture_alexnet.md", "architecture_alexnet.csv", "architecture_paper2012.csv",
-        "architecture_mini.csv", "presets.md", "presets.csv", "layers.png"}
+        "architecture_alexnet.md",
+        "architecture_alexnet.csv",
+        "architecture_paper2012.csv",
+        "architecture_mini.csv",
+        "presets.md",
+        "presets.csv",
+        "layers.png",
+    }
     presets = {r["preset"]: r for r in read_csv(out / "presets.csv")}
     assert int(presets["alexnet"]["params"]) == 61_100_840
     assert int(presets["paper2012"]["params"]) == 60_965_224
@@ -25,8 +31,7 @@ def test_architecture_tables_and_reduction(tmp_path):
 def test_activations_table_and_figure(tmp_path):
     out = load("activations").main(["--out", str(tmp_path)])
     table = {r["activation"]: r for r in read_csv(out / "activations.csv")}
-    assert list(table) == ["relu", "tanh", "sigmoid", "relu6", "leaky_relu", "elu", "gelu",
-                           "silu"]
+    assert list(table) == ["relu", "tanh", "sigmoid", "relu6", "leaky_relu", "elu", "gelu", "silu"]
     assert float(table["sigmoid"]["f'(2)"]) == pytest.approx(0.105, abs=5e-4)
     assert float(table["sigmoid"]["f(2)"]) == pytest.approx(0.8808, abs=1e-4)
     assert float(table["tanh"]["f'(2)"]) == pytest.approx(0.0707, abs=1e-4)
@@ -41,13 +46,21 @@ def test_activations_table_and_figure(tmp_path):
 def test_lr_schedules_follow_the_schedule_configs(tmp_path):
     out = load("lr_schedules").main(["--out", str(tmp_path), "--steps-per-epoch", "2"])
     rows = read_csv(out / "lr_schedules.csv")
-    table = {r["schedule"]: {k: float(v) for k, v in r.items() if k.startswith("epoch")}
-             for r in rows}
+    table = {
+        r["schedule"]: {k: float(v) for k, v in r.items() if k.startswith("epoch")} for r in rows
+    }
     driven = {r["schedule"]: r["driven_by"] for r in rows}
     assert driven["plateau"] == "a simulated validation accuracy (no training run)"
     assert driven["cosine"] == "the epoch (and step) count"
-    assert set(table) == {"constant", "step", "multistep", "cosine", "exponential", "plateau",
-                          "warmup+cosine"}
+    assert set(table) == {
+        "constant",
+        "step",
+        "multistep",
+        "cosine",
+        "exponential",
+        "plateau",
+        "warmup+cosine",
+    }
     # The schedules are Python float arithmetic (no tensor kernels), written with repr: equal
     # to the decimal values up to products like 0.01 * 0.1 = 0.0010000000000000002.
     assert table["constant"]["epoch 89"] == pytest.approx(0.01, rel=1e-9)

@@ -14,8 +14,11 @@ def test_notebook_is_stored_without_outputs():
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]
     assert all(not cell.outputs and cell.execution_count is None for cell in code)
-    headings = [cell.source.splitlines()[0] for cell in notebook.cells
-                if cell.cell_type == "markdown" and cell.source.startswith("## Part")]
+    headings = [
+        cell.source.splitlines()[0]
+        for cell in notebook.cells
+        if cell.cell_type == "markdown" and cell.source.startswith("## Part")
+    ]
     assert len(headings) == PARTS
 
 
@@ -24,8 +27,12 @@ def test_notebook_runs_and_every_figure_cell_shows_an_image(tmp_path, monkeypatc
     monkeypatch.setenv("ALEXNET_TOUR_SIZE", "tiny")
     monkeypatch.setenv("ALEXNET_TOUR_OUT", str(tmp_path))
     notebook = nbformat.read(NOTEBOOK, as_version=4)
-    NotebookClient(notebook, timeout=600, kernel_name="python3",
-                   resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
+    NotebookClient(
+        notebook,
+        timeout=600,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(NOTEBOOK.parent)}},
+    ).execute()
     figures = [cell for cell in notebook.cells if "figure" in cell.metadata.get("tags", [])]
     assert len(figures) >= PARTS  # every part draws at least one figure
     for cell in figures:

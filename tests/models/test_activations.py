@@ -13,7 +13,15 @@ CONF = Path(__file__).resolve().parents[2] / "alexnet" / "conf" / "activation"
 
 def test_registry_has_the_eight_activations():
     assert activation_names() == [
-        "relu", "tanh", "sigmoid", "relu6", "leaky_relu", "elu", "gelu", "silu"]
+        "relu",
+        "tanh",
+        "sigmoid",
+        "relu6",
+        "leaky_relu",
+        "elu",
+        "gelu",
+        "silu",
+    ]
 
 
 @pytest.mark.parametrize("name", list(ACTIVATIONS))
@@ -42,8 +50,9 @@ def test_activation_parameters_are_passed():
 
 
 def test_unknown_activation_parameter_lists_the_valid_ones():
-    with pytest.raises(ValueError, match="leaky_relu has no parameter slope; its parameters: "
-                                         "negative_slope"):
+    with pytest.raises(
+        ValueError, match="leaky_relu has no parameter slope; its parameters: negative_slope"
+    ):
         make_activation("leaky_relu", {"slope": 0.1})
 
 

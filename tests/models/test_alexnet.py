@@ -27,12 +27,21 @@ def test_module_layout_matches_torchvision():
     for name, index in CONV_INDICES.items():
         assert isinstance(model.features[index], nn.Conv2d), name
     assert [type(m) for m in model.classifier] == [
-        nn.Dropout, nn.Linear, nn.ReLU, nn.Dropout, nn.Linear, nn.ReLU, nn.Linear]
+        nn.Dropout,
+        nn.Linear,
+        nn.ReLU,
+        nn.Dropout,
+        nn.Linear,
+        nn.ReLU,
+        nn.Linear,
+    ]
     assert isinstance(model.avgpool, nn.AdaptiveAvgPool2d)
 
 
-@pytest.mark.parametrize(("preset", "classes", "count"), [
-    ("alexnet", 1000, 61_100_840), ("paper2012", 1000, 60_965_224), ("mini", 10, 2_494_794)])
+@pytest.mark.parametrize(
+    ("preset", "classes", "count"),
+    [("alexnet", 1000, 61_100_840), ("paper2012", 1000, 60_965_224), ("mini", 10, 2_494_794)],
+)
 def test_preset_parameter_counts(preset, classes, count):
     model = create_model(preset, num_classes=classes)
     assert sum(p.numel() for p in model.parameters()) == count
@@ -41,20 +50,41 @@ def test_preset_parameter_counts(preset, classes, count):
 def test_mini_is_the_notebooks_layer_for_layer():
     model = create_model("mini", num_classes=10)
     assert type(model) is MiniAlexNet
-    convs = [(m.in_channels, m.out_channels, m.kernel_size, m.stride, m.padding)
-             for m in model.features if isinstance(m, nn.Conv2d)]
-    assert convs == [(3, 32, (7, 7), (2, 2), (2, 2)), (32, 64, (5, 5), (1, 1), (2, 2)),
-                     (64, 128, (3, 3), (1, 1), (1, 1))]
+    convs = [
+        (m.in_channels, m.out_channels, m.kernel_size, m.stride, m.padding)
+        for m in model.features
+        if isinstance(m, nn.Conv2d)
+    ]
+    assert convs == [
+        (3, 32, (7, 7), (2, 2), (2, 2)),
+        (32, 64, (5, 5), (1, 1), (2, 2)),
+        (64, 128, (3, 3), (1, 1), (1, 1)),
+    ]
     assert [type(m) for m in model.features] == [
-        nn.Conv2d, nn.ReLU, nn.MaxPool2d, nn.Conv2d, nn.ReLU, nn.MaxPool2d, nn.Conv2d, nn.ReLU,
-        nn.AdaptiveAvgPool2d]
-    assert all((p.kernel_size, p.stride) == (3, 2) for p in model.features
-               if isinstance(p, nn.MaxPool2d))
+        nn.Conv2d,
+        nn.ReLU,
+        nn.MaxPool2d,
+        nn.Conv2d,
+        nn.ReLU,
+        nn.MaxPool2d,
+        nn.Conv2d,
+        nn.ReLU,
+        nn.AdaptiveAvgPool2d,
+    ]
+    assert all(
+        (p.kernel_size, p.stride) == (3, 2) for p in model.features if isinstance(p, nn.MaxPool2d)
+    )
     assert model.features[8].output_size == (6, 6)
-    assert [type(m) for m in model.classifier] == [nn.Dropout, nn.Linear, nn.ReLU, nn.Dropout,
-                                                   nn.Linear]
-    assert [(m.in_features, m.out_features) for m in model.classifier
-            if isinstance(m, nn.Linear)] == [(4608, 512), (512, 10)]
+    assert [type(m) for m in model.classifier] == [
+        nn.Dropout,
+        nn.Linear,
+        nn.ReLU,
+        nn.Dropout,
+        nn.Linear,
+    ]
+    assert [
+        (m.in_features, m.out_features) for m in model.classifier if isinstance(m, nn.Linear)
+    ] == [(4608, 512), (512, 10)]
     assert model.classifier[0].p == model.classifier[3].p == 0.5
     alexnet = sum(p.numel() for p in AlexNet(num_classes=1000).parameters())
     assert round(alexnet / sum(p.numel() for p in model.parameters()), 1) == 24.5  # the notebook's
@@ -64,8 +94,11 @@ def test_mini_takes_the_activation_and_dropout_knobs():
     model = create_model("mini", num_classes=4, activation="tanh", dropout=0.2)
     assert sum(isinstance(m, nn.Tanh) for m in model.modules()) == 4
     assert [m.p for m in model.modules() if isinstance(m, nn.Dropout)] == [0.2, 0.2]
-    with pytest.raises(ValueError, match=r"knob='groups' is not valid; the mini preset "
-                                         r"\(MiniAlexNet\) has no such knob; its knobs: dropout"):
+    with pytest.raises(
+        ValueError,
+        match=r"knob='groups' is not valid; the mini preset "
+        r"\(MiniAlexNet\) has no such knob; its knobs: dropout",
+    ):
         create_model("mini", groups=2)
 
 
@@ -97,14 +130,41 @@ def test_paper2012_at_227_gives_55x55x96_after_conv1():
     assert model.features[6].groups == 1
 
 
-@pytest.mark.parametrize(("preset", "size", "shapes"), [
-    ("alexnet", 224, {0: (64, 55, 55), 2: (64, 27, 27), 3: (192, 27, 27), 5: (192, 13, 13),
-                      6: (384, 13, 13), 8: (256, 13, 13), 10: (256, 13, 13), 12: (256, 6, 6)}),
-    ("alexnet", 227, {0: (64, 56, 56), 2: (64, 27, 27), 12: (256, 6, 6)}),
-    ("paper2012", 227, {0: (96, 55, 55), 2: (96, 27, 27), 3: (256, 27, 27), 5: (256, 13, 13),
-                        6: (384, 13, 13), 8: (384, 13, 13), 10: (256, 13, 13), 12: (256, 6, 6)}),
-    ("paper2012", 224, {0: (96, 54, 54), 2: (96, 26, 26), 12: (256, 5, 5)}),
-])
+@pytest.mark.parametrize(
+    ("preset", "size", "shapes"),
+    [
+        (
+            "alexnet",
+            224,
+            {
+                0: (64, 55, 55),
+                2: (64, 27, 27),
+                3: (192, 27, 27),
+                5: (192, 13, 13),
+                6: (384, 13, 13),
+                8: (256, 13, 13),
+                10: (256, 13, 13),
+                12: (256, 6, 6),
+            },
+        ),
+        ("alexnet", 227, {0: (64, 56, 56), 2: (64, 27, 27), 12: (256, 6, 6)}),
+        (
+            "paper2012",
+            227,
+            {
+                0: (96, 55, 55),
+                2: (96, 27, 27),
+                3: (256, 27, 27),
+                5: (256, 13, 13),
+                6: (384, 13, 13),
+                8: (384, 13, 13),
+                10: (256, 13, 13),
+                12: (256, 6, 6),
+            },
+        ),
+        ("paper2012", 224, {0: (96, 54, 54), 2: (96, 26, 26), 12: (256, 5, 5)}),
+    ],
+)
 def test_layer_shapes(preset, size, shapes):
     model = create_model(preset).eval()
     x = torch.zeros(1, 3, size, size)
@@ -193,8 +253,9 @@ def test_paper_init():
 
 def test_create_model_overrides_preset_knobs():
     model = create_model("paper2012", num_classes=10, lrn=False, activation="tanh", dropout=0.0)
-    assert not any(isinstance(m, (nn.LocalResponseNorm, nn.ReLU, nn.Dropout))
-                   for m in model.modules())
+    assert not any(
+        isinstance(m, (nn.LocalResponseNorm, nn.ReLU, nn.Dropout)) for m in model.modules()
+    )
     assert model.features[0].out_channels == 96 and model.classifier[6].out_features == 10
 
 
@@ -219,5 +280,8 @@ def test_kaiming_init_keeps_the_signal_scale(activation):
         kaiming_std, default_std = model(x).std().item(), default(x).std().item()
     assert 0.1 < kaiming_std < 10  # the logits keep about the input's scale
     assert kaiming_std > 5 * default_std  # PyTorch's default shrinks it layer by layer
-    assert all(float(m.bias.abs().max()) == 0 for m in model.modules() if hasattr(m, "bias")
-               and m.bias is not None)  # zero-initialized, never computed: exact
+    assert all(
+        float(m.bias.abs().max()) == 0
+        for m in model.modules()
+        if hasattr(m, "bias") and m.bias is not None
+    )  # zero-initialized, never computed: exact

@@ -26,8 +26,14 @@ def test_extractor_returns_named_outputs_with_their_shapes(model):
     assert list(features) == layers
     shapes = {name: tuple(t.shape) for name, t in features.items()}
     assert shapes == {
-        "conv1": (2, 64, 55, 55), "features.3": (2, 192, 27, 27), "pool5": (2, 256, 6, 6),
-        "fc6": (2, 4096), "fc7": (2, 4096), "fc8": (2, 10), "conv5": (2, 256, 13, 13)}
+        "conv1": (2, 64, 55, 55),
+        "features.3": (2, 192, 27, 27),
+        "pool5": (2, 256, 6, 6),
+        "fc6": (2, 4096),
+        "fc7": (2, 4096),
+        "fc8": (2, 10),
+        "conv5": (2, 256, 13, 13),
+    }
 
 
 def test_alias_and_module_name_give_the_same_output(model):
@@ -76,8 +82,10 @@ def test_unknown_layer_lists_the_valid_names(model):
     assert all(len(m._forward_hooks) == 0 for m in model.modules())
 
 
-@pytest.mark.parametrize(("preset", "aliases"), [
-    ("alexnet", ALEXNET_LAYERS), ("paper2012", ALEXNET_LAYERS), ("mini", MINI_LAYERS)])
+@pytest.mark.parametrize(
+    ("preset", "aliases"),
+    [("alexnet", ALEXNET_LAYERS), ("paper2012", ALEXNET_LAYERS), ("mini", MINI_LAYERS)],
+)
 def test_aliases_resolve_to_modules_of_every_preset(preset, aliases):
     model = create_model(preset)
     for alias, name in aliases.items():
@@ -92,7 +100,9 @@ def test_layer_groups_follow_the_model():
     assert activation_layers(mini) == ["act1", "act2", "act3", "act4"]
     assert weighted_layers(alexnet)[-3:] == ["fc6", "fc7", "fc8"]
     assert weighted_layers(mini) == ["conv1", "conv2", "conv3", "fc4", "fc5"]
-    assert all(isinstance(dict(mini.named_modules())[resolve_layer(mini, a)], nn.Conv2d)
-               for a in conv_layers(mini))
+    assert all(
+        isinstance(dict(mini.named_modules())[resolve_layer(mini, a)], nn.Conv2d)
+        for a in conv_layers(mini)
+    )
     with pytest.raises(ValueError, match="layer='conv4' is not valid; valid names: conv1"):
         resolve_layer(mini, "conv4")

@@ -44,8 +44,9 @@ def offline(tmp_path, monkeypatch) -> Path:
     for name in ("no_proxy", "NO_PROXY"):
         monkeypatch.delenv(name, raising=False)
     closed = "http://127.0.0.1:9"
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({"http": closed,
-                                                                      "https": closed}))
+    opener = urllib.request.build_opener(
+        urllib.request.ProxyHandler({"http": closed, "https": closed})
+    )
     monkeypatch.setattr(urllib.request, "_opener", opener)
     return tmp_path / "torch" / "hub" / "checkpoints"
 
@@ -76,8 +77,7 @@ def test_a_torchvision_state_dict_loads_by_path(torchvision_file):
     assert info["mean"] == IMAGENET_MEAN and info["std"] == IMAGENET_STD
 
 
-def test_another_class_count_reinitializes_the_head_and_logs_both_counts(torchvision_file,
-                                                                        caplog):
+def test_another_class_count_reinitializes_the_head_and_logs_both_counts(torchvision_file, caplog):
     model = create_model("alexnet", num_classes=7)
     own_head = model.classifier[6].weight.detach().clone()
     with caplog.at_level(logging.INFO, logger="alexnet.models.weights"):
@@ -85,8 +85,11 @@ def test_another_class_count_reinitializes_the_head_and_logs_both_counts(torchvi
     expected = torch.load(torchvision_file, weights_only=True)
     loaded = model.state_dict()
     assert info["head_reinitialized"]
-    assert all(torch.equal(loaded[key], expected[key]) for key in expected
-               if not key.startswith("classifier.6."))
+    assert all(
+        torch.equal(loaded[key], expected[key])
+        for key in expected
+        if not key.startswith("classifier.6.")
+    )
     assert loaded["classifier.6.weight"].shape == (7, 4096)
     assert torch.equal(loaded["classifier.6.weight"], own_head)  # the model's own fresh init
     head_lines = [r.getMessage() for r in caplog.records if "re-initialized" in r.getMessage()]
@@ -100,16 +103,22 @@ def test_a_mismatched_layer_is_one_line_naming_the_first_one(tmp_path):
     torch.save(create_model("mini", num_classes=10).state_dict(), path)
     with pytest.raises(InvalidValue) as err:
         load_weights(create_model("alexnet", num_classes=10), str(path))
-    assert_one_line(err, "model.weights=", "features.0.weight", "[32, 3, 7, 7] in the file",
-                    "[64, 3, 11, 11] in the model")
+    assert_one_line(
+        err,
+        "model.weights=",
+        "features.0.weight",
+        "[32, 3, 7, 7] in the file",
+        "[64, 3, 11, 11] in the model",
+    )
 
 
 def test_a_layer_before_the_head_must_fit_even_with_another_class_count(torchvision_file):
     model = create_model("alexnet", num_classes=10, hidden=512)
     with pytest.raises(InvalidValue) as err:
         load_weights(model, str(torchvision_file))
-    assert_one_line(err, "classifier.1.weight", "[4096, 9216] in the file",
-                    "[512, 9216] in the model")
+    assert_one_line(
+        err, "classifier.1.weight", "[4096, 9216] in the file", "[512, 9216] in the model"
+    )
 
 
 def test_a_layer_missing_from_the_file_is_named(tmp_path):
@@ -134,9 +143,10 @@ def test_a_missing_or_unreadable_file_is_one_line(tmp_path):
 
 def test_a_lightning_style_checkpoint_loads_with_its_data_statistics(tmp_path):
     source = create_model("mini", num_classes=3)
-    checkpoint = {"state_dict": {f"model.{k}": v for k, v in source.state_dict().items()},
-                  "datamodule_hyper_parameters": {"mean": [0.5, 0.4, 0.3],
-                                                  "std": [0.2, 0.2, 0.2]}}
+    checkpoint = {
+        "state_dict": {f"model.{k}": v for k, v in source.state_dict().items()},
+        "datamodule_hyper_parameters": {"mean": [0.5, 0.4, 0.3], "std": [0.2, 0.2, 0.2]},
+    }
     torch.save(checkpoint, tmp_path / "run.ckpt")
     model = create_model("mini", num_classes=3)
     info = load_weights(model, str(tmp_path / "run.ckpt"))
@@ -150,18 +160,33 @@ def test_a_lightning_style_checkpoint_loads_with_its_data_statistics(tmp_path):
 
 
 def test_our_checkpoint_loads_and_features_stay_frozen_in_training_and_resume(tmp_path):
-    first = train(compose_train(*TINY, "trainer.max_epochs=1", "logger=none", "test=false",
-                                output_dir=tmp_path / "first"))
+    first = train(
+        compose_train(
+            *TINY,
+            "trainer.max_epochs=1",
+            "logger=none",
+            "test=false",
+            output_dir=tmp_path / "first",
+        )
+    )
     checkpoint = torch.load(first["best_checkpoint"], weights_only=True)
-    trained = {k.removeprefix("model."): v for k, v in checkpoint["state_dict"].items()
-               if k.startswith("model.")}
+    trained = {
+        k.removeprefix("model."): v
+        for k, v in checkpoint["state_dict"].items()
+        if k.startswith("model.")
+    }
     model = create_model("mini", num_classes=3)
     assert load_weights(model, first["best_checkpoint"])["kind"] == "checkpoint"
     assert all(torch.equal(model.state_dict()[k], v) for k, v in trained.items())
 
     # Fine-tune it with the conv stack frozen, then resume that run one more epoch.
-    tuned = ["trainer.max_epochs=1", "logger=none", "test=false",
-             f"model.weights={first['best_checkpoint']}", "model.freeze=features"]
+    tuned = [
+        "trainer.max_epochs=1",
+        "logger=none",
+        "test=false",
+        f"model.weights={first['best_checkpoint']}",
+        "model.freeze=features",
+    ]
     second = train(compose_train(*TINY, *tuned, output_dir=tmp_path / "second"))
     resumed = [*tuned[1:], "trainer.max_epochs=2", f"ckpt_path={second['best_checkpoint']}"]
     third = train(compose_train(*TINY, *resumed, output_dir=tmp_path / "third"))
@@ -178,42 +203,51 @@ def test_our_checkpoint_loads_and_features_stay_frozen_in_training_and_resume(tm
                 assert (state[f"model.{key}"] - value).abs().max() > 1e-6, key
 
 
-@pytest.mark.parametrize(("what", "trainable"), [
-    ("none", {"features.0", "features.3", "features.6", "classifier.1", "classifier.4"}),
-    ("features", {"classifier.1", "classifier.4"}),
-    ("all_but_head", {"classifier.4"}),
-])
-def test_freeze_leaves_only_its_layers_trainable_and_the_optimizer_gets_only_those(what,
-                                                                                  trainable):
-    module = AlexNetModule(model={"preset": "mini", "num_classes": 3}, freeze=what,
-                           schedule={"name": "cosine"})
-    layers = {name.rsplit(".", 1)[0] for name, p in module.model.named_parameters()
-              if p.requires_grad}
+@pytest.mark.parametrize(
+    ("what", "trainable"),
+    [
+        ("none", {"features.0", "features.3", "features.6", "classifier.1", "classifier.4"}),
+        ("features", {"classifier.1", "classifier.4"}),
+        ("all_but_head", {"classifier.4"}),
+    ],
+)
+def test_freeze_leaves_only_its_layers_trainable_and_the_optimizer_gets_only_those(what, trainable):
+    module = AlexNetModule(
+        model={"preset": "mini", "num_classes": 3}, freeze=what, schedule={"name": "cosine"}
+    )
+    layers = {
+        name.rsplit(".", 1)[0] for name, p in module.model.named_parameters() if p.requires_grad
+    }
     assert layers == trainable
-    module.trainer = L.Trainer(max_epochs=1, logger=False, enable_checkpointing=False,
-                               enable_progress_bar=False)
+    module.trainer = L.Trainer(
+        max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False
+    )
     (optimizer,), _ = module.configure_optimizers()
     given = {id(p) for group in optimizer.param_groups for p in group["params"]}
     assert given == {id(p) for p in trainable_parameters(module.model)}
     # The choice is a saved hyperparameter: a module rebuilt from a checkpoint keeps it.
     rebuilt = AlexNetModule(**module.hparams)
-    assert [p.requires_grad for p in rebuilt.model.parameters()] == \
-        [p.requires_grad for p in module.model.parameters()]
+    assert [p.requires_grad for p in rebuilt.model.parameters()] == [
+        p.requires_grad for p in module.model.parameters()
+    ]
 
 
 def test_all_but_head_is_a_linear_probe_of_alexnets_fc8():
     model = create_model("alexnet", num_classes=10)
     freeze(model, "all_but_head")
     assert head_name(model) == "classifier.6"
-    assert [n for n, p in model.named_parameters() if p.requires_grad] == \
-        ["classifier.6.weight", "classifier.6.bias"]
+    assert [n for n, p in model.named_parameters() if p.requires_grad] == [
+        "classifier.6.weight",
+        "classifier.6.bias",
+    ]
 
 
 def test_a_bad_freeze_lists_the_choices():
     with pytest.raises(InvalidValue) as err:
         freeze(create_model("mini"), "conv")
-    assert str(err.value) == ("model.freeze='conv' is not valid; choose one of: "
-                              f"{', '.join(FREEZES)}")
+    assert str(err.value) == (
+        f"model.freeze='conv' is not valid; choose one of: {', '.join(FREEZES)}"
+    )
 
 
 def test_imagenet_offline_is_one_line_naming_the_url_and_the_cache_folder(offline):
@@ -240,13 +274,23 @@ def test_a_corrupt_cached_imagenet_file_is_one_line_naming_it(offline):
     assert_one_line(err, str(offline / Path(IMAGENET_URL).name), "cannot be read")
 
 
-@pytest.mark.parametrize(("preset", "knobs", "message"), [
-    ("paper2012", {}, "only model=alexnet (torchvision's layout) can take the ImageNet weights, "
-                      "not model=paper2012"),
-    ("mini", {}, "not model=mini"),
-    ("alexnet", {"widths": (32, 192, 384, 256, 256)}, "features.0.weight is [64, 3, 11, 11] "
-                                                      "there but [32, 3, 11, 11] in this model"),
-])
+@pytest.mark.parametrize(
+    ("preset", "knobs", "message"),
+    [
+        (
+            "paper2012",
+            {},
+            "only model=alexnet (torchvision's layout) can take the ImageNet weights, "
+            "not model=paper2012",
+        ),
+        ("mini", {}, "not model=mini"),
+        (
+            "alexnet",
+            {"widths": (32, 192, 384, 256, 256)},
+            "features.0.weight is [64, 3, 11, 11] there but [32, 3, 11, 11] in this model",
+        ),
+    ],
+)
 def test_imagenet_weights_fit_only_torchvisions_layout(offline, preset, knobs, message):
     model = create_model(preset, num_classes=10, **knobs)
     with pytest.raises(InvalidValue) as err:  # not a DataError: no download was tried
@@ -255,8 +299,13 @@ def test_imagenet_weights_fit_only_torchvisions_layout(offline, preset, knobs, m
 
 
 def test_resuming_does_not_download_the_imagenet_weights(offline, tmp_path):
-    cfg = compose_train("model=alexnet", "model.weights=imagenet", "trainer=cpu",
-                        f"ckpt_path={tmp_path / 'last.ckpt'}", output_dir=tmp_path / "run")
+    cfg = compose_train(
+        "model=alexnet",
+        "model.weights=imagenet",
+        "trainer=cpu",
+        f"ckpt_path={tmp_path / 'last.ckpt'}",
+        output_dir=tmp_path / "run",
+    )
     module = build_module(cfg, num_classes=10)
     assert module.weights_info is not None and not module.weights_info["loaded"]
     assert module.weights_info["mean"] == IMAGENET_MEAN

@@ -34,9 +34,11 @@ def _unavailable() -> str | None:
     if shutil.which("sinfo") and _node_up():
         return None
     if os.environ.get("ALEXNET_START_SLURM") != "1":
-        return ("sinfo finds no running cluster; start one with `sudo bash scripts/start_slurm.sh` "
-                "(installs Debian's slurm-wlm and munge) or let the tests do it with "
-                "ALEXNET_START_SLURM=1")
+        return (
+            "sinfo finds no running cluster; start one with `sudo bash scripts/start_slurm.sh` "
+            "(installs Debian's slurm-wlm and munge) or let the tests do it with "
+            "ALEXNET_START_SLURM=1"
+        )
     if os.geteuid() != 0 or not shutil.which("apt-get"):
         return "ALEXNET_START_SLURM=1, but only root with apt-get can start a cluster here"
     done = subprocess.run(["bash", str(START)], capture_output=True, text=True, timeout=600)
@@ -47,8 +49,9 @@ def _unavailable() -> str | None:
 
 def _node_up() -> bool:
     done = subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True, timeout=30)
-    return done.returncode == 0 and any(state.strip("*~#") in ("idle", "mixed", "allocated")
-                                        for state in done.stdout.split())
+    return done.returncode == 0 and any(
+        state.strip("*~#") in ("idle", "mixed", "allocated") for state in done.stdout.split()
+    )
 
 
 class StartRequeuedJobsNow:
@@ -69,36 +72,56 @@ class StartRequeuedJobsNow:
 
     def _run(self) -> None:
         while not self.stop.wait(2):
-            listed = subprocess.run(["squeue", "-h", "-n", self.name, "-t", "PD", "-o", "%i %r"],
-                                    capture_output=True, text=True, timeout=30).stdout
+            listed = subprocess.run(
+                ["squeue", "-h", "-n", self.name, "-t", "PD", "-o", "%i %r"],
+                capture_output=True,
+                text=True,
+                timeout=30,
+            ).stdout
             for line in listed.splitlines():
                 job, reason = line.split(maxsplit=1)
                 if reason.strip() == "BeginTime":
-                    subprocess.run(["scontrol", "update", f"jobid={job}", "StartTime=now"],
-                                   capture_output=True, timeout=30)
+                    subprocess.run(
+                        ["scontrol", "update", f"jobid={job}", "StartTime=now"],
+                        capture_output=True,
+                        timeout=30,
+                    )
                     self.started += 1
 
 
-def slurm_sweep(out: Path, name: str, *overrides: str, timeout: int = 600
-                ) -> subprocess.CompletedProcess:
+def slurm_sweep(
+    out: Path, name: str, *overrides: str, timeout: int = 600
+) -> subprocess.CompletedProcess:
     """`python train.py -m hydra/launcher=slurm ...` into out/sweep; jobs named `name`; the
     jobs that outlive the deadline are cancelled."""
-    command = [sys.executable, "train.py", "-m", "hydra/launcher=slurm",
-               f"hydra.sweep.dir={out / 'sweep'}", f"hydra.launcher.name={name}",
-               f"hydra.launcher.submitit_folder={out / 'submitit'}",
-               "hydra.launcher.cpus_per_task=1", "hydra.launcher.mem_gb=1", *overrides]
+    command = [
+        sys.executable,
+        "train.py",
+        "-m",
+        "hydra/launcher=slurm",
+        f"hydra.sweep.dir={out / 'sweep'}",
+        f"hydra.launcher.name={name}",
+        f"hydra.launcher.submitit_folder={out / 'submitit'}",
+        "hydra.launcher.cpus_per_task=1",
+        "hydra.launcher.mem_gb=1",
+        *overrides,
+    ]
     try:
         with StartRequeuedJobsNow(name):
-            return subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
-                                  timeout=timeout)
+            return subprocess.run(
+                command, cwd=ROOT, capture_output=True, text=True, timeout=timeout
+            )
     finally:
         subprocess.run(["scancel", "-n", name], capture_output=True, timeout=30)
 
 
 def job_records(sweep: Path) -> dict[int, dict]:
     """Each job's metrics.json, by job number."""
-    return {int(p.parent.name): json.loads(p.read_text())
-            for p in sweep.glob("*/metrics.json") if p.parent.name.isdigit()}
+    return {
+        int(p.parent.name): json.loads(p.read_text())
+        for p in sweep.glob("*/metrics.json")
+        if p.parent.name.isdigit()
+    }
 
 
 def wait_for(condition, timeout: float, step: float = 1.0) -> bool:

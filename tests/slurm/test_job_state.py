@@ -14,8 +14,11 @@ def fake_command(folder, name, output=None):
     """An executable `name` in `folder` that prints `output` (or fails, as sacct does without
     accounting)."""
     path = folder / name
-    body = f"cat <<'EOF'\n{output}\nEOF\n" if output is not None else \
-        "echo 'Slurm accounting storage is disabled' >&2\nexit 1\n"
+    body = (
+        f"cat <<'EOF'\n{output}\nEOF\n"
+        if output is not None
+        else "echo 'Slurm accounting storage is disabled' >&2\nexit 1\n"
+    )
     path.write_text("#!/bin/sh\n" + body)
     path.chmod(path.stat().st_mode | stat.S_IEXEC)
 
@@ -27,8 +30,12 @@ def fake_slurm(tmp_path, monkeypatch):
 
 
 def test_the_controller_names_the_state_and_reason(fake_slurm):
-    fake_command(fake_slurm, "scontrol", "JobId=12 ArrayJobId=12 JobName=x JobState=FAILED "
-                                         "Reason=NonZeroExitCode Dependency=(null) ExitCode=0:9")
+    fake_command(
+        fake_slurm,
+        "scontrol",
+        "JobId=12 ArrayJobId=12 JobName=x JobState=FAILED "
+        "Reason=NonZeroExitCode Dependency=(null) ExitCode=0:9",
+    )
     fake_command(fake_slurm, "sacct")
     state = job_state("12_0")
     assert state == JobState("FAILED", "Reason=NonZeroExitCode, ExitCode=0:9") and state.ended
@@ -61,9 +68,14 @@ def states(*sequence):
 
 def test_a_job_that_ended_without_its_result_is_given_up_after_the_grace(tmp_path):
     sleeps = []
-    ended = wait_for_result("1", tmp_path / "result.pkl", poll_s=2, grace_s=6,
-                            state_of=states(JobState("RUNNING", ""), JobState("FAILED", "why")),
-                            sleep=sleeps.append)
+    ended = wait_for_result(
+        "1",
+        tmp_path / "result.pkl",
+        poll_s=2,
+        grace_s=6,
+        state_of=states(JobState("RUNNING", ""), JobState("FAILED", "why")),
+        sleep=sleeps.append,
+    )
     assert ended == JobState("FAILED", "why")
     assert sum(sleeps) == 2 + 6  # one poll while running, then the grace in polls
 
@@ -85,8 +97,9 @@ def test_a_requeued_job_is_waited_for_again(tmp_path):
         if len(polls) == 6:
             result.touch()
         # ended for a moment (requeue), then pending and running again: never given up
-        return JobState("COMPLETING" if len(polls) < 2 else
-                        "FAILED" if len(polls) == 2 else "PENDING", "")
+        return JobState(
+            "COMPLETING" if len(polls) < 2 else "FAILED" if len(polls) == 2 else "PENDING", ""
+        )
 
     assert wait_for_result("1", result, 1, 3, state_of, sleep=lambda s: None) is None
     assert len(polls) == 6

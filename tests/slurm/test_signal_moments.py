@@ -54,11 +54,14 @@ def _signal_when(seen: Callable[[], bool], name: str, *scancel: str) -> str:
 
 def _task_python_started(folder: Path) -> Callable[[], bool]:
     def seen() -> bool:  # and half a second more: importing, no handler of its own yet
-        if any(b"submitit.core._submit" in line and str(folder).encode() in line
-               for line in _command_lines()):
+        if any(
+            b"submitit.core._submit" in line and str(folder).encode() in line
+            for line in _command_lines()
+        ):
             time.sleep(0.5)
             return True
         return False
+
     return seen
 
 
@@ -71,25 +74,37 @@ MOMENTS = {
     # Before, USR2's default action killed the task (exit 140), SLURM marked the job done and
     # the sweep polled for ever. slurm_task.sh keeps the signal from python until its handler
     # is set; the run requeues at its first batch boundary and resumes.
-    "as_the_task_starts": ([], lambda out: _task_python_started(out / "submitit"), "--full",
-                           "arrived while the job was starting"),
+    "as_the_task_starts": (
+        [],
+        lambda out: _task_python_started(out / "submitit"),
+        "--full",
+        "arrived while the job was starting",
+    ),
     # Only the batch shell exists: it records the signal, the task reads the record.
-    "before_srun": ([f'hydra.launcher.setup=["sleep {BATCH_SLEEP}"]'],
-                    lambda out: _batch_shell_sleeping, "--batch",
-                    "arrived while the job was starting"),
+    "before_srun": (
+        [f'hydra.launcher.setup=["sleep {BATCH_SLEEP}"]'],
+        lambda out: _batch_shell_sleeping,
+        "--batch",
+        "arrived while the job was starting",
+    ),
     # The first validation waits until the flag is up: the signal lands mid-validation and the
     # run requeues at the next epoch's first batch.
     "during_validation": (
-        ["+callbacks.probe._target_=tests.signal_probe.AwaitSignalInValidation",
-         "+callbacks.probe.marker=${hydra:sweep.dir}/../validating"],
-        lambda out: (out / "validating").exists, "--full",
-        "the warning signal arrived during validation"),
+        [
+            "+callbacks.probe._target_=tests.signal_probe.AwaitSignalInValidation",
+            "+callbacks.probe.marker=${hydra:sweep.dir}/../validating",
+        ],
+        lambda out: (out / "validating").exists,
+        "--full",
+        "the warning signal arrived during validation",
+    ),
 }
 
 
 @pytest.mark.parametrize("moment", MOMENTS)
 def test_a_warning_signal_requeues_the_job_and_it_ends_as_uninterrupted(
-        moment, uninterrupted, tmp_path):
+    moment, uninterrupted, tmp_path
+):
     extra, seen, target, words = MOMENTS[moment]
     name = f"alexnet-{moment}"
     with ThreadPoolExecutor(2) as pool:
@@ -103,7 +118,9 @@ def test_a_warning_signal_requeues_the_job_and_it_ends_as_uninterrupted(
     assert record["metrics"] == pytest.approx(uninterrupted["metrics"], abs=1e-6)
     sweep = json.loads((tmp_path / "sweep" / "sweep.json").read_text())
     assert [(j["job"], j["status"]) for j in sweep] == [(0, "completed")]  # reported once
-    logs = "".join(p.read_text() for p in [*(tmp_path / "submitit").glob("*_log.*"),
-                                           *(tmp_path / "sweep").glob("0/*.log")])
+    logs = "".join(
+        p.read_text()
+        for p in [*(tmp_path / "submitit").glob("*_log.*"), *(tmp_path / "sweep").glob("0/*.log")]
+    )
     assert words in logs and "and requeued job" in logs
     assert "Traceback" not in logs

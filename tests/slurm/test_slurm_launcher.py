@@ -13,14 +13,31 @@ from tests.conftest import ROOT
 from tests.slurm.conftest import job_records, slurm_sweep
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("slurm")]
-TINY = ["model=mini", "data.image_size=64", "data.num_classes=3", "data.train_per_class=8",
-        "data.val_per_class=4", "data.test_per_class=2", "data.batch_size=4",
-        "data.num_workers=0", "trainer.max_epochs=1", "logger=none", "callbacks=none"]
+TINY = [
+    "model=mini",
+    "data.image_size=64",
+    "data.num_classes=3",
+    "data.train_per_class=8",
+    "data.val_per_class=4",
+    "data.test_per_class=2",
+    "data.batch_size=4",
+    "data.num_workers=0",
+    "trainer.max_epochs=1",
+    "logger=none",
+    "callbacks=none",
+]
 
 
 def test_a_ddp_sweep_runs_two_cpu_ranks_per_job(tmp_path):
-    done = slurm_sweep(tmp_path, "alexnet-ddp", *TINY, "trainer=ddp", "trainer.accelerator=cpu",
-                       "trainer.devices=2", "seed=0,1")
+    done = slurm_sweep(
+        tmp_path,
+        "alexnet-ddp",
+        *TINY,
+        "trainer=ddp",
+        "trainer.accelerator=cpu",
+        "trainer.devices=2",
+        "seed=0,1",
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     sweep = json.loads((tmp_path / "sweep" / "sweep.json").read_text())
     assert [(j["job"], j["status"]) for j in sweep] == [(0, "completed"), (1, "completed")]
@@ -35,20 +52,38 @@ def test_a_ddp_sweep_runs_two_cpu_ranks_per_job(tmp_path):
 def test_a_two_node_job_matches_one_node_with_two_ranks(tmp_path):
     # The test cluster's partition "twonode" holds this machine under two node names, one
     # slurmd each (scripts/start_slurm.sh): 2 nodes x 1 rank over gloo, through the launcher.
-    run = [*TINY, "trainer=ddp", "trainer.accelerator=cpu", "data.num_classes=4",
-           "data.train_per_class=25", "trainer.max_epochs=2", "seed=0",
-           "+callbacks.place._target_=tests.signal_probe.RecordRankPlace",
-           "+callbacks.place.folder=${hydra:runtime.output_dir}/places"]
-    two_nodes = slurm_sweep(tmp_path / "two", "alexnet-2x1", *run, "trainer.devices=1",
-                            "trainer.num_nodes=2", "hydra.launcher.partition=twonode")
+    run = [
+        *TINY,
+        "trainer=ddp",
+        "trainer.accelerator=cpu",
+        "data.num_classes=4",
+        "data.train_per_class=25",
+        "trainer.max_epochs=2",
+        "seed=0",
+        "+callbacks.place._target_=tests.signal_probe.RecordRankPlace",
+        "+callbacks.place.folder=${hydra:runtime.output_dir}/places",
+    ]
+    two_nodes = slurm_sweep(
+        tmp_path / "two",
+        "alexnet-2x1",
+        *run,
+        "trainer.devices=1",
+        "trainer.num_nodes=2",
+        "hydra.launcher.partition=twonode",
+    )
     one_node = slurm_sweep(tmp_path / "one", "alexnet-1x2", *run, "trainer.devices=2")
     assert two_nodes.returncode == 0, two_nodes.stderr[-3000:]
     assert one_node.returncode == 0, one_node.stderr[-3000:]
-    (split,), (together,) = (job_records(tmp_path / out / "sweep").values()
-                             for out in ("two", "one"))
-    places = {out: sorted(json.loads(p.read_text())["node"] for p in
-                          (tmp_path / out / "sweep" / "0" / "places").glob("rank*.json"))
-              for out in ("two", "one")}
+    (split,), (together,) = (
+        job_records(tmp_path / out / "sweep").values() for out in ("two", "one")
+    )
+    places = {
+        out: sorted(
+            json.loads(p.read_text())["node"]
+            for p in (tmp_path / out / "sweep" / "0" / "places").glob("rank*.json")
+        )
+        for out in ("two", "one")
+    }
     assert len(set(places["two"])) == 2 and len(set(places["one"])) == 1  # where ranks ran
     assert len(places["two"]) == len(places["one"]) == 2
     (script,) = (tmp_path / "two" / "submitit").glob("*_submission.sh")
@@ -63,21 +98,40 @@ def test_a_job_past_its_time_limit_is_requeued_and_ends_as_an_uninterrupted_run(
     # the CPU free. SLURM's warning signal comes 20..50 s into each 1-minute attempt (it checks
     # limits every 30 s), so that attempt is always cut short; the requeued one does not sleep
     # and ends in time. The sleep changes no number: the uninterrupted run goes without it.
-    run = [*TINY, "data.num_classes=4", "data.train_per_class=25", "data.num_workers=1",
-           "trainer.max_epochs=4", "seed=0"]
-    sleep = ["+callbacks.sleep._target_=tests.slow_steps.SleepEachStep",
-             "+callbacks.sleep.seconds=0.5", "+callbacks.sleep.first_attempt_only=true"]
+    run = [
+        *TINY,
+        "data.num_classes=4",
+        "data.train_per_class=25",
+        "data.num_workers=1",
+        "trainer.max_epochs=4",
+        "seed=0",
+    ]
+    sleep = [
+        "+callbacks.sleep._target_=tests.slow_steps.SleepEachStep",
+        "+callbacks.sleep.seconds=0.5",
+        "+callbacks.sleep.first_attempt_only=true",
+    ]
     with ThreadPoolExecutor(2) as pool:  # side by side: the cluster has a CPU for each
-        cut_short = pool.submit(slurm_sweep, tmp_path / "limited", "alexnet-limit", *run, *sleep,
-                                "hydra.launcher.timeout_min=1",
-                                "hydra.launcher.signal_delay_s=10", timeout=900)
-        uninterrupted = pool.submit(slurm_sweep, tmp_path / "whole", "alexnet-whole", *run,
-                                    "hydra.launcher.timeout_min=20")
+        cut_short = pool.submit(
+            slurm_sweep,
+            tmp_path / "limited",
+            "alexnet-limit",
+            *run,
+            *sleep,
+            "hydra.launcher.timeout_min=1",
+            "hydra.launcher.signal_delay_s=10",
+            timeout=900,
+        )
+        uninterrupted = pool.submit(
+            slurm_sweep, tmp_path / "whole", "alexnet-whole", *run, "hydra.launcher.timeout_min=20"
+        )
         limited, whole = cut_short.result(), uninterrupted.result()
     assert limited.returncode == 0, limited.stderr[-3000:]
     assert whole.returncode == 0, whole.stderr[-3000:]
-    (cut,), (uncut,) = job_records(tmp_path / "limited" / "sweep").values(), \
-        job_records(tmp_path / "whole" / "sweep").values()
+    (cut,), (uncut,) = (
+        job_records(tmp_path / "limited" / "sweep").values(),
+        job_records(tmp_path / "whole" / "sweep").values(),
+    )
     assert cut["status"] == uncut["status"] == "completed"
     assert cut["requeues"] >= 1 and uncut["requeues"] == 0  # SLURM_RESTART_COUNT
     assert cut["resumed_from"].endswith(".ckpt")
@@ -87,8 +141,13 @@ def test_a_job_past_its_time_limit_is_requeued_and_ends_as_an_uninterrupted_run(
     sweep = json.loads((tmp_path / "limited" / "sweep" / "sweep.json").read_text())
     assert [(j["job"], j["status"]) for j in sweep] == [(0, "completed")]  # reported once
     assert not list((tmp_path / "limited" / "sweep").glob("0/checkpoints/requeue.ckpt"))
-    logs = "".join(p.read_text() for p in [*(tmp_path / "limited" / "submitit").glob("*_log.*"),
-                                           *(tmp_path / "limited" / "sweep").glob("0/*.log")])
+    logs = "".join(
+        p.read_text()
+        for p in [
+            *(tmp_path / "limited" / "submitit").glob("*_log.*"),
+            *(tmp_path / "limited" / "sweep").glob("0/*.log"),
+        ]
+    )
     assert "SLURM's warning signal: saved" in logs and "and requeued job" in logs
     assert "killed by signal" not in logs and "Traceback" not in logs
 
@@ -106,8 +165,10 @@ def test_a_refused_submission_is_one_line(tmp_path):
     done = slurm_sweep(tmp_path, "alexnet-gpu", *TINY, "trainer=gpu", timeout=120)
     assert done.returncode != 0 and "Traceback" not in done.stderr
     last = done.stderr.strip().splitlines()[-1]
-    assert last.startswith("error: sbatch refused the job: sbatch: error: Invalid generic "
-                           "resource (gres) specification; check hydra.launcher.partition")
+    assert last.startswith(
+        "error: sbatch refused the job: sbatch: error: Invalid generic "
+        "resource (gres) specification; check hydra.launcher.partition"
+    )
     assert "hydra.launcher.gpus_per_node" in last
 
 
@@ -115,10 +176,16 @@ def test_a_job_killed_without_a_result_is_failed_promptly_and_the_sweep_goes_on(
     # Job 0 kills itself (SIGKILL) mid-epoch: no result file. This cluster runs without
     # accounting (sacct fails), where the sweep used to poll for ever.
     started = time.monotonic()
-    done = slurm_sweep(tmp_path, "alexnet-vanish", *TINY,
-                       "+callbacks.kill._target_=tests.killer.KillAtStep",
-                       "+callbacks.kill.step=1,100000", "hydra.launcher.poll_s=2",
-                       "hydra.launcher.vanished_grace_s=5", timeout=400)
+    done = slurm_sweep(
+        tmp_path,
+        "alexnet-vanish",
+        *TINY,
+        "+callbacks.kill._target_=tests.killer.KillAtStep",
+        "+callbacks.kill.step=1,100000",
+        "hydra.launcher.poll_s=2",
+        "hydra.launcher.vanished_grace_s=5",
+        timeout=400,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     sweep = {j["job"]: j for j in json.loads((tmp_path / "sweep" / "sweep.json").read_text())}
     assert sweep[0]["status"] == "failed"
@@ -131,17 +198,41 @@ def test_a_ddp_job_past_its_time_limit_is_requeued_once_and_ends_as_uninterrupte
     # 2 ranks (gloo), SLURM's warning 20..50 s into the first 1-minute attempt: the ranks agree
     # on one batch boundary, rank 0 saves and requeues the job once, both resume. The reference
     # is the same DDP run outside SLURM, one thread a rank as SLURM gives each task one CPU.
-    run = [*TINY, "trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2",
-           "data.num_classes=4", "data.train_per_class=25", "trainer.max_epochs=3", "seed=0"]
-    sleep = ["+callbacks.sleep._target_=tests.slow_steps.SleepEachStep",
-             "+callbacks.sleep.seconds=1", "+callbacks.sleep.first_attempt_only=true"]
+    run = [
+        *TINY,
+        "trainer=ddp",
+        "trainer.accelerator=cpu",
+        "trainer.devices=2",
+        "data.num_classes=4",
+        "data.train_per_class=25",
+        "trainer.max_epochs=3",
+        "seed=0",
+    ]
+    sleep = [
+        "+callbacks.sleep._target_=tests.slow_steps.SleepEachStep",
+        "+callbacks.sleep.seconds=1",
+        "+callbacks.sleep.first_attempt_only=true",
+    ]
     reference = [sys.executable, "train.py", *run, f"hydra.run.dir={tmp_path / 'reference'}"]
     with ThreadPoolExecutor(2) as pool:
-        local = pool.submit(subprocess.run, reference, cwd=ROOT, capture_output=True, text=True,
-                            timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"})
-        cut = slurm_sweep(tmp_path / "limited", "alexnet-ddp-limit", *run, *sleep,
-                          "hydra.launcher.timeout_min=1", "hydra.launcher.signal_delay_s=10",
-                          timeout=900)
+        local = pool.submit(
+            subprocess.run,
+            reference,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            env={**os.environ, "OMP_NUM_THREADS": "1"},
+        )
+        cut = slurm_sweep(
+            tmp_path / "limited",
+            "alexnet-ddp-limit",
+            *run,
+            *sleep,
+            "hydra.launcher.timeout_min=1",
+            "hydra.launcher.signal_delay_s=10",
+            timeout=900,
+        )
         local = local.result()
     assert cut.returncode == 0, cut.stderr[-3000:]
     assert local.returncode == 0, local.stderr[-3000:]
