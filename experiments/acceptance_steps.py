@@ -322,7 +322,7 @@ def rss_mib() -> float:
 def decode_render(checks: Checks, work: Path) -> None:
     from torchvision.io import ImageReadMode, decode_jpeg
 
-    from alexnet.data.imagefolder import decode_batch
+    from alexnet.data.encoded import decode_batch
     from alexnet.data.synthetic import SyntheticImageNet
 
     device = torch.device(checks.device)

@@ -15,17 +15,14 @@ from torch.utils.data import DataLoader, Dataset
 
 from alexnet.data.batch_transforms import BatchTransform
 from alexnet.data.colour_pca import ColourBasis, training_basis
+from alexnet.data.encoded import EncodedBatch, collate_encoded, decode_batch, load_encoded
 from alexnet.data.imagefolder import (
     BAD_FILE_POLICIES,
     PILLOW_MAX_PIXELS,
-    EncodedBatch,
     SkipBadFiles,
     class_names,
-    collate_encoded,
-    decode_batch,
     image_folder_splits,
     layout,
-    load_encoded,
     load_rgb,
 )
 from alexnet.data.loaders import build_loader, loader_settings

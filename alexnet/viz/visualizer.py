@@ -6,13 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import torch
 from matplotlib.figure import Figure
 from torch import nn
 
-from alexnet.data.transforms import IMAGENET_STATS, Stats, denormalize
+from alexnet.data.transforms import IMAGENET_STATS, Stats
 from alexnet.errors import InvalidValue
 from alexnet.interpret import (
     grad_cam,
@@ -28,81 +27,20 @@ from alexnet.models.inspect import (
     conv_weight,
 )
 from alexnet.run_record import read_history
-from alexnet.viz.display import DPI, NotebookFigure, show
 from alexnet.viz.grids import (
     feature_map_grid,
     filter_grid,
     scale_each,
     training_curves_figure,
 )
-
-
-def _finish(figure: NotebookFigure, path: str | Path | None, when: bool | None) -> NotebookFigure:
-    """Save `figure` to `path` (if given) and show it in a notebook (see alexnet.viz.display)."""
-    if path is not None:
-        figure.savefig(path, dpi=DPI)
-    show(figure, when)
-    return figure
-
-
-def _grid_figure(grid: torch.Tensor, title: str, figsize: tuple[float, float]) -> NotebookFigure:
-    figure = NotebookFigure(figsize=figsize)
-    axes = figure.subplots()
-    axes.imshow(grid.permute(1, 2, 0).numpy(), interpolation="nearest")
-    axes.set_title(title)
-    axes.axis("off")
-    figure.tight_layout()
-    return figure
-
-
-def _panels(
-    rows: int, cols: int, figsize: tuple[float, float] | None, cell: float = 2.0
-) -> tuple[NotebookFigure, Any]:
-    """A figure of rows x cols image panels (a 2-D array of axes), all without ticks."""
-    figure = NotebookFigure(figsize=figsize or (cell * cols, cell * rows + 0.4))
-    axes = figure.subplots(rows, cols, squeeze=False)
-    for each in axes.flat:
-        each.axis("off")
-    return figure, axes
-
-
-def _rgb(image: torch.Tensor, stats: Stats) -> Any:
-    """An image (3, H, W) normalized by `stats` as an (H, W, 3) array in [0, 1] for imshow."""
-    return denormalize(image.detach().unsqueeze(0), stats)[0].permute(1, 2, 0).numpy()
-
-
-def _batch(images: torch.Tensor) -> torch.Tensor:
-    return images.unsqueeze(0) if images.dim() == 3 else images
-
-
-def _overlay_figure(
-    images: torch.Tensor,
-    maps: torch.Tensor,
-    title: str,
-    cmap: str,
-    alpha: float,
-    symmetric: bool,
-    figsize: tuple[float, float] | None,
-    stats: Stats,
-) -> NotebookFigure:
-    """One panel per image: the de-normalized image under its heatmap."""
-    figure, axes = _panels(1, images.shape[0], figsize, cell=3.0)
-    for index, each in enumerate(axes[0]):
-        heat = maps[index].float().cpu()
-        limit = float(heat.abs().max().clamp_min(1e-12)) if symmetric else 1.0
-        each.imshow(_rgb(images[index].cpu(), stats))
-        each.imshow(
-            heat.numpy(),
-            cmap=cmap,
-            alpha=alpha,
-            vmin=-limit if symmetric else 0.0,
-            vmax=limit,
-            interpolation="bilinear",
-        )
-        each.set_title(f"image {index}", fontsize=8)
-    figure.suptitle(title)
-    figure.tight_layout()
-    return figure
+from alexnet.viz.panels import (
+    as_batch,
+    finish_figure,
+    grid_figure,
+    image_panels,
+    overlay_figure,
+    to_rgb,
+)
 
 
 class AlexNetVisualizer:
@@ -130,8 +68,8 @@ class AlexNetVisualizer:
         weight, towers = conv_weight(self._model(), layer_name)
         count = min(num_filters, weight.shape[0])
         grid = filter_grid(weight, count, towers if count == weight.shape[0] else 1)
-        figure = _grid_figure(grid, f"{layer_name}: {count} of {weight.shape[0]} filters", figsize)
-        return _finish(figure, path, show)
+        figure = grid_figure(grid, f"{layer_name}: {count} of {weight.shape[0]} filters", figsize)
+        return finish_figure(figure, path, show)
 
     @staticmethod
     def plot_training_curves(
@@ -148,7 +86,7 @@ class AlexNetVisualizer:
         if len(names) != len(dirs):
             raise InvalidValue("labels", names, f"give one label per run ({len(dirs)})")
         figure = training_curves_figure({n: read_history(d) for n, d in zip(names, dirs)}, figsize)
-        return _finish(figure, path, show)
+        return finish_figure(figure, path, show)
 
     def _model(self) -> nn.Module:
         if self.model is None:
@@ -188,10 +126,10 @@ class AlexNetVisualizer:
             )
         count = min(num_maps, maps.shape[1])
         grid = feature_map_grid(maps, count, upscale=max(1, 64 // maps.shape[-1]))
-        figure = _grid_figure(
+        figure = grid_figure(
             grid, title or f"{layer_name}: {count} of {maps.shape[1]} maps", figsize
         )
-        return _finish(figure, path, show)
+        return finish_figure(figure, path, show)
 
     def plot_grad_cam(
         self,
@@ -205,11 +143,11 @@ class AlexNetVisualizer:
     ) -> Figure:
         """Grad-CAM of conv `layer` (default: the last) over each image (N, 3, H, W) for `target`
         (default: the predicted class); needs captum."""
-        images = _batch(images)
+        images = as_batch(images)
         maps = grad_cam(self._model(), images, target, layer)
         title = f"Grad-CAM at {layer or conv_layers(self._model())[-1]}"
-        figure = _overlay_figure(images, maps, title, "jet", alpha, False, figsize, self.stats)
-        return _finish(figure, path, show)
+        figure = overlay_figure(images, maps, title, "jet", alpha, False, figsize, self.stats)
+        return finish_figure(figure, path, show)
 
     def plot_occlusion(
         self,
@@ -224,9 +162,9 @@ class AlexNetVisualizer:
     ) -> Figure:
         """Occlusion over each image: red where hiding a `window` square lowers the `target`
         logit (evidence for), blue where it raises it; needs captum."""
-        images = _batch(images)
+        images = as_batch(images)
         maps = occlusion(self._model(), images, target, window, stride)
-        figure = _overlay_figure(
+        figure = overlay_figure(
             images,
             maps,
             f"occlusion ({window} px window, stride {stride})",
@@ -236,7 +174,7 @@ class AlexNetVisualizer:
             figsize,
             self.stats,
         )
-        return _finish(figure, path, show)
+        return finish_figure(figure, path, show)
 
     def plot_guided_backprop(
         self,
@@ -247,15 +185,15 @@ class AlexNetVisualizer:
         show: bool | None = None,
     ) -> Figure:
         """Guided backpropagation of each image, scaled to its own range; needs captum."""
-        images = _batch(images)
+        images = as_batch(images)
         grads = scale_each(guided_backprop(self._model(), images, target).float().cpu())
-        figure, axes = _panels(1, images.shape[0], figsize, cell=3.0)
+        figure, axes = image_panels(1, images.shape[0], figsize, cell=3.0)
         for index, each in enumerate(axes[0]):
             each.imshow(grads[index].permute(1, 2, 0).numpy())
             each.set_title(f"image {index}", fontsize=8)
         figure.suptitle("guided backpropagation")
         figure.tight_layout()
-        return _finish(figure, path, show)
+        return finish_figure(figure, path, show)
 
     def plot_top_patches(
         self,
@@ -271,17 +209,17 @@ class AlexNetVisualizer:
         receptive fields), best first, titled with the activation."""
         patches = top_patches(self._model(), images, layer, units, k)
         crops = patch_crops(images.detach().cpu(), patches)
-        figure, axes = _panels(len(patches), k, figsize, cell=1.2)
+        figure, axes = image_panels(len(patches), k, figsize, cell=1.2)
         for row, unit in enumerate(patches):
             axes[row, 0].set_title(f"unit {unit}", fontsize=7, loc="left")
             for column, (patch, crop) in enumerate(zip(patches[unit], crops[unit])):
-                axes[row, column].imshow(_rgb(crop, self.stats), interpolation="nearest")
+                axes[row, column].imshow(to_rgb(crop, self.stats), interpolation="nearest")
                 axes[row, column].text(
                     0, 0, f"{patch.activation:.2g}", fontsize=6, va="top", color="yellow"
                 )
         figure.suptitle(f"{layer}: top {k} patches per unit")
         figure.tight_layout()
-        return _finish(figure, path, show)
+        return finish_figure(figure, path, show)
 
     def plot_nearest_neighbours(
         self,
@@ -295,17 +233,17 @@ class AlexNetVisualizer:
     ) -> Figure:
         """One row per probe: the probe, then its `k` nearest gallery images in the last hidden
         layer (or `layer`), titled with their distance (the paper's Figure 4)."""
-        probes = _batch(probes)
+        probes = as_batch(probes)
         distances, indices = nearest_neighbours(self._model(), probes, gallery, k, layer)
-        figure, axes = _panels(probes.shape[0], k + 1, figsize, cell=1.6)
+        figure, axes = image_panels(probes.shape[0], k + 1, figsize, cell=1.6)
         for row in range(probes.shape[0]):
-            axes[row, 0].imshow(_rgb(probes[row].cpu(), self.stats))
+            axes[row, 0].imshow(to_rgb(probes[row].cpu(), self.stats))
             axes[row, 0].set_title("probe", fontsize=7)
             for column in range(indices.shape[1]):
                 axes[row, column + 1].imshow(
-                    _rgb(gallery[int(indices[row, column])].cpu(), self.stats)
+                    to_rgb(gallery[int(indices[row, column])].cpu(), self.stats)
                 )
                 axes[row, column + 1].set_title(f"{float(distances[row, column]):.3g}", fontsize=7)
         figure.suptitle("nearest neighbours")
         figure.tight_layout()
-        return _finish(figure, path, show)
+        return finish_figure(figure, path, show)

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from alexnet.data import AlexNetDataModule, DataError
-from alexnet.data.imagefolder import EncodedBatch, pack_encoded
+from alexnet.data.encoded import EncodedBatch, pack_encoded
 from alexnet.data.transforms import FancyPCA, eval_transform, train_transform
 from tests.conftest import make_image_folder, run_script_in_root, write_image
 

@@ -16,7 +16,8 @@ from PIL import Image
 
 from alexnet.config import compose_config
 from alexnet.data import AlexNetDataModule, DataError
-from alexnet.data.imagefolder import ImageTooLarge, load_encoded, load_rgb
+from alexnet.data.encoded import load_encoded
+from alexnet.data.imagefolder import ImageTooLarge, load_rgb
 from alexnet.run import train
 from tests.conftest import write_image
 
