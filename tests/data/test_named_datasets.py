@@ -239,3 +239,17 @@ def test_normalization_follows_the_weights_unless_given(tmp_path) -> None:
     torch.testing.assert_close(given._transforms[1](grey), torch.zeros(3, 32, 32), atol=0, rtol=0)
     default = AlexNetDataModule(source="cifar10", root=str(tmp_path), image_size=32)
     assert default.hparams.mean == [0.4914, 0.4822, 0.4465]  # kept in checkpoints
+
+
+def test_the_torchvision_internals_named_uses_are_still_there():
+    # alexnet/data/named.py reads Imagenette's archive table (its folder name) and, for labels
+    # without decoding, its sample list: neither has a public form. A torchvision release that
+    # moves them fails here first, naming what moved.
+    import inspect
+
+    from torchvision import datasets
+
+    assert "320px" in datasets.Imagenette._ARCHIVES, "torchvision moved Imagenette._ARCHIVES"
+    assert "self._samples" in inspect.getsource(datasets.Imagenette.__init__), (
+        "torchvision moved Imagenette._samples"
+    )
