@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass, field, make_dataclass
-from typing import Any
+from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
 
@@ -82,41 +82,6 @@ class ScheduleSchema:
     min_lr: float | None = None  # plateau
 
 
-@dataclass
-class DataSchema:
-    _target_: str = "alexnet.data.AlexNetDataModule"
-    source: str = "synthetic"
-    root: str | None = None
-    num_classes: int | None = None
-    image_size: int | None = 224  # null: a named dataset's native size, fitted to the model
-    resize_size: int | None = None
-    augment: str = "none"
-    eval_crop: str = "center"
-    pca_sigma: float = 0.1
-    train_per_class: int = 300
-    val_per_class: int = 50
-    test_per_class: int = 50
-    val_fraction: float = 0.1
-    batch_size: int = 128
-    num_workers: int = 2
-    pin_memory: Any = "auto"  # auto / true / false
-    persistent_workers: bool = True
-    prefetch_factor: int | None = 2
-    loader_timeout_s: float = 300.0  # the longest wait for a batch from the workers
-    seed: int | None = 0  # ${seed}; a null seed is refused with one line by the run's checks
-    bad_files: str = "skip"
-    max_image_pixels: int = 89_478_485  # Pillow's limit: an image over it is never decoded
-    render_on: str = "loader"
-    decode: str = "loader"
-    mean: list[float] | None = None  # null: the dataset's (or the loaded weights') statistics
-    std: list[float] | None = None
-    variant: str | None = None  # imagenette: full / 320px / 160px
-    download: bool = True  # named datasets: download on first use
-    cache: bool = True  # synthetic: render once, serve from memory (if it fits)
-    cache_limit_mib: int = 2048
-    difficulty: str = "easy"  # synthetic: easy / hard (alexnet.data.synthetic_hard)
-
-
 # Trainer arguments the run sets itself, or that hold objects rather than values.
 _TRAINER_SET_BY_RUN = ("self", "logger", "callbacks", "plugins", "profiler", "model_registry")
 
@@ -155,6 +120,46 @@ def _plain_type(annotation: Any) -> Any:
 
 
 TrainerSchema = _trainer_schema()
+
+
+def _data_schema() -> type:
+    """The DataModule's settings as its signature types and defaults them (one place: a new
+    setting needs no schema line). Every field may be null, so that `${seed}` and a named
+    dataset's nulls compose; the DataModule checks each value itself, naming its key."""
+    from typing import get_type_hints
+
+    from alexnet.data.datamodule import AlexNetDataModule
+
+    hints = get_type_hints(AlexNetDataModule.__init__)
+    fields: list[tuple[str, Any, Any]] = [
+        ("_target_", str, field(default="alexnet.data.AlexNetDataModule"))
+    ]
+    for name, parameter in inspect.signature(AlexNetDataModule.__init__).parameters.items():
+        if name == "self":
+            continue
+        kind = _data_type(hints[name])
+        default = parameter.default
+        value = (
+            field(default_factory=lambda d=default: list(d))
+            if isinstance(default, list)
+            else field(default=default)
+        )
+        fields.append((name, Optional[kind] if kind is not Any else Any, value))
+    return make_dataclass("DataSchema", fields)
+
+
+def _data_type(annotation: Any) -> Any:
+    """int, float, str, bool or a list of floats, as typed; Any for unions such as bool | str."""
+    args = [a for a in getattr(annotation, "__args__", ()) if a is not type(None)]
+    inner = args[0] if len(args) == 1 else annotation
+    if inner in (int, float, str, bool):
+        return inner
+    if getattr(inner, "__origin__", None) is list and getattr(inner, "__args__", ()) == (float,):
+        return list[float]
+    return Any
+
+
+DataSchema = _data_schema()
 
 SCHEMAS: dict[str, type] = {
     "model": ModelSchema,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import logging
 from dataclasses import asdict, dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -15,19 +14,16 @@ from torch.utils.data import DataLoader, Dataset
 
 from alexnet.data.batch_transforms import BatchTransform
 from alexnet.data.colour_pca import ColourBasis, training_basis
-from alexnet.data.encoded import EncodedBatch, collate_encoded, decode_batch, load_encoded
+from alexnet.data.encoded import EncodedBatch, collate_encoded, decode_batch
 from alexnet.data.imagefolder import (
     BAD_FILE_POLICIES,
     PILLOW_MAX_PIXELS,
     SkipBadFiles,
-    class_names,
-    image_folder_splits,
-    layout,
-    load_rgb,
 )
 from alexnet.data.loaders import build_loader, loader_settings
-from alexnet.data.named import NAMED, ensure_downloaded, named_dataset, named_splits, native_size
-from alexnet.data.synthetic import DIFFICULTIES, MAX_CLASSES, SPLITS, VERSIONS, SyntheticImageNet
+from alexnet.data.named import NAMED, named_dataset
+from alexnet.data.sources import DataSource, FolderSource, NamedSource, SyntheticSource
+from alexnet.data.synthetic import DIFFICULTIES, SPLITS
 from alexnet.data.transforms import (
     IMAGENET_STATS,
     FancyPCA,
@@ -214,16 +210,27 @@ class AlexNetDataModule(L.LightningDataModule):
                 )
             check_choice("data.variant", variant, variants)
         self.variant, self.download = variant, download
+        self.data_source = _source(
+            source,
+            root,
+            variant,
+            download,
+            difficulty,
+            train_per_class,
+            val_per_class,
+            test_per_class,
+            val_fraction,
+            seed,
+            bad_files,
+            max_image_pixels,
+            decode,
+        )
         self._num_classes = num_classes
         self._stats_given = _stats("data", mean, std)
-        self.stats = self._stats_given or (
-            (named_dataset(source).mean, named_dataset(source).std)
-            if self.named
-            else IMAGENET_STATS
-        )
+        self.stats = self._stats_given or self.data_source.default_stats()
         # Checkpoints keep the statistics the run normalized with, default or not.
         self.hparams.mean, self.hparams.std = list(self.stats[0]), list(self.stats[1])
-        self.image_size = image_size or (native_size(source, variant) if self.named else 0)
+        self.image_size = image_size or self.data_source.native_size() or 0
         self._resize_given = resize_size
         self.resize_size = resize_size or resize_for(self.image_size)
         self.augment, self.eval_crop, self.pca_sigma = augment, eval_crop, pca_sigma
@@ -244,41 +251,12 @@ class AlexNetDataModule(L.LightningDataModule):
     @property
     def data_version(self) -> str | None:
         """The synthetic task's frozen version (e.g. ``hard-v1``); None for other data."""
-        return VERSIONS[self.difficulty] if self.source == "synthetic" else None
+        return self.data_source.version
 
     @property
     def num_classes(self) -> int:
         """The number of classes, read from the data for an ImageFolder (checked if configured)."""
-        if self.source == "synthetic":
-            count = 10 if self._num_classes is None else self._num_classes
-            check_int("data.num_classes", count, minimum=1)
-            limit = MAX_CLASSES[self.difficulty]
-            if count > limit:
-                raise InvalidValue(
-                    "data.num_classes",
-                    count,
-                    f"the {self.difficulty} synthetic data has at most {limit} classes",
-                )
-            return count
-        if self.named:
-            spec = named_dataset(self.source)
-            if self._num_classes is not None and self._num_classes != spec.num_classes:
-                raise InvalidValue(
-                    "data.num_classes",
-                    self._num_classes,
-                    f"{spec.title} (data={self.source}) has {spec.num_classes} "
-                    f"classes; set it to {spec.num_classes} or null",
-                )
-            return spec.num_classes
-        splits = layout(Path(self.root))
-        found = len(class_names(splits.get("train", splits.get("all"))))
-        if self._num_classes is not None and self._num_classes != found:
-            raise InvalidValue(
-                "data.num_classes",
-                self._num_classes,
-                f"the data at {self.root} has {found} classes; set it to {found} or null",
-            )
-        return found
+        return self.data_source.num_classes(self._num_classes)
 
     def fit_to_model(self, min_input_size: int) -> None:
         """With ``image_size=None``: the native size, or the smallest power of two >= the
@@ -322,58 +300,25 @@ class AlexNetDataModule(L.LightningDataModule):
 
     def prepare_data(self) -> None:
         """Download a named dataset on first use (Lightning calls this on one process)."""
-        if self.named:
-            ensure_downloaded(self.source, self.root, self.variant, self.download)
+        self.data_source.prepare()
 
     def setup(self, stage: str | None = None) -> None:
         if self.datasets:
             return
         train_tf, eval_tf = self._transforms
-        if self.source == "synthetic":
-            self.classes = [f"class_{i:04d}" for i in range(self.num_classes)]
+        num_classes = self.num_classes  # checked against the data before anything is read
+        if isinstance(self.data_source, SyntheticSource):
+            self.classes = [f"class_{i:04d}" for i in range(num_classes)]
             for split, tf in (("train", train_tf), ("val", eval_tf), ("test", eval_tf)):
                 size = self.image_size if self._renders_at_crop_size(split) else self.resize_size
-                self.datasets[split] = SyntheticImageNet(
-                    self.num_classes,
-                    self.per_class[split],
-                    size,
-                    self.seed,
-                    split,
-                    tf,
-                    deferred=self.render_on == "device",
-                    difficulty=self.difficulty,
+                self.datasets[split] = self.data_source.split(
+                    num_classes, split, size, tf, self.render_on == "device"
                 )
             self._fill_caches()
-            self._set_colour_basis()
-        elif self.named:
-            num_classes = self.num_classes
-            self.prepare_data()  # a no-op when present; outside a Trainer nothing else calls it
-            train, val, test, self.classes = named_splits(
-                self.source,
-                self.root,
-                train_tf,
-                eval_tf,
-                self.val_fraction,
-                self.seed,
-                self.variant,
-            )
-            self.datasets = {"train": train, "val": val, "test": test}
-            self._set_colour_basis()
         else:
-            num_classes = self.num_classes
-            on_device = self.decode == "device"  # the workers only read the files
-            train, val, test, self.classes = image_folder_splits(
-                self.root,
-                None if on_device else train_tf,
-                None if on_device else eval_tf,
-                self.val_fraction,
-                self.seed,
-                self.bad_files,
-                partial(load_encoded if on_device else load_rgb, max_pixels=self.max_image_pixels),
-            )
+            self.datasets, self.classes = self.data_source.splits(train_tf, eval_tf)
             assert len(self.classes) == num_classes
-            self.datasets = {"train": train, "val": val, "test": test}
-            self._set_colour_basis()
+        self._set_colour_basis()
 
     def _set_colour_basis(self) -> None:
         """The paper's colour noise along the principal components of this training set's
@@ -385,9 +330,8 @@ class AlexNetDataModule(L.LightningDataModule):
         ]
         if not fancy or fancy[0].sigma <= 0 or (self.decode == "device" and not self.named):
             return
-        cache_dir = None if self.source == "synthetic" else self.root
         self.colour_basis = training_basis(
-            self.unaugmented_train_split(), self.stats, cache_dir=cache_dir
+            self.unaugmented_train_split(), self.stats, cache_dir=self.data_source.cache_dir()
         )
         fancy[0].set_basis(self.colour_basis.eigval, self.colour_basis.eigvec)
         log.info(
@@ -417,17 +361,10 @@ class AlexNetDataModule(L.LightningDataModule):
         if not self.datasets:
             raise RuntimeError("call setup('fit') before unaugmented_train_split()")
         train, eval_tf = self.datasets["train"], self._transforms[1]
-        if self.source == "synthetic":
+        if isinstance(self.data_source, SyntheticSource):
             size = self.image_size if self._renders_at_crop_size("val") else self.resize_size
-            return SyntheticImageNet(
-                self.num_classes,
-                self.per_class["train"],
-                size,
-                self.seed,
-                "train",
-                eval_tf,
-                deferred=self.render_on == "device",
-                difficulty=self.difficulty,
+            return self.data_source.split(
+                self.num_classes, "train", size, eval_tf, self.render_on == "device"
             )
         if self.decode == "device" and not self.named:
             raise InvalidValue(
@@ -600,6 +537,32 @@ def _stats(key: str, mean: list[float] | None, std: list[float] | None) -> Stats
     if min(std) <= 0:
         raise InvalidValue(f"{key}.std", std, "each std must be > 0")
     return tuple(float(v) for v in mean), tuple(float(v) for v in std)
+
+
+def _source(
+    source: str,
+    root: str | None,
+    variant: str | None,
+    download: bool,
+    difficulty: str,
+    train_per_class: int,
+    val_per_class: int,
+    test_per_class: int,
+    val_fraction: float,
+    seed: int,
+    bad_files: str,
+    max_pixels: int,
+    decode: str,
+) -> DataSource:
+    """The source object of `source` (checked before: a known name, a root where needed)."""
+    if source == "synthetic":
+        per_class = {"train": train_per_class, "val": val_per_class, "test": test_per_class}
+        return SyntheticSource(difficulty, per_class, seed)
+    if source == "imagefolder":
+        return FolderSource(
+            str(root), val_fraction, seed, bad_files, max_pixels, decode == "device"
+        )
+    return NamedSource(source, str(root), variant, download, val_fraction, seed)
 
 
 def _is_pair(batch: Any) -> bool:

@@ -28,30 +28,10 @@ TINY = [
 ]
 
 
-def test_a_ddp_sweep_runs_two_cpu_ranks_per_job(tmp_path):
-    done = slurm_sweep(
-        tmp_path,
-        "alexnet-ddp",
-        *TINY,
-        "trainer=ddp",
-        "trainer.accelerator=cpu",
-        "trainer.devices=2",
-        "seed=0,1",
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    sweep = json.loads((tmp_path / "sweep" / "sweep.json").read_text())
-    assert [(j["job"], j["status"]) for j in sweep] == [(0, "completed"), (1, "completed")]
-    scripts = sorted((tmp_path / "submitit").glob("*_submission.sh"))
-    assert scripts and all("--ntasks-per-node=2" in s.read_text() for s in scripts)
-    assert not any("gpu" in s.read_text() for s in scripts)  # a CPU partition takes it
-    for task_log in sorted((tmp_path / "submitit").glob("*_1_log.err")):  # the second rank
-        assert "GLOBAL_RANK: 1, MEMBER: 2/2" in task_log.read_text()
-    assert len(list((tmp_path / "submitit").glob("*_1_log.err"))) == 2
-
-
-def test_a_two_node_job_matches_one_node_with_two_ranks(tmp_path):
-    # The test cluster's partition "twonode" holds this machine under two node names, one
-    # slurmd each (scripts/start_slurm.sh): 2 nodes x 1 rank over gloo, through the launcher.
+def test_a_ddp_sweep_runs_two_cpu_ranks_per_job_and_two_nodes_match_one(tmp_path):
+    # Two jobs of 1 node x 2 gloo ranks each; then job 0 again across 2 nodes x 1 rank: the
+    # test cluster's partition "twonode" holds this machine under two node names, one slurmd
+    # each (scripts/start_slurm.sh). A callback records the node each rank ran on.
     run = [
         *TINY,
         "trainer=ddp",
@@ -59,10 +39,19 @@ def test_a_two_node_job_matches_one_node_with_two_ranks(tmp_path):
         "data.num_classes=4",
         "data.train_per_class=25",
         "trainer.max_epochs=2",
-        "seed=0",
         "+callbacks.place._target_=tests.signal_probe.RecordRankPlace",
         "+callbacks.place.folder=${hydra:runtime.output_dir}/places",
     ]
+    one_node = slurm_sweep(tmp_path / "one", "alexnet-ddp", *run, "trainer.devices=2", "seed=0,1")
+    assert one_node.returncode == 0, one_node.stderr[-3000:]
+    sweep = json.loads((tmp_path / "one" / "sweep" / "sweep.json").read_text())
+    assert [(j["job"], j["status"]) for j in sweep] == [(0, "completed"), (1, "completed")]
+    scripts = sorted((tmp_path / "one" / "submitit").glob("*_submission.sh"))
+    assert scripts and all("--ntasks-per-node=2" in s.read_text() for s in scripts)
+    assert not any("gpu" in s.read_text() for s in scripts)  # a CPU partition takes it
+    second_ranks = sorted((tmp_path / "one" / "submitit").glob("*_1_log.*"))  # out and err
+    assert len(second_ranks) == 4
+    assert "GLOBAL_RANK: 1, MEMBER: 2/2" in "".join(p.read_text() for p in second_ranks)
     two_nodes = slurm_sweep(
         tmp_path / "two",
         "alexnet-2x1",
@@ -70,13 +59,11 @@ def test_a_two_node_job_matches_one_node_with_two_ranks(tmp_path):
         "trainer.devices=1",
         "trainer.num_nodes=2",
         "hydra.launcher.partition=twonode",
+        "seed=0",
     )
-    one_node = slurm_sweep(tmp_path / "one", "alexnet-1x2", *run, "trainer.devices=2")
     assert two_nodes.returncode == 0, two_nodes.stderr[-3000:]
-    assert one_node.returncode == 0, one_node.stderr[-3000:]
-    (split,), (together,) = (
-        job_records(tmp_path / out / "sweep").values() for out in ("two", "one")
-    )
+    (script,) = (tmp_path / "two" / "submitit").glob("*_submission.sh")
+    assert "--nodes=2" in script.read_text() and "--ntasks-per-node=1" in script.read_text()
     places = {
         out: sorted(
             json.loads(p.read_text())["node"]
@@ -84,10 +71,10 @@ def test_a_two_node_job_matches_one_node_with_two_ranks(tmp_path):
         )
         for out in ("two", "one")
     }
-    assert len(set(places["two"])) == 2 and len(set(places["one"])) == 1  # where ranks ran
     assert len(places["two"]) == len(places["one"]) == 2
-    (script,) = (tmp_path / "two" / "submitit").glob("*_submission.sh")
-    assert "--nodes=2" in script.read_text() and "--ntasks-per-node=1" in script.read_text()
+    assert len(set(places["two"])) == 2 and len(set(places["one"])) == 1  # where ranks ran
+    split = job_records(tmp_path / "two" / "sweep")[0]
+    together = job_records(tmp_path / "one" / "sweep")[0]
     assert split["status"] == together["status"] == "completed"
     assert split["global_step"] == together["global_step"]
     assert split["metrics"] == pytest.approx(together["metrics"], abs=1e-6)
