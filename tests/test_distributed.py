@@ -206,6 +206,11 @@ def test_the_lightning_internals_that_distributed_patches_are_still_there():
     )
     source = inspect.getsource(_SubprocessScriptLauncher._call_children_scripts)
     assert "_hydra_subprocess_cmd(local_rank)" in source and "self.procs" in source
+    observer = getattr(subprocess_script, "_launch_process_observer", None)
+    assert callable(observer), "lightning moved subprocess_script._launch_process_observer"
+    assert "_launch_process_observer(self.procs)" in inspect.getsource(
+        _SubprocessScriptLauncher.launch
+    )
     assert callable(getattr(DDPStrategy, "_configure_launcher", None))
     assert "_launcher" in inspect.getsource(DDPStrategy._configure_launcher)
 

@@ -16,7 +16,7 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -63,7 +63,15 @@ def rank_command(local_rank: int) -> tuple[Sequence[str], str]:
 
 
 class JobScriptLauncher(_SubprocessScriptLauncher):
-    """Lightning's script launcher, starting the extra ranks with `rank_command`."""
+    """Lightning's script launcher, starting the extra ranks with `rank_command`, without
+    Lightning's child-process observer: that thread SIGKILLs this process 0-5 s after any rank
+    exits non-zero, including the ranks this process stops itself when a rank fails, so rank
+    zero lost its metrics.json and its one-line error at random. HydraDDPStrategy bounds every
+    wait instead (its `timeout_s`, `end_process`, `restore`)."""
+
+    def launch(self, function: Callable, *args: Any, **kwargs: Any) -> Any:
+        with mock.patch.object(subprocess_script, "_launch_process_observer", _no_observer):
+            return super().launch(function, *args, **kwargs)
 
     def _call_children_scripts(self) -> None:
         self.saved_env = {key: os.environ.get(key) for key in LAUNCH_ENV}
@@ -92,6 +100,10 @@ class JobScriptLauncher(_SubprocessScriptLauncher):
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def _no_observer(child_processes: list[subprocess.Popen]) -> None:
+    """In place of Lightning's `_launch_process_observer` (see JobScriptLauncher)."""
 
 
 def end_process(child: subprocess.Popen) -> None:
