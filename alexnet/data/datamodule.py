@@ -2,58 +2,37 @@
 
 from __future__ import annotations
 
-import copy
 import logging
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import asdict
 from typing import Any
 
 import lightning as L
-import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
 from alexnet.data.batch_transforms import BatchTransform
-from alexnet.data.colour_pca import ColourBasis, training_basis
-from alexnet.data.encoded import EncodedBatch, collate_encoded, decode_batch
-from alexnet.data.imagefolder import (
-    BAD_FILE_POLICIES,
-    PILLOW_MAX_PIXELS,
-    SkipBadFiles,
+from alexnet.data.colour_pca import ColourBasis
+from alexnet.data.device_batches import DeviceBatches
+from alexnet.data.imagefolder import PILLOW_MAX_PIXELS
+from alexnet.data.loaders import SplitLoaders
+from alexnet.data.named import NAMED
+from alexnet.data.pipelines import (
+    fill_caches,
+    fit_colour_noise,
+    renders_at_crop_size,
+    split_transforms,
+    through_eval_pipeline,
 )
-from alexnet.data.loaders import build_loader, loader_settings
-from alexnet.data.named import NAMED, named_dataset
-from alexnet.data.sources import DataSource, FolderSource, NamedSource, SyntheticSource
-from alexnet.data.synthetic import DIFFICULTIES, SPLITS
-from alexnet.data.transforms import (
-    IMAGENET_STATS,
-    FancyPCA,
-    Stats,
-    eval_transform,
-    normalize_imagenet,
-    normalizer,
-    resize_for,
-    train_transform,
-)
-from alexnet.errors import InvalidValue, check_choice, check_int, check_number
+from alexnet.data.settings_check import SOURCES, check_settings, given_stats, make_source
+from alexnet.data.sources import SyntheticSource
+from alexnet.data.transforms import Stats, resize_for
+from alexnet.errors import InvalidValue
+
+__all__ = ["SOURCES", "AlexNetDataModule"]
 
 log = logging.getLogger(__name__)
 
-SOURCES = ("synthetic", "imagefolder", *NAMED)
-RENDER_ON = ("loader", "device")
-DECODE = ("loader", "device")
-SPLIT_NAMES = {number: name for name, number in SPLITS.items()}
 
-
-@dataclass  # not frozen: Lightning's transfer rebuilds dataclasses (holding no tensor: as is)
-class DrawLater:
-    """Synthetic images to draw once the batch is on its device (``render_on=device``): which
-    split and indices, as host numbers (the transfer leaves them alone)."""
-
-    split: str
-    indices: list[int]
-
-
-class AlexNetDataModule(L.LightningDataModule):
+class AlexNetDataModule(SplitLoaders, DeviceBatches, L.LightningDataModule):
     """Train/val/test loaders over synthetic images (no download), an ImageFolder root or a
     named dataset (``cifar10``, ``cifar100``, ``mnist``, ``fashion_mnist``, ``stl10``,
     ``imagenette``) read by torchvision's own class.
@@ -136,117 +115,34 @@ class AlexNetDataModule(L.LightningDataModule):
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
-        check_choice("data.source", source, SOURCES)
-        check_int("data.batch_size", batch_size, minimum=1)
+        per_class = {"train": train_per_class, "val": val_per_class, "test": test_per_class}
+        root = check_settings(self.hparams)
         self.named = source in NAMED
-        if image_size is None and not self.named:
-            raise InvalidValue(
-                "data.image_size",
-                None,
-                "set the crop size in pixels (null picks a named dataset's native size)",
-            )
-        if image_size is not None:
-            check_int("data.image_size", image_size, minimum=8)
-        check_int("data.num_workers", num_workers, minimum=0)
-        for split, count in (
-            ("train", train_per_class),
-            ("val", val_per_class),
-            ("test", test_per_class),
-        ):
-            check_int(f"data.{split}_per_class", count, minimum=1)
-        if pin_memory != "auto" and not isinstance(pin_memory, bool):
-            raise InvalidValue("data.pin_memory", pin_memory, "choose one of: auto, true, false")
-        check_choice("data.bad_files", bad_files, BAD_FILE_POLICIES)
-        check_int("data.max_image_pixels", max_image_pixels, minimum=1)
-        if not isinstance(cache, bool):
-            raise InvalidValue("data.cache", cache, "it must be true or false")
-        check_int("data.cache_limit_mib", cache_limit_mib, minimum=0)
+        self.source, self.root, self.variant, self.download = source, root, variant, download
         self.cache, self.cache_limit_mib = cache, cache_limit_mib
-        self.max_image_pixels = max_image_pixels
-        check_choice("data.difficulty", difficulty, DIFFICULTIES)
-        if difficulty != "easy" and source != "synthetic":
-            raise InvalidValue(
-                "data.difficulty",
-                difficulty,
-                "a task of the synthetic data: use data=synthetic (or data=synthetic_hard)",
-            )
-        self.difficulty = difficulty
-        check_choice("data.render_on", render_on, RENDER_ON)
-        drawable = (source, augment, eval_crop) == ("synthetic", "none", "center")
-        if render_on == "device" and not drawable:
-            raise InvalidValue(
-                "data.render_on",
-                render_on,
-                "rendering on the device needs "
-                "data=synthetic, data.augment=none and data.eval_crop=center",
-            )
-        check_choice("data.decode", decode, DECODE)
-        if decode == "device" and source != "imagefolder":
-            raise InvalidValue(
-                "data.decode",
-                decode,
-                "decoding on the device is for "
-                "data=imagefolder (synthetic images: data.render_on=device)",
-            )
+        self.max_image_pixels, self.difficulty = max_image_pixels, difficulty
         self.bad_files, self.render_on, self.decode = bad_files, render_on, decode
-        if source == "imagefolder" and not root:
-            raise InvalidValue(
-                "data.root",
-                root,
-                "set it to an ImageFolder root, e.g. "
-                "data.root=/data/imagenet (with train/ and val/ inside)",
-            )
-        if self.named and not root:
-            root = str(Path("data") / source)
-        self.source, self.root = source, root
-        if variant is not None:
-            variants = named_dataset(source).variants if self.named else ()
-            if not variants:
-                raise InvalidValue(
-                    "data.variant",
-                    variant,
-                    f"data={source} has no variants "
-                    "(only imagenette: full, 320px, 160px); leave it null",
-                )
-            check_choice("data.variant", variant, variants)
-        self.variant, self.download = variant, download
-        self.data_source = _source(
-            source,
-            root,
-            variant,
-            download,
-            difficulty,
-            train_per_class,
-            val_per_class,
-            test_per_class,
-            val_fraction,
-            seed,
-            bad_files,
-            max_image_pixels,
-            decode,
-        )
-        self._num_classes = num_classes
-        self._stats_given = _stats("data", mean, std)
+        self.data_source = make_source(self.hparams, root)
+        self._num_classes, self._stats_given = num_classes, given_stats("data", mean, std)
         self.stats = self._stats_given or self.data_source.default_stats()
         # Checkpoints keep the statistics the run normalized with, default or not.
         self.hparams.mean, self.hparams.std = list(self.stats[0]), list(self.stats[1])
-        self.image_size = image_size or self.data_source.native_size() or 0
-        self._resize_given = resize_size
+        self.image_size, self._resize_given = (
+            image_size or self.data_source.native_size() or 0,
+            resize_size,
+        )
         self.resize_size = resize_size or resize_for(self.image_size)
         self.augment, self.eval_crop, self.pca_sigma = augment, eval_crop, pca_sigma
-        self.per_class = {"train": train_per_class, "val": val_per_class, "test": test_per_class}
-        self.val_fraction, self.seed = val_fraction, seed
+        self.per_class, self.val_fraction, self.seed = per_class, val_fraction, seed
         self.batch_size, self.num_workers = batch_size, num_workers
         self.pin_memory, self.persistent_workers = pin_memory, persistent_workers
-        self.prefetch_factor = prefetch_factor
-        check_number("data.loader_timeout_s", loader_timeout_s, 0, None, low_open=True)
-        self.loader_timeout_s = float(loader_timeout_s)
+        self.prefetch_factor, self.loader_timeout_s = prefetch_factor, float(loader_timeout_s)
         self.classes: list[str] = []
         self.datasets: dict[str, Dataset] = {}
         self.colour_basis: ColourBasis | None = None  # set up with augment=paper
         self._batch_transforms: dict[tuple, BatchTransform] = {}  # decode=device's
         # Build the pipelines now, so that a bad option fails before any run dir is written.
-        self._transforms = (self._train_transform(), self._eval_transform())
+        self._transforms = self._split_transforms()
 
     @property
     def data_version(self) -> str | None:
@@ -278,7 +174,7 @@ class AlexNetDataModule(L.LightningDataModule):
         self.image_size = size
         self.resize_size = self._resize_given or resize_for(size)
         self.hparams.image_size = size  # checkpoints keep the size the run used
-        self._transforms = (self._train_transform(), self._eval_transform())
+        self._transforms = self._split_transforms()
 
     def follow_weights(self, stats: Stats | None, origin: str) -> None:
         """Normalize as the loaded weights were trained, unless data.mean/std were given."""
@@ -296,7 +192,7 @@ class AlexNetDataModule(L.LightningDataModule):
         )
         self.stats = (tuple(stats[0]), tuple(stats[1]))
         self.hparams.mean, self.hparams.std = list(stats[0]), list(stats[1])
-        self._transforms = (self._train_transform(), self._eval_transform())
+        self._transforms = self._split_transforms()
 
     def prepare_data(self) -> None:
         """Download a named dataset on first use (Lightning calls this on one process)."""
@@ -310,36 +206,23 @@ class AlexNetDataModule(L.LightningDataModule):
         if isinstance(self.data_source, SyntheticSource):
             self.classes = [f"class_{i:04d}" for i in range(num_classes)]
             for split, tf in (("train", train_tf), ("val", eval_tf), ("test", eval_tf)):
-                size = self.image_size if self._renders_at_crop_size(split) else self.resize_size
+                size = (
+                    self.image_size
+                    if renders_at_crop_size(split, self.augment, self.eval_crop)
+                    else self.resize_size
+                )
                 self.datasets[split] = self.data_source.split(
                     num_classes, split, size, tf, self.render_on == "device"
                 )
-            self._fill_caches()
+            if self.cache and self.render_on != "device":
+                fill_caches(self.datasets, self.cache_limit_mib, self.num_workers)
         else:
             self.datasets, self.classes = self.data_source.splits(train_tf, eval_tf)
             assert len(self.classes) == num_classes
-        self._set_colour_basis()
-
-    def _set_colour_basis(self) -> None:
-        """The paper's colour noise along the principal components of this training set's
-        pixels (as the paper did for ImageNet), kept in `colour_basis` and the run's record."""
-        fancy = [
-            step
-            for step in getattr(self._transforms[0], "transforms", [])
-            if isinstance(step, FancyPCA)
-        ]
-        if not fancy or fancy[0].sigma <= 0 or (self.decode == "device" and not self.named):
-            return
-        self.colour_basis = training_basis(
-            self.unaugmented_train_split(), self.stats, cache_dir=self.data_source.cache_dir()
-        )
-        fancy[0].set_basis(self.colour_basis.eigval, self.colour_basis.eigvec)
-        log.info(
-            "data: colour noise along the training set's RGB components, eigenvalues %s "
-            "(%d images)",
-            [round(v, 5) for v in self.colour_basis.eigval],
-            self.colour_basis.images,
-        )
+        if not (self.decode == "device" and not self.named):
+            self.colour_basis = fit_colour_noise(
+                train_tf, self.unaugmented_train_split, self.stats, self.data_source.cache_dir()
+            )
 
     def run_record(self) -> dict[str, Any]:
         """What the run's metrics.json keeps of the data: the synthetic task's version, and the
@@ -362,7 +245,11 @@ class AlexNetDataModule(L.LightningDataModule):
             raise RuntimeError("call setup('fit') before unaugmented_train_split()")
         train, eval_tf = self.datasets["train"], self._transforms[1]
         if isinstance(self.data_source, SyntheticSource):
-            size = self.image_size if self._renders_at_crop_size("val") else self.resize_size
+            size = (
+                self.image_size
+                if renders_at_crop_size("val", self.augment, self.eval_crop)
+                else self.resize_size
+            )
             return self.data_source.split(
                 self.num_classes, "train", size, eval_tf, self.render_on == "device"
             )
@@ -373,198 +260,15 @@ class AlexNetDataModule(L.LightningDataModule):
                 "the un-augmented training images "
                 "are decoded in the loader only: set data.decode=loader",
             )
-        unaugmented = copy.copy(train)
-        if isinstance(train, SkipBadFiles):  # the ImageFolder inside holds the transform
-            unaugmented.images = copy.copy(train.images)
-            unaugmented.images.transform = eval_tf
-        else:
-            unaugmented.transform = eval_tf
-        return unaugmented
+        return through_eval_pipeline(train, eval_tf)
 
-    def _fill_caches(self) -> None:
-        """Render the synthetic splits once and serve them from memory, when they fit
-        ``cache_limit_mib`` together (else each image is drawn whenever it is loaded)."""
-        if not self.cache or self.render_on == "device":
-            return
-        total = sum(data.nbytes() for data in self.datasets.values())
-        if total > self.cache_limit_mib * 2**20:
-            log.info(
-                "data.cache: the synthetic images take %.0f MiB, over "
-                "data.cache_limit_mib=%d: drawn on the fly",
-                total / 2**20,
-                self.cache_limit_mib,
-            )
-            return
-        for data in self.datasets.values():
-            data.fill_cache(self.num_workers)
-
-    def _renders_at_crop_size(self, split: str) -> bool:
-        # Synthetic images need no crop when nothing asks for one: render at the crop size.
-        # Validation and test do not depend on the training augmentation: every arm of an
-        # ablation is scored on the same images through the same pipeline.
-        if split == "train":
-            return self.augment == "none"
-        return self.eval_crop == "center"
-
-    def _train_transform(self):  # noqa: ANN202 - a torchvision transform
-        if self.source == "synthetic" and self._renders_at_crop_size("train"):
-            return self._normalizer()
-        return train_transform(
+    def _split_transforms(self) -> tuple[Any, Any]:
+        return split_transforms(
+            self.source,
             self.augment,
-            self.image_size,
-            self.resize_size,
-            self.pca_sigma,
-            from_tensor=self.source == "synthetic",
-            stats=self.stats,
-        )
-
-    def _eval_transform(self):  # noqa: ANN202 - a torchvision transform
-        if self.source == "synthetic" and self._renders_at_crop_size("val"):
-            return self._normalizer()
-        return eval_transform(
             self.eval_crop,
             self.image_size,
             self.resize_size,
-            from_tensor=self.source == "synthetic",
-            stats=self.stats,
+            self.pca_sigma,
+            self.stats,
         )
-
-    def _normalizer(self):  # noqa: ANN202 - a transform of [0, 1] image tensors
-        return normalize_imagenet if self._imagenet_stats() else normalizer(self.stats)
-
-    def _imagenet_stats(self) -> bool:
-        return tuple(map(tuple, self.stats)) == tuple(map(tuple, IMAGENET_STATS))
-
-    def on_before_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
-        """With ``decode=device``: decode and transform the batch's JPEGs on the device. With
-        ``render_on=device``: read the batch's (split, index) pairs here, on the host, so that
-        drawing them after the transfer never reads the device."""
-        if not _is_pair(batch):  # e.g. the model summary's example input
-            return batch
-        inputs, labels = batch
-        if self.render_on == "device" and isinstance(inputs, torch.Tensor) and inputs.dim() == 2:
-            return DrawLater(SPLIT_NAMES[int(inputs[0, 0])], inputs[:, 1].tolist()), labels
-        if self.decode != "device" or not isinstance(inputs, (EncodedBatch, list)):
-            return batch
-        trainer = self.trainer
-        device = trainer.strategy.root_device if trainer is not None else torch.device("cpu")
-        images = decode_batch(inputs, device, self.bad_files)
-        return self._batch_transform(trainer is not None and trainer.training)(images), labels
-
-    def decode_samples(self, encoded: list[torch.Tensor], split: str) -> torch.Tensor:
-        """Items of `split` read with ``decode=device`` (JPEG bytes), decoded and transformed on
-        the CPU as the device does: the fixed samples pictures are drawn from."""
-        images = decode_batch(encoded, torch.device("cpu"), self.bad_files)
-        return self._batch_transform(split == "train")(images)
-
-    def _batch_transform(self, train: bool) -> BatchTransform:
-        """The loader's transform of `train` (or evaluation), batched (``decode=device``)."""
-        key = (train, self.image_size, self.resize_size, tuple(map(tuple, self.stats)))
-        if key not in self._batch_transforms:
-            self._batch_transforms[key] = BatchTransform(
-                train,
-                self.augment,
-                self.eval_crop,
-                self.image_size,
-                self.resize_size,
-                self.pca_sigma,
-                self.stats,
-            )
-        return self._batch_transforms[key]
-
-    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
-        """With ``render_on=device``: draw the batch's images where the batch now is."""
-        if not _is_pair(batch):
-            return batch
-        inputs, labels = batch
-        if not isinstance(inputs, DrawLater):
-            return batch
-        return self.datasets[inputs.split].render_batch(inputs.indices, labels.device), labels
-
-    def train_dataloader(self) -> DataLoader:
-        return self._loader("train", shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self._loader("val", shuffle=False)
-
-    def test_dataloader(self) -> DataLoader:
-        return self._loader("test", shuffle=False)
-
-    def _device_type(self) -> str | None:
-        """Where the batches go: the trainer's device type; None before a trainer is attached."""
-        trainer = self.trainer
-        return trainer.strategy.root_device.type if trainer is not None else None
-
-    def _loader(self, split: str, shuffle: bool) -> DataLoader:
-        trainer = self.trainer
-        return build_loader(
-            self.datasets[split],
-            split,
-            self.batch_size,
-            shuffle,
-            self.seed,
-            loader_settings(
-                self._device_type(),
-                self.num_workers,
-                self.pin_memory,
-                self.persistent_workers,
-                self.prefetch_factor,
-            ),
-            self.loader_timeout_s,
-            collate_encoded if self.decode == "device" else None,
-            None
-            if trainer is None
-            else (trainer.world_size, trainer.global_rank, lambda: trainer.current_epoch),
-        )
-
-
-def _stats(key: str, mean: list[float] | None, std: list[float] | None) -> Stats | None:
-    """(mean, std) as given, both or neither, three channels each, positive std."""
-    if mean is None and std is None:
-        return None
-    for name, values in (("mean", mean), ("std", std)):
-        if (
-            values is None
-            or len(values) != 3
-            or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in values)
-        ):
-            raise InvalidValue(
-                f"{key}.{name}",
-                values,
-                "give data.mean and data.std together, "
-                "three numbers each (R, G, B), e.g. [0.485,0.456,0.406]",
-            )
-    if min(std) <= 0:
-        raise InvalidValue(f"{key}.std", std, "each std must be > 0")
-    return tuple(float(v) for v in mean), tuple(float(v) for v in std)
-
-
-def _source(
-    source: str,
-    root: str | None,
-    variant: str | None,
-    download: bool,
-    difficulty: str,
-    train_per_class: int,
-    val_per_class: int,
-    test_per_class: int,
-    val_fraction: float,
-    seed: int,
-    bad_files: str,
-    max_pixels: int,
-    decode: str,
-) -> DataSource:
-    """The source object of `source` (checked before: a known name, a root where needed)."""
-    if source == "synthetic":
-        per_class = {"train": train_per_class, "val": val_per_class, "test": test_per_class}
-        return SyntheticSource(difficulty, per_class, seed)
-    if source == "imagefolder":
-        return FolderSource(
-            str(root), val_fraction, seed, bad_files, max_pixels, decode == "device"
-        )
-    return NamedSource(source, str(root), variant, download, val_fraction, seed)
-
-
-def _is_pair(batch: Any) -> bool:
-    """An (inputs, labels) batch of this datamodule's loaders."""
-    return isinstance(batch, (tuple, list)) and len(batch) == 2

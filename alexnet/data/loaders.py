@@ -15,6 +15,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 import torch
 from lightning.fabric.utilities.seed import pl_worker_init_function
@@ -22,6 +23,7 @@ from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 from torchdata.stateful_dataloader import StatefulDataLoader
 
+from alexnet.data.encoded import collate_encoded
 from alexnet.errors import DataError
 from alexnet.launch.requeue import ignore_requeue_signals
 
@@ -137,3 +139,50 @@ def init_worker(worker_id: int, rank: int = 0) -> None:
     ignore_requeue_signals()
     if os.environ.get("PL_SEED_WORKERS") == "1":
         pl_worker_init_function(worker_id, rank)
+
+
+class SplitLoaders:
+    """The DataModule's train/val/test loaders (AlexNetDataModule sets what is used here)."""
+
+    datasets: dict[str, Dataset]
+    batch_size: int
+    seed: int
+    num_workers: int
+    pin_memory: bool | str
+    persistent_workers: bool
+    prefetch_factor: int | None
+    loader_timeout_s: float
+    decode: str
+    trainer: Any
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val", shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test", shuffle=False)
+
+    def _loader(self, split: str, shuffle: bool) -> DataLoader:
+        trainer = self.trainer
+        device_type = trainer.strategy.root_device.type if trainer is not None else None
+        return build_loader(
+            self.datasets[split],
+            split,
+            self.batch_size,
+            shuffle,
+            self.seed,
+            loader_settings(
+                device_type,
+                self.num_workers,
+                self.pin_memory,
+                self.persistent_workers,
+                self.prefetch_factor,
+            ),
+            self.loader_timeout_s,
+            collate_encoded if self.decode == "device" else None,
+            None
+            if trainer is None
+            else (trainer.world_size, trainer.global_rank, lambda: trainer.current_epoch),
+        )
