@@ -4,7 +4,7 @@
     python experiments/gpu_acceptance.py --cpu   (the same steps at tiny sizes on the CPU, as CI
                                                   runs it; what needs CUDA is skipped, saying so)
 
-Each step (experiments/acceptance_steps.py) runs in its own process under its own timeout,
+Each step (experiments/acceptance_steps/) runs in its own process under its own timeout,
 forked from this one after torch, Lightning and the package are imported once (no CUDA call
 before the fork); a failed or timed-out step (killed with everything it started) does not stop
 the others. Every step asserts something (not just "it

@@ -1,5 +1,6 @@
 """The Hydra configs composed as users type them, and a few real runs end to end (what each
-option builds is checked without training in tests/test_composed_options.py)."""
+option builds is checked without training in tests/test_model_options.py,
+tests/test_training_options.py and tests/test_composed_options.py)."""
 
 import json
 from pathlib import Path
@@ -10,7 +11,7 @@ import torch
 from alexnet.config import compose_config
 from alexnet.run import train
 from tests.conftest import TINY, compose_train
-from tests.test_composed_options import options
+from tests.option_builds import options
 
 
 def fast_dev_run(tmp_path: Path, *overrides: str) -> dict:

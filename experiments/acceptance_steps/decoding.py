@@ -1,0 +1,125 @@
+"""Step 3, decoding and rendering on the device: JPEGs decoded there equal the reference with
+memory flat over many decodes; synthetic batches drawn there equal the CPU's."""
+
+from __future__ import annotations
+
+import resource
+from pathlib import Path
+
+import torch
+
+from .checks import Checks
+
+
+# 3 ------------------------------------------------------------------------------------------
+def encoded_jpegs(count: int, size: tuple[int, int] = (375, 500)) -> list[torch.Tensor]:
+    """Photo-like JPEG files' bytes: smooth colour gradients with some texture."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    rng, files = np.random.default_rng(0), []
+    y, x = np.mgrid[0 : size[0], 0 : size[1]] / max(size)
+    for _ in range(count):
+        a, b, c = rng.random(3) * 6
+        pixels = np.stack([np.sin(a * x + b * y), np.cos(b * x - c * y), np.sin(c * x * y + a)])
+        pixels = (127.5 + 100 * pixels + rng.normal(0, 12, pixels.shape)).clip(0, 255)
+        buffer = io.BytesIO()
+        Image.fromarray(pixels.transpose(1, 2, 0).astype(np.uint8)).save(buffer, "JPEG", quality=90)
+        files.append(torch.frombuffer(bytearray(buffer.getvalue()), dtype=torch.uint8))
+    return files
+
+
+def rss_mib() -> float:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * resource.getpagesize() / 2**20
+
+
+def decode_render(checks: Checks, work: Path) -> None:
+    from torchvision.io import ImageReadMode, decode_jpeg
+
+    from alexnet.data.encoded import decode_batch
+    from alexnet.data.synthetic import SyntheticImageNet
+
+    device = torch.device(checks.device)
+
+    def decode() -> None:
+        files = encoded_jpegs(8)
+        reference = [decode_jpeg(f, mode=ImageReadMode.RGB) for f in files]  # libjpeg, CPU
+        if checks.device == "cpu":  # the CPU reference against PIL's decoder instead
+            import numpy as np
+            from PIL import Image
+
+            reference = [
+                torch.from_numpy(
+                    np.asarray(
+                        Image.open(__import__("io").BytesIO(f.numpy().tobytes())).convert("RGB")
+                    )
+                ).permute(2, 0, 1)
+                for f in files
+            ]
+        decoded = decode_batch(files, device)
+        worst = max(int((a.cpu().int() - b.int()).abs().max()) for a, b in zip(decoded, reference))
+        checks.check(
+            f"decoded on {checks.device} equals the reference within 3/255",
+            worst <= 3,
+            f"largest difference {worst}/255 over 8 images of 500x375",
+        )
+        measure = (
+            (lambda: torch.cuda.memory_allocated(device) / 2**20)
+            if device.type == "cuda"
+            else rss_mib
+        )
+        for _ in range(20):
+            decode_batch(files[:4], device)
+        before = measure()
+        for _ in range(50):  # 200 decodes
+            decode_batch(files[:4], device)
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        grown = measure() - before
+        checks.check(
+            "memory flat over 200 decodes",
+            grown < 16,
+            f"{'allocated' if device.type == 'cuda' else 'RSS'} grew {grown:.1f} MiB",
+        )
+
+    def render() -> None:
+        cpu = torch.device("cpu")
+        for difficulty in ("easy", "hard"):
+            data = SyntheticImageNet(
+                10, 4, 64, seed=0, split="val", deferred=True, difficulty=difficulty
+            )
+            indices = list(range(24))
+            clean = [
+                data.render_batch(indices, where, random_fields=False).cpu()
+                for where in (device, cpu)
+            ]
+            worst = float((clean[0] - clean[1]).abs().max())
+            checks.check(
+                f"{difficulty}: a batch drawn on {checks.device} equals the CPU's but "
+                "for the random fields",
+                worst < 1e-3,
+                f"largest difference {worst:.2e}",
+            )
+            spread = [
+                float((data.render_batch(indices, where).cpu() - plain).std())
+                for where, plain in zip((device, cpu), clean)
+            ]
+            checks.check(
+                f"{difficulty}: its random fields as strong as the CPU's",
+                abs(spread[0] / spread[1] - 1) < 0.1,
+                f"std of the fields' contribution {spread[0]:.4f} against {spread[1]:.4f}",
+            )
+            loader = SyntheticImageNet(10, 4, 64, seed=0, split="val", difficulty=difficulty)
+            images = torch.stack([loader[i][0] for i in indices])
+            worst = float((data.render_batch(indices, cpu) - images).abs().max())
+            checks.check(
+                f"{difficulty}: a batch drawn on the CPU is the loader's images",
+                worst < 1e-5,
+                f"largest difference {worst:.2e}",
+            )
+
+    checks.attempt("JPEG decoding", decode)
+    checks.attempt("batch rendering", render)
