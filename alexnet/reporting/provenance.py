@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]  # the checkout holding the package
-PACKAGES = ("torch", "torchvision", "lightning", "hydra-core", "numpy")
+PACKAGES = ("torch", "torchvision", "lightning", "hydra-core", "numpy", "pillow", "torchcodec")
 
 
 def git_state(root: Path = ROOT, exclude: Path | None = None) -> dict[str, Any]:

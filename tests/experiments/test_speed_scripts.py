@@ -1,5 +1,6 @@
 """The speed scripts run end to end at tiny sizes and print every row (no timing is asserted)."""
 
+import csv
 import re
 
 import pytest
@@ -112,4 +113,26 @@ def test_data_path_compares_each_cache_setting_with_the_model_alone(tmp_path):
         assert ratio == pytest.approx(
             float(row["end-to-end img/s"]) / float(row["model-only img/s"]), rel=0.01
         )
+    assert (out / "provenance.json").is_file()
+
+
+def test_image_decoders_compares_every_decoder_on_both_paths(tmp_path):
+    # TorchCodec is in the dev extra: without it the table would lack its rows and this fails.
+    out = load("image_decoders").main(
+        ["--images", "16", "--rounds", "1", "--batch", "8", "--out", str(tmp_path)]
+    )
+    with (out / "image_decoders.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(row["path"], row["decoder"]) for row in rows] == [
+        ("loader", "PIL (today)"),
+        ("loader", "torchvision.io (today's device path)"),
+        ("device", "torchvision.io batch on cpu"),
+        ("loader", "torchcodec"),
+        ("device", "torchcodec batch on cpu"),
+    ]
+    for row in rows:
+        assert float(row["img/s"]) > 0
+        assert int(row["max |diff| vs PIL"]) <= 3, row  # the same JPEG, within 3 of 255 levels
+    assert [row["vs today"] for row in rows if row["decoder"] in ("PIL (today)",)] == ["1.0"]
+    assert "TorchCodec: installed" in (out / "notes.md").read_text()
     assert (out / "provenance.json").is_file()
