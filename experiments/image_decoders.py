@@ -163,7 +163,7 @@ def main(argv: list[str] | None = None) -> Path:
                 "decoder": name,
                 "img/s": round(statistics.median(rates[(path, name)]), 1),
                 "vs today": round(statistics.median(rates[(path, name)]) / baseline[path], 3),
-                "max |diff| vs PIL": max_difference(decode, items, reference),
+                "max abs diff vs PIL": max_difference(decode, items, reference),
                 "rounds": args.rounds,
             }
             for (path, name), (decode, items, _, _) in rows_of.items()

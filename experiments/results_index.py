@@ -66,6 +66,13 @@ ENTRIES = (
         "memory, synthetic cache off and on.",
     ),
     (
+        "image_decoders",
+        "JPEG decoders",
+        "image_decoders.md",
+        "torchvision's JPEG decoders (deprecated in 0.29) against TorchCodec's and PIL's, on the "
+        "loader path and the device path: is moving to TorchCodec worth it now?",
+    ),
+    (
         "architecture",
         "Architecture",
         "presets.md",

@@ -104,7 +104,7 @@ def test_a_static_result_is_what_its_command_makes(name, tmp_path):
 def test_the_results_index_is_up_to_date():
     index = load("results_index").index(RESULTS)
     assert (RESULTS / "README.md").read_text() == index
-    for name in (*REPORTS, *STATIC, "data_path"):
+    for name in (*REPORTS, *STATIC, "data_path", "image_decoders"):
         assert f"]({name}/)" in index
 
 
