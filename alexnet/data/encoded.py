@@ -1,6 +1,13 @@
 """ImageFolder JPEGs kept encoded in the loader's workers and decoded in a batch on the device
 (``data.decode=device``): how an encoded batch crosses from the workers as one buffer, and how
-it is decoded (nvJPEG on a GPU, the CPU's decoder otherwise)."""
+it is decoded (nvJPEG on a GPU, the CPU's decoder otherwise).
+
+Decoder: torchvision's ``decode_jpeg``, deprecated in torchvision 0.29 in favour of TorchCodec's,
+kept on a measurement (experiments/image_decoders.py; experiments/results/image_decoders/, commit
+45c7bac502, 2-core AMD EPYC, torch 2.14.1, torchcodec 0.17.0): on the CPU TorchCodec decoded
+1.02x as fast one image at a time and 0.985x in batches of 64, the same pixels; it needs torch
+>= 2.11 where the lab supports >= 2.4. nvJPEG through either has no figures yet (needs a GPU).
+"""
 
 from __future__ import annotations
 
