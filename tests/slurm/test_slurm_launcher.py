@@ -80,65 +80,6 @@ def test_a_ddp_sweep_runs_two_cpu_ranks_per_job_and_two_nodes_match_one(tmp_path
     assert split["metrics"] == pytest.approx(together["metrics"], abs=1e-6)
 
 
-def test_a_job_past_its_time_limit_is_requeued_and_ends_as_an_uninterrupted_run(tmp_path):
-    # The first attempt sleeps 0.5 s a step, 100 steps: about a minute of training that leaves
-    # the CPU free. SLURM's warning signal comes 20..50 s into each 1-minute attempt (it checks
-    # limits every 30 s), so that attempt is always cut short; the requeued one does not sleep
-    # and ends in time. The sleep changes no number: the uninterrupted run goes without it.
-    run = [
-        *TINY,
-        "data.num_classes=4",
-        "data.train_per_class=25",
-        "data.num_workers=1",
-        "trainer.max_epochs=4",
-        "seed=0",
-    ]
-    sleep = [
-        "+callbacks.sleep._target_=tests.slow_steps.SleepEachStep",
-        "+callbacks.sleep.seconds=0.5",
-        "+callbacks.sleep.first_attempt_only=true",
-    ]
-    with ThreadPoolExecutor(2) as pool:  # side by side: the cluster has a CPU for each
-        cut_short = pool.submit(
-            slurm_sweep,
-            tmp_path / "limited",
-            "alexnet-limit",
-            *run,
-            *sleep,
-            "hydra.launcher.timeout_min=1",
-            "hydra.launcher.signal_delay_s=10",
-            timeout=900,
-        )
-        uninterrupted = pool.submit(
-            slurm_sweep, tmp_path / "whole", "alexnet-whole", *run, "hydra.launcher.timeout_min=20"
-        )
-        limited, whole = cut_short.result(), uninterrupted.result()
-    assert limited.returncode == 0, limited.stderr[-3000:]
-    assert whole.returncode == 0, whole.stderr[-3000:]
-    (cut,), (uncut,) = (
-        job_records(tmp_path / "limited" / "sweep").values(),
-        job_records(tmp_path / "whole" / "sweep").values(),
-    )
-    assert cut["status"] == uncut["status"] == "completed"
-    assert cut["requeues"] >= 1 and uncut["requeues"] == 0  # SLURM_RESTART_COUNT
-    assert cut["resumed_from"].endswith(".ckpt")
-    assert cut["global_step"] == uncut["global_step"]
-    assert cut["metrics"] == pytest.approx(uncut["metrics"], abs=1e-6)
-    assert [e["val/acc1"] for e in cut["history"]] == [e["val/acc1"] for e in uncut["history"]]
-    sweep = json.loads((tmp_path / "limited" / "sweep" / "sweep.json").read_text())
-    assert [(j["job"], j["status"]) for j in sweep] == [(0, "completed")]  # reported once
-    assert not list((tmp_path / "limited" / "sweep").glob("0/checkpoints/requeue.ckpt"))
-    logs = "".join(
-        p.read_text()
-        for p in [
-            *(tmp_path / "limited" / "submitit").glob("*_log.*"),
-            *(tmp_path / "limited" / "sweep").glob("0/*.log"),
-        ]
-    )
-    assert "SLURM's warning signal: saved" in logs and "and requeued job" in logs
-    assert "killed by signal" not in logs and "Traceback" not in logs
-
-
 def test_a_failing_job_is_recorded_and_the_sweep_goes_on(tmp_path):
     done = slurm_sweep(tmp_path, "alexnet-fail", *TINY, "data.image_size=8,64")
     assert done.returncode == 0, done.stderr[-3000:]
