@@ -29,7 +29,14 @@ from alexnet.data.synthetic_hard import (
     render_hard,
 )
 from alexnet.data.synthetic_hard import object_mask as hard_object_mask
-from alexnet.data.synthetic_shapes import SHAPES, ClassSpec, coverage, hsv
+from alexnet.data.synthetic_shapes import (
+    DRAWS,
+    SHAPES,
+    ClassSpec,
+    coverage,
+    hsv,
+    stripe_angle,
+)
 from alexnet.data.transforms import normalize_imagenet
 from alexnet.errors import InvalidValue, check_choice, check_int
 
@@ -44,7 +51,6 @@ MAX_CLASSES = {
     "easy": len(SHAPES) * ORIENTATIONS * len(FREQUENCIES) * HUES,
     "hard": HARD_MAX_CLASSES,
 }
-DRAWS = 15  # an easy image's uniform draws, before its noise seed (see `render`)
 
 
 def class_specs(num_classes: int, seed: int, difficulty: str = "easy") -> list[ClassSpec]:
@@ -67,13 +73,6 @@ def class_specs(num_classes: int, seed: int, difficulty: str = "easy") -> list[C
             )
         )
     return specs
-
-
-def stripe_angle(spec: ClassSpec, draws: list[float]) -> float:
-    """The stripe angle (radians) an easy image of `spec` is drawn with: the class's angle t or
-    its mirror image -t (one draw picks), jittered by up to 4 degrees either way."""
-    sign = 1 if draws[14] < 0.5 else -1
-    return sign * spec.angle + (draws[5] - 0.5) * math.radians(8)
 
 
 class SyntheticImageNet(Dataset):

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from alexnet.data.synthetic_hard import MAIN_DRAWS, object_params
-from alexnet.data.synthetic_shapes import SHAPES, ClassSpec, signed_distance
+from alexnet.data.synthetic_shapes import DRAWS, SHAPES, ClassSpec, signed_distance, stripe_angle
 
 Row = list[float]
 
@@ -85,8 +85,6 @@ def noise(
 # The easy task -------------------------------------------------------------------------------
 def easy_row(spec: ClassSpec, rng: np.random.Generator) -> tuple[Row, int, int]:
     """An easy image's numbers (see `synthetic.render`), its shape and its noise seed."""
-    from alexnet.data.synthetic import DRAWS, stripe_angle
-
     draws = rng.random(DRAWS).tolist()
     (
         cx,

@@ -85,3 +85,13 @@ def hsv(
         for k in (0, 4, 2)
     ]
     return torch.tensor(rgb, device=device).view(3, 1, 1)
+
+
+DRAWS = 15  # an easy image's uniform draws, before its noise seed (synthetic.render)
+
+
+def stripe_angle(spec: ClassSpec, draws: list[float]) -> float:
+    """The stripe angle (radians) an easy image of `spec` is drawn with: the class's angle t or
+    its mirror image -t (one draw picks), jittered by up to 4 degrees either way."""
+    sign = 1 if draws[14] < 0.5 else -1
+    return sign * spec.angle + (draws[5] - 0.5) * math.radians(8)

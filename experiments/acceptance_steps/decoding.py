@@ -1,5 +1,6 @@
 """Step 3, decoding and rendering on the device: JPEGs decoded there equal the reference with
-memory flat over many decodes; synthetic batches drawn there equal the CPU's."""
+memory flat over many decodes; synthetic batches drawn there equal the CPU's; torchvision's and
+TorchCodec's decoders side by side (experiments/image_decoders.py)."""
 
 from __future__ import annotations
 
@@ -121,5 +122,25 @@ def decode_render(checks: Checks, work: Path) -> None:
                 f"largest difference {worst:.2e}",
             )
 
+    def compare_decoders() -> None:
+        """experiments/image_decoders.py here: torchvision's decoders against TorchCodec's
+        (nvJPEG on a GPU), the figures the lab's choice of decoder rests on."""
+        import csv
+
+        import image_decoders  # experiments/, on the path of gpu_acceptance.py
+
+        size = ["--images", "256", "--rounds", "3"] if device.type == "cuda" else []
+        size = size or ["--images", "32", "--rounds", "1", "--batch", "16"]
+        out = image_decoders.main([*size, "--out", str(work / "image_decoders")])
+        with (out / "image_decoders.csv").open() as handle:
+            rows = list(csv.DictReader(handle))
+        checks.info["image_decoders"] = rows
+        checks.check(
+            "TorchCodec and torchvision decode the same pixels on both paths",
+            len(rows) == 5 and all(int(r["max abs diff vs PIL"]) <= 3 for r in rows),
+            "; ".join(f"{r['decoder']}: {r['img/s']} img/s ({r['vs today']}x)" for r in rows),
+        )
+
     checks.attempt("JPEG decoding", decode)
     checks.attempt("batch rendering", render)
+    checks.attempt("decoder comparison", compare_decoders)
