@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from omegaconf import DictConfig
 from PIL import Image
 
 from alexnet.config import compose_config
+from tests.forked_runs import run_python
 
 ROOT = Path(__file__).resolve().parents[1]
 # Under `pytest -n N`, one thread per worker (and per process it starts): N workers on N cores
@@ -80,10 +80,9 @@ def compose_train(*overrides: str, output_dir: Path | None = None) -> DictConfig
 
 def run_script_in_root(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
     """Run `python <args>` (a script and its overrides, or ``-m module ...``) in the project
-    root, as a user would, capturing its output."""
-    return subprocess.run(
-        [sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout
-    )
+    root, as a user would, capturing its output: a process of its own, forked from one that
+    imported the lab already (tests/zygote.py)."""
+    return run_python(ROOT, list(args), timeout)
 
 
 @pytest.fixture(scope="session")
