@@ -91,8 +91,20 @@ def run_script() -> Callable[..., subprocess.CompletedProcess]:
     return run_script_in_root
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The slow tests first (in their files' order): under `-n 2 --dist worksteal` the long ones
-    then start early and the short ones fill the gaps, instead of a long test starting last
-    while the other worker has nothing left to do."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Each worker's share of the slow tests first. `--dist worksteal` hands worker k the k-th
+    contiguous slice of this list and steals from a slice's end: with every slow test at the
+    front, worker 0 ran them all one after another (about 10 minutes) while the other ran the
+    short ones. Here slice k starts with every n-th slow test, then short ones."""
+    workers = config.getoption("numprocesses", None)
+    workers = workers if isinstance(workers, int) and workers > 0 else 1
+    slow = [item for item in items if item.get_closest_marker("slow") is not None]
+    fast = [item for item in items if item.get_closest_marker("slow") is None]
+    ordered: list[pytest.Item] = []
+    for k in range(workers):
+        size = (len(items) - len(ordered)) // (workers - k)  # as worksteal slices
+        share = slow[k::workers]
+        take = max(0, size - len(share))
+        ordered += share + fast[:take]
+        fast = fast[take:]
+    items[:] = ordered + fast

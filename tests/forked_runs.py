@@ -46,6 +46,7 @@ class Zygote:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL,
                 text=True,
+                start_new_session=True,  # out of reach of a test's signal to its process group
             )
         return self.process
 
@@ -67,6 +68,8 @@ class Zygote:
         status = Path(files["status"])
         deadline = time.monotonic() + timeout
         while not status.exists():
+            if zygote.poll() is not None and not Path(f"/proc/{pid}").exists():
+                raise RuntimeError(f"the test zygote died while running {args[:1]}: no status")
             if time.monotonic() > deadline:
                 _kill_session(pid, status)
                 raise subprocess.TimeoutExpired([sys.executable, *args], timeout)
