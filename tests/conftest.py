@@ -91,13 +91,12 @@ def run_script() -> Callable[..., subprocess.CompletedProcess]:
     return run_script_in_root
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Each worker's share of the slow tests first. `--dist worksteal` hands worker k the k-th
     contiguous slice of this list and steals from a slice's end: with every slow test at the
     front, worker 0 ran them all one after another (about 10 minutes) while the other ran the
     short ones. Here slice k starts with every n-th slow test, then short ones."""
-    workers = config.getoption("numprocesses", None)
-    workers = workers if isinstance(workers, int) and workers > 0 else 1
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))  # set in xdist's workers
     slow = [item for item in items if item.get_closest_marker("slow") is not None]
     fast = [item for item in items if item.get_closest_marker("slow") is None]
     ordered: list[pytest.Item] = []
