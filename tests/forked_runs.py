@@ -96,14 +96,32 @@ def _kill_session(pid: int, status: Path) -> None:
         time.sleep(0.05)
 
 
+def _fresh(root: Path, args: list[str], timeout: float) -> subprocess.CompletedProcess:
+    """`python <args>` started from scratch, in a session of its own as a forked run is."""
+    command = [sys.executable, *args]
+    process = subprocess.Popen(
+        command,
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        out, err = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate(timeout=KILL_WAIT_S)
+        raise
+    return subprocess.CompletedProcess(command, process.returncode, out, err)
+
+
 _zygotes: dict[Path, Zygote] = {}
 
 
 def run_python(root: Path, args: list[str], timeout: float) -> subprocess.CompletedProcess:
     """`python <args>` in `root`: forked from this process's zygote, or started from scratch."""
     if os.environ.get("ALEXNET_TESTS_FRESH_PROCESSES") == "1":
-        return subprocess.run(
-            [sys.executable, *args], cwd=root, capture_output=True, text=True, timeout=timeout
-        )
+        return _fresh(root, args, timeout)
     zygote = _zygotes.setdefault(root, Zygote(root))
     return zygote.run(args, timeout)

@@ -1,6 +1,6 @@
-"""The tests' `python <script>` runs, forked from tests/zygote.py, end as a fresh process would:
-its exit status, its streams, its arguments and environment; past its timeout it is killed with
-what it started."""
+"""The tests' `python <script>` runs, forked from tests/zygote.py (or started from scratch with
+ALEXNET_TESTS_FRESH_PROCESSES=1), end as a fresh process would: its exit status, its streams,
+its arguments and environment; past its timeout it is killed with what it started."""
 
 import subprocess
 import time
