@@ -35,27 +35,11 @@ from torchvision.io import decode_jpeg as tv_decode_jpeg
 from torchvision.transforms.v2.functional import pil_to_tensor
 
 from alexnet.reporting.harness import int_at_least, output_dir
+from alexnet.reporting.jpeg_folder import photo_like_jpegs
 from alexnet.reporting.provenance import recorded
 from alexnet.reporting.tables import write_table
 
 Decoder = Callable[[list[torch.Tensor]], list[torch.Tensor]]
-
-
-def photo_like_jpegs(count: int, seed: int = 0) -> list[bytes]:
-    """`count` 500x375 JPEGs of 1/f colour noise (a photograph's amplitude spectrum)."""
-    rng = np.random.default_rng(seed)
-    fy, fx = np.meshgrid(np.fft.fftfreq(375), np.fft.rfftfreq(500), indexing="ij")
-    falloff = 1.0 / np.maximum(np.hypot(fy, fx), 1.0 / 500)
-    encoded = []
-    for _ in range(count):
-        phase = rng.uniform(0, 2 * np.pi, (3, *falloff.shape))
-        planes = np.fft.irfft2(falloff * np.exp(1j * phase), s=(375, 500))
-        planes = (planes - planes.mean()) / (planes.std() * 4) + 0.5
-        pixels = (np.clip(planes, 0, 1) * 255).astype(np.uint8).transpose(1, 2, 0)
-        buffer = io.BytesIO()
-        Image.fromarray(pixels).save(buffer, format="JPEG", quality=90)
-        encoded.append(buffer.getvalue())
-    return encoded
 
 
 def pil_decoder(items: list[bytes]) -> list[torch.Tensor]:

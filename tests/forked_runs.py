@@ -6,6 +6,7 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -16,6 +17,7 @@ import time
 from pathlib import Path
 
 KILL_WAIT_S = 10.0  # for the exit status of a child killed past its timeout
+REPLY_WAIT_S = 180.0  # for the zygote to fork a run (its first one waits for its imports)
 
 
 class Zygote:
@@ -61,9 +63,13 @@ class Zygote:
             request = {"argv": args, "cwd": str(self.root), "env": dict(os.environ), **files}
             zygote.stdin.write(json.dumps(request) + "\n")
             zygote.stdin.flush()
-            reply = zygote.stdout.readline()
+            # Its first reply comes after its imports; a zygote that hangs is not waited for.
+            ready, _, _ = select.select([zygote.stdout], [], [], REPLY_WAIT_S)
+            reply = zygote.stdout.readline() if ready else ""
         if not reply:
-            raise RuntimeError("the test zygote (tests/zygote.py) ended without starting a run")
+            raise RuntimeError(
+                f"the test zygote (tests/zygote.py) did not start a run within {REPLY_WAIT_S:.0f} s"
+            )
         pid = json.loads(reply)["pid"]
         status = Path(files["status"])
         deadline = time.monotonic() + timeout

@@ -13,23 +13,11 @@ from .checks import Checks
 
 
 # 3 ------------------------------------------------------------------------------------------
-def encoded_jpegs(count: int, size: tuple[int, int] = (375, 500)) -> list[torch.Tensor]:
-    """Photo-like JPEG files' bytes: smooth colour gradients with some texture."""
-    import io
+def encoded_jpegs(count: int) -> list[torch.Tensor]:
+    """Photo-like 500x375 JPEG files' bytes (alexnet.reporting.jpeg_folder), as tensors."""
+    from alexnet.reporting.jpeg_folder import photo_like_jpegs
 
-    import numpy as np
-    from PIL import Image
-
-    rng, files = np.random.default_rng(0), []
-    y, x = np.mgrid[0 : size[0], 0 : size[1]] / max(size)
-    for _ in range(count):
-        a, b, c = rng.random(3) * 6
-        pixels = np.stack([np.sin(a * x + b * y), np.cos(b * x - c * y), np.sin(c * x * y + a)])
-        pixels = (127.5 + 100 * pixels + rng.normal(0, 12, pixels.shape)).clip(0, 255)
-        buffer = io.BytesIO()
-        Image.fromarray(pixels.transpose(1, 2, 0).astype(np.uint8)).save(buffer, "JPEG", quality=90)
-        files.append(torch.frombuffer(bytearray(buffer.getvalue()), dtype=torch.uint8))
-    return files
+    return [torch.frombuffer(bytearray(b), dtype=torch.uint8) for b in photo_like_jpegs(count)]
 
 
 def rss_mib() -> float:
