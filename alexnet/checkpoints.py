@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import zipfile
 from pathlib import Path
@@ -11,24 +10,30 @@ from typing import Any
 import torch
 from lightning.fabric.plugins import TorchCheckpointIO
 
+from alexnet.atomic_files import written_whole
 from alexnet.errors import InvalidValue
+from alexnet.stop_reasons import no_space
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
-    """Writes each checkpoint to a temporary file beside it, flushes it to disk and renames it
-    into place, so that a kill during a save leaves the previous checkpoint whole."""
+    """Writes each checkpoint to a temporary file of this process beside it, flushes it to disk
+    and renames it into place, so that a kill during a save leaves the previous checkpoint
+    whole; a failed save removes its temporary file (on a full disk, that frees its space) and
+    a full disk is reported as the OSError it is (torch says "unexpected pos")."""
 
     def save_checkpoint(
         self, checkpoint: dict[str, Any], path: str | Path, storage_options: Any | None = None
     ) -> None:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f".{path.name}.partial")
-        with open(partial, "wb") as handle:
-            torch.save(checkpoint, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(partial, path)
+        try:
+            with written_whole(path) as stream:
+                torch.save(checkpoint, stream)
+        except BaseException as err:
+            full = no_space(err)
+            if full is not None and full is not err:
+                raise OSError(full.errno, full.strerror, str(path)) from err
+            raise
 
 
 def resolve_checkpoint(value: str | Path) -> Path:
@@ -62,11 +67,26 @@ def check_checkpoint(path: Path) -> None:
             f"corrupt or not a Lightning checkpoint ({type(err).__name__}: "
             f"{reason})",
         ) from None
-    if "state_dict" not in checkpoint:
+    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
+        held = type(checkpoint).__name__
+        if (
+            isinstance(checkpoint, dict)
+            and checkpoint
+            and all(isinstance(v, torch.Tensor) for v in checkpoint.values())
+        ):
+            held = "a bare state_dict"
         raise InvalidValue(
             "ckpt_path",
             str(path),
-            "it holds no state_dict: not a Lightning checkpoint of this project",
+            f"it holds {held}, not a Lightning checkpoint of this project (to start from a "
+            "state_dict's weights, set model.weights=PATH instead)",
+        )
+    if "pytorch-lightning_version" not in checkpoint:
+        raise InvalidValue(
+            "ckpt_path",
+            str(path),
+            "it holds a state_dict saved outside Lightning, not a checkpoint of this project "
+            "(to start from its weights, set model.weights=PATH instead)",
         )
 
 

@@ -25,8 +25,10 @@ from alexnet.launch.distributed import RankFailed
 from alexnet.launch.requeue import Requeued, requeued
 from alexnet.overrides_check import check_command_line
 from alexnet.run import evaluate, train
+from alexnet.run_lock import LOCK_FILE, RunDirBusy, lock_run_dir
 from alexnet.run_record import write_record
 from alexnet.run_setup import overrides
+from alexnet.stop_reasons import RunStopped, out_of_memory, out_of_memory_line
 
 log = logging.getLogger(__name__)
 
@@ -53,11 +55,19 @@ def train_main(cfg: DictConfig) -> float | None:
     try:
         slot = take_device(cfg) if _in_sweep() else None
         record = train(cfg)
+    except RunDirBusy as err:  # the folder is another live run's: touch nothing of it
+        _fail(err)
     except (InvalidValue, DataError) as err:
         if _in_sweep():
             _record_failure(output_dir, err)
             return None
         _fail(err, unused_dir=output_dir)
+    except RunStopped as err:  # its record says why; Ctrl-C and SIGTERM end a sweep too
+        if _in_sweep() and err.status in ("failed", "no_space"):
+            log.error("Job %s; the sweep goes on: %s", err.status, err)
+            return None
+        sys.stderr.write(f"error: {err}\n")
+        sys.exit(err.exit_code)
     except (DivergenceError, RankFailed) as err:
         if _in_sweep():
             log.error("Job failed; the sweep goes on: %s", err)
@@ -66,6 +76,9 @@ def train_main(cfg: DictConfig) -> float | None:
     except Exception as err:
         if requeued():  # a requeued SLURM job stopping: it reports when it completes
             raise Requeued(0) from err
+        memory = out_of_memory(err)  # before training: building the model or the data
+        if memory is not None and not _in_sweep():
+            _fail(RunStopped("failed", out_of_memory_line(memory, cfg), 1), output_dir)
         if _in_sweep():
             log.exception("Job failed; the sweep goes on")
             return None
@@ -97,7 +110,8 @@ def _remove_if_empty(output_dir: Path) -> bool:
     """Remove a run dir that holds nothing but Hydra's own files; True if it is gone."""
     if not output_dir.is_dir():
         return False
-    if any(entry.name != ".hydra" and entry.suffix != ".log" for entry in output_dir.iterdir()):
+    ours = (".hydra", LOCK_FILE)
+    if any(entry.name not in ours and entry.suffix != ".log" for entry in output_dir.iterdir()):
         return False
     root = logging.getLogger()
     for handler in list(root.handlers):  # Hydra's log file lives in the dir
@@ -134,7 +148,21 @@ def interpret_main(cfg: DictConfig) -> None:
 def train_command() -> None:
     """`python train.py ...`: the overrides checked (one line for a mistake), then the run."""
     _check_overrides("train")
+    _lock_given_run_dir(sys.argv[1:])
     train_main()
+
+
+def _lock_given_run_dir(argv: list[str]) -> None:
+    """A run dir named on the command line is locked before Hydra writes its files there: a
+    second run in a live run's folder changes nothing of it (alexnet/run_lock.py)."""
+    if any(arg in ("-m", "--multirun") for arg in argv):
+        return
+    given = [a.split("=", 1)[1] for a in argv if a.startswith("hydra.run.dir=")]
+    if given and "${" not in given[-1]:
+        try:
+            lock_run_dir(Path(given[-1]))
+        except RunDirBusy as err:
+            sys.exit(f"error: {err}")
 
 
 def eval_command() -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +24,10 @@ from omegaconf import DictConfig, OmegaConf
 from alexnet.console import quiet_console
 from alexnet.errors import InvalidValue, check_choice
 from alexnet.launch.requeue import REQUEUE_CHECKPOINT, requested, requeue
+from alexnet.run_lock import lock_run_dir, unlock_run_dir
 from alexnet.run_outcome import RecordedRun, best_checkpoint, scalars
 from alexnet.run_record import write_record
-from alexnet.run_setup import build_run, load_checkpoint, overrides
+from alexnet.run_setup import Run, build_run, load_checkpoint, overrides
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +42,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     quiet_console()
     output_dir = Path(cfg.paths.output_dir)
     run = build_run(cfg, output_dir)
-    trainer, module, datamodule = run.trainer, run.module, run.datamodule
+    trainer, datamodule = run.trainer, run.datamodule
     if trainer.is_global_zero:
         datamodule.prepare_data()  # a missing dataset fails here, before the run dir is written
-        output_dir.mkdir(parents=True, exist_ok=True)
+        lock_run_dir(output_dir)  # another live run in this folder: refused, nothing written
         OmegaConf.save(cfg, output_dir / "config.yaml", resolve=True)
         log.info(
             "Training model=%s activation=%s dropout=%s on %s data (%d classes), "
@@ -60,6 +62,20 @@ def train(cfg: DictConfig) -> dict[str, Any]:
         )
         if run.ckpt_path:
             log.info("Resuming from %s", run.ckpt_path)
+    try:
+        record = _fit_and_test(cfg, run, output_dir)
+    finally:
+        unlock_run_dir(output_dir)
+    if trainer.is_global_zero:
+        log.info("Final metrics: %s", json.dumps(record["metrics"]))
+        log.info("Run dir: %s", output_dir)
+        log.info("TensorBoard: tensorboard --logdir %s", shlex.quote(str(output_dir)))
+    return record
+
+
+def _fit_and_test(cfg: DictConfig, run: Run, output_dir: Path) -> dict[str, Any]:
+    """Fit, then test the best checkpoint, inside the run's record."""
+    trainer, module, datamodule = run.trainer, run.module, run.datamodule
     with RecordedRun(trainer, cfg, output_dir, run.history, run.ckpt_path) as recorded:
         run.bound.on_expiry = lambda: recorded.terminated(run.bound.grace_s)
         trainer.fit(module, datamodule=datamodule, ckpt_path=run.ckpt_path, weights_only=True)
@@ -73,12 +89,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             metrics.update(scalars(trainer.callback_metrics))
         recorded.completed(metrics)
         (output_dir / "checkpoints" / REQUEUE_CHECKPOINT).unlink(missing_ok=True)
-    record = recorded.record
-    if trainer.is_global_zero:
-        log.info("Final metrics: %s", json.dumps(record["metrics"]))
-        log.info("Run dir: %s", output_dir)
-        log.info("TensorBoard: tensorboard --logdir %s", output_dir)
-    return record
+    return recorded.record
 
 
 def signalled(trainer: L.Trainer) -> bool:

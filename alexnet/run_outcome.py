@@ -1,7 +1,8 @@
-"""A training run's record as a context: metrics.json says `running` while the run runs, and on
-leaving says how it ended (completed, requeued, failed with the last good checkpoint, or
-terminated by the SIGTERM watchdog), with the epochs, steps, history and what the data and the
-callbacks keep, written by rank zero; the trackers are finished and DDP's ranks released."""
+"""A training run's record as a context: metrics.json says `running` while the run runs (with
+space kept for its last version), and on leaving says how it ended (alexnet/stop_reasons.py:
+completed, interrupted, terminated, requeued, no_space, failed with the last good checkpoint),
+with the epochs, steps, history and what the data and the callbacks keep, written by rank
+zero; the trackers are finished and DDP's ranks released."""
 
 from __future__ import annotations
 
@@ -19,8 +20,9 @@ from omegaconf import DictConfig
 from alexnet.callbacks.history import MetricHistory
 from alexnet.errors import DataError
 from alexnet.launch.requeue import Requeued, requeued, restart_count
-from alexnet.run_record import write_record
+from alexnet.run_record import release_space, reserve_space, write_record
 from alexnet.run_setup import choices, overrides
+from alexnet.stop_reasons import RunStopped, stop_reason
 from alexnet.trackers import finish_trackers
 
 log = logging.getLogger(__name__)
@@ -50,6 +52,9 @@ class RecordedRun:
         self.started = time.perf_counter()
 
     def __enter__(self) -> RecordedRun:
+        if self.trainer.is_global_zero:  # a record from the start, and room kept for the last
+            reserve_space(self.output_dir)
+            write_record(self.output_dir, self.record)
         return self
 
     def completed(self, metrics: dict[str, float]) -> None:
@@ -74,7 +79,14 @@ class RecordedRun:
             if raised is not None:
                 self._failed(raised)
         finally:
-            self.write()
+            try:
+                self.write()
+            except OSError as err:
+                if raised is None:
+                    raise
+                log.error("Could not write the run's record: %s", err)  # raised says more
+            if self.trainer.is_global_zero:
+                release_space(self.output_dir)
             finish_trackers(self.trainer, self.record)
             end_job = getattr(self.trainer.strategy, "end_job", None)  # release DDP's ranks
             if end_job is not None:
@@ -82,7 +94,8 @@ class RecordedRun:
 
     def _failed(self, raised: BaseException) -> None:
         """Record how the run ended; raise what explains it best (another rank's failure, the
-        loader's timeout) from what was raised, or let `raised` go on (returns)."""
+        loader's timeout, one line for a stop with a known reason) from what was raised, or let
+        `raised` go on (returns)."""
         err = loader_timeout(raised, self.cfg)
         explain = getattr(self.trainer.strategy, "explain", None)  # another DDP rank's failure
         err = explain(err) if explain is not None else err
@@ -92,19 +105,24 @@ class RecordedRun:
             if isinstance(err, Requeued):
                 return
             raise Requeued(0) from err
+        reason = stop_reason(err, self.cfg, self.output_dir)
+        if reason.status == "no_space":  # train.log cannot take more lines: no logging errors
+            logging.raiseExceptions = False
         self.record.update(
-            status="failed",
-            error=f"{type(err).__name__}: {err}",
+            status=reason.status,
+            error=reason.line,
             metrics=metrics,
             last_good_checkpoint=last_checkpoint(self.trainer),
         )
         if self.trainer.is_global_zero:
-            log.error("Run failed: %s", self.record["error"])
+            log.error("Run %s: %s", reason.status, reason.line)
             log.error(
                 "Kept: %s; resume with ckpt_path=%s",
                 self.record["last_good_checkpoint"],
                 self.output_dir,
             )
+        if reason.one_line:
+            raise RunStopped(reason.status, reason.line, reason.exit_code) from None
         if err is not raised:
             raise err from raised
 

@@ -7,22 +7,53 @@ checkpoint.
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 from pathlib import Path
 from typing import Any
 
+from alexnet.atomic_files import written_whole
 from alexnet.errors import InvalidValue
 
 RECORD = "metrics.json"
+RESERVE = ".metrics.reserve"  # space kept free for the record while a run runs
+RESERVE_BYTES = 1 << 20
 
 
 def write_record(run_dir: str | Path, record: dict[str, Any]) -> Path:
-    """Write `record` as `run_dir`/metrics.json (whole, by an atomic rename)."""
+    """Write `record` as `run_dir`/metrics.json, whole (a temporary file of this process,
+    renamed into place). On a full disk the run dir's reserve is given up for it."""
     path = Path(run_dir) / RECORD
-    partial = path.with_name(f".{RECORD}.partial")
-    partial.write_text(json.dumps(record, indent=2) + "\n")
-    partial.replace(path)
+    text = json.dumps(record, indent=2) + "\n"
+    try:
+        _write_whole(path, text)
+    except OSError as err:
+        reserve = path.with_name(RESERVE)
+        if err.errno not in (errno.ENOSPC, errno.EDQUOT) or not reserve.exists():
+            raise
+        reserve.unlink()
+        _write_whole(path, text)
     return path
+
+
+def reserve_space(run_dir: str | Path) -> bool:
+    """Keep RESERVE_BYTES of the disk for the run's record (incompressible bytes, so that no
+    filesystem stores them in less); False if the disk has not even that."""
+    try:
+        _write_whole(Path(run_dir) / RESERVE, os.urandom(RESERVE_BYTES))
+    except OSError:
+        return False
+    return True
+
+
+def release_space(run_dir: str | Path) -> None:
+    (Path(run_dir) / RESERVE).unlink(missing_ok=True)
+
+
+def _write_whole(path: Path, content: str | bytes) -> None:
+    with written_whole(path) as stream:
+        stream.write(content.encode() if isinstance(content, str) else content)
 
 
 def read_record(run: str | Path) -> dict[str, Any]:

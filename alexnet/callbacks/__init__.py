@@ -10,6 +10,7 @@ from alexnet.callbacks.history import MetricHistory
 from alexnet.callbacks.hparams import HParamsPanel
 from alexnet.callbacks.neighbours import NearestNeighbourImages
 from alexnet.callbacks.projector import EmbeddingProjector
+from alexnet.callbacks.step_checkpoint import StepCheckpoint
 
 __all__ = [
     "ActivationStatistics",
@@ -21,4 +22,5 @@ __all__ = [
     "HParamsPanel",
     "MetricHistory",
     "NearestNeighbourImages",
+    "StepCheckpoint",
 ]

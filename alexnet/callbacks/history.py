@@ -1,4 +1,5 @@
-"""Per-epoch metric history, kept in checkpoints and written to the run's metrics.json."""
+"""Per-epoch metric history, kept in checkpoints and written to the run's metrics.json: every
+epoch that ran, whichever checkpoint is restored afterwards."""
 
 from __future__ import annotations
 
@@ -54,7 +55,12 @@ class MetricHistory(L.Callback):
         }
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        self.epochs = list(state_dict.get("epochs", []))
+        """A checkpoint's history, joined with the epochs this process has recorded already:
+        testing the best checkpoint (Lightning restores every callback from it) must not drop
+        the epochs after the best one."""
+        known = {entry["epoch"]: entry for entry in state_dict.get("epochs", [])}
+        known.update({entry["epoch"]: entry for entry in self.epochs})
+        self.epochs = [known[epoch] for epoch in sorted(known)]
         self.last_metrics = dict(state_dict.get("last_metrics", {}))
         self._elapsed = float(state_dict.get("elapsed", 0.0))
         self._started = time.perf_counter()
