@@ -7,10 +7,14 @@ kept on a measurement (experiments/image_decoders.py; experiments/results/image_
 45c7bac502, 2-core AMD EPYC, torch 2.14.1, torchcodec 0.17.0): on the CPU TorchCodec decoded
 1.02x as fast one image at a time and 0.985x in batches of 64, the same pixels; it needs torch
 >= 2.11 where the lab supports >= 2.4. nvJPEG through either has no figures yet (needs a GPU).
+
+EXIF orientation: nvJPEG does not apply it, so a JPEG whose orientation is not upright is
+decoded (and turned) by the worker; the CPU's decoder applies it (apply_exif_orientation).
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,20 +23,32 @@ import torch
 from torchvision.io import ImageReadMode, decode_jpeg, read_file
 from torchvision.transforms.v2.functional import pil_to_tensor
 
-from alexnet.data.imagefolder import PILLOW_MAX_PIXELS, load_rgb, open_checked
+from alexnet.data.imagefolder import PILLOW_MAX_PIXELS, load_rgb, open_checked, orientation
 from alexnet.errors import DataError
 
 log = logging.getLogger(__name__)
+# torchvision >= 0.19: the CPU's decoder turns an image upright by its EXIF orientation
+_UPRIGHT = (
+    {"apply_exif_orientation": True}
+    if "apply_exif_orientation" in inspect.signature(decode_jpeg).parameters
+    else {}
+)
 
 
-def load_encoded(path: str, max_pixels: int = PILLOW_MAX_PIXELS) -> torch.Tensor:
-    """A JPEG's bytes (1-D uint8) to decode later on the device; other images decoded (3-D).
-    Either way an image over `max_pixels` pixels raises ImageTooLarge, undecoded."""
-    with open_checked(path, max_pixels) as image:  # reads the header only
-        device_decodable = image.format == "JPEG" and image.mode in ("RGB", "L")
+def load_encoded(
+    path: str, max_pixels: int = PILLOW_MAX_PIXELS, resize_side: int | None = None
+) -> torch.Tensor:
+    """A JPEG's bytes (1-D uint8) to decode later on the device; other images, and JPEGs with
+    an EXIF orientation to apply, decoded (3-D, upright). Either way an image over
+    `max_pixels` pixels (as stored or resized to `resize_side`) raises ImageTooLarge,
+    undecoded."""
+    with open_checked(path, max_pixels, resize_side) as image:  # reads the header only
+        device_decodable = (
+            image.format == "JPEG" and image.mode in ("RGB", "L") and orientation(image) == 1
+        )
     if device_decodable:
         return read_file(path)
-    return pil_to_tensor(load_rgb(path, max_pixels))
+    return pil_to_tensor(load_rgb(path, max_pixels, resize_side))
 
 
 @dataclass
@@ -95,13 +111,18 @@ def decode_batch(
     decoded: dict[int, torch.Tensor] = {}
     if jpegs and device.type == "cuda":
         drain_stream(device)
+    upright = _UPRIGHT if device.type == "cpu" else {}
     try:
-        batch = decode_jpeg([encoded[i] for i in jpegs], mode=ImageReadMode.RGB, device=device)
+        batch = decode_jpeg(
+            [encoded[i] for i in jpegs], mode=ImageReadMode.RGB, device=device, **upright
+        )
         decoded.update(zip(jpegs, batch))
     except RuntimeError:  # one bad file fails the batch: decode one by one to find it
         for i in jpegs:
             try:
-                decoded[i] = decode_jpeg(encoded[i], mode=ImageReadMode.RGB, device=device)
+                decoded[i] = decode_jpeg(
+                    encoded[i], mode=ImageReadMode.RGB, device=device, **upright
+                )
             except RuntimeError as err:
                 if policy == "fail":
                     raise DataError(f"undecodable JPEG in the batch (item {i}): {err}") from err

@@ -16,7 +16,13 @@ from typing import Any
 from torch.utils.data import Dataset
 
 from alexnet.data.encoded import load_encoded
-from alexnet.data.imagefolder import class_names, image_folder_splits, layout, load_rgb
+from alexnet.data.imagefolder import (
+    class_names,
+    image_folder_splits,
+    layout,
+    load_rgb,
+    resize_side,
+)
 from alexnet.data.named import ensure_downloaded, named_dataset, named_splits, native_size
 from alexnet.data.synthetic import MAX_CLASSES, VERSIONS, SyntheticImageNet
 from alexnet.data.transforms import IMAGENET_STATS, Stats
@@ -162,7 +168,12 @@ class FolderSource(DataSource):
         return self.root
 
     def splits(self, train_tf: Any, eval_tf: Any) -> Splits:
-        load = partial(load_encoded if self.on_device else load_rgb, max_pixels=self.max_pixels)
+        # The bad-file guard bounds an image's pixels once resized too (data.max_image_pixels).
+        load = partial(
+            load_encoded if self.on_device else load_rgb,
+            max_pixels=self.max_pixels,
+            resize_side=resize_side(train_tf, eval_tf),
+        )
         train, val, test, classes = image_folder_splits(
             self.root,
             None if self.on_device else train_tf,

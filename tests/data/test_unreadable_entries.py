@@ -118,3 +118,22 @@ def test_folders_without_permission_are_skipped_or_one_line(shared_dir):
     refused = as_unprivileged(lambda: class_names(root))
     assert listed == {"result": ["a"]}
     assert refused == {"error": f"DataError: data root {root} cannot be read (Permission denied)"}
+
+
+def test_a_root_listed_but_not_entered_is_one_line(shared_dir):
+    """A root with read but no search permission: its names are listed, nothing under it can be
+    looked at (Path.is_dir raised PermissionError: a traceback)."""
+    root = shared_dir / "root"
+    images(root / "a", 2)
+    for path in (root / "a", *(root / "a").iterdir()):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    root.chmod(0o444)
+
+    def num_classes() -> int:
+        return AlexNetDataModule(source="imagefolder", root=str(root), num_workers=0).num_classes
+
+    for work in (lambda: class_names(root), num_classes):
+        assert as_unprivileged(work) == {
+            "error": f"DataError: data root {root} has no readable class folders (expected "
+            f"{root}/<class>/*.jpg; skipped: a (permission denied))"
+        }
