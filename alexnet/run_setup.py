@@ -11,6 +11,8 @@ from typing import Any
 
 import lightning as L
 import torch
+from hydra import compose
+from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
@@ -23,7 +25,7 @@ from alexnet.callbacks.divergence import DIVERGENCE_CHECKS, DivergenceGuard
 from alexnet.callbacks.history import MetricHistory
 from alexnet.callbacks.rng_state import RNGState
 from alexnet.checkpoints import AtomicCheckpointIO, check_checkpoint, resolve_checkpoint
-from alexnet.config import config_key, model_kwargs
+from alexnet.config import compose_config, config_key, model_kwargs
 from alexnet.data import AlexNetDataModule
 from alexnet.errors import DataError, InvalidValue, check_choice, check_int, check_number
 from alexnet.launch.requeue import REQUEUE_CHECKPOINT, RequeueOnSignal, restart_count
@@ -31,6 +33,7 @@ from alexnet.launch.sigterm import SigtermBound
 from alexnet.models.weights import load_weights
 from alexnet.module import AlexNetModule
 from alexnet.optim import check_optimizer, check_schedule
+from alexnet.resume_settings import adopt_checkpoint
 from alexnet.trackers import TrackerParams, check_trackers
 
 log = logging.getLogger(__name__)
@@ -52,6 +55,15 @@ def build_run(cfg: DictConfig, output_dir: Path) -> Run:
     """The datamodule, module and trainer `cfg` describes, and the checkpoint to resume (a given
     one, or a requeued SLURM job's newest); nothing is written yet."""
     check_run_options(cfg)
+    ckpt_path = None
+    if cfg.get("ckpt_path"):
+        ckpt_path = resolve_checkpoint(cfg.ckpt_path)
+    elif restart_count() and list((output_dir / "checkpoints").glob("*.ckpt")):
+        ckpt_path = resolve_checkpoint(output_dir)  # a requeued SLURM job: where it stopped
+    if ckpt_path:
+        check_checkpoint(ckpt_path)
+        checkpoint = torch.load(ckpt_path, map_location="cpu", weights_only=True, mmap=True)
+        adopt_checkpoint(cfg, checkpoint, ckpt_path, default_config(), overrides())
     L.seed_everything(cfg.seed, workers=True)
     datamodule = instantiate_datamodule(cfg.data)
     module = build_module(cfg, datamodule.num_classes)
@@ -63,13 +75,6 @@ def build_run(cfg: DictConfig, output_dir: Path) -> Run:
     # Lightning's model summary counts the forward FLOPs of this one image (else "FLOPs: 0").
     size = datamodule.image_size
     module.example_input_array = torch.zeros(1, 3, size, size)
-    ckpt_path = None
-    if cfg.get("ckpt_path"):
-        ckpt_path = resolve_checkpoint(cfg.ckpt_path)
-    elif restart_count() and list((output_dir / "checkpoints").glob("*.ckpt")):
-        ckpt_path = resolve_checkpoint(output_dir)  # a requeued SLURM job: where it stopped
-    if ckpt_path:
-        check_checkpoint(ckpt_path)
     history = MetricHistory()
     bound = SigtermBound(float(cfg.get("sigterm_grace_s", 30.0)))
     trainer = build_trainer(cfg, output_dir, [history, bound])
@@ -231,6 +236,14 @@ def load_checkpoint(
     module = AlexNetModule.load_from_checkpoint(path, map_location="cpu", weights_only=True)
     datamodule.fit_to_model(module.model.min_input_size)
     return path, module, datamodule
+
+
+def default_config() -> DictConfig:
+    """The config this command composes with no overrides (its own config dir included)."""
+    if GlobalHydra.instance().is_initialized():
+        name = HydraConfig.get().job.config_name if HydraConfig.initialized() else "train"
+        return compose(config_name=name or "train")
+    return compose_config([], "train", output_dir=".")
 
 
 def overrides() -> list[str]:

@@ -27,6 +27,7 @@ class RNGState(L.Callback):
     def __init__(self) -> None:
         self._pending: dict[str, Any] | None = None
         self._trainer: L.Trainer | None = None
+        self._epoch_done = False  # every batch of the epoch has run (a save now is at its end)
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         self._trainer = trainer
@@ -38,20 +39,36 @@ class RNGState(L.Callback):
     def state_dict(self) -> dict[str, Any]:
         own = _own_state()
         trainer = self._trainer
+        at_end = {"at_epoch_end": self._epoch_done}
         if trainer is None or trainer.world_size == 1 or not torch.distributed.is_initialized():
-            return {"ranks": [own]}
+            return {"ranks": [own], **at_end}
         gathered: list[Any] = [None] * trainer.world_size  # every rank saves alike
         torch.distributed.all_gather_object(gathered, own)
-        return {"ranks": gathered}
+        return {"ranks": gathered, **at_end}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self._pending = state_dict
 
+    def on_train_batch_end(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, idx: int
+    ) -> None:
+        self._epoch_done = idx + 1 >= trainer.num_training_batches
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        """A checkpoint from an epoch's end: its states are those the next epoch started from,
+        before its loader drew the shuffle and worker seeds; restored here, before that."""
+        self._epoch_done = False
+        if self._pending is not None and self._pending.get("at_epoch_end"):
+            self._restore_pending(trainer)
+
     def on_train_batch_start(
         self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int
     ) -> None:
-        if self._pending is None:
-            return
+        if self._pending is not None:  # a mid-epoch checkpoint: the loader restored its place
+            self._restore_pending(trainer)
+
+    def _restore_pending(self, trainer: L.Trainer) -> None:
+        assert self._pending is not None
         saved, self._pending = self._pending, None
         ranks = saved.get("ranks", [saved])  # a checkpoint from before per-rank states
         if len(ranks) != trainer.world_size and trainer.is_global_zero:

@@ -3,10 +3,11 @@ settings, the samplers under DDP, and how a worker starts.
 
 The training loader saves its position (and its sampler's generator) in checkpoints: a run
 resumed from a mid-epoch checkpoint sees exactly the batches the interrupted one would have seen.
-The evaluation loaders draw their worker seeds from a generator of their own, never from the
-global RNG: with persistent workers a resumed run creates their iterators at another moment than
-the uninterrupted run did, and a draw from the global RNG there would shift the dropout masks of
-every later epoch.
+The training order depends only on data.seed and the epoch (on one device too), and every loader
+draws its worker seeds from a generator of its own, never from the global RNG: a resumed run
+creates its iterators at other moments than the uninterrupted run did (persistent workers, a
+checkpoint at an epoch's end), and a draw from the global RNG there would change the order or
+shift the dropout masks of every later epoch.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def build_loader(
         prefetch_factor=settings.prefetch_factor,
         drop_last=False,
         collate_fn=collate,
-        generator=None if split == "train" else torch.Generator().manual_seed(seed),
+        generator=torch.Generator().manual_seed(seed),
         timeout=timeout_s if workers > 0 else 0,
         worker_init_fn=partial(init_worker, rank=ranks[1] if ranks else 0) if workers else None,
     )
@@ -72,11 +73,13 @@ def distributed_sampler(
     replacement shuffles with a sampler seeded from the global generator when the epoch's
     iterator is made, so a run resumed mid-epoch saw other batches than the interrupted one
     would have)."""
-    if ranks is None or ranks[0] < 2:
+    if ranks is None:
         return None
     world, rank, epoch = ranks
-    if split == "train":
+    if split == "train":  # on one device too: a resumed epoch shuffles as the uninterrupted one
         return EpochDistributedSampler(dataset, world, rank, seed, epoch)
+    if world < 2:
+        return None
     if len(dataset) < world:  # Lightning's sampler asserts it: say it first
         raise DataError(
             f"the {split} split has {len(dataset)} images, fewer than the {world} "
@@ -184,5 +187,12 @@ class SplitLoaders:
             collate_encoded if self.decode == "device" else None,
             None
             if trainer is None
-            else (trainer.world_size, trainer.global_rank, lambda: trainer.current_epoch),
+            else (trainer.world_size, trainer.global_rank, partial(epoch_to_run, trainer)),
         )
+
+
+def epoch_to_run(trainer: Any) -> int:
+    """The epoch whose batches the training loader is about to serve: the epochs processed so
+    far. Not `current_epoch`, which lags by one when a run resumes from a checkpoint taken at
+    an epoch's end (the epoch was processed, not yet counted complete)."""
+    return trainer.fit_loop.epoch_progress.current.processed
