@@ -20,6 +20,7 @@ from filelock import FileLock
 from torch.utils.data import Dataset
 from torchvision import datasets
 
+from alexnet.data.archives import safe_extraction
 from alexnet.data.imagefolder import stratified_split
 from alexnet.errors import DataError, check_choice
 
@@ -202,8 +203,9 @@ def _download(name: str, root: Path, variant: str | None, created: bool) -> None
     staging = Path(tempfile.mkdtemp(prefix=".download-", dir=root))
     log.info("Downloading %s into %s (first use)", spec.title, root)
     try:
-        for split in ("train", "test"):
-            spec.build(str(staging), split, True, variant)
+        with safe_extraction():  # no archive member lands outside the staging folder
+            for split in ("train", "test"):
+                spec.build(str(staging), split, True, variant)
         for entry in staging.iterdir():
             if entry.suffix in (".gz", ".tgz", ".tar") or entry.name.endswith(".tar.gz"):
                 continue  # the archive, once extracted
