@@ -6,7 +6,8 @@ on disk that cannot be used. The command line prints either as one line.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 
@@ -47,17 +48,34 @@ def check_number(
     low_open: bool = False,
     high_open: bool = False,
 ) -> None:
-    """Raise InvalidValue unless `value` is a number within the given bounds."""
+    """Raise InvalidValue unless `value` is a finite number within the given bounds."""
     number = not isinstance(value, bool) and isinstance(value, (int, float))
-    below = low is not None and number and (value <= low if low_open else value < low)
-    above = high is not None and number and (value >= high if high_open else value > high)
-    if not number or below or above:
+    finite = number and (isinstance(value, int) or math.isfinite(value))
+    below = low is not None and finite and (value <= low if low_open else value < low)
+    above = high is not None and finite and (value >= high if high_open else value > high)
+    if not finite or below or above:
+        kind = "a finite number" if number and not finite else "a number"  # nan, inf, -inf
         left = "(" if low_open else "["
         right = ")" if high_open else "]"
         if low is not None and high is not None:
-            allowed = f"it must be a number in {left}{low:g}, {high:g}{right}"
+            allowed = f"it must be {kind} in {left}{low:g}, {high:g}{right}"
         elif low is not None:
-            allowed = f"it must be a number {'>' if low_open else '>='} {low:g}"
+            allowed = f"it must be {kind} {'>' if low_open else '>='} {low:g}"
         else:
-            allowed = "it must be a number"
+            allowed = f"it must be {kind}"
         raise InvalidValue(key, value, allowed)
+
+
+def check_finite(key: str, value: Any) -> None:
+    """Raise InvalidValue for the first nan or +-inf in `value`: a number, or lists and mappings
+    of them (a config node; `key` names it); anything else passes."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InvalidValue(key, value, "it must be a finite number")
+    if isinstance(value, Mapping):
+        for name, item in value.items():
+            check_finite(f"{key}.{name}", item)
+    elif isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
+        if any(isinstance(item, float) and not math.isfinite(item) for item in value):
+            raise InvalidValue(key, list(value), "each of its items must be a finite number")
+        for item in value:
+            check_finite(key, item)

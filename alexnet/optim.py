@@ -10,7 +10,7 @@ from typing import Any
 import torch
 from torch.optim import lr_scheduler
 
-from alexnet.errors import InvalidValue, check_choice, check_int, check_number
+from alexnet.errors import InvalidValue, check_choice, check_finite, check_int, check_number
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,9 @@ def check_optimizer(cfg: Mapping[str, Any]) -> None:
                 1 if key == "momentum" else None,
                 high_open=key == "momentum",
             )
+    for key, value in cfg.items():  # the rest (eps, betas, dampening, ...): torch's to range
+        if key != "name":
+            check_finite(f"optimizer.{key}", value)
 
 
 def check_schedule(cfg: Mapping[str, Any]) -> None:
@@ -171,7 +174,7 @@ def build_optimizer(
             log.info("The optimizer is not fused: %s", why)
     try:
         return OPTIMIZERS[name](params, **cfg)
-    except TypeError as err:  # an argument the optimizer does not take
+    except (TypeError, ValueError) as err:  # an argument it does not take, or out of range
         raise InvalidValue(f"optimizer ({name})", cfg, str(err)) from None
 
 

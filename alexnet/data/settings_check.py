@@ -12,7 +12,7 @@ from alexnet.data.named import NAMED, named_dataset
 from alexnet.data.sources import DataSource, FolderSource, NamedSource, SyntheticSource
 from alexnet.data.synthetic import DIFFICULTIES
 from alexnet.data.transforms import Stats
-from alexnet.errors import InvalidValue, check_choice, check_int, check_number
+from alexnet.errors import InvalidValue, check_choice, check_finite, check_int, check_number
 
 SOURCES = ("synthetic", "imagefolder", *NAMED)
 RENDER_ON = ("loader", "device")
@@ -79,6 +79,8 @@ def check_settings(settings: Mapping[str, Any]) -> str | None:
             )
         check_choice("data.variant", settings["variant"], variants)
     check_number("data.loader_timeout_s", settings["loader_timeout_s"], 0, None, low_open=True)
+    if settings["pca_sigma"] is not None:  # the colour noise's std (augment=paper)
+        check_number("data.pca_sigma", settings["pca_sigma"], 0)
     return str(Path("data") / source) if named and not root else root
 
 
@@ -121,6 +123,7 @@ def given_stats(key: str, mean: list[float] | None, std: list[float] | None) -> 
                 "give data.mean and data.std together, "
                 "three numbers each (R, G, B), e.g. [0.485,0.456,0.406]",
             )
+        check_finite(f"{key}.{name}", list(values))
     if min(std) <= 0:
         raise InvalidValue(f"{key}.std", std, "each std must be > 0")
     return tuple(float(v) for v in mean), tuple(float(v) for v in std)
