@@ -51,14 +51,14 @@ def test_a_failing_job_does_not_stop_the_sweep(run_script, tmp_path):
         "trainer.max_epochs=1",
         "logger=csv",
         "optimizer=sgd",
-        "optimizer.lr=100,0.01",
+        "optimizer.lr=10000,0.01",  # 10000: NaN within the 4 steps whatever the order
         f"paths.log_dir={tmp_path}",
     )
     assert result.returncode == 0, result.stderr[-2000:]
     (sweep,) = tmp_path.glob("train/multiruns/*")
     jobs = json.loads((sweep / "sweep.json").read_text())
     assert [(j["job"], j["status"]) for j in jobs] == [(0, "failed"), (1, "completed")]
-    assert "optimizer.lr=100" in jobs[0]["overrides"] and "DivergenceError" in jobs[0]["error"]
+    assert "optimizer.lr=10000" in jobs[0]["overrides"] and "DivergenceError" in jobs[0]["error"]
     assert "| 1 | " in (sweep / "sweep.md").read_text()
 
 

@@ -46,7 +46,7 @@ def test_kill_9_mid_epoch_then_resume_ends_like_an_uninterrupted_run(run_script,
     )
     assert killed.returncode == -signal.SIGKILL
     (run_dir,) = run_dirs(tmp_path / "killed")
-    assert not (run_dir / "metrics.json").exists()
+    assert metrics(run_dir)["status"] == "running"  # the record from the start, never updated
     assert [p.name for p in (run_dir / "checkpoints").glob("*.ckpt")] == ["step_0000005.ckpt"]
 
     resumed = train(run_script, tmp_path / "resumed", *run, f"ckpt_path={run_dir}")

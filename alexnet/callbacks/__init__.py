@@ -2,6 +2,7 @@
 hyperparameters; Grad-CAM, nearest neighbours and the embedding projector."""
 
 from alexnet.callbacks.activation_stats import ActivationStatistics
+from alexnet.callbacks.best_checkpoint import BestCheckpoint
 from alexnet.callbacks.confusion import ConfusionMatrixImage
 from alexnet.callbacks.feature_maps import FeatureMapImages
 from alexnet.callbacks.filters import FilterImages
@@ -13,6 +14,7 @@ from alexnet.callbacks.projector import EmbeddingProjector
 from alexnet.callbacks.step_checkpoint import StepCheckpoint
 
 __all__ = [
+    "BestCheckpoint",
     "ActivationStatistics",
     "ConfusionMatrixImage",
     "EmbeddingProjector",
