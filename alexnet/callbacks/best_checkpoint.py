@@ -32,7 +32,7 @@ class BestCheckpoint(ModelCheckpoint):
         moved = {old: new for old, new in moved.items() if new is not None}
         state = dict(state_dict, dirpath=self.dirpath, last_model_path="")
         state["best_k_models"] = {
-            moved[o]: s for o, s in state["best_k_models"].items() if o in moved
+            moved[o]: s for o, s in state.get("best_k_models", {}).items() if o in moved
         }
         for key in ("best_model_path", "kth_best_model_path"):
             state[key] = moved.get(state.get(key, ""), state.get(key, ""))
