@@ -112,9 +112,10 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         raise InvalidValue("ckpt_path", cfg.get("ckpt_path"), "set it to a .ckpt file or a run dir")
     path, module, datamodule = load_checkpoint(cfg.ckpt_path, cfg.data)
     if datamodule.num_classes != module.model.num_classes:
+        key, value = ("data.root", datamodule.root) if datamodule.root else ("data.source", None)
         raise InvalidValue(
-            "data.source",
-            datamodule.source,
+            key,
+            str(value or datamodule.source),
             f"it has {datamodule.num_classes} "
             f"classes but the checkpoint's head has {module.model.num_classes}; "
             "evaluate on data with the classes it was trained on",

@@ -231,6 +231,8 @@ def load_checkpoint(
     if given.get("source", data_args.get("source")) != data_args.get("source"):
         for key in ("root", "variant"):  # the checkpoint's dataset's, not the new one's
             data_args.pop(key, None)
+    if "source" in given or "root" in given:  # other data: its classes are its own
+        data_args.pop("num_classes", None)
     data_args.update(given)
     datamodule = AlexNetDataModule(**data_args)
     module = AlexNetModule.load_from_checkpoint(path, map_location="cpu", weights_only=True)

@@ -96,3 +96,21 @@ def test_resume_takes_the_newest_checkpoint_of_a_run_dir(run_script, tmp_path, c
         or Path(record["resumed_from"]).resolve() == checkpoint
     )
     assert record["epochs"] == 2
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        (torch.zeros(3), "it holds Tensor, not a Lightning checkpoint"),
+        ({"features.0.weight": torch.zeros(2)}, "it holds a bare state_dict"),
+        ({"state_dict": {"w": torch.zeros(2)}}, "it holds a state_dict saved outside Lightning"),
+    ],
+)
+def test_a_torch_file_that_is_no_checkpoint_is_one_line(run_script, tmp_path, content, says):
+    path = tmp_path / "weights.pt"
+    torch.save(content, path)
+    result = train(run_script, tmp_path / "logs", *TINY, f"ckpt_path={path}")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    line = result.stderr.strip().splitlines()[-1]
+    assert line.startswith(f"error: ckpt_path='{path}' is not valid; {says}")
+    assert "model.weights=PATH" in line and not run_dirs(tmp_path / "logs")

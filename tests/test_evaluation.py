@@ -179,3 +179,37 @@ def test_evaluating_on_data_with_other_classes_is_one_line(tmp_path):
     with pytest.raises(InvalidValue, match="it has 4 classes but the checkpoint's head has 3"):
         evaluate(cfg)
     assert not (tmp_path / "eval").exists()
+
+
+def test_evaluating_on_a_folder_with_other_classes_names_the_folder(tmp_path):
+    from alexnet.config import compose_config
+    from alexnet.errors import InvalidValue
+    from alexnet.run import evaluate, train
+    from tests.conftest import write_image
+
+    train(
+        compose_train(
+            *TINY,
+            "trainer.max_epochs=1",
+            "logger=none",
+            "callbacks=none",
+            "test=false",
+            output_dir=tmp_path / "run",
+        )
+    )
+    for name in ("cat", "dog"):  # 2 classes where the checkpoint's head has 3
+        for index in range(2):
+            write_image(tmp_path / "photos" / name / f"{index}.jpg", "RGB", (40, 40), index)
+    cfg = compose_config(
+        [
+            f"ckpt_path={tmp_path / 'run'}",
+            "data.source=imagefolder",
+            f"data.root={tmp_path / 'photos'}",
+            "trainer=cpu",
+        ],
+        config_name="eval",
+        output_dir=tmp_path / "eval",
+    )
+    with pytest.raises(InvalidValue) as caught:  # not data.num_classes, which nobody set
+        evaluate(cfg)
+    assert caught.value.key == "data.root" and "it has 2 classes" in str(caught.value)

@@ -80,11 +80,12 @@ def test_out_of_memory_while_building_is_one_line(run_script, tmp_path):
 
 def test_a_second_run_in_a_live_runs_folder_is_refused(run_script, tmp_path):
     folder = tmp_path / "shared run"
+    output = (tmp_path / "first.log").open("w")
     first = subprocess.Popen(
         [sys.executable, "train.py", *SMALL, "trainer.max_epochs=8", f"hydra.run.dir={folder}"],
         cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stdout=output,
+        stderr=subprocess.STDOUT,
         text=True,
     )
     try:
@@ -95,10 +96,13 @@ def test_a_second_run_in_a_live_runs_folder_is_refused(run_script, tmp_path):
         second = run_script("train.py", *SMALL, "seed=7", f"hydra.run.dir={folder}")
         assert second.returncode == 1 and "Traceback" not in second.stderr
         assert "another run is using this folder (pid" in second.stderr.strip().splitlines()[-1]
-        assert first.wait(timeout=300) == 0, first.stderr.read()[-2000:] if first.stderr else ""
+        assert first.wait(timeout=300) == 0, (tmp_path / "first.log").read_text()[-2000:]
     finally:
         first.kill()
         first.wait(timeout=60)
+        output.close()
+    # The folder's name has a space: the command printed for it is quoted for a shell.
+    assert f"tensorboard --logdir '{folder}'" in (tmp_path / "first.log").read_text()
     record = metrics(folder)
     assert record["status"] == "completed" and "seed=7" not in record["overrides"]
     assert "seed=7" not in (folder / ".hydra" / "overrides.yaml").read_text()
