@@ -54,7 +54,7 @@ def test_trackers_write_beside_the_run(tmp_path, monkeypatch):
     assert type(wandb) is WandbLogger and Path(wandb.save_dir) == tmp_path / "run"
 
 
-DEFAULT_CALLBACKS = ["ModelCheckpoint"] * 3 + [
+DEFAULT_CALLBACKS = ["BestCheckpoint", "ModelCheckpoint", "StepCheckpoint"] + [
     "LearningRateMonitor",
     "TQDMProgressBar",
     "FilterImages",
@@ -76,7 +76,7 @@ def test_callbacks_option_builds_its_callbacks(tmp_path, name):
     cfg = compose(tmp_path, f"callbacks={name}")
     built = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c]
     assert sorted(type(b).__name__ for b in built) == sorted(CALLBACKS[name])
-    checkpoints = {b.dirpath for b in built if type(b).__name__ == "ModelCheckpoint"}
+    checkpoints = {str(b.dirpath) for b in built if type(b).__name__.endswith("Checkpoint")}
     assert checkpoints <= {str(tmp_path / "run" / "checkpoints")}
 
 
