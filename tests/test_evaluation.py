@@ -156,10 +156,9 @@ def test_accuracy_is_correct_images_over_images_on_imbalanced_data():
     assert module.val_acc1.compute().item() == pytest.approx(0.8, abs=1e-6)  # 4/5 in float32
 
 
-def test_evaluating_on_data_with_other_classes_is_one_line(tmp_path):
-    from alexnet.config import compose_config
-    from alexnet.errors import InvalidValue
-    from alexnet.run import evaluate, train
+def _train_three_classes(run_dir):
+    """A one-epoch TINY run (3 classes) in `run_dir`, in this process."""
+    from alexnet.run import train
 
     train(
         compose_train(
@@ -168,9 +167,17 @@ def test_evaluating_on_data_with_other_classes_is_one_line(tmp_path):
             "logger=none",
             "callbacks=none",
             "test=false",
-            output_dir=tmp_path / "run",
+            output_dir=run_dir,
         )
     )
+
+
+def test_evaluating_on_data_with_other_classes_is_one_line(tmp_path):
+    from alexnet.config import compose_config
+    from alexnet.errors import InvalidValue
+    from alexnet.run import evaluate
+
+    _train_three_classes(tmp_path / "run")
     cfg = compose_config(
         [f"ckpt_path={tmp_path / 'run'}", "data.num_classes=4", "trainer=cpu"],
         config_name="eval",
@@ -184,19 +191,10 @@ def test_evaluating_on_data_with_other_classes_is_one_line(tmp_path):
 def test_evaluating_on_a_folder_with_other_classes_names_the_folder(tmp_path):
     from alexnet.config import compose_config
     from alexnet.errors import InvalidValue
-    from alexnet.run import evaluate, train
+    from alexnet.run import evaluate
     from tests.conftest import write_image
 
-    train(
-        compose_train(
-            *TINY,
-            "trainer.max_epochs=1",
-            "logger=none",
-            "callbacks=none",
-            "test=false",
-            output_dir=tmp_path / "run",
-        )
-    )
+    _train_three_classes(tmp_path / "run")
     for name in ("cat", "dog"):  # 2 classes where the checkpoint's head has 3
         for index in range(2):
             write_image(tmp_path / "photos" / name / f"{index}.jpg", "RGB", (40, 40), index)
