@@ -18,12 +18,11 @@ from pathlib import Path
 from alexnet.errors import InvalidValue
 
 LOCK_FILE = ".run.lock"
-_held: dict[Path, int] = {}
+_held: dict[Path, int] = {}  # run dir -> descriptor, for as long as this process lives
 
 
 class RunDirBusy(InvalidValue):
     """Another live run holds the folder: nothing of it may be removed."""
-  # run dir -> descriptor, for as long as this process lives
 
 
 def lock_run_dir(run_dir: Path, key: str = "hydra.run.dir") -> None:
