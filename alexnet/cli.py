@@ -8,6 +8,7 @@ recorded and the sweep goes on.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -90,6 +91,12 @@ def train_main(cfg: DictConfig) -> float | None:
     return metric
 
 
+def _rank_zero() -> bool:
+    """Is this process rank zero, as far as the launcher's environment says?"""
+    ranks = ("RANK", "LOCAL_RANK", "NODE_RANK", "SLURM_PROCID")
+    return all(os.environ.get(name, "0") == "0" for name in ranks)
+
+
 def _in_sweep() -> bool:
     return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
@@ -155,8 +162,8 @@ def train_command() -> None:
 def _lock_given_run_dir(argv: list[str]) -> None:
     """A run dir named on the command line is locked before Hydra writes its files there: a
     second run in a live run's folder changes nothing of it (alexnet/run_lock.py)."""
-    if any(arg in ("-m", "--multirun") for arg in argv):
-        return
+    if any(arg in ("-m", "--multirun") for arg in argv) or not _rank_zero():
+        return  # a DDP rank other than zero runs in rank zero's folder
     given = [a.split("=", 1)[1] for a in argv if a.startswith("hydra.run.dir=")]
     if given and "${" not in given[-1]:
         try:

@@ -24,7 +24,7 @@ SIZES = {
         "data.test_per_class=8",
         "data.batch_size=8",
         "data.num_workers=0",
-        "optimizer.lr=0.003",
+        "optimizer.lr=0.001",  # 0.003 left some seeds at chance (dead units); 0.001: seeds 0-5 pass
     ],
 }
 
