@@ -5,6 +5,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 import zipfile
 from pathlib import Path
 
@@ -36,6 +37,21 @@ def _env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
 
 
+def _venv_beside_this_environment(venv: Path) -> Path:
+    """A fresh venv that also sees the packages of the environment running the tests. Inside a
+    venv, ``--system-site-packages`` would give the base interpreter's packages (no torch): this
+    environment's site-packages are appended to its path by a .pth file (as plain paths: the
+    .pth files there, such as an editable install of the lab, are not run)."""
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True, timeout=120
+    )
+    if sys.prefix != sys.base_prefix:
+        ours = {sysconfig.get_paths()[key] for key in ("purelib", "platlib")}
+        (site,) = venv.glob("lib/python*/site-packages")
+        (site / "_tests_parent_environment.pth").write_text("\n".join(sorted(ours)) + "\n")
+    return venv
+
+
 @pytest.mark.slow
 def test_the_wheel_installs_into_a_fresh_venv_and_its_commands_run_from_any_dir(tmp_path):
     source, dist = _copy_of_the_checkout(tmp_path / "source"), tmp_path / "dist"
@@ -64,12 +80,9 @@ def test_the_wheel_installs_into_a_fresh_venv_and_its_commands_run_from_any_dir(
         "alexnet/launch/slurm_task.sh",
         "hydra_plugins/alexnet_sweeper/__init__.py",
     } <= names
-    # The venv sees this machine's torch, Lightning, Hydra... (reinstalling them would take
+    # The venv sees this environment's torch, Lightning, Hydra... (reinstalling them would take
     # minutes and gigabytes); the package itself comes only from the wheel.
-    venv = tmp_path / "venv"
-    subprocess.run(
-        [sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True, timeout=120
-    )
+    venv = _venv_beside_this_environment(tmp_path / "venv")
     subprocess.run(
         [
             str(venv / "bin" / "python"),
