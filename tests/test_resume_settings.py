@@ -64,18 +64,27 @@ def test_a_setting_that_contradicts_the_checkpoint_is_one_line(
     assert "Traceback" not in refused.stderr and not run_dirs(tmp_path)
 
 
-def test_a_step_checkpoint_at_an_epochs_end_resumes_into_the_next_epoch(run_script, tmp_path):
-    # 3 steps an epoch, a step checkpoint every 3: each falls on an epoch's last batch. It is
-    # written after that epoch's validation, and a run resumed from it equals the whole run.
+@pytest.fixture(scope="module")
+def whole(run_script, tmp_path_factory) -> Path:
+    """A run dir of EXACT trained for 3 epochs of 3 steps, a step checkpoint every 3 steps (each
+    on an epoch's last batch), all of them kept: the uninterrupted run the resumes must equal."""
+    log_dir = tmp_path_factory.mktemp("whole")
     run = [*EXACT, "checkpoint_every_n_steps=3", "callbacks.step_checkpoint.save_top_k=-1"]
-    whole = train(run_script, tmp_path / "whole", *run)
-    assert whole.returncode == 0, whole.stderr[-2000:]
-    (whole_dir,) = run_dirs(tmp_path / "whole")
-    expected = metrics(whole_dir)
+    done = train(run_script, log_dir, *run)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return run_dirs(log_dir)[0]
+
+
+def test_a_step_checkpoint_at_an_epochs_end_resumes_into_the_next_epoch(
+    run_script, tmp_path, whole
+):
+    # Each step checkpoint is written after that epoch's validation, and a run resumed from it
+    # equals the whole run.
+    expected = metrics(whole)
     assert [(h["epoch"], h["step"]) for h in expected["history"]] == [(0, 3), (1, 6), (2, 9)]
     for step in (3, 6):
         out = tmp_path / f"from_{step}"
-        ckpt = whole_dir / "checkpoints" / f"step_{step:07d}.ckpt"
+        ckpt = whole / "checkpoints" / f"step_{step:07d}.ckpt"
         resumed = train(run_script, out, f"ckpt_path={ckpt}")
         assert resumed.returncode == 0, resumed.stderr[-2000:]
         record = metrics(run_dirs(out)[0])
@@ -85,15 +94,14 @@ def test_a_step_checkpoint_at_an_epochs_end_resumes_into_the_next_epoch(run_scri
         assert record["metrics"] == expected["metrics"]
 
 
-def test_a_kill_during_the_last_validation_resumes_that_validation(run_script, tmp_path):
-    run = [*EXACT, "checkpoint_every_n_steps=3"]
-    whole = train(run_script, tmp_path / "whole", *run)
-    assert whole.returncode == 0, whole.stderr[-2000:]
-    expected = metrics(run_dirs(tmp_path / "whole")[0])
+def test_a_kill_during_the_last_validation_resumes_that_validation(run_script, tmp_path, whole):
+    expected = metrics(whole)
     killed = train(
         run_script,
         tmp_path / "killed",
-        *run,
+        *EXACT,
+        "checkpoint_every_n_steps=3",
+        "callbacks.step_checkpoint.save_top_k=-1",
         "+callbacks.kill._target_=tests.killer.KillInValidation",
         "+callbacks.kill.epoch=2",
     )

@@ -82,7 +82,7 @@ def test_a_second_run_in_a_live_runs_folder_is_refused(run_script, tmp_path):
     folder = tmp_path / "shared run"
     output = (tmp_path / "first.log").open("w")
     first = subprocess.Popen(
-        [sys.executable, "train.py", *SMALL, "trainer.max_epochs=8", f"hydra.run.dir={folder}"],
+        [sys.executable, "train.py", *SMALL, "trainer.max_epochs=5", f"hydra.run.dir={folder}"],
         cwd=ROOT,
         stdout=output,
         stderr=subprocess.STDOUT,
@@ -129,7 +129,7 @@ def test_a_dead_owners_folder_resumes_and_its_step_checkpoints_are_pruned(run_sc
 
 
 @pytest.mark.skipif(shutil.which("unshare") is None, reason="needs util-linux's unshare")
-def test_a_full_disk_is_recorded_and_resumes(tmp_path):
+def test_a_full_disk_is_recorded_and_resumes(run_script, tmp_path):
     mount = tmp_path / "small"
     mount.mkdir()
     # A 75 MiB filesystem of the test's own (a user namespace: no root needed): two 30 MB
@@ -155,12 +155,6 @@ def test_a_full_disk_is_recorded_and_resumes(tmp_path):
     record = json.loads((kept / "metrics.json").read_text())
     assert record["status"] == "no_space" and record["history"]
     assert not list(kept.rglob("*.partial")) and not (kept / ".metrics.reserve").exists()
-    resumed = subprocess.run(
-        [sys.executable, "train.py", f"ckpt_path={kept}", f"hydra.run.dir={tmp_path}/resumed"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    resumed = run_script("train.py", f"ckpt_path={kept}", f"hydra.run.dir={tmp_path}/resumed")
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert metrics(Path(tmp_path / "resumed"))["epochs"] == 3
