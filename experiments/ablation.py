@@ -36,6 +36,7 @@ from alexnet.reporting.claims import (
     Claim,
     Measured,
     claim,
+    full_data,
     load_claims,
     reference_overrides,
     verdicts,
@@ -45,6 +46,7 @@ from alexnet.reporting.harness import (
     experiment_parser,
     output_dir,
     report_dirs,
+    require_data_at_full,
     run_sweep,
     size_overrides,
 )
@@ -262,6 +264,7 @@ def main(argv: list[str] | None = None) -> Path:
     if args.claim is None:
         parser.error(f"--claim is required: one of {', '.join(CLAIM_IDS)}")
     declared = claim(args.claim)
+    require_data_at_full(args, full_data(args.claim))
     # The reference recipe, less the knobs each arm's config sets itself.
     recipe = [
         o

@@ -44,10 +44,12 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
+from alexnet.reporting.claims import full_data
 from alexnet.reporting.harness import (
     experiment_parser,
     output_dir,
     report_dirs,
+    require_data_at_full,
     size_overrides,
 )
 from alexnet.reporting.provenance import (
@@ -182,6 +184,7 @@ def main(argv: list[str] | None = None) -> Path:
         source, out = report_dirs(args, "relu_vs_tanh")
         report(source, out, args.target_error)
         return out
+    require_data_at_full(args, full_data("relu_speed"))
     out = output_dir("relu_vs_tanh", args.out)
     # The protocol's own network, at CIFAR's 32 px (a named set: its native size).
     base = [

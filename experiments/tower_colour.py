@@ -38,6 +38,7 @@ from alexnet.reporting.claims import (
     Measured,
     claim,
     effect_sentence,
+    full_data,
     load_claims,
     reference_overrides,
     write_effect,
@@ -46,6 +47,7 @@ from alexnet.reporting.harness import (
     experiment_parser,
     output_dir,
     report_dirs,
+    require_data_at_full,
     run_sweep,
     size_overrides,
 )
@@ -236,6 +238,7 @@ def main(argv: list[str] | None = None) -> Path:
                 (out / file).write_bytes((source / file).read_bytes())
         report(source, out)
         return out
+    require_data_at_full(args, full_data("tower_colour"))
     out = output_dir("tower_colour", args.out)
     sized = [
         o

@@ -59,6 +59,13 @@ def reference_overrides(size: str, path: Path = CLAIMS_FILE) -> list[str]:
     return [*recipe["all"], *recipe.get(size, [])]
 
 
+def full_data(claim_id: str, path: Path = CLAIMS_FILE) -> str:
+    """The dataset claim `claim_id` declares for the full size (its own, else the size's)."""
+    data = yaml.safe_load(path.read_text())
+    own = next((c.get("data") or {} for c in data["claims"] if c["id"] == claim_id), {})
+    return str(own.get("full") or data["sizes"]["full"]["data"])
+
+
 def claim(claim_id: str, path: Path = CLAIMS_FILE) -> Claim:
     """The declared claim `claim_id`."""
     _, claims = load_claims(path)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import sys
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -92,6 +93,16 @@ def size_overrides(size: str, data_root: str | None = None, data: str | None = N
     return [f"data={data}", *([f"data.root={data_root}"] if data_root else []), *kept]
 
 
+def require_data_at_full(args: argparse.Namespace, expects: str) -> None:
+    """`--size full` trains on real data only: without --data or --data-root, one line saying
+    what the claim expects (never the easy synthetic task quietly)."""
+    if args.size == "full" and not args.report and not (args.data or args.data_root):
+        sys.exit(
+            f"error: --size full needs --data (or --data-root): this claim expects {expects}; "
+            "the synthetic tasks are the tiny and cpu sizes'"
+        )
+
+
 def seed_overrides(seeds: int) -> list[str]:
     """The sweep over seeds 0..n-1 (nothing for one seed: the config's own, 0)."""
     return [f"seed={','.join(str(i) for i in range(seeds))}"] if seeds > 1 else []
@@ -108,7 +119,18 @@ def run_sweep(
 
     git, started = git_state(exclude=out), time.perf_counter()
     launch_multirun([*overrides, *seed_overrides(seeds)], out / "sweep")
-    runs = load_runs(out / "sweep")
+    try:
+        runs = load_runs(out / "sweep")
+    except FileNotFoundError:
+        runs = []
+    completed = [run for run in runs if run.record.get("status") == "completed"]
+    if not completed:  # nothing to report: one line and a failed exit, not an empty table
+        first = next((run.record.get("error") for run in runs if run.record.get("error")), None)
+        sys.exit(
+            f"error: every job of the sweep failed ({len(runs)} recorded"
+            + (f"; the first: {first}" if first else "")
+            + f"); their records: {out / 'sweep'}/*/metrics.json"
+        )
     write_summary(runs, out)
     record = collect(list(range(seeds)), time.perf_counter() - started, git=git, out=out)
     write_provenance(out, {**record, **(extra or {})})
