@@ -27,11 +27,22 @@ SMALL = [
 def test_the_history_keeps_the_epochs_after_the_best_one(run_script, tmp_path):
     # A learning rate too small to change anything: every epoch ties, the best stays epoch 0,
     # and testing it (which restores every callback from it) must not cut the history there.
-    result = train(run_script, tmp_path, *SMALL, "trainer.max_epochs=3", "optimizer.lr=1e-30")
+    # The training probe's entries, kept in checkpoints the same way, must not be cut either.
+    result = train(
+        run_script,
+        tmp_path,
+        *SMALL,
+        "trainer.max_epochs=3",
+        "optimizer.lr=1e-30",
+        "+callbacks.training_probe._target_=alexnet.callbacks.training_probe.TrainingProbe",
+        "+callbacks.training_probe.every_n_steps=3",
+        "+callbacks.training_probe.images=6",
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     record = metrics(run_dirs(tmp_path)[0])
     assert record["best_checkpoint"].endswith("epoch_000.ckpt")
     assert record["epochs"] == 3 and [h["epoch"] for h in record["history"]] == [0, 1, 2]
+    assert [entry["step"] for entry in record["probe"]][-2:] == [6, 9]
 
 
 @pytest.mark.parametrize(

@@ -181,4 +181,8 @@ class TrainingProbe(L.Callback):
         return {"entries": self.entries}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        self.entries = list(state_dict["entries"])
+        """A checkpoint's entries, joined with those this process has already: testing the best
+        checkpoint (Lightning restores every callback from it) must not drop the later ones."""
+        known = {entry["step"]: entry for entry in state_dict["entries"]}
+        known.update({entry["step"]: entry for entry in self.entries})
+        self.entries = [known[step] for step in sorted(known)]
