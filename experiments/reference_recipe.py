@@ -124,12 +124,8 @@ def write_page(out: Path, by_name: dict[str, list[Run]], spec: dict[str, Any], s
         {
             "candidate": name,
             "recipe": " ".join(spec["candidates"][name]),
-            "mean val/acc1": "n/a"
-            if row["mean_val_acc1"] is None
-            else f"{row['mean_val_acc1']:.3f}",
-            "worst dead fraction": "n/a"
-            if row["worst_dead"] is None
-            else f"{row['worst_dead']:.2f}",
+            "mean val/acc1": shown(row["mean_val_acc1"], 3),
+            "worst dead fraction": shown(row["worst_dead"], 3),
             "passes the gate": "yes" if row["passes"] else "no",
         }
         for name, row in result["candidates"].items()
