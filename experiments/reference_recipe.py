@@ -23,7 +23,13 @@ from typing import Any
 import yaml
 
 from alexnet.reporting.harness import output_dir, report_dirs, size_overrides
-from alexnet.reporting.provenance import collect, git_state, write_provenance
+from alexnet.reporting.provenance import (
+    collect,
+    git_state,
+    provenance_markdown,
+    read_provenance,
+    write_provenance,
+)
 from alexnet.reporting.runs import Run, launch_multirun, load_runs, write_summary
 from alexnet.reporting.tables import markdown_table
 
@@ -134,7 +140,8 @@ def write_page(out: Path, by_name: dict[str, list[Run]], spec: dict[str, Any], s
     (out / "selection.md").write_text(
         f"# The reference recipe, chosen by {DECLARATION.name}{note}\n\n"
         + markdown_table(rows)
-        + f"\n\nChosen: **{result['chosen'] or 'none: the selection failed'}**\n"
+        + f"\n\nChosen: **{result['chosen'] or 'none: the selection failed'}**\n\n"
+        + provenance_markdown(read_provenance(out))
     )
 
 
