@@ -45,6 +45,13 @@ ENTRIES = (
         "calibration.md",
         "The training-set size a rule declared before the runs chose for data=synthetic_hard.",
     ),
+    (
+        "reference_recipe",
+        "The claims' reference recipe",
+        "selection.md",
+        "Which recipe (init, warm-up, optimizer, rate) keeps every layer of the reference arm "
+        "alive, by the rule declared before the runs?",
+    ),
     ("dropout", "Dropout", "dropout.md", "Does dropout help held-out accuracy here?"),
     (
         "localization",

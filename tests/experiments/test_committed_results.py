@@ -22,6 +22,7 @@ REPORTS = {
     "dropout": ["dropout.md", "dropout.csv"],
     "tower_colour": ["tower_colour.md", "tower_colour.csv", "effect.json"],
     "localization": ["localization.md", "localization.csv", "effect.json"],
+    "reference_recipe": ["selection.md", "selection.json"],
 }
 STATIC = {
     "architecture": ["presets.md", "presets.csv", "architecture_mini.md"],
