@@ -1,59 +1,53 @@
-"""Calibrate the hard synthetic task once, on the reference model only.
+"""Calibrate the hard synthetic task on the reference model only, by a declared rule.
 
-    python experiments/calibrate_hard.py [--seeds N] [--out DIR] [hydra overrides ...]
+    python experiments/calibrate_hard.py [--declaration FILE] [--out DIR] [hydra overrides ...]
     python experiments/calibrate_hard.py --report DIR [--out OUT]   # re-make the report
 
-The rule, declared before any run and applied by `choose` below (never to the arms' outcomes):
-1. the reference arm of the claims experiments at the cpu size (REFERENCE: the mini AlexNet
-   on 64-pixel crops, and experiments/claims.yaml's recipe: ReLU, dropout 0.5, no augmentation,
-   no weight decay, AdamW at 1e-3 with a cosine schedule, 60 epochs) trains on
-   `data=synthetic_hard` at each candidate training-set size (CANDIDATES images per class:
-   those whose runs fit the claims' budget; 200 per class, 4 min a run, does not), with seeds
-   0..N-1 (2 by default);
-2. a size qualifies when the mean training accuracy (the model in eval mode on 500
-   un-augmented training images, at the end) is at least FIT and the mean validation top-1
-   (2,500 images) lies in VAL_RANGE: the model fits its training set, and its validation
-   accuracy leaves room both ways;
-3. the largest qualifying size is chosen (more data: less seed noise at the same fit); none
-   qualifying is reported as a failed calibration, and nothing is chosen.
-The chosen size goes into alexnet/conf/data/synthetic_hard.yaml by hand, once; the task's version
-(hard-v1) is frozen from then on. Writes calibration.md/.csv, runs.json and provenance.json.
+The rule is a declaration under experiments/declarations/ (hard_calibration_v2.yaml by default;
+v1 records how hard-v1 was calibrated), committed before its runs and applied by `choose` below,
+never to an ablation arm's outcome:
+1. the claims' reference arm at the cpu size (the declaration's `reference`, verbatim) trains on
+   `data=synthetic_hard` at each candidate training-set size (`candidates`, images per class),
+   on the declaration's `seeds` (seed= and data.seed=: images and a validation split of their
+   own);
+2. a size qualifies when every seed completed, the mean training accuracy (the model in eval
+   mode on 500 un-augmented training images, at the end) is at least `fit` and the mean
+   validation top-1 (2,500 images) lies in `val_range`;
+3. the largest qualifying size is chosen; none qualifying is a failed calibration.
+Writes calibration.md/.csv, runs.json and provenance.json (which names the declaration).
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
-from alexnet.reporting.claims import reference_overrides
-from alexnet.reporting.harness import (
-    experiment_parser,
-    output_dir,
-    report_dirs,
-    run_sweep,
-    size_overrides,
+import yaml
+
+from alexnet.reporting.harness import output_dir, report_dirs, run_sweep
+from alexnet.reporting.provenance import (
+    ROOT,
+    first_commit,
+    provenance_markdown,
+    read_provenance,
 )
-from alexnet.reporting.provenance import provenance_markdown, read_provenance
 from alexnet.reporting.runs import Run, load_runs
 from alexnet.reporting.stats import mean_ci
 from alexnet.reporting.tables import markdown_table, write_table
 
-# Sizes whose runs fit the claims' budget (two arms x 5 seeds in about a quarter of an hour on 2
-# cores): a reference run takes about 1 min at 50 per class, 2 at 100 and 4 at 200.
-CANDIDATES = (50, 100)
-FIT, VAL_RANGE = 0.95, (0.55, 0.80)
+DECLARATIONS = Path(__file__).resolve().parent / "declarations"
+DEFAULT = "hard_calibration_v2.yaml"
+LEGACY = "hard_calibration_v1.yaml"  # hard-v1's own runs name no declaration
 PROBE = [
     "+callbacks.training_probe._target_=alexnet.callbacks.training_probe.TrainingProbe",
     "+callbacks.training_probe.every_n_steps=100",
     "+callbacks.training_probe.images=500",
 ]
-# The claims' reference arm at the cpu size (experiments/claims.yaml), on the hard task.
-REFERENCE = [
-    *size_overrides("cpu", data="synthetic_hard"),
-    *reference_overrides("cpu"),
-    "callbacks=none",
-    *PROBE,
-]
+
+
+def declared(name: str) -> dict[str, Any]:
+    return yaml.safe_load((DECLARATIONS / name).read_text())
 
 
 # Before the rule ran, the task's drawing was settled on the reference model alone (no ablation
@@ -101,40 +95,60 @@ def train_accuracy(run: Run) -> float | None:
     return 1.0 - probe[-1]["train_error"] if probe else None
 
 
-def rows_of(runs: list[Run]) -> list[dict[str, object]]:
+def rows_of(runs: list[Run], spec: dict[str, Any]) -> list[dict[str, Any]]:
     """One row per candidate size: training and validation accuracy over the seeds."""
+    fit, (low, high) = spec["fit"], spec["val_range"]
     by_size: dict[int, list[Run]] = {}
+    failed: dict[int, int] = {}
     for run in runs:
+        size = int(run.config["data"]["train_per_class"])
         if run.record.get("status") == "completed":
-            by_size.setdefault(int(run.config["data"]["train_per_class"]), []).append(run)
+            by_size.setdefault(size, []).append(run)
+        else:
+            failed[size] = failed.get(size, 0) + 1
     rows = []
-    for size in sorted(by_size):
-        train = [train_accuracy(run) for run in by_size[size]]
-        val = [run.metrics["val/acc1"] for run in by_size[size]]
-        fit, mean_val = sum(train) / len(train), sum(val) / len(val)
-        rows.append(
-            {
-                "train_per_class": size,
-                "seeds": len(val),
-                "train_acc (eval, un-augmented)": str(mean_ci(train)),
-                "val_acc1": str(mean_ci(val)),
-                "fits": fit >= FIT,
-                "val in range": VAL_RANGE[0] <= mean_val <= VAL_RANGE[1],
-                "mean_train": fit,
-                "mean_val": mean_val,
-            }
-        )
+    for size in sorted(set(by_size) | set(failed)):
+        train = [train_accuracy(run) for run in by_size.get(size, [])]
+        val = [run.metrics["val/acc1"] for run in by_size.get(size, [])]
+        mean_train = sum(train) / len(train) if train else 0.0
+        mean_val = sum(val) / len(val) if val else 0.0
+        row = {
+            "train_per_class": size,
+            "seeds": len(val),
+            "train_acc (eval, un-augmented)": str(mean_ci(train)) if train else "n/a",
+            "val_acc1": str(mean_ci(val)) if val else "n/a",
+            "fits": mean_train >= fit,
+            "val in range": low <= mean_val <= high,
+            "mean_train": mean_train,
+            "mean_val": mean_val,
+        }
+        if spec.get("declared_before_runs"):  # v2's rule: every seed completed
+            row["runs failed"] = failed.get(size, 0)
+            row["complete"] = not failed.get(size) and len(val) == len(spec["seeds"])
+        rows.append(row)
     return rows
 
 
-def choose(rows: list[dict[str, object]]) -> int | None:
-    """The rule's choice: the largest size that fits and whose validation is in range."""
-    qualifying = [row["train_per_class"] for row in rows if row["fits"] and row["val in range"]]
+def choose(rows: list[dict[str, Any]]) -> int | None:
+    """The rule's choice: the largest size that fits and whose validation is in range (and, where
+    the declaration asks it, whose every seed completed)."""
+    qualifying = [
+        row["train_per_class"]
+        for row in rows
+        if row["fits"] and row["val in range"] and row.get("complete", True)
+    ]
     return max(qualifying) if qualifying else None
 
 
+def declaration_of(folder: Path) -> str:
+    record = read_provenance(folder) or {}
+    return str(record.get("declaration", LEGACY))
+
+
 def report(source: Path, out: Path) -> int | None:
-    rows = rows_of(load_runs(source))
+    name = declaration_of(source)
+    spec = declared(name)
+    rows = rows_of(load_runs(source), spec)
     chosen = choose(rows)
     shown = [{k: v for k, v in row.items() if not k.startswith("mean_")} for row in rows]
     write_table(shown, out / "calibration")
@@ -143,38 +157,85 @@ def report(source: Path, out: Path) -> int | None:
         if chosen
         else "No candidate qualifies: the calibration failed, nothing is chosen."
     )
-    text = (
-        "# Calibration of the hard synthetic task (hard-v1)\n\n"
-        + provenance_markdown(read_provenance(out) or read_provenance(source))
-        + f"\nThe rule (declared in experiments/calibrate_hard.py before the runs): the "
-        f"largest training set whose reference model reaches a mean training accuracy "
-        f">= {FIT:g} while its mean validation top-1 lies in [{VAL_RANGE[0]:g}, "
-        f"{VAL_RANGE[1]:g}]. The reference model: {' '.join(REFERENCE[: -len(PROBE)])}."
-        "\n\n" + markdown_table(shown) + f"\n{verdict}\n"
+    fit, (low, high) = spec["fit"], spec["val_range"]
+    rule = (
+        f"the largest training set whose reference model reaches a mean training accuracy "
+        f">= {fit:g} while its mean validation top-1 lies in [{low:g}, {high:g}]"
     )
-    drafts = draft_rows(source)
-    if drafts:
-        text += (
-            "\nBefore the rule ran, the task's drawing was settled on this reference model "
-            "alone (never on an ablation arm), in drafts of alexnet/data/synthetic_hard.py "
-            "that were not committed (each described below); their runs' records (each "
-            "run's metrics.json) are in drafts.json:\n\n" + markdown_table(drafts)
+    if spec.get("declared_before_runs"):
+        text = (
+            f"# Calibration of the hard synthetic task (declaration v{spec['version']})\n\n"
+            + provenance_markdown(read_provenance(out) or read_provenance(source))
+            + f"\nThe rule (experiments/declarations/{name}, committed before the runs): "
+            f"{rule}, every seed completed. Candidates, all run: "
+            f"{', '.join(str(c) for c in spec['candidates'])} images per class; seeds "
+            f"{spec['seeds']} (their own images and validation split). The reference model: "
+            f"{' '.join(spec['reference'])}.\n\n"
+            + markdown_table(shown)
+            + f"\n{verdict}\n\n"
+            + commits_line(name, out)
+            + f"\nSeen before the declaration: {spec['seen_before'].strip()}\n"
         )
+    else:
+        text = (
+            "# Calibration of the hard synthetic task (hard-v1)\n\n"
+            + provenance_markdown(read_provenance(out) or read_provenance(source))
+            + f"\nThe rule (then in experiments/calibrate_hard.py; written down after the runs "
+            f"in experiments/declarations/{name}, which says what was seen first): {rule}. The reference model: {' '.join(spec['reference'])}."
+            "\n\n" + markdown_table(shown) + f"\n{verdict}\n"
+        )
+        drafts = draft_rows(source)
+        if drafts:
+            text += (
+                "\nBefore the rule ran, the task's drawing was settled on this reference model "
+                "alone (never on an ablation arm), in drafts of alexnet/data/synthetic_hard.py "
+                "that were not committed (each described below); their runs' records (each "
+                "run's metrics.json) are in drafts.json:\n\n" + markdown_table(drafts)
+            )
     (out / "calibration.md").write_text(text)
     print(text)
     return chosen
 
 
+def commits_line(name: str, out: Path) -> str:
+    """The declaring commit and the first result's (the commit order is the proof)."""
+    declared_in = first_commit(DECLARATIONS / name)
+    runs = out.resolve() / "runs.json"
+    result = first_commit(runs) if runs.is_relative_to(ROOT.resolve()) else None
+    return (
+        f"Declared at commit `{(declared_in or 'not committed')[:10]}`; first result committed at "
+        f"`{(result or 'not committed yet')[:10]}`.\n"
+    )
+
+
 def main(argv: list[str] | None = None) -> Path:
-    parser = experiment_parser("calibrate_hard", __doc__.splitlines()[0])
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--declaration", default=DEFAULT, help=f"under {DECLARATIONS.name}/")
+    parser.add_argument("--out", help="output dir (default: logs/experiments/...)")
+    parser.add_argument("--report", type=Path, help="re-make the report of this dir; no training")
     args, overrides = parser.parse_known_args(argv)
     if args.report:
         source, out = report_dirs(args, "calibrate_hard")
         report(source, out)
         return out
+    spec = declared(args.declaration)
     out = output_dir("calibrate_hard", args.out)
-    sizes = ",".join(str(size) for size in CANDIDATES)
-    run_sweep([*REFERENCE, f"data.train_per_class={sizes}", *overrides], out, args.seeds or 2)
+    sizes = ",".join(str(size) for size in spec["candidates"])
+    run_sweep(
+        [
+            "data=synthetic_hard",
+            *spec["reference"],
+            *PROBE,
+            f"data.train_per_class={sizes}",
+            *overrides,
+            f"seed={','.join(str(s) for s in spec['seeds'])}",
+        ],
+        out,
+        1,
+        extra={"declaration": args.declaration, "seeds": spec["seeds"]},
+    )
     report(out, out)
     return out
 

@@ -40,6 +40,23 @@ def git_state(root: Path = ROOT, exclude: Path | None = None) -> dict[str, Any]:
     return {"commit": commit, "dirty": bool(changes) if changes is not None else None}
 
 
+def first_commit(path: Path, root: Path = ROOT) -> str | None:
+    """The commit that first added `path` to the history at `root` (None: not committed, or no
+    history here): a declaration's commit, or a result's first."""
+    try:
+        done = subprocess.run(
+            ["git", "log", "--diff-filter=A", "--format=%H", "--", str(path)],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    found = done.stdout.split() if done.returncode == 0 else []
+    return found[-1] if found else None
+
+
 def machine() -> dict[str, Any]:
     """CPU model and cores, GPU model (if any), operating system."""
     import torch
