@@ -51,6 +51,11 @@ class Run:
     bound: SigtermBound
 
 
+# rng_offset=k moves the seeds of what is drawn after the model is built by k times this: far
+# from every other run's seed (claims use 0..199, selections 1000-3002).
+RNG_OFFSET_STRIDE = 1_000_003
+
+
 def build_run(cfg: DictConfig, output_dir: Path) -> Run:
     """The datamodule, module and trainer `cfg` describes, and the checkpoint to resume (a given
     one, or a requeued SLURM job's newest); nothing is written yet."""
@@ -67,6 +72,10 @@ def build_run(cfg: DictConfig, output_dir: Path) -> Run:
     L.seed_everything(cfg.seed, workers=True)
     datamodule = instantiate_datamodule(cfg.data)
     module = build_module(cfg, datamodule.num_classes)
+    offset = RNG_OFFSET_STRIDE * int(cfg.get("rng_offset", 0))
+    if offset:  # a placebo arm: the same images and init, another order and dropout draws
+        L.seed_everything((cfg.seed + offset) % 2**32, workers=True, verbose=False)
+        datamodule.order_offset = offset
     datamodule.fit_to_model(module.model.min_input_size)
     weights = getattr(module, "weights_info", None)
     if weights and weights["mean"] is not None and weights["std"] is not None:
@@ -128,6 +137,7 @@ def check_run_options(cfg: DictConfig) -> None:
             "splits and the loaders' shuffles are drawn from it)",
         )
     check_int("seed", cfg.seed, minimum=0)
+    check_int("rng_offset", cfg.get("rng_offset", 0), minimum=0)
     check_number("label_smoothing", cfg.get("label_smoothing", 0.0), 0, 1, high_open=True)
     check_choice(
         "matmul_precision", cfg.get("matmul_precision", "high"), ("highest", "high", "medium")

@@ -37,9 +37,10 @@ from alexnet.reporting.claims import (
     Measured,
     claim,
     full_data,
+    judged,
     load_claims,
+    measured,
     reference_overrides,
-    verdicts,
     write_effect,
 )
 from alexnet.reporting.harness import (
@@ -61,13 +62,16 @@ CLAIM_IDS = (
     "pca_colour",
     "dropout_overfitting",
     "augmentation_overfitting",
+    "placebo",
 )
 SEEDS = {"tiny": 2, "cpu": 5, "full": 5}
 DATA = {"tiny": "synthetic_hard", "cpu": "synthetic_hard", "full": None}
 PROBE = {"tiny": (4, 12), "cpu": (100, 500), "full": (500, 2000)}
+COLOUR_CAST = 0.3  # the colour-cast validation's shift, in colour SDs (claims.yaml's pca_colour)
 NOOP_SPREAD = 1e-3  # LRN's output/input ratio varying less than this is a constant factor
 METRICS = {
     "val_acc1": "validation top-1",
+    "cast_acc1": "validation top-1 under a colour cast",
     "train_acc": "training accuracy (eval, un-augmented)",
     "gap": "gap (training - validation)",
 }
@@ -79,6 +83,8 @@ def probe_overrides(size: str) -> list[str]:
         "+callbacks.training_probe._target_=alexnet.callbacks.training_probe.TrainingProbe",
         f"+callbacks.training_probe.every_n_steps={every}",
         f"+callbacks.training_probe.images={images}",
+        "+callbacks.colour_shift._target_=alexnet.callbacks.colour_shift_probe.ColourShiftProbe",
+        f"+callbacks.colour_shift.sigma={COLOUR_CAST}",
     ]
 
 
@@ -94,6 +100,9 @@ def run_values(run: Run) -> dict[str, float]:
     """One run's metrics: validation top-1, training accuracy in eval mode on un-augmented
     training images (the probe's last entry, the final weights), and their gap."""
     values = {"val_acc1": run.metrics["val/acc1"]}
+    cast = run.record.get("colour_shifted_val") or {}
+    if "acc1" in cast:
+        values["cast_acc1"] = cast["acc1"]
     probe = final_probe(run)
     if "train_error" in probe:
         values["train_acc"] = 1.0 - probe["train_error"]
@@ -146,6 +155,8 @@ def arm_rows(runs: list[Run]) -> list[dict[str, object]]:
             found = [v[name] for v in values if name in v]
             row[name] = str(mean_ci(found)) if found else None
         row["one run's val interval (Wilson)"] = f"[{low:.3f}, {high:.3f}] of {images}"
+        dead = [max(d.values()) for r in seeds.values() if (d := final_probe(r).get("dead"))]
+        row["worst layer's dead fraction (max over seeds)"] = f"{max(dead):.3f}" if dead else "n/a"
         row["what the arm changes"] = arm_change(first)
         rows.append(row)
     return rows
@@ -156,43 +167,85 @@ def claim_metric(declared: Claim) -> str:
 
 
 def measure(declared: Claim, runs: list[Run], size: str) -> Measured | None:
-    """treatment - reference on the claim's metric, seed by seed."""
-    arms, metric = by_arm(runs), claim_metric(declared)
-    sides = []
-    for arm in (declared.treatment, declared.reference):
-        sides.append(
-            {
-                seed: run_values(run)[metric]
-                for seed, run in arms.get(arm, {}).items()
-                if metric in run_values(run)
-            }
-        )
-    if not sides[0] or not sides[1] or not set(sides[0]) & set(sides[1]):
+    """treatment - reference on the claim's metric, seed by seed, by the declared rule: a seed
+    whose run failed or diverged in either arm (or lacks the metric) is removed and counted,
+    never silently dropped; each arm's dead fractions (the probe's last entry) kept."""
+    metric, arms = claim_metric(declared), (declared.treatment, declared.reference)
+    values: dict[str, dict[int, float]] = {arm: {} for arm in arms}
+    dead: dict[str, dict[str, dict[str, float]]] = {arm: {} for arm in arms}
+    removed: dict[str, str] = {}
+    for run in runs:
+        arm, seed = arm_of(run), int(run.config["seed"])
+        if arm not in values:
+            continue
+        status = run.record.get("status")
+        found = run_values(run).get(metric) if status == "completed" else None
+        if found is None:
+            why = (run.record.get("error") or status or "no record").splitlines()[0]
+            removed[str(seed)] = f"{arm}: {why}"[:200]
+            continue
+        values[arm][seed] = found
+        dead[arm][str(seed)] = dict(final_probe(run).get("dead") or {})
+    common = set(values[arms[0]]) & set(values[arms[1]])
+    for arm in arms:  # a seed whose other arm was removed goes with it
+        for seed in set(values[arm]) - common:
+            removed.setdefault(str(seed), "its pair was removed")
+    if not common:
         return None
-    effect = paired_difference(*sides)
-    first = next(iter(arms[declared.reference].values()))
+    first = next(r for r in runs if arm_of(r) == declared.reference)
     data = first.record.get("data_version") or first.config["data"]["source"]
-    return Measured(
-        declared.id, effect, "difference", data, size, sorted(set(sides[0]) & set(sides[1]))
+    return measured(
+        declared.id,
+        {s: values[arms[0]][s] for s in common},
+        {s: values[arms[1]][s] for s in common},
+        "difference",
+        data,
+        size,
+        dead={arm: {s: d for s, d in dead[arm].items() if int(s) in common} for arm in arms},
+        removed=removed,
     )
 
 
-def effect_line(declared: Claim, measured: Measured | None, analysis: dict) -> str:
-    if measured is None:
+def effect_line(declared: Claim, result: Measured | None, analysis: dict) -> str:
+    if result is None:
         return f"{declared.claim}: not measured (an arm has no completed run)."
-    effect = measured.effect
+    effect = result.effect
+    removed = f"; {len(result.removed)} seed pairs removed" if result.removed else ""
     if effect.low is None:
         return (
             f"{declared.treatment} - {declared.reference}, {declared.metric}: "
-            f"{100 * effect.mean:+.1f} points (1 seed: no interval)"
+            f"{100 * effect.mean:+.1f} points (1 seed: no interval{removed})"
         )
-    ((_, verdict),) = verdicts([(declared, measured)], analysis)
+    (verdict,) = judged([(declared, result)], analysis)
     return (
         f"{declared.treatment} - {declared.reference}, {declared.metric}: "
         f"{100 * effect.mean:+.1f} points, 95% CI [{100 * effect.low:+.1f}, "
-        f"{100 * effect.high:+.1f}] over {effect.n} seed pairs, p = {effect.p_value:.3g}; "
-        f"smallest detectable {100 * effect.detectable:.1f} points; alone: {verdict} "
-        f"(the claims table corrects across claims). Paper: {declared.paper}"
+        f"{100 * effect.high:+.1f}] over {effect.n} seed pairs{removed}, p = "
+        f"{effect.p_value:.3g}; smallest detectable {100 * effect.detectable:.1f} points; "
+        f"alone, at level {verdict.level:g}: {verdict.word} (declared effect "
+        f"{100 * declared.effect_size:.1f} points, margin {100 * declared.margin:.1f}; the "
+        f"claims table sets each claim's level by Holm across claims). Paper: {declared.paper}"
+    )
+
+
+def cast_line(declared: Claim, runs: list[Run]) -> str:
+    """For the colour noise's claim, also the effect on validation under a colour cast."""
+    if declared.id != "pca_colour":
+        return ""
+    arms = by_arm(runs)
+    sides = [
+        {s: v for s, r in arms.get(arm, {}).items() if (v := run_values(r).get("cast_acc1"))}
+        for arm in (declared.treatment, declared.reference)
+    ]
+    if len(set(sides[0]) & set(sides[1])) < 2:
+        return "\n\nUnder a colour cast: not measured (fewer than 2 seed pairs)."
+    effect = paired_difference(*sides)
+    return (
+        f"\n\nAlso (not in the claims table): under a colour cast (each validation image shifted "
+        f"{COLOUR_CAST:g} SDs along each colour component), {declared.treatment} - "
+        f"{declared.reference}: {100 * effect.mean:+.1f} points, 95% CI "
+        f"[{100 * effect.low:+.1f}, {100 * effect.high:+.1f}] over {effect.n} seed pairs, "
+        f"p = {effect.p_value:.3g}."
     )
 
 
@@ -233,16 +286,17 @@ def report(source: Path, out: Path, claim_id: str | None = None) -> Measured | N
     claim_id = claim_id or provenance.get("claim")
     declared, (analysis, _) = claim(claim_id), load_claims()
     size = provenance.get("size", "cpu")
-    rows, measured = arm_rows(runs), measure(declared, runs, size)
+    rows, result = arm_rows(runs), measure(declared, runs, size)
     write_table(rows, out / "ablation")
-    if measured is not None:
-        write_effect(out, measured)
+    if result is not None:
+        write_effect(out, result)
     text = (
         f"# Ablation: {declared.claim}\n\n"
         + provenance_markdown(provenance or None)
         + f"\nClaim `{declared.id}` (experiments/claims.yaml): {declared.treatment} against "
         f"{declared.reference}, {declared.metric}, paired by seed.\n\n"
-        + effect_line(declared, measured, analysis)
+        + effect_line(declared, result, analysis)
+        + cast_line(declared, runs)
         + "\n\nEach arm, mean ± 95% CI over its "
         "seeds:\n\n" + markdown_table(rows)
     )
@@ -250,7 +304,25 @@ def report(source: Path, out: Path, claim_id: str | None = None) -> Measured | N
     ablation_figure(runs, declared).savefig(out / "ablation.png", dpi=110)
     print(text)
     print(f"Wrote {out}")
-    return measured
+    return result
+
+
+def arm_overrides(size: str, data: str | None = None, data_root: str | None = None) -> list[str]:
+    """Every arm's overrides at `size` but the arm itself (ablation=...): the size's, the
+    reference recipe less the knobs each arm's config sets, the probes, no other callbacks."""
+    recipe = [
+        o
+        for o in reference_overrides(size)
+        if not o.startswith(("dropout=", "data.augment=", "activation="))
+    ]
+    data = data or (None if data_root else DATA[size])
+    return [
+        *size_overrides(size, data_root, data),
+        *recipe,
+        *probe_overrides(size),
+        "callbacks=none",
+        "test=false",
+    ]
 
 
 def main(argv: list[str] | None = None) -> Path:
@@ -265,26 +337,15 @@ def main(argv: list[str] | None = None) -> Path:
         parser.error(f"--claim is required: one of {', '.join(CLAIM_IDS)}")
     declared = claim(args.claim)
     require_data_at_full(args, full_data(args.claim))
-    # The reference recipe, less the knobs each arm's config sets itself.
-    recipe = [
-        o
-        for o in reference_overrides(args.size)
-        if not o.startswith(("dropout=", "data.augment=", "activation="))
-    ]
-    data = args.data or (None if args.data_root else DATA[args.size])
     out = output_dir(f"ablation_{args.claim}", args.out)
     run_sweep(
         [
-            *size_overrides(args.size, args.data_root, data),
-            *recipe,
-            *probe_overrides(args.size),
-            "callbacks=none",
-            "test=false",
+            *arm_overrides(args.size, args.data, args.data_root),
             f"ablation={declared.reference},{declared.treatment}",
             *overrides,
         ],
         out,
-        args.seeds or SEEDS[args.size],
+        args.seeds or declared.seeds.get(args.size) or SEEDS[args.size],
         extra={"claim": args.claim, "size": args.size},
     )
     report(out, out, args.claim)

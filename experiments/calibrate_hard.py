@@ -181,7 +181,8 @@ def report(source: Path, out: Path) -> int | None:
             "# Calibration of the hard synthetic task (hard-v1)\n\n"
             + provenance_markdown(read_provenance(out) or read_provenance(source))
             + f"\nThe rule (then in experiments/calibrate_hard.py; written down after the runs "
-            f"in experiments/declarations/{name}, which says what was seen first): {rule}. The reference model: {' '.join(spec['reference'])}."
+            f"in experiments/declarations/{name}, which says what was seen first): {rule}. "
+            f"The reference model: {' '.join(spec['reference'])}."
             "\n\n" + markdown_table(shown) + f"\n{verdict}\n"
         )
         drafts = draft_rows(source)

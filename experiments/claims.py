@@ -1,28 +1,60 @@
-"""The paper's claims in one table: experiments/results/claims.md, never edited by hand.
+"""The paper's claims in one table and one figure: experiments/results/claims.md and claims.png,
+never edited by hand.
 
-    python experiments/claims.py [--results DIR] [--out FILE]
+    python experiments/claims.py [--claims FILE] [--results DIR] [--out FILE]
 
-Reads experiments/claims.yaml (the claims, arms, metrics and analysis, declared before the
-runs) and each claim's committed result (its effect.json: experiments/results/ablation_<id>/
-for the ablation's claims, experiments/results/<experiment>/ for the others). The claims
-measured are tested together: Holm's adjustment over their p-values, then a verdict in words:
-"agrees, beyond noise" or "contradicts, beyond noise" where the adjusted test rejects no
-effect at the declared level (by the effect's sign against the paper's), "cannot tell at this
-size" otherwise. Beside each: the paper's figure, the effect with its 95% interval and seed
-count, the smallest effect the run could detect, and the data and size it was measured on. A
-claim with no result yet says so.
+Reads experiments/claims.yaml (the claims, arms, metrics, each claim's declared effect and
+equivalence margin, and the analysis, declared before the runs) and each claim's effect.json
+(the per-seed differences: experiments/results/ablation_<id>/ for the ablation's claims,
+experiments/results/<experiment>/ for the others). The claims measured are judged together:
+Holm's step-down gives each its level, and at that level alexnet.reporting.verdicts.judge says
+one of: agrees, contradicts, smaller than the paper's, no effect within the margin, cannot tell
+(each decisive word needs the paired t test and the exact sign-flip test). Beside each: the
+paper's figure and the declared effect, the effect with its interval at the claim's level,
+the smallest effect detectable at that level, seeds used and removed, both p-values, each
+arm's worst dead fraction (flagged above the gate), and the commit that declared the claims
+and the one that first committed the result. A claims file whose claim lacks a declared effect
+or margin, an unknown verdict word or an effect.json of another claims version: one line naming
+the claim and the key, and nothing is written.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import sys
 from pathlib import Path
 
-from alexnet.reporting.claims import Claim, Measured, load_claims, read_effect, verdicts
+from alexnet.reporting.claims import (
+    CLAIMS_FILE,
+    EFFECT_FILE,
+    Claim,
+    ClaimsError,
+    Measured,
+    judged,
+    load_claims,
+    read_effect,
+)
+from alexnet.reporting.claims_figure import claims_figure
+from alexnet.reporting.provenance import ROOT, commit_adding, first_commit
 from alexnet.reporting.tables import markdown_table
+from alexnet.reporting.verdicts import Verdict
 
 RESULTS = Path(__file__).resolve().parent / "results"
+COLUMNS = (
+    "claim",
+    "paper",
+    "declared effect (margin)",
+    "measured [interval at its level]",
+    "seeds used (asked)",
+    "smallest detectable",
+    "p: t / sign-flip",
+    "Holm level",
+    "worst dead fraction",
+    "data, size",
+    "first result",
+    "verdict",
+)
 
 
 def result_dir(results: Path, declared: Claim) -> Path:
@@ -31,87 +63,139 @@ def result_dir(results: Path, declared: Claim) -> Path:
     return results / declared.experiment
 
 
-def shown(measured: Measured, value: float | None) -> str:
+def shown(scale: str, value: float | None, sign: bool = True) -> str:
     """A difference in points of accuracy, a log-ratio as a ratio, a chroma share as is."""
     if value is None:
         return "n/a"
-    if measured.scale == "log-ratio":
+    if scale == "log-ratio":
         return f"{math.exp(value):.2f}x"
-    if measured.scale == "chroma share":
-        return f"{value:+.4f}"
-    return f"{100 * value:+.1f} points"
+    if scale == "chroma share":
+        return f"{value:{'+' if sign else ''}.4f}"
+    return f"{100 * value:{'+' if sign else ''}.1f} points"
 
 
-def detectable(measured: Measured) -> str:
-    value = measured.effect.detectable
-    if value is None:
-        return "n/a (1 seed)"
-    if measured.scale == "log-ratio":
-        return f"{math.exp(value):.2f}x"
-    if measured.scale == "chroma share":
-        return f"{value:.4f}"
-    return f"{100 * value:.1f} points"
+def worst_dead(result: Measured, gate: float) -> str:
+    """Each arm's worst layer's dead fraction over its seeds, flagged above the gate."""
+    parts = []
+    for arm, seeds in result.dead.items():
+        values = [f for layers in seeds.values() for f in layers.values()]
+        if values:
+            worst = max(values)
+            parts.append(f"{arm} {worst:.2f}" + (" **above the gate**" if worst > gate else ""))
+    return "; ".join(parts) or "not recorded"
 
 
-def rows_of(results: Path) -> list[dict[str, object]]:
-    analysis, claims = load_claims()
-    found = [(c, read_effect(result_dir(results, c))) for c in claims]
-    measured = [(c, m) for c, m in found if m is not None]
-    judged = dict(zip([c.id for c, _ in measured], verdicts(measured, analysis)))
-    rows = []
-    for declared, result in found:
-        row: dict[str, object] = {"claim": declared.claim, "paper": declared.paper}
-        if result is None:
-            row.update(
-                {
-                    "measured (95% CI)": "not measured yet",
-                    "seeds": 0,
-                    "smallest detectable": "",
-                    "data, size": "",
-                    "Holm p": "",
-                    "verdict": "no result at this commit",
-                }
-            )
-        else:
-            effect = result.effect
-            interval = (
-                f" [{shown(result, effect.low)}, {shown(result, effect.high)}]"
-                if effect.low is not None
+def commit_of(path: Path, newest: bool = False) -> str:
+    found = first_commit(path, newest=newest) if path.resolve().is_relative_to(ROOT) else None
+    return f"`{found[:10]}`" if found else "not committed"
+
+
+def row_of(
+    declared: Claim, result: Measured | None, verdict: Verdict | None, folder: Path, gate: float
+) -> dict[str, object]:
+    row: dict[str, object] = {
+        "claim": declared.claim,
+        "paper": declared.paper,
+        "declared effect (margin)": "",
+    }
+    scale = result.scale if result else ("log-ratio" if "ratio" in declared.effect else "")
+    row["declared effect (margin)"] = (
+        f"{shown(scale, declared.direction * declared.effect_size)} "
+        f"({shown(scale, declared.margin, sign=False)})"
+    )
+    if result is None:
+        return {
+            **row,
+            "measured [interval at its level]": "not measured yet",
+            "verdict": "no result at this commit",
+        }
+    low, high = verdict.interval if verdict else (None, None)
+    seeds = f"{len(result.deltas)}" + (
+        f" ({len(result.removed)} removed)" if result.removed else ""
+    )
+    asked = declared.seeds.get(result.size)
+    row.update(
+        {
+            "measured [interval at its level]": f"{shown(scale, result.effect.mean)} "
+            f"[{shown(scale, low)}, {shown(scale, high)}]",
+            "seeds used (asked)": seeds + (f" ({asked})" if asked else ""),
+            "smallest detectable": shown(scale, verdict.detectable if verdict else None, False),
+            "p: t / sign-flip": (
+                f"{verdict.p_t:.3g} / {verdict.p_sign_flip:.3g}" if verdict else "n/a"
+            ),
+            "Holm level": f"{verdict.level:.3g}" if verdict else "n/a",
+            "worst dead fraction": worst_dead(result, gate),
+            "data, size": f"{result.data}, {result.size}",
+            "first result": commit_of(folder / EFFECT_FILE, newest=True),
+            "verdict": (verdict.word if verdict else "cannot tell")
+            + (
+                " (smaller than the paper's)"
+                if verdict and verdict.smaller_than_paper and verdict.word == "agrees"
                 else ""
             )
-            p_value, verdict = judged[declared.id]
-            row.update(
-                {
-                    "measured (95% CI)": shown(result, effect.mean) + interval,
-                    "seeds": effect.n,
-                    "smallest detectable": detectable(result),
-                    "data, size": f"{result.data}, {result.size}",
-                    "Holm p": "n/a" if p_value is None else f"{p_value:.3g}",
-                    "verdict": verdict,
-                }
-            )
-        rows.append(row)
-    return rows
+            + (f": {verdict.why}" if verdict and verdict.why else "")
+            + (
+                f"; **not one of its expected verdicts** ({', '.join(declared.expected)})"
+                if verdict and declared.expected and verdict.word not in declared.expected
+                else ""
+            ),
+        }
+    )
+    return row
+
+
+def table(results: Path, claims_file: Path) -> tuple[str, list]:
+    """The page's text (less its figure) and what the figure draws; ClaimsError on bad input."""
+    analysis, claims = load_claims(claims_file)
+    found = [(c, read_effect(result_dir(results, c), analysis["version"])) for c in claims]
+    measured = [(c, m) for c, m in found if m is not None]
+    verdicts = dict(zip([c.id for c, _ in measured], judged(measured, analysis)))
+    gate = float(analysis.get("dead_gate", 0.10))
+    rows = [row_of(c, m, verdicts.get(c.id), result_dir(results, c), gate) for c, m in found]
+    drawn = [(c, m, verdicts[c.id]) for c, m in measured if verdicts[c.id] is not None]
+    version_line = f"version: {analysis['version']}\n"
+    found = (
+        commit_adding(claims_file, version_line)
+        if claims_file.resolve().is_relative_to(ROOT)
+        else None
+    )
+    declared_at = f"`{found[:10]}`" if found else "not committed"
+    return (
+        "# The paper's claims, as measured here\n\n"
+        f"Made by `python experiments/claims.py` from {claims_file.name} (version "
+        f"{analysis['version']}: the claims, arms, metrics, each claim's declared effect and "
+        f"margin, and the analysis; this version declared at commit {declared_at}) and each "
+        "claim's effect.json under experiments/results/; each result's own page gives its "
+        "command, commit, versions and machine. Effects are treatment - reference (or a "
+        "ratio), paired by seed. Holm's step-down over the claims measured gives each claim "
+        "its level; the interval and the smallest detectable effect (80% power) are at that "
+        "level. A verdict needs the paired t test and the exact sign-flip test to agree: "
+        "agrees / contradicts (beyond noise, the paper's direction / the other), smaller than "
+        "the paper's (the interval excludes the declared effect), no effect within the margin "
+        "(two one-sided tests), cannot tell (with the reason). A seed pair with a failed or "
+        "diverged run is removed and counted; above "
+        f"{float(analysis.get('max_removed_share', 0.2)):g} of the pairs removed, the claim "
+        f"cannot tell. An arm whose layer ends with more than {gate:g} of its units dead is "
+        "flagged. The paper's figures for LRN and pooling are changes of its *error*; the "
+        "effects here are of validation *accuracy* or the overfitting gap, signed so that "
+        "the paper's direction is positive.\n\n![each claim's effect](claims.png)\n\n"
+        + markdown_table(rows, COLUMNS),
+        drawn,
+    )
 
 
 def main(argv: list[str] | None = None) -> Path:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--claims", type=Path, default=CLAIMS_FILE, help="the claims file")
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--out", type=Path, default=None, help="default: RESULTS/claims.md")
     args = parser.parse_args(argv)
     out = args.out or args.results / "claims.md"
-    text = (
-        "# The paper's claims, as measured here\n\nMade by `python experiments/claims.py` "
-        "from experiments/claims.yaml (the claims, arms, metrics and analysis, declared "
-        "before the runs) and each claim's effect.json under experiments/results/; each "
-        "result's own page gives its command, commit, versions and machine. Effects are "
-        "treatment - reference (or a ratio), paired by seed, with Student's t 95% interval; "
-        "verdicts use Holm's adjustment across the claims measured. The paper's figures for "
-        "LRN and pooling are changes of its top-1 and top-5 *error* (negative: fewer "
-        "errors); the effects measured here are of validation *accuracy* or of the "
-        "overfitting gap, signed so that a positive effect is the paper's direction.\n\n"
-        + markdown_table(rows_of(args.results))
-    )
+    try:
+        text, drawn = table(args.results, args.claims)
+    except ClaimsError as error:  # nothing written
+        sys.exit(f"error: {error}")
+    claims_figure(drawn).savefig(out.with_suffix(".png"), dpi=100)
     out.write_text(text)
     print(text)
     return out

@@ -46,7 +46,7 @@ from alexnet.reporting.claims import (
     Measured,
     claim,
     effect_sentence,
-    load_claims,
+    measured,
     reference_overrides,
     write_effect,
 )
@@ -59,7 +59,7 @@ from alexnet.reporting.harness import (
 )
 from alexnet.reporting.provenance import provenance_markdown, read_provenance
 from alexnet.reporting.runs import Run, load_runs
-from alexnet.reporting.stats import mean_ci, paired_difference, wilson
+from alexnet.reporting.stats import mean_ci, wilson
 from alexnet.reporting.tables import markdown_table, write_table
 
 CLAIM = "localization"
@@ -184,7 +184,6 @@ def map_rows(rows: list[dict[str, object]]) -> list[dict[str, object]]:
 
 def report(source: Path, out: Path) -> Measured | None:
     """localization.md/.csv and effect.json from `source`'s pointing.csv."""
-    analysis, _ = load_claims()
     declared = claim(CLAIM)
     provenance = read_provenance(out) or read_provenance(source) or {}
     rows = read_pointing(source / "pointing.csv")
@@ -194,24 +193,16 @@ def report(source: Path, out: Path) -> Measured | None:
         name: {int(r["seed"]): r["hits"] / r["images"] for r in rows if r["map"] == name}
         for name in MAPS
     }
-    measured = None
+    result = None
     if rate[TRAINED] and rate[PRIOR]:
         runs = load_runs(source)
         data = (
             runs[0].record.get("data_version") or runs[0].config["data"]["source"] if runs else "?"
         )
-        effect = paired_difference(
-            rate[TRAINED], rate[PRIOR], float(analysis["confidence"]), float(analysis["power"])
+        result = measured(
+            CLAIM, rate[TRAINED], rate[PRIOR], "difference", data, provenance.get("size", "?")
         )
-        measured = Measured(
-            CLAIM,
-            effect,
-            "difference",
-            data,
-            provenance.get("size", "?"),
-            sorted(set(rate[TRAINED]) & set(rate[PRIOR])),
-        )
-        write_effect(out, measured)
+        write_effect(out, result)
     accuracy = [r["val top-1"] for r in rows if r["map"] == TRAINED and r["val top-1"]]
     text = (
         "# Grad-CAM localization on the synthetic data\n\n"
@@ -221,7 +212,7 @@ def report(source: Path, out: Path) -> Measured | None:
         "each run's held-out test images (its final weights: no checkpoint chosen on them)."
         f" The trained models' validation top-1: {mean_ci(accuracy) if accuracy else '?'}."
         "\n\n"
-        + effect_line(measured)
+        + effect_line(result)
         + "\n\n"
         + markdown_table(table)
         + "\nThe oracle is the ceiling for a map at Grad-CAM's resolution; the object share is "
@@ -229,7 +220,7 @@ def report(source: Path, out: Path) -> Measured | None:
     )
     (out / "localization.md").write_text(text)
     print(text)
-    return measured
+    return result
 
 
 def effect_line(measured: Measured | None) -> str:

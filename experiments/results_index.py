@@ -93,6 +93,13 @@ ENTRIES = (
         "The learning rate of each schedule config over 90 epochs.",
     ),
     ("legacy", "AlexNet's legacy", "legacy.md", "AlexNet beside its successors, with sources."),
+    (
+        "archive/claims_v1",
+        "The claims' first version (archived)",
+        "claims.md",
+        "The claims table before issue 32 (a half-dead reference network, verdicts that could "
+        "not say no); its folders keep each result as its commit made it.",
+    ),
 )
 
 

@@ -39,7 +39,7 @@ from alexnet.reporting.claims import (
     claim,
     effect_sentence,
     full_data,
-    load_claims,
+    measured,
     reference_overrides,
     write_effect,
 )
@@ -53,7 +53,7 @@ from alexnet.reporting.harness import (
 )
 from alexnet.reporting.provenance import provenance_markdown, read_provenance
 from alexnet.reporting.runs import load_runs
-from alexnet.reporting.stats import mean_ci, paired_difference
+from alexnet.reporting.stats import mean_ci
 from alexnet.reporting.tables import markdown_table, write_table
 from alexnet.viz import AlexNetVisualizer
 
@@ -162,7 +162,6 @@ def by_state(rows: list[dict[str, object]]) -> dict[str, dict[int, list[dict[str
 
 def report(source: Path, out: Path) -> Measured | None:
     """tower_colour.md/.csv and effect.json from `source`'s towers.csv."""
-    analysis, _ = load_claims()
     declared = claim(CLAIM)
     states = by_state(read_towers(source / "towers.csv"))
     table = []
@@ -188,21 +187,20 @@ def report(source: Path, out: Path) -> Measured | None:
         )
     write_table(table, out / "tower_colour")
     change = states.get(STATES[0], {})
-    measured = None
+    result = None
     provenance = read_provenance(out) or read_provenance(source) or {}
     runs = load_runs(source)
     data = (runs[0].record.get("data_version") or runs[0].config["data"]["source"]) if runs else "?"
     if change:
-        effect = paired_difference(
+        result = measured(
+            CLAIM,
             {s: p[0]["towers gap"] for s, p in change.items()},
             {s: p[0]["random halves gap"] for s, p in change.items()},
-            float(analysis["confidence"]),
-            float(analysis["power"]),
+            "chroma share",
+            data,
+            provenance.get("size", "?"),
         )
-        measured = Measured(
-            CLAIM, effect, "chroma share", data, provenance.get("size", "?"), sorted(change)
-        )
-        write_effect(out, measured)
+        write_effect(out, result)
     text = (
         "# The paper's Figure 3: colour per tower in conv1, in what training changed\n\n"
         + provenance_markdown(provenance or None)
@@ -212,7 +210,7 @@ def report(source: Path, out: Path) -> Measured | None:
         "axis (0 grey, 2/3 random weights, 1 pure colour). Per seed the towers are ranked "
         "greyer / more colourful; mean ± 95% CI over seeds. The paper (ImageNet, 90 epochs):"
         " one tower largely colour-agnostic, the other colour-specific.\n\n"
-        + effect_line(measured)
+        + effect_line(result)
         + "\n\n"
         + markdown_table(table)
         + "\n![conv1's change from its init, W - W0, first seed, one block per tower]"
@@ -221,7 +219,7 @@ def report(source: Path, out: Path) -> Measured | None:
     (out / "tower_colour.md").write_text(text)
     print(text)
     print(f"Wrote {out}")
-    return measured
+    return result
 
 
 def effect_line(measured: Measured | None) -> str:

@@ -13,7 +13,8 @@ TRACKED = ("train/loss", "train/acc1", "val/loss", "val/acc1", "val/acc5")
 
 class MetricHistory(L.Callback):
     """After each training epoch (its validation included), records the epoch, the global step,
-    the seconds of fitting so far and the epoch-level metrics. Reports read it to find the
+    the seconds of fitting so far (and of the epoch's validation, if it had one) and the
+    epoch-level metrics. Reports read it to find the
     steps to a target accuracy without re-reading event files."""
 
     def __init__(self) -> None:
@@ -22,9 +23,19 @@ class MetricHistory(L.Callback):
         # after its last epoch (a job requeued during its test) reports them again
         self._elapsed = 0.0
         self._started: float | None = None
+        self._validating: float | None = None
+        self._validation_s = 0.0  # this epoch's validation, sanity check excluded
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._started = time.perf_counter()
+
+    def on_validation_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._validating = None if trainer.sanity_checking else time.perf_counter()
+
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self._validating is not None:
+            self._validation_s += time.perf_counter() - self._validating
+            self._validating = None
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.sanity_checking:
@@ -35,6 +46,9 @@ class MetricHistory(L.Callback):
             "step": trainer.global_step,
             "time_s": round(self._seconds(), 3),
         }
+        if self._validation_s:  # what validating cost: an experiment's budget reads it
+            entry["validation_s"] = round(self._validation_s, 3)
+            self._validation_s = 0.0
         entry.update({key: round(float(metrics[key]), 6) for key in TRACKED if key in metrics})
         self.epochs = [e for e in self.epochs if e["epoch"] != entry["epoch"]] + [entry]
         self.last_metrics = {

@@ -48,7 +48,8 @@ class BatchTransform:
         check_choice("data.eval_crop", eval_crop, EVAL_CROPS)
         self.train, self.augment, self.eval_crop = train, augment, eval_crop
         self.size, self.resize = image_size, resize or resize_for(image_size)
-        self.pca_sigma = pca_sigma if train and augment == "paper" else 0.0
+        self.colour_noise = train and augment == "paper"  # drawn even at sigma 0: paired arms
+        self.pca_sigma = pca_sigma if self.colour_noise else 0.0
         self.stats = stats
         self.eigval, self.eigvec = torch.tensor(PCA_EIGVAL), torch.tensor(PCA_EIGVEC)
         self._random_resized_crop = v2.RandomResizedCrop(image_size, antialias=True)
@@ -94,7 +95,7 @@ class BatchTransform:
         """uint8 to [0, 1] floats, the colour noise, then the normalization: once per batch."""
         eigval, eigvec, mean, std = self._constants(batch.device)
         images = batch.float().div_(255)
-        if self.pca_sigma > 0:
+        if self.colour_noise:
             alpha = torch.randn(images.shape[0], 3, device=images.device) * self.pca_sigma
             shift = (alpha * eigval) @ eigvec.T  # (B, 3): eigvec @ (alpha * eigval), per image
             images = images + shift.view(-1, 3, 1, 1)  # (ten crops: evaluation only)

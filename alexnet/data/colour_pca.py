@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 from torch.utils.data import Dataset
 
-from alexnet.data.transforms import Stats
+from alexnet.data.transforms import PCA_EIGVAL, Stats
 
 log = logging.getLogger(__name__)
 CACHE_NAME = "alexnet_colour_pca.json"  # beside an ImageFolder's or a named dataset's files
@@ -28,10 +28,25 @@ class ColourBasis:
     eigvec: tuple[tuple[float, float, float], ...]
     images: int
 
-    def shift_rms(self, sigma: float) -> float:
+    def shift_rms(self, sigma: float, factor: float = 1.0) -> float:
         """The root-mean-square colour shift FancyPCA adds to an image at `sigma` (in [0, 1]
-        pixel units): sigma * sqrt(sum of squared eigenvalues)."""
-        return sigma * sum(value * value for value in self.eigval) ** 0.5
+        pixel units): sigma * sqrt(sum of squared eigenvalues), each times `factor`."""
+        return sigma * factor * sum(value * value for value in self.eigval) ** 0.5
+
+    def spread(self) -> float:
+        """The pixels' colour spread: the RMS distance of a pixel from the mean colour."""
+        return sum(self.eigval) ** 0.5
+
+    def relative_factor(self) -> float:
+        """What the eigenvalues are multiplied by so that the colour noise is as large against
+        this spread as the paper's is against ImageNet's (data.pca_relative): eigenvalues are
+        variances, so the paper's shift is not scale-free; this makes it so."""
+        own = sum(v * v for v in self.eigval) ** 0.5 / max(self.spread(), 1e-12)
+        return PAPER_SHIFT_PER_SPREAD / max(own, 1e-12)
+
+
+# ImageNet's shift per unit sigma against its colour spread: ||eigval|| / sqrt(sum eigval), 0.445.
+PAPER_SHIFT_PER_SPREAD = sum(v * v for v in PCA_EIGVAL) ** 0.5 / sum(PCA_EIGVAL) ** 0.5
 
 
 def rgb_basis(images: list[torch.Tensor]) -> ColourBasis:

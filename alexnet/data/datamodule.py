@@ -90,6 +90,7 @@ class AlexNetDataModule(SplitLoaders, DeviceBatches, L.LightningDataModule):
         augment: str = "none",
         eval_crop: str = "center",
         pca_sigma: float = 0.1,
+        pca_relative: bool = False,
         train_per_class: int = 300,
         val_per_class: int = 50,
         test_per_class: int = 50,
@@ -133,6 +134,7 @@ class AlexNetDataModule(SplitLoaders, DeviceBatches, L.LightningDataModule):
         )
         self.resize_size = resize_size or resize_for(self.image_size)
         self.augment, self.eval_crop, self.pca_sigma = augment, eval_crop, pca_sigma
+        self.pca_relative = pca_relative
         self.per_class, self.val_fraction, self.seed = per_class, val_fraction, seed
         self.batch_size, self.num_workers = batch_size, num_workers
         self.pin_memory, self.persistent_workers = pin_memory, persistent_workers
@@ -212,7 +214,7 @@ class AlexNetDataModule(SplitLoaders, DeviceBatches, L.LightningDataModule):
                     else self.resize_size
                 )
                 self.datasets[split] = self.data_source.split(
-                    num_classes, split, size, tf, self.render_on == "device"
+                    num_classes, split, size, tf, self.render_on == "device", self.image_size
                 )
             if self.cache and self.render_on != "device":
                 fill_caches(self.datasets, self.cache_limit_mib, self.num_workers)
@@ -221,7 +223,11 @@ class AlexNetDataModule(SplitLoaders, DeviceBatches, L.LightningDataModule):
             assert len(self.classes) == num_classes
         if not (self.decode == "device" and not self.named):
             self.colour_basis = fit_colour_noise(
-                train_tf, self.unaugmented_train_split, self.stats, self.data_source.cache_dir()
+                train_tf,
+                self.unaugmented_train_split,
+                self.stats,
+                self.data_source.cache_dir(),
+                self.pca_relative,
             )
 
     def run_record(self) -> dict[str, Any]:
@@ -231,9 +237,13 @@ class AlexNetDataModule(SplitLoaders, DeviceBatches, L.LightningDataModule):
         if self.data_version is not None:
             record["data_version"] = self.data_version
         if self.colour_basis is not None:
+            basis = self.colour_basis
+            factor = basis.relative_factor() if self.pca_relative else 1.0
             record["colour_basis"] = {
-                **asdict(self.colour_basis),
-                "shift_rms": self.colour_basis.shift_rms(self.pca_sigma),
+                **asdict(basis),
+                "relative": self.pca_relative,
+                "shift_rms": basis.shift_rms(self.pca_sigma, factor),
+                "shift_per_spread": basis.shift_rms(self.pca_sigma, factor) / basis.spread(),
             }
         return record
 
@@ -251,7 +261,12 @@ class AlexNetDataModule(SplitLoaders, DeviceBatches, L.LightningDataModule):
                 else self.resize_size
             )
             return self.data_source.split(
-                self.num_classes, "train", size, eval_tf, self.render_on == "device"
+                self.num_classes,
+                "train",
+                size,
+                eval_tf,
+                self.render_on == "device",
+                self.image_size,
             )
         if self.decode == "device" and not self.named:
             raise InvalidValue(

@@ -157,6 +157,7 @@ class SplitLoaders:
     loader_timeout_s: float
     decode: str
     trainer: Any
+    order_offset: int = 0  # moves the loaders' order and worker seeds, never the images
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", shuffle=True)
@@ -175,7 +176,7 @@ class SplitLoaders:
             split,
             self.batch_size,
             shuffle,
-            self.seed,
+            self.seed + self.order_offset,
             loader_settings(
                 device_type,
                 self.num_workers,

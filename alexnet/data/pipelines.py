@@ -73,14 +73,18 @@ def fit_colour_noise(
     unaugmented: Callable[[], Dataset],
     stats: Stats,
     cache_dir: str | None,
+    relative: bool = False,
 ) -> ColourBasis | None:
     """The paper's colour noise along the principal components of the training set's pixels
-    (as the paper did for ImageNet), set in `train_tf`'s FancyPCA step; None without one."""
+    (as the paper did for ImageNet), set in `train_tf`'s FancyPCA step; None without one. With
+    `relative`, the eigenvalues are scaled so that the shift is as large against the pixels'
+    colour spread as the paper's against ImageNet's (ColourBasis.relative_factor)."""
     fancy = [step for step in getattr(train_tf, "transforms", []) if isinstance(step, FancyPCA)]
     if not fancy or fancy[0].sigma <= 0:
         return None
     basis = training_basis(unaugmented(), stats, cache_dir=cache_dir)
-    fancy[0].set_basis(basis.eigval, basis.eigvec)
+    factor = basis.relative_factor() if relative else 1.0
+    fancy[0].set_basis([value * factor for value in basis.eigval], basis.eigvec)
     log.info(
         "data: colour noise along the training set's RGB components, eigenvalues %s (%d images)",
         [round(v, 5) for v in basis.eigval],

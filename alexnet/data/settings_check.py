@@ -81,6 +81,10 @@ def check_settings(settings: Mapping[str, Any]) -> str | None:
     check_number("data.loader_timeout_s", settings["loader_timeout_s"], 0, None, low_open=True)
     if settings["pca_sigma"] is not None:  # the colour noise's std (augment=paper)
         check_number("data.pca_sigma", settings["pca_sigma"], 0)
+    if not isinstance(settings.get("pca_relative", False), bool):
+        raise InvalidValue(
+            "data.pca_relative", settings["pca_relative"], "it must be true or false"
+        )
     return str(Path("data") / source) if named and not root else root
 
 

@@ -81,9 +81,17 @@ class SyntheticSource(DataSource):
         return count
 
     def split(
-        self, num_classes: int, split: str, size: int, transform: Any, deferred: bool
+        self,
+        num_classes: int,
+        split: str,
+        size: int,
+        transform: Any,
+        deferred: bool,
+        crop_size: int | None = None,
     ) -> SyntheticImageNet:
-        """One split drawn at `size` pixels (on the device later when `deferred`)."""
+        """One split drawn at `size` pixels (on the device later when `deferred`). Drawn larger
+        than the `crop_size` the model sees, the scene widens around objects of the same size
+        in pixels: a crop shows them at the scale of a split drawn at the crop size."""
         return SyntheticImageNet(
             num_classes,
             self.per_class[split],
@@ -93,6 +101,7 @@ class SyntheticSource(DataSource):
             transform,
             deferred=deferred,
             difficulty=self.difficulty,
+            field=size / crop_size if crop_size else 1.0,
         )
 
 

@@ -95,6 +95,7 @@ class SyntheticImageNet(Dataset):
         transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
         deferred: bool = False,
         difficulty: str = "easy",
+        field: float = 1.0,
     ) -> None:
         check_choice("difficulty", difficulty, DIFFICULTIES)
         check_int("num_classes", num_classes, minimum=1)
@@ -114,6 +115,9 @@ class SyntheticImageNet(Dataset):
         self.difficulty, self.version = difficulty, VERSIONS[difficulty]
         self.specs = class_specs(num_classes, seed, difficulty)
         self.deferred = deferred
+        # The scene's half-width in its own units: 1 frames the scene; above 1 shows more around
+        # it at the same object size per pixel (a larger render meant for crops).
+        self.field = float(field)
         self._grid: torch.Tensor | None = None
         self._device_grids: dict[torch.device, torch.Tensor] = {}
         self._images: torch.Tensor | None = None  # all images, once `fill_cache` has run
@@ -191,7 +195,7 @@ class SyntheticImageNet(Dataset):
 
     def _coordinates(self) -> torch.Tensor:
         if self._grid is None:
-            axis = torch.linspace(-1.0, 1.0, self.image_size)
+            axis = torch.linspace(-self.field, self.field, self.image_size)
             self._grid = torch.stack(torch.meshgrid(axis, axis, indexing="xy"))
         return self._grid
 

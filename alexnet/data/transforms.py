@@ -37,9 +37,11 @@ class FancyPCA(nn.Module):
         self.eigvec = torch.tensor(eigvec, dtype=torch.float32)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
+        # Drawn at sigma 0 too: an arm without colour noise then takes the same random numbers
+        # as one with it, so the crops and flips that follow stay paired image by image.
+        alpha = torch.randn(3) * self.sigma
         if self.sigma <= 0:
             return image
-        alpha = torch.randn(3) * self.sigma
         shift = self.eigvec @ (alpha * self.eigval)
         return image + shift.view(3, 1, 1).to(image.device, image.dtype)
 

@@ -21,7 +21,8 @@ INIT_GAINS = {"tanh": "tanh", "sigmoid": "sigmoid", "leaky_relu": "leaky_relu"}
 LRN_SIZE, LRN_ALPHA, LRN_BETA, LRN_K = 5, 1e-4, 0.75, 2.0
 # The paper's inputs were 0-255 pixels less the mean; ours are standardized, so its units are
 # about 255 * 0.226 (ImageNet's mean std) times smaller. LRN at lrn_scale s computes on units
-# s times larger (alpha * s^2): the paper's normalization up to a constant factor.
+# s times larger (alpha * s^2): the paper's normalization up to a constant factor. At s = 0
+# (alpha 0) it multiplies by k^-beta and normalizes nothing: the gain-matched control arm.
 PAPER_LRN_SCALE = 57.6
 
 
@@ -77,12 +78,12 @@ def check_knobs(
         raise InvalidValue("dropout", dropout, "it must be a probability in [0, 1)")
     if not isinstance(lrn, bool):
         raise InvalidValue("lrn", lrn, "it must be true or false")
-    if isinstance(lrn_scale, bool) or not isinstance(lrn_scale, (int, float)) or lrn_scale <= 0:
+    if isinstance(lrn_scale, bool) or not isinstance(lrn_scale, (int, float)) or lrn_scale < 0:
         raise InvalidValue(
             "lrn_scale",
             lrn_scale,
-            f"it must be a positive number (1: the "
-            f"constants as given; {PAPER_LRN_SCALE}: the paper's input scale)",
+            f"it must be a number >= 0 (1: the constants as given; {PAPER_LRN_SCALE}: the "
+            "paper's input scale; 0: LRN's constant gain k^-beta alone, its control arm)",
         )
     check_choice("pooling", pooling, POOLINGS)
     check_choice("init", init, inits)

@@ -1,26 +1,36 @@
-"""The paper's claims as the lab tests them: declared in experiments/claims.yaml before the runs,
-scored here from each experiment's effect.json, corrected together (Holm) and put in words."""
+"""The paper's claims as the lab tests them: declared in experiments/claims.yaml before the runs
+(each with the effect it tests and its equivalence margin), measured into each experiment's
+effect.json (the per-seed differences), judged together here: Holm's levels, then
+verdicts.judge's words."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+import math
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from alexnet.reporting.provenance import ROOT
-from alexnet.reporting.stats import PairedEffect, holm
+from alexnet.reporting.stats import PairedEffect, holm, paired_difference
+from alexnet.reporting.verdicts import WORDS, Verdict, holm_levels, judge
 
 CLAIMS_FILE = ROOT / "experiments" / "claims.yaml"
 EFFECT_FILE = "effect.json"
 
 
+class ClaimsError(ValueError):
+    """A claims file or an effect.json the table cannot use: one line naming the claim and key."""
+
+
 @dataclass(frozen=True)
 class Claim:
     """One claim: what the paper says, which arms test it, on which metric, in which direction
-    (+1: the treatment's metric, or ratio, above the reference's)."""
+    (+1: the treatment's metric, or ratio, above the reference's), and, declared before its runs,
+    the effect it tests (`effect_size`, on the effect's own scale: a difference of accuracies, a
+    log-ratio, a chroma share) and the equivalence `margin` below which it counts as no effect."""
 
     id: str
     claim: str
@@ -31,26 +41,68 @@ class Claim:
     metric: str
     direction: int
     effect: str
+    effect_size: float = 0.0
+    margin: float = 0.0
+    expected: tuple[str, ...] = ()  # the verdicts a calibrating claim (the placebo) may get
+    seeds: dict[str, int] = field(default_factory=dict)  # per size, from the power analysis
 
 
 def load_claims(path: Path = CLAIMS_FILE) -> tuple[dict[str, Any], list[Claim]]:
-    """The declared analysis (confidence, power, verdict words, ...) and the claims."""
+    """The declared analysis (confidence, power, verdict words, ...) and the claims; a claim
+    without a declared effect_size or margin, or a verdict word not in verdicts.WORDS, is a
+    ClaimsError naming the claim and the key."""
     data = yaml.safe_load(path.read_text())
-    claims = [
-        Claim(
-            id=c["id"],
-            claim=c["claim"],
-            paper=c["paper"],
-            experiment=c["experiment"],
-            reference=str(c["arms"]["reference"]),
-            treatment=str(c["arms"]["treatment"]),
-            metric=c["metric"],
-            direction=int(c["direction"]),
-            effect=c["effect"],
+    analysis = data["analysis"]
+    for word in analysis.get("verdicts") or []:
+        if word not in WORDS:
+            raise ClaimsError(
+                f"analysis.verdicts: {word!r} is not a verdict; the verdicts: {', '.join(WORDS)}"
+            )
+    claims = []
+    for declared in data["claims"]:
+        name = declared.get("id", "?")
+        for key in ("effect_size", "margin"):
+            value = declared.get(key)
+            if not (isinstance(value, (int, float)) and not isinstance(value, bool)) or not (
+                math.isfinite(value) and value > 0
+            ):
+                raise ClaimsError(
+                    f"claim {name!r}: {key} must be declared, a number > 0; got {value!r}"
+                )
+        if declared["margin"] >= declared["effect_size"]:
+            raise ClaimsError(
+                f"claim {name!r}: margin={declared['margin']} must be below "
+                f"effect_size={declared['effect_size']}"
+            )
+        expected = tuple(declared.get("expected") or ())
+        for word in expected:
+            if word not in WORDS:
+                raise ClaimsError(
+                    f"claim {name!r}: expected {word!r} is not a verdict; the verdicts: "
+                    f"{', '.join(WORDS)}"
+                )
+        claims.append(
+            Claim(
+                id=name,
+                claim=declared["claim"],
+                paper=declared["paper"],
+                experiment=declared["experiment"],
+                reference=str(declared["arms"]["reference"]),
+                treatment=str(declared["arms"]["treatment"]),
+                metric=declared["metric"],
+                direction=int(declared["direction"]),
+                effect=declared["effect"],
+                effect_size=float(declared["effect_size"]),
+                margin=float(declared["margin"]),
+                expected=expected,
+                seeds={str(k): int(v) for k, v in (declared.get("seeds") or {}).items()},
+            )
         )
-        for c in data["claims"]
-    ]
-    return data["analysis"], claims
+    return {**analysis, "version": int(data["version"])}, claims
+
+
+def claims_version(path: Path = CLAIMS_FILE) -> int:
+    return int(yaml.safe_load(path.read_text())["version"])
 
 
 def reference_overrides(size: str, path: Path = CLAIMS_FILE) -> list[str]:
@@ -79,8 +131,11 @@ def claim(claim_id: str, path: Path = CLAIMS_FILE) -> Claim:
 
 @dataclass(frozen=True)
 class Measured:
-    """One claim's measured effect, as an experiment writes it (effect.json): the paired
-    effect (a difference, or a log-ratio for a ratio claim), on what data and size."""
+    """One claim's measured effect, as an experiment writes it (effect.json): the per-seed
+    differences (treatment - reference, or a log-ratio), their paired summary, on what data and
+    size; each arm's dead fractions (arm -> seed -> layer -> fraction, the probe's last entry);
+    the seed pairs removed by the declared rule (seed -> why: a failed or diverged run); the
+    claims version it was measured under."""
 
     claim: str
     effect: PairedEffect
@@ -88,6 +143,39 @@ class Measured:
     data: str
     size: str
     seeds: list[int]
+    deltas: list[float] = field(default_factory=list)  # aligned with seeds
+    dead: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    removed: dict[str, str] = field(default_factory=dict)
+    version: int = 0
+
+
+def measured(
+    claim_id: str,
+    treatment: dict[int, float],
+    reference: dict[int, float],
+    scale: str,
+    data: str,
+    size: str,
+    *,
+    dead: dict[str, dict[str, dict[str, float]]] | None = None,
+    removed: dict[str, str] | None = None,
+    path: Path = CLAIMS_FILE,
+) -> Measured:
+    """The paired effect of treatment - reference (seed -> value) over their common seeds,
+    with the per-seed differences kept, under this claims file's version."""
+    seeds = sorted(set(treatment) & set(reference))
+    return Measured(
+        claim_id,
+        paired_difference(treatment, reference),
+        scale,
+        data,
+        size,
+        seeds,
+        [treatment[s] - reference[s] for s in seeds],
+        dead or {},
+        removed or {},
+        claims_version(path),
+    )
 
 
 def write_effect(out: Path, measured: Measured) -> Path:
@@ -96,11 +184,19 @@ def write_effect(out: Path, measured: Measured) -> Path:
     return path
 
 
-def read_effect(folder: Path) -> Measured | None:
+def read_effect(folder: Path, version: int | None = None) -> Measured | None:
+    """The effect.json in `folder` (None if there is none); with `version`, one written under
+    another claims version is a ClaimsError naming the claim and the key."""
     path = folder / EFFECT_FILE
     if not path.is_file():
         return None
     data = json.loads(path.read_text())
+    found = int(data.get("version", 1))
+    if version is not None and found != version:
+        raise ClaimsError(
+            f"claim {data.get('claim')!r}: version={found} in {path} is not the claims file's "
+            f"version {version}; re-run the claim, or move the old result out of the results"
+        )
     return Measured(
         data["claim"],
         PairedEffect(**data["effect"]),
@@ -108,28 +204,61 @@ def read_effect(folder: Path) -> Measured | None:
         data["data"],
         data["size"],
         list(data["seeds"]),
+        list(data.get("deltas", [])),
+        dict(data.get("dead", {})),
+        dict(data.get("removed", {})),
+        found,
     )
 
 
-def verdicts(
+def judged(
     measured: list[tuple[Claim, Measured]], analysis: dict[str, Any]
-) -> list[tuple[float | None, str]]:
-    """Per claim, the Holm-adjusted p-value (over the claims measured together) and the verdict:
-    agrees or contradicts only where the adjusted test rejects no effect at the declared level,
-    by the sign of the effect against the paper's direction; otherwise undecided."""
-    words = analysis["verdicts"]
-    level = 1 - float(analysis["confidence"])
-    tested = [i for i, (_, m) in enumerate(measured) if m.effect.p_value is not None]
-    adjusted = dict(zip(tested, holm([measured[i][1].effect.p_value for i in tested])))
-    results = []
+) -> list[Verdict | None]:
+    """Each claim's verdict (verdicts.judge) at the level Holm's step-down gives it, over the
+    claims measured with 2 or more seed pairs (ordered by their paired t p-values against no
+    effect); None for a claim with fewer pairs. A claim whose removed pairs exceed the declared
+    share is "cannot tell" whatever its tests say."""
+    alpha = 1 - float(analysis["confidence"])
+    power = float(analysis["power"])
+    tested = [i for i, (_, m) in enumerate(measured) if len(m.deltas) >= 2]
+    p_values = [_p_t(measured[i][1].deltas) for i in tested]
+    levels = dict(zip(tested, holm_levels(p_values, alpha)))
+    adjusted = dict(zip(tested, holm(p_values)))
+    most_removed = float(analysis.get("max_removed_share", 0.2))
+    results: list[Verdict | None] = []
     for index, (declared, found) in enumerate(measured):
-        p_value = adjusted.get(index)
-        if p_value is None or p_value >= level or found.effect.mean == 0:
-            results.append((p_value, words["undecided"]))
+        if index not in levels:
+            results.append(None)
             continue
-        same = (found.effect.mean > 0) == (declared.direction > 0)
-        results.append((p_value, words["agrees"] if same else words["contradicts"]))
+        verdict = judge(
+            found.deltas,
+            declared.direction,
+            declared.effect_size,
+            declared.margin,
+            levels[index],
+            p_holm=adjusted[index],
+            power=power,
+        )
+        share = len(found.removed) / (len(found.removed) + len(found.deltas))
+        if share > most_removed:
+            verdict = replace(
+                verdict,
+                word="cannot tell",
+                why=f"{len(found.removed)} of {len(found.removed) + len(found.deltas)} seed "
+                f"pairs removed (failed or diverged runs), above the declared {most_removed:g}",
+            )
+        results.append(verdict)
     return results
+
+
+def _p_t(deltas: list[float]) -> float:
+    """The paired t test's two-sided p against no effect (0 or 1 where the pairs do not vary)."""
+    from scipy import stats
+
+    mean = math.fsum(deltas) / len(deltas)
+    if all(d == deltas[0] for d in deltas):
+        return 0.0 if mean != 0 else 1.0
+    return float(stats.ttest_1samp(deltas, 0.0).pvalue)
 
 
 def effect_sentence(

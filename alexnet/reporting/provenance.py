@@ -40,12 +40,30 @@ def git_state(root: Path = ROOT, exclude: Path | None = None) -> dict[str, Any]:
     return {"commit": commit, "dirty": bool(changes) if changes is not None else None}
 
 
-def first_commit(path: Path, root: Path = ROOT) -> str | None:
+def first_commit(path: Path, root: Path = ROOT, newest: bool = False) -> str | None:
     """The commit that first added `path` to the history at `root` (None: not committed, or no
-    history here): a declaration's commit, or a result's first."""
+    history here): a declaration's commit, or a result's first; `newest`: the latest commit
+    that added it (a result moved away and made anew)."""
     try:
         done = subprocess.run(
             ["git", "log", "--diff-filter=A", "--format=%H", "--", str(path)],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    found = done.stdout.split() if done.returncode == 0 else []
+    return (found[0] if newest else found[-1]) if found else None
+
+
+def commit_adding(path: Path, text: str, root: Path = ROOT) -> str | None:
+    """The first commit whose change to `path` added `text` (git log -S): the commit that
+    declared a claims file's version, say. None: not committed, or no history here."""
+    try:
+        done = subprocess.run(
+            ["git", "log", "--format=%H", f"-S{text}", "--", str(path)],
             cwd=root,
             capture_output=True,
             text=True,

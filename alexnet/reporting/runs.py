@@ -86,6 +86,7 @@ RECORD_KEYS = (
     "epochs",
     "data_version",
     "colour_basis",
+    "colour_shifted_val",
 )
 
 

@@ -20,6 +20,8 @@ from tests.experiments.test_committed_results import without_remade
         ("no_dropout", ("relu", 0.0, False, "overlapping", "none")),
         ("tanh_no_dropout", ("tanh", 0.0, False, "overlapping", "none")),
         ("lrn", ("relu", 0.5, True, "overlapping", "none")),
+        ("lrn_gain", ("relu", 0.5, True, "overlapping", "none")),
+        ("placebo", ("relu", 0.5, False, "overlapping", "none")),
         ("non_overlapping_pool", ("relu", 0.5, False, "non_overlapping", "none")),
         ("augment", ("relu", 0.5, False, "overlapping", "paper")),
         ("augment_no_pca", ("relu", 0.5, False, "overlapping", "paper (no PCA)")),
@@ -46,11 +48,12 @@ def test_every_ablation_claim_names_two_arms_that_differ_in_its_knob():
     ablations = {c.id: c for c in claims if c.experiment == "ablation"}
     assert set(ablations) == set(module.CLAIM_IDS)
     knob = {
-        "lrn": "model.lrn",
+        "lrn": "model.lrn_scale",  # against the gain-matched control: alpha 0 or the paper's
         "overlapping_pooling": "model.pooling",
         "pca_colour": "data.pca_sigma",
         "dropout_overfitting": "dropout.p",
         "augmentation_overfitting": "data.augment",
+        "placebo": "rng_offset",
     }
     for claim_id, declared in ablations.items():
         configs = [
@@ -61,6 +64,8 @@ def test_every_ablation_claim_names_two_arms_that_differ_in_its_knob():
             key
             for key in (
                 "model.lrn",
+                "model.lrn_scale",
+                "rng_offset",
                 "model.pooling",
                 "data.pca_sigma",
                 "dropout.p",
@@ -94,6 +99,12 @@ def test_an_ablation_claim_runs_its_two_arms_paired_and_writes_its_effect(tmp_pa
     assert effect["claim"] == "dropout_overfitting" and effect["seeds"] == [0, 1]
     assert effect["effect"]["mean"] == pytest.approx(sum(deltas) / 2, abs=1e-9)
     assert effect["effect"]["n"] == 2 and effect["data"] == "hard-v1"
+    # Version 2's record: the per-seed differences, each arm's dead fractions, nothing removed.
+    assert effect["version"] == 2 and effect["removed"] == {}
+    assert effect["deltas"] == pytest.approx(deltas, abs=1e-12)
+    assert set(effect["dead"]) == {"full", "no_dropout"}
+    assert set(effect["dead"]["full"]["1"]) == {"act1", "act2", "act3", "act4"}
+    assert all(0 <= r["record"]["colour_shifted_val"]["acc1"] <= 1 for r in runs)
     rows = {r["arm"]: r for r in read_csv(out / "ablation.csv")}
     assert (
         set(rows) == {"full", "no_dropout"}
