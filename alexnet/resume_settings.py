@@ -43,6 +43,7 @@ LOADING_KEYS = frozenset(
 # Settings of the run (not of the weights) taken from the run's config.yaml unless given.
 RUN_KEYS = (
     "seed",
+    "rng_offset",
     "checkpoint_every_n_steps",
     "test",
     "trainer.max_epochs",

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
+import numpy as np
 import torch
 from hydra import compose
 from hydra.core.global_hydra import GlobalHydra
@@ -51,9 +52,11 @@ class Run:
     bound: SigtermBound
 
 
-# rng_offset=k moves the seeds of what is drawn after the model is built by k times this: far
-# from every other run's seed (claims use 0..199, selections 1000-3002).
-RNG_OFFSET_STRIDE = 1_000_003
+def offset_seed(seed: int, offset: int) -> int:
+    """The seed of what a run with rng_offset=`offset` draws after its model is built: hashed
+    from both (numpy's SeedSequence), so it lands near no other run's seed, nor any of their
+    ranks' (RNGState's seed + rank * stride)."""
+    return int(np.random.SeedSequence([seed, offset]).generate_state(1)[0])
 
 
 def build_run(cfg: DictConfig, output_dir: Path) -> Run:
@@ -72,10 +75,10 @@ def build_run(cfg: DictConfig, output_dir: Path) -> Run:
     L.seed_everything(cfg.seed, workers=True)
     datamodule = instantiate_datamodule(cfg.data)
     module = build_module(cfg, datamodule.num_classes)
-    offset = RNG_OFFSET_STRIDE * int(cfg.get("rng_offset", 0))
-    if offset:  # a placebo arm: the same images and init, another order and dropout draws
-        L.seed_everything((cfg.seed + offset) % 2**32, workers=True, verbose=False)
-        datamodule.order_offset = offset
+    if cfg.get("rng_offset", 0):  # a placebo arm: the same images and init, other draws after
+        moved = offset_seed(cfg.seed, cfg.rng_offset)
+        L.seed_everything(moved, workers=True, verbose=False)
+        datamodule.order_offset = moved
     datamodule.fit_to_model(module.model.min_input_size)
     weights = getattr(module, "weights_info", None)
     if weights and weights["mean"] is not None and weights["std"] is not None:

@@ -88,8 +88,19 @@ def probe_overrides(size: str) -> list[str]:
     ]
 
 
+def given(run: Run, key: str) -> str | None:
+    """`key`'s value on the run's command line (a failed run's record may have no config)."""
+    found = [o.split("=", 1)[1] for o in run.record.get("overrides", []) if o.startswith(f"{key}=")]
+    return found[-1] if found else None
+
+
 def arm_of(run: Run) -> str:
-    return run.record.get("choices", {}).get("ablation") or run.path.name
+    return run.record.get("choices", {}).get("ablation") or given(run, "ablation") or run.path.name
+
+
+def seed_of(run: Run) -> int:
+    seed = run.config.get("seed")
+    return int(seed if seed is not None else given(run, "seed") or 0)
 
 
 def final_probe(run: Run) -> dict:
@@ -166,16 +177,19 @@ def claim_metric(declared: Claim) -> str:
     return "gap" if declared.metric.startswith("gap") else declared.metric
 
 
-def measure(declared: Claim, runs: list[Run], size: str) -> Measured | None:
+def measure(
+    declared: Claim, runs: list[Run], size: str, seeds: list[int] | None = None
+) -> Measured | None:
     """treatment - reference on the claim's metric, seed by seed, by the declared rule: a seed
-    whose run failed or diverged in either arm (or lacks the metric) is removed and counted,
-    never silently dropped; each arm's dead fractions (the probe's last entry) kept."""
+    whose run failed or diverged in either arm (or lacks the metric), or of the sweep's `seeds`
+    with no record at all, is removed and counted, never silently dropped; each arm's dead
+    fractions (the probe's last entry) kept."""
     metric, arms = claim_metric(declared), (declared.treatment, declared.reference)
     values: dict[str, dict[int, float]] = {arm: {} for arm in arms}
     dead: dict[str, dict[str, dict[str, float]]] = {arm: {} for arm in arms}
     removed: dict[str, str] = {}
     for run in runs:
-        arm, seed = arm_of(run), int(run.config["seed"])
+        arm, seed = arm_of(run), seed_of(run)
         if arm not in values:
             continue
         status = run.record.get("status")
@@ -190,9 +204,14 @@ def measure(declared: Claim, runs: list[Run], size: str) -> Measured | None:
     for arm in arms:  # a seed whose other arm was removed goes with it
         for seed in set(values[arm]) - common:
             removed.setdefault(str(seed), "its pair was removed")
+    for seed in seeds or []:  # a job that wrote no record at all
+        if seed not in common:
+            removed.setdefault(str(seed), "no record of either arm")
     if not common:
         return None
-    first = next(r for r in runs if arm_of(r) == declared.reference)
+    first = next(
+        r for r in runs if arm_of(r) == declared.reference and r.record.get("status") == "completed"
+    )
     data = first.record.get("data_version") or first.config["data"]["source"]
     return measured(
         declared.id,
@@ -286,7 +305,7 @@ def report(source: Path, out: Path, claim_id: str | None = None) -> Measured | N
     claim_id = claim_id or provenance.get("claim")
     declared, (analysis, _) = claim(claim_id), load_claims()
     size = provenance.get("size", "cpu")
-    rows, result = arm_rows(runs), measure(declared, runs, size)
+    rows, result = arm_rows(runs), measure(declared, runs, size, provenance.get("seeds"))
     write_table(rows, out / "ablation")
     if result is not None:
         write_effect(out, result)
@@ -342,6 +361,7 @@ def main(argv: list[str] | None = None) -> Path:
         [
             *arm_overrides(args.size, args.data, args.data_root),
             f"ablation={declared.reference},{declared.treatment}",
+            *declared.overrides.get(args.size, []),  # the power pilot's shrunk run, if any
             *overrides,
         ],
         out,

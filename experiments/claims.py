@@ -74,6 +74,13 @@ def shown(scale: str, value: float | None, sign: bool = True) -> str:
     return f"{100 * value:{'+' if sign else ''}.1f} points"
 
 
+def declared_scale(declared: Claim) -> str:
+    """The effect's scale before any result: a ratio's log, a chroma share, else a difference."""
+    if "ratio" in declared.effect:
+        return "log-ratio"
+    return "chroma share" if "chroma" in declared.metric else "difference"
+
+
 def worst_dead(result: Measured, gate: float) -> str:
     """Each arm's worst layer's dead fraction over its seeds, flagged above the gate."""
     parts = []
@@ -98,7 +105,7 @@ def row_of(
         "paper": declared.paper,
         "declared effect (margin)": "",
     }
-    scale = result.scale if result else ("log-ratio" if "ratio" in declared.effect else "")
+    scale = result.scale if result else declared_scale(declared)
     row["declared effect (margin)"] = (
         f"{shown(scale, declared.direction * declared.effect_size)} "
         f"({shown(scale, declared.margin, sign=False)})"
@@ -127,7 +134,7 @@ def row_of(
             "worst dead fraction": worst_dead(result, gate),
             "data, size": f"{result.data}, {result.size}",
             "first result": commit_of(folder / EFFECT_FILE, newest=True),
-            "verdict": (verdict.word if verdict else "cannot tell")
+            "verdict": (verdict.word if verdict else "cannot tell: 1 seed pair, no test")
             + (
                 " (smaller than the paper's)"
                 if verdict and verdict.smaller_than_paper and verdict.word == "agrees"
@@ -149,7 +156,7 @@ def table(results: Path, claims_file: Path) -> tuple[str, list]:
     analysis, claims = load_claims(claims_file)
     found = [(c, read_effect(result_dir(results, c), analysis["version"])) for c in claims]
     measured = [(c, m) for c, m in found if m is not None]
-    verdicts = dict(zip([c.id for c, _ in measured], judged(measured, analysis)))
+    verdicts = dict(zip([c.id for c, _ in measured], judged(measured, analysis, len(claims))))
     gate = float(analysis.get("dead_gate", 0.10))
     rows = [row_of(c, m, verdicts.get(c.id), result_dir(results, c), gate) for c, m in found]
     drawn = [(c, m, verdicts[c.id]) for c, m in measured if verdicts[c.id] is not None]

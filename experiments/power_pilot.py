@@ -40,6 +40,7 @@ from alexnet.reporting.tables import markdown_table  # noqa: E402
 from alexnet.reporting.verdicts import seeds_for_power  # noqa: E402
 
 DECLARATION = Path(__file__).resolve().parent / "declarations" / "power_pilot_v1.yaml"
+MAX_SEEDS = 1000  # seeds_for_power's search: beyond it, "over 1000"
 
 
 def declared() -> dict[str, Any]:
@@ -91,23 +92,30 @@ def plan(
     """The declared rule per claim: n_power, n_exact, n, n_budget (and shrunk), the seeds."""
     level = alpha / count
     n_exact = exact_seeds(level)
+    known = [m["pair_minutes"] for m in measures.values() if math.isfinite(m["pair_minutes"])]
     rows = {}
     for claim_id, found in measures.items():
         declared_claim, sd = claims[claim_id], found["sd"]
         n_power = (
-            seeds_for_power(sd, declared_claim.effect_size, level, max_n=1000)
+            seeds_for_power(sd, declared_claim.effect_size, level, max_n=MAX_SEEDS)
             if sd is not None and sd > 0
             else None
         )
-        needed = max(n_power or n_exact, n_exact)
+        if sd is not None and sd > 0 and n_power is None:
+            n_power = MAX_SEEDS + 1  # more than MAX_SEEDS: reported as such
         pair = found["pair_minutes"]
-        budget = math.floor(budget_min / pair) if pair and math.isfinite(pair) else 0
+        if not math.isfinite(pair):  # no completed run in an arm: the others' mean cost
+            pair = sum(known) / len(known) if known else math.inf
+        budget = math.floor(budget_min / pair) if math.isfinite(pair) else 0
+        needed = max(n_power or n_exact, n_exact)
         shrunk = False
-        if sd is None:  # the pilot failed for this claim: the budget's seeds
+        if sd is None:  # fewer than 3 pilot pairs: as many seeds as the budget allows
             needed = budget
         if needed > budget:
             shrunk = True
             budget = math.floor(budget_min / (pair * (1 - validation_share)))
+            if sd is None:
+                needed = budget
         rows[claim_id] = {
             "level": level,
             "sd": sd,
@@ -130,6 +138,12 @@ def validation_share(runs: list[Run]) -> float:
         if seconds and run.record.get("wall_time_s"):
             shares.append(math.fsum(seconds[:-1]) / run.record["wall_time_s"])
     return sum(shares) / len(shares) if shares else 0.0
+
+
+def seeds_shown(count: int | None) -> object:
+    if count is None:
+        return "n/a"
+    return f"over {MAX_SEEDS}" if count > MAX_SEEDS else count
 
 
 def write_page(out: Path, runs: list[Run], spec: dict[str, Any], size: str) -> dict[str, Any]:
@@ -155,13 +169,13 @@ def write_page(out: Path, runs: list[Run], spec: dict[str, Any], size: str) -> d
             "pilot pairs": len(measures[claim_id]["deltas"]),
             "pilot SD": row["sd"],
             "level": row["level"],
-            "seeds for 80% power": row["n_power"] or "n/a",
+            "seeds for 80% power": seeds_shown(row["n_power"]),
             "seeds the exact test needs": row["n_exact"],
             "seed pair (min)": measures[claim_id]["pair_minutes"],
             "seeds in budget": row["n_budget"],
             "validation at the end only": "yes" if row["shrunk"] else "no",
             "seeds to run": row["seeds"],
-            "seeds needed": row["n_needed"],
+            "seeds needed": seeds_shown(row["n_needed"]),
         }
         for claim_id, row in planned.items()
     ]

@@ -12,6 +12,7 @@ import torch
 
 from alexnet.data.colour_pca import training_basis
 from alexnet.data.samples import fixed_samples
+from alexnet.errors import InvalidValue
 
 
 def colour_shifts(
@@ -42,14 +43,20 @@ class ColourShiftProbe(L.Callback):
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         datamodule = trainer.datamodule
         mean, std = (torch.tensor(s).view(1, 3, 1, 1) for s in datamodule.stats)
-        basis = training_basis(datamodule.unaugmented_train_split(), datamodule.stats)
+        try:
+            unaugmented = datamodule.unaugmented_train_split()
+        except InvalidValue as error:  # e.g. JPEGs decoded on the device: nothing to measure
+            self.result = {"skipped": str(error)}
+            return
+        basis = training_basis(unaugmented, datamodule.stats)
         eigval = torch.tensor(basis.eigval, dtype=torch.float32)
         eigvec = torch.tensor(basis.eigvec, dtype=torch.float32)
         images, labels = fixed_samples(datamodule, "val", self.images)
         if images.dim() == 5:  # ten-crop evaluation: the centre crop
             images = images[:, 4]
         shifts = colour_shifts(len(images), eigval, eigvec, self.sigma)
-        shifted = ((images * std + mean + shifts.view(-1, 3, 1, 1)) - mean) / std
+        pixels = (images * std + mean + shifts.view(-1, 3, 1, 1)).clamp(0, 1)  # a cast saturates
+        shifted = (pixels - mean) / std
         model, was_training = pl_module.model, pl_module.model.training
         device = next(model.parameters()).device
         model.eval()

@@ -18,13 +18,14 @@ from alexnet.data.named import NAMED
 from alexnet.data.pipelines import (
     fill_caches,
     fit_colour_noise,
+    normalizer_of,
     renders_at_crop_size,
     split_transforms,
     through_eval_pipeline,
 )
 from alexnet.data.settings_check import SOURCES, check_settings, given_stats, make_source
 from alexnet.data.sources import SyntheticSource
-from alexnet.data.transforms import Stats, resize_for
+from alexnet.data.transforms import Stats, eval_transform, resize_for
 from alexnet.errors import InvalidValue
 
 __all__ = ["SOURCES", "AlexNetDataModule"]
@@ -255,16 +256,22 @@ class AlexNetDataModule(SplitLoaders, DeviceBatches, L.LightningDataModule):
             raise RuntimeError("call setup('fit') before unaugmented_train_split()")
         train, eval_tf = self.datasets["train"], self._transforms[1]
         if isinstance(self.data_source, SyntheticSource):
-            size = (
-                self.image_size
-                if renders_at_crop_size("val", self.augment, self.eval_crop)
-                else self.resize_size
+            # The images it trains on, un-augmented: drawn as training draws them (a wider scene
+            # for crops), then the centre crop.
+            at_crop = renders_at_crop_size("train", self.augment, self.eval_crop)
+            size = self.image_size if at_crop else self.resize_size
+            centre = (
+                normalizer_of(self.stats)
+                if at_crop
+                else eval_transform(
+                    "center", self.image_size, self.resize_size, from_tensor=True, stats=self.stats
+                )
             )
             return self.data_source.split(
                 self.num_classes,
                 "train",
                 size,
-                eval_tf,
+                centre,
                 self.render_on == "device",
                 self.image_size,
             )

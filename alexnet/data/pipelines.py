@@ -48,21 +48,21 @@ def split_transforms(
     images (synthetic images drawn at the crop size are only normalized)."""
     synthetic = source == "synthetic"
     train = (
-        _normalizer(stats)
+        normalizer_of(stats)
         if synthetic and renders_at_crop_size("train", augment, eval_crop)
         else train_transform(
             augment, image_size, resize_size, pca_sigma, from_tensor=synthetic, stats=stats
         )
     )
     evaluation = (
-        _normalizer(stats)
+        normalizer_of(stats)
         if synthetic and renders_at_crop_size("val", augment, eval_crop)
         else eval_transform(eval_crop, image_size, resize_size, from_tensor=synthetic, stats=stats)
     )
     return train, evaluation
 
 
-def _normalizer(stats: Stats) -> Any:
+def normalizer_of(stats: Stats) -> Any:
     """A transform of [0, 1] image tensors."""
     imagenet = tuple(map(tuple, stats)) == tuple(map(tuple, IMAGENET_STATS))
     return normalize_imagenet if imagenet else normalizer(stats)

@@ -18,7 +18,14 @@ import numpy as np
 import torch
 
 from alexnet.data.synthetic_hard import MAIN_DRAWS, object_params
-from alexnet.data.synthetic_shapes import DRAWS, SHAPES, ClassSpec, signed_distance, stripe_angle
+from alexnet.data.synthetic_shapes import (
+    DRAWS,
+    SHAPES,
+    ClassSpec,
+    pixels_per_scene,
+    signed_distance,
+    stripe_angle,
+)
 
 Row = list[float]
 
@@ -52,7 +59,7 @@ class Shape:
         for index in sorted(shapes):  # each shape in the batch, over the whole batch
             mine = signed_distance(SHAPES[index], u, v)
             distance = mine if distance is None else torch.where(shape == index, mine, distance)
-        return torch.sigmoid(-distance * grid.shape[-1] * scale * sharp)
+        return torch.sigmoid(-distance * pixels_per_scene(grid) * scale * sharp)
 
 
 def upload(rows: Sequence[Row], device: torch.device) -> torch.Tensor:

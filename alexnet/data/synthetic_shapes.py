@@ -39,7 +39,14 @@ def coverage(
     cos_r, sin_r = math.cos(rotation), math.sin(rotation)
     u = ((x - cx) * cos_r + (y - cy) * sin_r) / scale
     v = (-(x - cx) * sin_r + (y - cy) * cos_r) / scale
-    return torch.sigmoid(-signed_distance(shape, u, v) * grid.shape[-1] * scale * sharp)
+    return torch.sigmoid(-signed_distance(shape, u, v) * pixels_per_scene(grid) * scale * sharp)
+
+
+def pixels_per_scene(grid: torch.Tensor) -> torch.Tensor:
+    """The pixels across the scene's [-1, 1]: the grid's width when it spans just that, fewer
+    for a wider render (its last x is the half-width), so an edge is as soft per pixel at every
+    render size. A 0-d tensor on the grid's device: no host sync."""
+    return grid.shape[-1] / grid[0, 0, -1]
 
 
 def signed_distance(shape: str, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:

@@ -45,6 +45,7 @@ class Claim:
     margin: float = 0.0
     expected: tuple[str, ...] = ()  # the verdicts a calibrating claim (the placebo) may get
     seeds: dict[str, int] = field(default_factory=dict)  # per size, from the power analysis
+    overrides: dict[str, list[str]] = field(default_factory=dict)  # per size: a shrunk run's
 
 
 def load_claims(path: Path = CLAIMS_FILE) -> tuple[dict[str, Any], list[Claim]]:
@@ -74,6 +75,10 @@ def load_claims(path: Path = CLAIMS_FILE) -> tuple[dict[str, Any], list[Claim]]:
                 f"claim {name!r}: margin={declared['margin']} must be below "
                 f"effect_size={declared['effect_size']}"
             )
+        if declared.get("direction") not in (1, -1):
+            raise ClaimsError(
+                f"claim {name!r}: direction must be +1 or -1; got {declared.get('direction')!r}"
+            )
         expected = tuple(declared.get("expected") or ())
         for word in expected:
             if word not in WORDS:
@@ -96,6 +101,10 @@ def load_claims(path: Path = CLAIMS_FILE) -> tuple[dict[str, Any], list[Claim]]:
                 margin=float(declared["margin"]),
                 expected=expected,
                 seeds={str(k): int(v) for k, v in (declared.get("seeds") or {}).items()},
+                overrides={
+                    str(k): [str(o) for o in v]
+                    for k, v in (declared.get("overrides") or {}).items()
+                },
             )
         )
     return {**analysis, "version": int(data["version"])}, claims
@@ -212,16 +221,18 @@ def read_effect(folder: Path, version: int | None = None) -> Measured | None:
 
 
 def judged(
-    measured: list[tuple[Claim, Measured]], analysis: dict[str, Any]
+    measured: list[tuple[Claim, Measured]], analysis: dict[str, Any], family: int | None = None
 ) -> list[Verdict | None]:
-    """Each claim's verdict (verdicts.judge) at the level Holm's step-down gives it, over the
-    claims measured with 2 or more seed pairs (ordered by their paired t p-values against no
-    effect); None for a claim with fewer pairs. A claim whose removed pairs exceed the declared
-    share is "cannot tell" whatever its tests say."""
+    """Each claim's verdict (verdicts.judge) at the level Holm's step-down gives it (ordered by
+    the paired t p-values against no effect) over the whole declared family: `family` claims
+    (default: those given), a claim not measured yet counting as p = 1, so a verdict never
+    loosens as results arrive. None for a claim with fewer than 2 seed pairs. A claim whose
+    removed pairs exceed the declared share is "cannot tell" whatever its tests say."""
     alpha = 1 - float(analysis["confidence"])
     power = float(analysis["power"])
     tested = [i for i, (_, m) in enumerate(measured) if len(m.deltas) >= 2]
-    p_values = [_p_t(measured[i][1].deltas) for i in tested]
+    unmeasured = max(0, (family or len(measured)) - len(tested))
+    p_values = [_p_t(measured[i][1].deltas) for i in tested] + [1.0] * unmeasured
     levels = dict(zip(tested, holm_levels(p_values, alpha)))
     adjusted = dict(zip(tested, holm(p_values)))
     most_removed = float(analysis.get("max_removed_share", 0.2))

@@ -4,12 +4,14 @@ spread where asked, and a crop of a larger render shows objects at the scale of 
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
 from alexnet.data import AlexNetDataModule
 from alexnet.data.colour_pca import PAPER_SHIFT_PER_SPREAD, ColourBasis
 from alexnet.data.synthetic import SyntheticImageNet
+from alexnet.data.synthetic_hard import object_mask
 from alexnet.data.transforms import PCA_EIGVAL, PCA_EIGVEC, train_transform
 
 SIZES = dict(
@@ -62,9 +64,18 @@ def test_a_wider_render_shows_objects_at_the_plain_renders_scale():
     # (the old code drew the same scene larger: 1.30x the pixels).
     plain = SyntheticImageNet(4, 3, 64, seed=0, split="train", difficulty="hard")
     wide = SyntheticImageNet(4, 3, 73, seed=0, split="train", difficulty="hard", field=73 / 64)
+    soft = []
     for index in range(8):
         ratio = wide.object_mask(index).sum().item() / plain.object_mask(index).sum().item()
         assert ratio == pytest.approx(1.0, abs=0.04), index
+        rng = [np.random.default_rng([0, 0, index]) for _ in range(2)]
+        edges = [
+            object_mask(data.specs[index % 4], r, data._coordinates())
+            for data, r in zip((wide, plain), rng)
+        ]
+        soft.append([((e > 0.05) & (e < 0.95)).sum().item() for e in edges])
+    # Edges as soft per pixel (a sharpness per scene unit would make them 14% sharper).
+    assert sum(w for w, _ in soft) / sum(p for _, p in soft) == pytest.approx(1.0, abs=0.05)
     module = AlexNetDataModule(**{**SIZES, "image_size": 64}, augment="paper")
     module.setup()
     assert module.datasets["train"].field == pytest.approx(module.resize_size / 64)

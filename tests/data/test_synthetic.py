@@ -167,7 +167,8 @@ def test_the_hard_task_is_deterministic_and_its_mask_follows_the_object():
 
 def test_every_augmentation_is_scored_on_the_same_validation_images():
     # An ablation's arms differ in their training pipeline only: the validation and test
-    # images, and the un-augmented training images the probe scores, are the same for each.
+    # images are the same for each; the un-augmented training images the probe scores are the
+    # images each arm trains on, un-augmented (for crops of a wider scene: its centre crop).
     from alexnet.data import AlexNetDataModule
 
     sizes = dict(
@@ -185,9 +186,17 @@ def test_every_augmentation_is_scored_on_the_same_validation_images():
     for split in ("val", "test"):
         for index in range(6):  # exact: the same rendering and normalization on both sides
             assert torch.equal(plain.datasets[split][index][0], augmented.datasets[split][index][0])
-    assert torch.equal(
-        plain.unaugmented_train_split()[5][0], augmented.unaugmented_train_split()[5][0]
+    drawn = augmented.datasets["train"]  # the wider scenes the augmented arm is cropped from
+    raw = SyntheticImageNet(
+        3, 4, drawn.image_size, seed=0, split="train", transform=lambda x: x, field=drawn.field
+    )[5][0]
+    margin = (drawn.image_size - 32) // 2
+    centre = raw[:, margin : margin + 32, margin : margin + 32]
+    mean, std = (torch.tensor(s).view(3, 1, 1) for s in augmented.stats)
+    torch.testing.assert_close(
+        augmented.unaugmented_train_split()[5][0], (centre - mean) / std, atol=1e-6, rtol=0
     )
+    assert plain.unaugmented_train_split()[5][0].shape == centre.shape
 
 
 def test_the_hard_task_is_a_data_option_and_its_version_is_recorded(tmp_path):

@@ -119,3 +119,41 @@ def test_an_ablation_claim_runs_its_two_arms_paired_and_writes_its_effect(tmp_pa
     again = module.main(["--report", str(out), "--out", str(tmp_path / "again")])
     for name in ("ablation.md", "ablation.csv", "effect.json"):
         assert without_remade(again / name) == without_remade(out / name)
+
+
+def test_failed_diverged_and_missing_runs_are_removed_and_counted():
+    from pathlib import Path
+
+    from alexnet.reporting.claims import claim
+    from alexnet.reporting.runs import Run
+
+    module = load("ablation")
+
+    def run(arm, seed, status="completed", val=0.5, error=None):
+        config = {"seed": seed, "data": {"source": "synthetic"}} if status == "completed" else {}
+        record = {
+            "status": status,
+            "overrides": [f"ablation={arm}", f"seed={seed}"],
+            "metrics": {"val/acc1": val} if status == "completed" else {},
+            "probe": [{"train_error": 0.1, "dead": {"act1": 0.0}}],
+            **({"error": error} if error else {}),
+        }
+        return Run(Path(f"{arm}{seed}"), config, record)
+
+    runs = [
+        *(
+            run(arm, s, val=0.5 + 0.01 * s * (arm == "lrn"))
+            for arm in ("lrn", "lrn_gain")
+            for s in (0, 1, 2)
+        ),
+        run("lrn", 3, "failed", error="DivergenceError: loss is nan at step 7"),
+        run("lrn_gain", 3),
+        run("lrn_gain", 4, "failed", error="RunStopped: killed"),  # no config: from overrides
+    ]
+    result = module.measure(claim("lrn"), runs, "cpu", seeds=[0, 1, 2, 3, 4, 5])
+    assert result.seeds == [0, 1, 2] and result.deltas == pytest.approx([0.0, 0.01, 0.02])
+    assert result.removed == {
+        "3": "lrn: DivergenceError: loss is nan at step 7",
+        "4": "lrn_gain: RunStopped: killed",
+        "5": "no record of either arm",
+    }

@@ -57,7 +57,11 @@ def test_every_declared_claim_has_its_effect_and_margin():
         assert 0 < c.margin < c.effect_size and c.direction in (1, -1), c.id
     assert claims["relu_speed"].effect_size == pytest.approx(math.log(6), abs=1e-4)
     assert claims["lrn"].reference == "lrn_gain"  # the gain-matched control
-    assert set(claims["placebo"].expected) == {"no effect within the margin", "cannot tell"}
+    assert set(claims["placebo"].expected) == {
+        "no effect within the margin",
+        "smaller than the paper's",
+        "cannot tell",
+    }
 
 
 def test_verdicts_say_agrees_contradicts_no_effect_and_smaller():
@@ -84,6 +88,12 @@ def test_verdicts_say_agrees_contradicts_no_effect_and_smaller():
     assert found[3].smaller_than_paper  # beyond noise, and below the declared 5 points
     # Holm's levels: the smallest p gets alpha / 4; the interval is at the claim's level.
     assert min(v.level for v in found) == pytest.approx(0.05 / 4)
+    # Over the declared family of 9, the claims not measured yet count as p = 1: the levels
+    # are those the full table will give (never looser as results arrive).
+    (alone,) = judged([(claims["lrn"], up)], analysis, family=9)
+    assert alone.level == pytest.approx(0.05 / 9) and alone.p_holm == pytest.approx(
+        9 * alone.p_t, rel=1e-9
+    )
 
 
 def test_five_seeds_cannot_pass_the_exact_test_at_holm_levels():

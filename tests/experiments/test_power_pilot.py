@@ -49,3 +49,16 @@ def test_the_validation_share_comes_from_the_runs_histories():
         history = [{"epoch": e, "validation_s": 2.0} for e in (9, 19, 29, 39, 49, 59)]
 
     assert module.validation_share([Run()]) == pytest.approx(0.10)  # five of six are saved
+
+
+def test_a_hopeless_claim_and_a_failed_arm_are_reported_not_hidden():
+    module = load("power_pilot")
+    measures = {
+        "overlapping_pooling": {"sd": 0.5, "pair_minutes": 3.0},  # over 1000 seeds
+        "lrn": {"sd": 0.01, "pair_minutes": math.nan},  # an arm with no completed run
+    }
+    plan = module.plan(measures, claims(), 0.05, 9, 60, 0.0)
+    assert plan["overlapping_pooling"]["n_power"] > 1000
+    assert module.seeds_shown(plan["overlapping_pooling"]["n_needed"]) == "over 1000"
+    assert plan["overlapping_pooling"]["seeds"] == 20  # the budget's, and the page says so
+    assert plan["lrn"]["n_budget"] >= 20 and plan["lrn"]["seeds"] >= 9  # the others' cost
