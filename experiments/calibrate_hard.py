@@ -198,14 +198,18 @@ def report(source: Path, out: Path) -> int | None:
     return chosen
 
 
+def shown_commit(commit: str | None) -> str:
+    return f"`{commit[:10]}`" if commit else "not committed yet"
+
+
 def commits_line(name: str, out: Path) -> str:
     """The declaring commit and the first result's (the commit order is the proof)."""
     declared_in = first_commit(DECLARATIONS / name)
     runs = out.resolve() / "runs.json"
     result = first_commit(runs) if runs.is_relative_to(ROOT.resolve()) else None
     return (
-        f"Declared at commit `{(declared_in or 'not committed')[:10]}`; first result committed at "
-        f"`{(result or 'not committed yet')[:10]}`.\n"
+        f"Declared at commit {shown_commit(declared_in)}; first result committed at "
+        f"{shown_commit(result)}.\n"
     )
 
 
