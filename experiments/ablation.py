@@ -212,7 +212,7 @@ def measure(
     first = next(
         r for r in runs if arm_of(r) == declared.reference and r.record.get("status") == "completed"
     )
-    data = first.record.get("data_version") or first.config["data"]["source"]
+    data = first.task
     return measured(
         declared.id,
         {s: values[arms[0]][s] for s in common},

@@ -196,9 +196,7 @@ def report(source: Path, out: Path) -> Measured | None:
     result = None
     if rate[TRAINED] and rate[PRIOR]:
         runs = load_runs(source)
-        data = (
-            runs[0].record.get("data_version") or runs[0].config["data"]["source"] if runs else "?"
-        )
+        data = runs[0].task if runs else "?"
         result = measured(
             CLAIM, rate[TRAINED], rate[PRIOR], "difference", data, provenance.get("size", "?")
         )

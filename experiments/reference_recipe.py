@@ -35,6 +35,7 @@ from alexnet.reporting.tables import markdown_table
 
 DECLARATION = Path(__file__).resolve().parent / "declarations" / "reference_recipe_v1.yaml"
 PROBE = {"tiny": (4, 12), "cpu": (100, 500)}  # every N steps, on M training images
+TASK = "synthetic_hard_v1"  # what data=synthetic_hard was when v1 was declared (hard-v1)
 TINY_FIXED = ("trainer.max_epochs=", "trainer.check_val_every_n_epoch=")  # the tiny size's own
 
 
@@ -103,7 +104,7 @@ def main(argv: list[str] | None = None) -> Path:
             continue
         launch_multirun(
             [
-                *size_overrides(args.size, data="synthetic_hard"),
+                *size_overrides(args.size, data=TASK),
                 f"ablation={spec['arm']}",
                 *fixed,
                 *recipe,

@@ -71,7 +71,7 @@ def write_relu_effect(
     size = provenance.get("size") or (
         command[command.index("--size") + 1] if "--size" in command[:-1] else "cpu"
     )
-    data = runs[0].record.get("data_version") or runs[0].config["data"]["source"]
+    data = runs[0].task
     removed = {
         str(seed): "an arm never reached the target, failed or diverged"
         for seed in per_seed

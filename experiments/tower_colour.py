@@ -190,7 +190,7 @@ def report(source: Path, out: Path) -> Measured | None:
     result = None
     provenance = read_provenance(out) or read_provenance(source) or {}
     runs = load_runs(source)
-    data = (runs[0].record.get("data_version") or runs[0].config["data"]["source"]) if runs else "?"
+    data = runs[0].task if runs else "?"
     if change:
         result = measured(
             CLAIM,

@@ -13,7 +13,7 @@ BAD_RUN_OVERRIDES = [
     (
         ["data=cifar"],
         "data='cifar' is not valid; choose one of: cifar10, cifar100, fashion_mnist, "
-        "imagefolder, imagenette, mnist, stl10, synthetic, synthetic_hard",
+        "imagefolder, imagenette, mnist, stl10, synthetic, synthetic_hard, synthetic_hard_v1",
     ),
     (
         ["data.source=cifar11"],

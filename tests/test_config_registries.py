@@ -25,7 +25,7 @@ def test_every_registered_name_has_its_config_and_no_config_is_unregistered():
     assert options("optimizer") == sorted(OPTIMIZERS)
     assert options("schedule") == sorted(SCHEDULE_KEYS)
     # Each data source has its config; synthetic_hard is the synthetic source's hard task.
-    assert options("data") == sorted([*SOURCES, "synthetic_hard"])
+    assert options("data") == sorted([*SOURCES, "synthetic_hard", "synthetic_hard_v1"])
 
 
 @pytest.mark.parametrize("name", activation_names())

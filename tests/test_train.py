@@ -57,6 +57,7 @@ def test_groups_have_the_options_the_docs_promise():
         "stl10",
         "synthetic",
         "synthetic_hard",
+        "synthetic_hard_v1",
     ]
     assert options("trainer") == ["auto", "cpu", "ddp", "ddp_gpu", "gpu"]
     assert options("logger") == ["csv", "mlflow", "none", "tensorboard", "wandb"]

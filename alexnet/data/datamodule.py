@@ -237,6 +237,9 @@ class AlexNetDataModule(SplitLoaders, DeviceBatches, L.LightningDataModule):
         record: dict[str, Any] = {}
         if self.data_version is not None:
             record["data_version"] = self.data_version
+        task = getattr(self.data_source, "task", None)
+        if task is not None:  # the calibrated task (hard-v2: the hard drawing at its sizes)
+            record["task"] = task
         if self.colour_basis is not None:
             basis = self.colour_basis
             factor = basis.relative_factor() if self.pca_relative else 1.0

@@ -55,6 +55,11 @@ class DataSource:
         return None
 
 
+# The hard drawing's calibrated tasks, by (train, val) images per class: hard-v1 calibrated on
+# the old reference recipe, hard-v2 by experiments/declarations/hard_calibration_v2.yaml.
+HARD_TASKS = {(100, 250): "hard-v1", (200, 250): "hard-v2"}
+
+
 @dataclass
 class SyntheticSource(DataSource):
     """The built-in synthetic task of `difficulty` (no download)."""
@@ -67,6 +72,13 @@ class SyntheticSource(DataSource):
     @property
     def version(self) -> str | None:  # type: ignore[override]
         return VERSIONS[self.difficulty]
+
+    @property
+    def task(self) -> str | None:
+        """The calibrated task these splits make (HARD_TASKS: the hard drawing at its calibrated
+        sizes), None for any other sizes."""
+        sizes = (self.per_class["train"], self.per_class["val"])
+        return HARD_TASKS.get(sizes) if self.difficulty == "hard" else None
 
     def num_classes(self, given: int | None) -> int:
         count = 10 if given is None else given

@@ -67,6 +67,7 @@ SEEDS = {"tiny": 1, "cpu": 3, "full": 3}
 DATASETS = (
     "synthetic",
     "synthetic_hard",
+    "synthetic_hard_v1",
     "imagefolder",
     "cifar10",
     "cifar100",
@@ -84,9 +85,9 @@ def size_overrides(size: str, data_root: str | None = None, data: str | None = N
     data = data or ("imagefolder" if data_root else "synthetic")
     if data == "synthetic":
         return list(overrides)
-    if data == "synthetic_hard":  # its own split sizes (calibrated; tiny: the test's own)
+    if data.startswith("synthetic_hard"):  # its own split sizes (calibrated; tiny: the tests')
         return [
-            "data=synthetic_hard",
+            f"data={data}",
             *(o for o in overrides if size == "tiny" or not o.startswith(SYNTHETIC_ONLY[1:])),
         ]
     kept = [o for o in overrides if not o.startswith(SYNTHETIC_ONLY)]

@@ -63,6 +63,16 @@ class Run:
     def history(self) -> list[dict[str, Any]]:
         return self.record.get("history", [])
 
+    @property
+    def task(self) -> str:
+        """What it trained on: the calibrated task (hard-v2), else the synthetic drawing's
+        version, else the data source."""
+        return str(
+            self.record.get("task")
+            or self.record.get("data_version")
+            or self.config.get("data", {}).get("source", "?")
+        )
+
     def first(self, key: str, reached: float, below: bool = False) -> dict[str, Any] | None:
         """The first epoch entry whose `key` is >= `reached` (<= with `below`), if any."""
         for entry in self.history:
@@ -85,6 +95,7 @@ RECORD_KEYS = (
     "wall_time_s",
     "epochs",
     "data_version",
+    "task",
     "colour_basis",
     "colour_shifted_val",
 )

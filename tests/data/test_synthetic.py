@@ -8,6 +8,7 @@ import torch
 from alexnet import create_synthetic_dataset
 from alexnet.data.synthetic import MAX_CLASSES, SyntheticImageNet, class_specs, stripe_angle
 from alexnet.data.synthetic_hard import GRID, HUE_JITTER, HUE_STEP, MAIN_DRAWS, object_params
+from tests.conftest import compose_train
 
 
 def test_create_synthetic_dataset_returns_train_and_test():
@@ -219,6 +220,17 @@ def test_the_hard_task_is_a_data_option_and_its_version_is_recorded(tmp_path):
         AlexNetDataModule(image_size=32, difficulty="medium")
     with pytest.raises(InvalidValue, match="data.difficulty.*data=synthetic"):
         AlexNetDataModule(source="imagefolder", root=str(tmp_path), difficulty="hard")
+    # The calibrated tasks are the hard drawing at their sizes; other sizes name none.
+    assert "task" not in module.run_record()
+    for config, task in (("synthetic_hard", "hard-v2"), ("synthetic_hard_v1", "hard-v1")):
+        data = compose_train(f"data={config}").data
+        sized = AlexNetDataModule(
+            image_size=32,
+            difficulty="hard",
+            train_per_class=data.train_per_class,
+            val_per_class=data.val_per_class,
+        )
+        assert sized.run_record() == {"data_version": "hard-v1", "task": task}
 
 
 @pytest.mark.parametrize("difficulty", ["easy", "hard"])
