@@ -1,14 +1,14 @@
-"""Size each ablation claim's seeds from a pilot, by the rule declared before the pilot runs.
+"""Size the ablation claims' shared sweep from its first seeds, by the rule declared before any
+of its runs (experiments/declarations/power_pilot_v1.yaml).
 
-    python experiments/power_pilot.py [--size cpu|tiny] [--out DIR]
-    python experiments/power_pilot.py --report DIR [--out OUT]   # re-make the page
+    python experiments/power_pilot.py [--sweep DIR]
 
-Reads experiments/declarations/power_pilot_v1.yaml (the claims, the pilot seeds and the rule),
-trains every arm of those claims once per pilot seed (ablation.py's overrides at the size) and
-applies the rule in `plan`: the paired SD of each claim's per-seed differences sizes its seeds
-to detect its declared effect at 80% power at the strictest Holm level, no fewer than the exact
-sign-flip test needs, within the per-claim budget (claims.yaml). Writes pilot.md, pilot.json,
-runs.json and provenance.json. `--size tiny` is for the tests: nothing is sized from it.
+Reads the shared sweep's runs (experiments/ablation_all.py; default DIR:
+experiments/results/ablation), keeps the pilot seeds, and applies the rule in `plan`: each
+claim's paired SD over those seeds sizes its seeds to detect its declared effect at 80% power at
+the strictest Holm level, no fewer than the exact sign-flip test needs; the sweep runs the
+largest of these within the claims' shared budget. Writes DIR/pilot.md and DIR/pilot.json. No
+training: the pilot's runs are the sweep's own first seeds.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import argparse
 import json
 import math
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -27,19 +26,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import ablation  # noqa: E402 - the experiments' own script, beside this one
 
 from alexnet.reporting.claims import CLAIMS_FILE, Claim, load_claims  # noqa: E402
-from alexnet.reporting.harness import output_dir, report_dirs  # noqa: E402
-from alexnet.reporting.provenance import (  # noqa: E402
-    collect,
-    git_state,
-    provenance_markdown,
-    read_provenance,
-    write_provenance,
-)
-from alexnet.reporting.runs import Run, launch_multirun, load_runs, write_summary  # noqa: E402
+from alexnet.reporting.runs import Run, load_runs  # noqa: E402
 from alexnet.reporting.tables import markdown_table  # noqa: E402
 from alexnet.reporting.verdicts import seeds_for_power  # noqa: E402
 
 DECLARATION = Path(__file__).resolve().parent / "declarations" / "power_pilot_v1.yaml"
+SWEEP = Path(__file__).resolve().parent / "results" / "ablation"
 MAX_SEEDS = 1000  # seeds_for_power's search: beyond it, "over 1000"
 
 
@@ -52,81 +44,21 @@ def exact_seeds(level: float) -> int:
     return next(n for n in range(2, 64) if 2 / 2**n < level)
 
 
-def pilot_measures(declared_claim: Claim, runs: list[Run]) -> dict[str, Any]:
-    """One claim's pilot: its per-seed differences (the claim's metric, ablation.py's rule
-    for failed runs) and the minutes a seed pair costs."""
-    result = ablation.measure(declared_claim, runs, "pilot")
-    minutes = []
-    for arm in (declared_claim.reference, declared_claim.treatment):
-        times = [
-            r.record["wall_time_s"]
-            for r in runs
-            if ablation.arm_of(r) == arm and r.record.get("status") == "completed"
-        ]
-        minutes.append(sum(times) / len(times) / 60 if times else math.nan)
-    deltas = result.deltas if result else []
-    sd = statistics_sd(deltas)
-    return {
-        "deltas": deltas,
-        "removed": result.removed if result else {},
-        "sd": sd,
-        "pair_minutes": sum(minutes),
-    }
-
-
-def statistics_sd(values: list[float]) -> float | None:
+def sd_of(values: list[float]) -> float | None:
+    """The sample SD of 3 or more values (None below: too few to size anything)."""
     if len(values) < 3:
         return None
     mean = math.fsum(values) / len(values)
     return math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (len(values) - 1))
 
 
-def plan(
-    measures: dict[str, dict[str, Any]],
-    claims: dict[str, Claim],
-    alpha: float,
-    count: int,
-    budget_min: float,
-    validation_share: float,
-) -> dict[str, dict[str, Any]]:
-    """The declared rule per claim: n_power, n_exact, n, n_budget (and shrunk), the seeds."""
-    level = alpha / count
-    n_exact = exact_seeds(level)
-    known = [m["pair_minutes"] for m in measures.values() if math.isfinite(m["pair_minutes"])]
-    rows = {}
-    for claim_id, found in measures.items():
-        declared_claim, sd = claims[claim_id], found["sd"]
-        n_power = (
-            seeds_for_power(sd, declared_claim.effect_size, level, max_n=MAX_SEEDS)
-            if sd is not None and sd > 0
-            else None
-        )
-        if sd is not None and sd > 0 and n_power is None:
-            n_power = MAX_SEEDS + 1  # more than MAX_SEEDS: reported as such
-        pair = found["pair_minutes"]
-        if not math.isfinite(pair):  # no completed run in an arm: the others' mean cost
-            pair = sum(known) / len(known) if known else math.inf
-        budget = math.floor(budget_min / pair) if math.isfinite(pair) else 0
-        needed = max(n_power or n_exact, n_exact)
-        shrunk = False
-        if sd is None:  # fewer than 3 pilot pairs: as many seeds as the budget allows
-            needed = budget
-        if needed > budget:
-            shrunk = True
-            budget = math.floor(budget_min / (pair * (1 - validation_share)))
-            if sd is None:
-                needed = budget
-        rows[claim_id] = {
-            "level": level,
-            "sd": sd,
-            "n_power": n_power,
-            "n_exact": n_exact,
-            "n_needed": needed,
-            "n_budget": budget,
-            "shrunk": shrunk,
-            "seeds": min(needed, budget),
-        }
-    return rows
+def seed_minutes(runs: list[Run]) -> float:
+    """One more seed of the shared sweep: each arm's mean run minutes, summed over the arms."""
+    by_arm: dict[str, list[float]] = {}
+    for run in runs:
+        if run.record.get("status") == "completed":
+            by_arm.setdefault(ablation.arm_of(run), []).append(run.record["wall_time_s"] / 60)
+    return math.fsum(sum(t) / len(t) for t in by_arm.values())
 
 
 def validation_share(runs: list[Run]) -> float:
@@ -140,88 +72,104 @@ def validation_share(runs: list[Run]) -> float:
     return sum(shares) / len(shares) if shares else 0.0
 
 
+def plan(
+    sds: dict[str, float | None],
+    claims: dict[str, Claim],
+    alpha: float,
+    count: int,
+    budget_minutes: float,
+    minutes: float,
+    validation: float,
+) -> dict[str, Any]:
+    """The declared rule: per claim n_power, n_exact and n; the shared budget (shrunk if the
+    largest n exceeds it) and N, the seeds every one of these claims is analysed on."""
+    level = alpha / count
+    n_exact = exact_seeds(level)
+    budget = math.floor(budget_minutes / minutes) if minutes > 0 else 0
+    rows: dict[str, dict[str, Any]] = {}
+    for claim_id, sd in sds.items():
+        n_power = None
+        if sd is not None and sd > 0:
+            found = seeds_for_power(sd, claims[claim_id].effect_size, level, max_n=MAX_SEEDS)
+            n_power = found if found is not None else MAX_SEEDS + 1
+        rows[claim_id] = {"sd": sd, "n_power": n_power, "n": max(n_power or n_exact, n_exact)}
+    shrunk = False
+    if any(row["sd"] is None for row in rows.values()):  # too few pilot pairs: the budget's
+        for row in rows.values():
+            row["n"] = row["n"] if row["sd"] is not None else budget
+    largest = max(row["n"] for row in rows.values())
+    if largest > budget:
+        shrunk = True
+        budget = math.floor(budget_minutes / (minutes * (1 - validation))) if minutes > 0 else 0
+    return {
+        "level": level,
+        "n_exact": n_exact,
+        "claims": rows,
+        "budget": budget,
+        "shrunk": shrunk,
+        "seeds": min(largest, budget),
+    }
+
+
 def seeds_shown(count: int | None) -> object:
     if count is None:
         return "n/a"
     return f"over {MAX_SEEDS}" if count > MAX_SEEDS else count
 
 
-def write_page(out: Path, runs: list[Run], spec: dict[str, Any], size: str) -> dict[str, Any]:
+def main(argv: list[str] | None = None) -> Path:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sweep", type=Path, default=SWEEP, help="the shared sweep's dir")
+    args = parser.parse_args(argv)
+    spec = declared()
     analysis, claims = load_claims()
     by_id = {c.id: c for c in claims}
-    budget = yaml.safe_load(CLAIMS_FILE.read_text())["sizes"]["cpu"]["budget_min"]
-    measures = {c: pilot_measures(by_id[c], runs) for c in spec["claims"]}
+    runs = [r for r in load_runs(args.sweep) if ablation.seed_of(r) in spec["seeds"]]
+    sds = {}
+    pairs = {}
+    for claim_id in spec["claims"]:
+        result = ablation.measure(by_id[claim_id], runs, spec["size"], spec["seeds"])
+        pairs[claim_id] = result.deltas if result else []
+        sds[claim_id] = sd_of(pairs[claim_id])
+    per_claim = yaml.safe_load(CLAIMS_FILE.read_text())["sizes"]["cpu"]["budget_min"]
+    minutes, validation = seed_minutes(runs), validation_share(runs)
     planned = plan(
-        measures,
+        sds,
         by_id,
         1 - float(analysis["confidence"]),
         len(claims),
-        budget,
-        validation_share(runs),
+        per_claim * len(spec["claims"]),
+        minutes,
+        validation,
     )
-    (out / "pilot.json").write_text(
-        json.dumps({"plan": planned, "measures": measures}, indent=1) + "\n"
-    )
+    record = {**planned, "seed_minutes": minutes, "validation_share": validation, "pairs": pairs}
+    (args.sweep / "pilot.json").write_text(json.dumps(record, indent=1) + "\n")
     rows = [
         {
             "claim": claim_id,
             "declared effect": by_id[claim_id].effect_size,
-            "pilot pairs": len(measures[claim_id]["deltas"]),
+            "pilot pairs": len(pairs[claim_id]),
             "pilot SD": row["sd"],
-            "level": row["level"],
             "seeds for 80% power": seeds_shown(row["n_power"]),
-            "seeds the exact test needs": row["n_exact"],
-            "seed pair (min)": measures[claim_id]["pair_minutes"],
-            "seeds in budget": row["n_budget"],
-            "validation at the end only": "yes" if row["shrunk"] else "no",
-            "seeds to run": row["seeds"],
-            "seeds needed": seeds_shown(row["n_needed"]),
+            "seeds it asks (at least the exact test's)": seeds_shown(row["n"]),
+            "seeds it gets": planned["seeds"],
         }
-        for claim_id, row in planned.items()
+        for claim_id, row in planned["claims"].items()
     ]
-    note = " (the tests' tiny size: nothing is sized from it)" if size == "tiny" else ""
-    (out / "pilot.md").write_text(
-        f"# Power pilot, {DECLARATION.name}{note}\n\n"
-        + provenance_markdown(read_provenance(out))
-        + "\nEach claim's paired SD over the pilot seeds sizes its seeds (the rule in "
-        f"experiments/declarations/{DECLARATION.name}, committed before the pilot). Where the "
-        "seeds needed exceed the seeds in budget, the claim runs those in budget and its page "
-        "says how many it would need.\n\n" + markdown_table(rows)
+    (args.sweep / "pilot.md").write_text(
+        f"# Power pilot of the ablation claims ({DECLARATION.name})\n\n"
+        f"The shared sweep's seeds {spec['seeds']} (its first), by the rule declared in "
+        f"experiments/declarations/{DECLARATION.name} before any of its runs: level "
+        f"{planned['level']:.4g} (alpha / {len(claims)}), the exact test's "
+        f"{planned['n_exact']} seeds at least, one more seed of the sweep "
+        f"{minutes:.1f} min on this machine, so {planned['budget']} seeds fit the claims' "
+        f"{per_claim * len(spec['claims'])} minutes"
+        + (" with validation at the last epoch only" if planned["shrunk"] else "")
+        + f". The sweep runs **{planned['seeds']} seeds**.\n\n"
+        + markdown_table(rows)
     )
-    return planned
-
-
-def main(argv: list[str] | None = None) -> Path:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", choices=("cpu", "tiny"), default="cpu")
-    parser.add_argument("--out")
-    parser.add_argument("--report", type=Path, help="re-make the page of this dir; no training")
-    args = parser.parse_args(argv)
-    spec = declared()
-    if args.report:
-        source, out = report_dirs(args, "power_pilot")
-        write_page(out, load_runs(source), spec, read_provenance(out).get("size", "cpu"))
-        return out
-    _, claims = load_claims()
-    by_id = {c.id: c for c in claims}
-    arms = sorted({arm for c in spec["claims"] for arm in (by_id[c].reference, by_id[c].treatment)})
-    out = output_dir("power_pilot", args.out)
-    git, started = git_state(exclude=out), time.perf_counter()
-    seeds = spec["seeds"] if args.size == "cpu" else spec["seeds"][:2]
-    launch_multirun(
-        [
-            *ablation.arm_overrides(args.size),
-            f"ablation={','.join(arms)}",
-            f"seed={','.join(str(s) for s in seeds)}",
-        ],
-        out / "sweep",
-    )
-    runs = load_runs(out / "sweep")
-    write_summary(runs, out)
-    record = collect(seeds, time.perf_counter() - started, git=git, out=out)
-    write_provenance(out, {**record, "size": args.size, "declaration": DECLARATION.name})
-    print(json.dumps(write_page(out, runs, spec, args.size), indent=1))
-    return out
+    print(json.dumps(record, indent=1))
+    return args.sweep
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """The power pilot's rule (experiments/power_pilot.py, declared in
 experiments/declarations/power_pilot_v1.yaml): seeds for 80% power at the strictest Holm level,
-never fewer than the exact test needs, within each claim's budget."""
+never fewer than the exact test needs, the largest within the claims' shared budget."""
 
 import math
 
@@ -21,24 +21,26 @@ def test_the_exact_test_needs_nine_seeds_at_the_strictest_holm_level():
     assert module.exact_seeds(0.05) == 6
 
 
-def test_seeds_follow_the_pilots_sd_within_the_budget():
+def test_the_sweep_runs_the_largest_claims_seeds_within_the_shared_budget():
     module = load("power_pilot")
-    measures = {
-        "lrn": {"sd": 0.01, "pair_minutes": 3.0},  # 1.4 points with SD 1: about a dozen
-        "overlapping_pooling": {"sd": 0.01, "pair_minutes": 3.0},  # 0.4 points: far too many
-        "placebo": {"sd": 0.0, "pair_minutes": 3.0},  # no spread: the exact test's nine
-        "pca_colour": {"sd": None, "pair_minutes": 3.0},  # a failed pilot: the budget's
-    }
-    plan = module.plan(measures, claims(), 0.05, 9, 60, 0.25)
-    lrn = plan["lrn"]
-    n = lrn["seeds"]
-    assert lrn["n_power"] == n and 9 <= n <= 20 and not lrn["shrunk"]
+    sds = {"lrn": 0.01, "placebo": 0.0, "pca_colour": 0.006}
+    plan = module.plan(sds, claims(), 0.05, 9, 360, 30.0, 0.1)  # 12 seeds fit 360 minutes
+    lrn = plan["claims"]["lrn"]
+    assert 9 < lrn["n"] == lrn["n_power"] <= 12 and not plan["shrunk"]
+    n = lrn["n"]
     assert detectable_at(0.01, n, 0.05 / 9) <= 0.014 < detectable_at(0.01, n - 1, 0.05 / 9)
-    pooling = plan["overlapping_pooling"]
-    assert pooling["n_needed"] > 50 and pooling["shrunk"]
-    assert pooling["seeds"] == pooling["n_budget"] == math.floor(60 / (3.0 * 0.75))
-    assert plan["placebo"]["seeds"] == 9 and plan["placebo"]["n_power"] is None
-    assert plan["pca_colour"]["seeds"] == 20
+    assert plan["claims"]["placebo"]["n"] == 9 and plan["claims"]["placebo"]["n_power"] is None
+    assert plan["seeds"] == n  # the largest claim's, for every claim
+
+
+def test_beyond_the_budget_the_run_is_shrunk_and_the_page_says_what_was_needed():
+    module = load("power_pilot")
+    plan = module.plan({"overlapping_pooling": 0.5}, claims(), 0.05, 9, 360, 30.0, 0.25)
+    assert plan["claims"]["overlapping_pooling"]["n_power"] > 1000
+    assert module.seeds_shown(plan["claims"]["overlapping_pooling"]["n"]) == "over 1000"
+    assert plan["shrunk"] and plan["budget"] == math.floor(360 / (30.0 * 0.75)) == plan["seeds"]
+    few = module.plan({"lrn": None, "placebo": 0.01}, claims(), 0.05, 9, 360, 30.0, 0.0)
+    assert few["claims"]["lrn"]["n"] == 12 and few["seeds"] == 12  # too few pairs: the budget
 
 
 def test_the_validation_share_comes_from_the_runs_histories():
@@ -51,14 +53,13 @@ def test_the_validation_share_comes_from_the_runs_histories():
     assert module.validation_share([Run()]) == pytest.approx(0.10)  # five of six are saved
 
 
-def test_a_hopeless_claim_and_a_failed_arm_are_reported_not_hidden():
-    module = load("power_pilot")
-    measures = {
-        "overlapping_pooling": {"sd": 0.5, "pair_minutes": 3.0},  # over 1000 seeds
-        "lrn": {"sd": 0.01, "pair_minutes": math.nan},  # an arm with no completed run
-    }
-    plan = module.plan(measures, claims(), 0.05, 9, 60, 0.0)
-    assert plan["overlapping_pooling"]["n_power"] > 1000
-    assert module.seeds_shown(plan["overlapping_pooling"]["n_needed"]) == "over 1000"
-    assert plan["overlapping_pooling"]["seeds"] == 20  # the budget's, and the page says so
-    assert plan["lrn"]["n_budget"] >= 20 and plan["lrn"]["seeds"] >= 9  # the others' cost
+def test_every_declaration_reads_as_yaml():
+    import yaml
+
+    from tests.conftest import ROOT
+
+    for path in sorted((ROOT / "experiments" / "declarations").glob("*.yaml")):
+        spec = yaml.safe_load(path.read_text())
+        assert isinstance(spec, dict) and spec["version"] >= 1, path.name
+    spec = load("power_pilot").declared()
+    assert spec["seeds"] == [0, 1, 2, 3] and len(spec["claims"]) == 6

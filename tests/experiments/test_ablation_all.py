@@ -1,0 +1,42 @@
+"""Every ablation claim from one shared sweep (experiments/ablation_all.py): each arm once per
+seed, parts that add up across calls, each claim's folder re-made from every part."""
+
+import json
+
+from tests.experiments.conftest import load
+from tests.experiments.test_committed_results import without_remade
+
+
+def test_the_claims_share_their_arms_and_parts_add_up(tmp_path):
+    module = load("ablation_all")
+    out = tmp_path / "ablation"
+    module.main(["--seeds", "0", "0", "--size", "tiny", "--out", str(out)])
+    module.main(["--seeds", "1", "1", "--size", "tiny", "--out", str(out)])
+    runs = json.loads((out / "runs.json").read_text())
+    arms = {(r["record"]["choices"]["ablation"], r["config"]["seed"]) for r in runs}
+    assert len(runs) == len(arms) == 16  # 8 arms x 2 seeds, each once
+    parts = json.loads((out / "parts.json").read_text())
+    assert [p["seeds"] for p in parts] == [[0], [1]]
+    for claim_id in module.ablation.CLAIM_IDS:
+        folder = out / claim_id
+        effect = json.loads((folder / "effect.json").read_text())
+        assert effect["claim"] == claim_id and effect["seeds"] == [0, 1] and effect["version"] == 2
+        provenance = json.loads((folder / "provenance.json").read_text())
+        assert provenance["seeds"] == [0, 1] and len(provenance["parts"]) == 2
+        mine = json.loads((folder / "runs.json").read_text())
+        assert len({r["record"]["choices"]["ablation"] for r in mine}) == 2 and len(mine) == 4
+    # The shared full arm's runs are the very same in the claims that name it.
+    dropout = json.loads((out / "dropout_overfitting" / "runs.json").read_text())
+    placebo = json.loads((out / "placebo" / "runs.json").read_text())
+    full = [r for r in dropout if r["record"]["choices"]["ablation"] == "full"]
+    assert full == [r for r in placebo if r["record"]["choices"]["ablation"] == "full"]
+    # Re-made from the committed files alone (no sweeps), every claim's page is the same.
+    before = {c: (out / c / "ablation.md").read_text() for c in module.ablation.CLAIM_IDS}
+    for part in (out / "sweeps").iterdir():
+        for path in sorted(part.rglob("*"), reverse=True):
+            path.unlink() if path.is_file() or path.is_symlink() else path.rmdir()
+    module.main(["--report", str(out)])
+    for claim_id, text in before.items():
+        assert without_remade(out / claim_id / "ablation.md") == [
+            line for line in text.splitlines() if not line.startswith("Report re-made")
+        ], claim_id
