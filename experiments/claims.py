@@ -5,7 +5,7 @@ never edited by hand.
 
 Reads experiments/claims.yaml (the claims, arms, metrics, each claim's declared effect and
 equivalence margin, and the analysis, declared before the runs) and each claim's effect.json
-(the per-seed differences: experiments/results/ablation_<id>/ for the ablation's claims,
+(the per-seed differences: experiments/results/ablation/<id>/ for the ablation's claims,
 experiments/results/<experiment>/ for the others). The claims measured are judged together:
 Holm's step-down gives each its level, and at that level alexnet.reporting.verdicts.judge says
 one of: agrees, contradicts, smaller than the paper's, no effect within the margin, cannot tell
@@ -58,8 +58,10 @@ COLUMNS = (
 
 
 def result_dir(results: Path, declared: Claim) -> Path:
+    """Where a claim's effect.json is: the shared ablation sweep's claim folders
+    (experiments/ablation_all.py), else its experiment's folder."""
     if declared.experiment == "ablation":
-        return results / f"ablation_{declared.id}"
+        return results / "ablation" / declared.id
     return results / declared.experiment
 
 
@@ -174,13 +176,14 @@ def table(results: Path, claims_file: Path) -> tuple[str, list]:
         f"margin, and the analysis; this version declared at commit {declared_at}) and each "
         "claim's effect.json under experiments/results/; each result's own page gives its "
         "command, commit, versions and machine. Effects are treatment - reference (or a "
-        "ratio), paired by seed. Holm's step-down over the claims measured gives each claim "
-        "its level; the interval and the smallest detectable effect (80% power) are at that "
-        "level. A verdict needs the paired t test and the exact sign-flip test to agree: "
-        "agrees / contradicts (beyond noise, the paper's direction / the other), smaller than "
-        "the paper's (the interval excludes the declared effect), no effect within the margin "
-        "(two one-sided tests), cannot tell (with the reason). A seed pair with a failed or "
-        "diverged run is removed and counted; above "
+        "ratio), paired by seed. Holm's step-down over all the declared claims (those not "
+        "measured yet count as p = 1) gives each claim its level; the interval and the "
+        "smallest detectable effect (80% power) are at that level. A verdict needs the "
+        "paired t test and the exact sign-flip test to agree: agrees / contradicts (beyond "
+        "noise, the paper's direction / the other), smaller than the paper's (the interval "
+        "excludes the declared effect), no effect within the margin (two one-sided tests), "
+        "cannot tell (with the reason). A seed pair with a failed or diverged run is removed "
+        "and counted; above "
         f"{float(analysis.get('max_removed_share', 0.2)):g} of the pairs removed, the claim "
         f"cannot tell. An arm whose layer ends with more than {gate:g} of its units dead is "
         "flagged. The paper's figures for LRN and pooling are changes of its *error*; the "

@@ -46,6 +46,13 @@ ENTRIES = (
         "The training-set size a rule declared before the runs chose for data=synthetic_hard.",
     ),
     (
+        "calibrate_hard_v2",
+        "Calibration of the hard task, declared (hard-v2)",
+        "calibration.md",
+        "The training-set size the rule in declarations/hard_calibration_v2.yaml chose for "
+        "data=synthetic_hard on the healthy reference recipe, every candidate run.",
+    ),
+    (
         "reference_recipe",
         "The claims' reference recipe",
         "selection.md",

@@ -23,7 +23,7 @@ ABLATIONS = (
 # The claims' results (experiments/claims.yaml's version), each once it is committed.
 CLAIM_REPORTS = {
     "relu_vs_tanh": ["relu_vs_tanh.md", "relu_vs_tanh.csv", "lr_sweep.csv", "effect.json"],
-    **{f"ablation_{claim}": ["ablation.md", "ablation.csv", "effect.json"] for claim in ABLATIONS},
+    **{f"ablation/{claim}": ["ablation.md", "ablation.csv", "effect.json"] for claim in ABLATIONS},
     "tower_colour": ["tower_colour.md", "tower_colour.csv", "effect.json"],
     "localization": ["localization.md", "localization.csv", "effect.json"],
 }
@@ -49,10 +49,14 @@ STATIC = {
 
 def check_provenance(folder):
     record = json.loads((folder / "provenance.json").read_text())
-    script = folder.name.split("_")[0] if folder.name.startswith("ablation_") else folder.name
-    script = SCRIPTS.get(folder.name, script)
-    assert record["command"].startswith(f"python experiments/{script}.py")
-    assert f"--out experiments/results/{folder.name}" in record["command"]
+    if folder.parent.name == "ablation":  # a claim of the shared sweep, in its default folder
+        assert record["command"].startswith("python experiments/ablation_all.py --seeds")
+        assert "--out" not in record["command"] and record["claim"] == folder.name
+        assert all(part["dirty"] is False for part in record["parts"])
+    else:
+        script = SCRIPTS.get(folder.name, folder.name)
+        assert record["command"].startswith(f"python experiments/{script}.py")
+        assert f"--out experiments/results/{folder.name}" in record["command"]
     assert len(record["commit"]) == 40 and record["dirty"] is False
     assert {"torch", "torchvision", "lightning"} <= set(record["versions"])
     assert record["machine"]["cpu"] and record["wall_time_s"] >= 0
@@ -73,7 +77,7 @@ def test_a_committed_report_is_remade_from_its_runs(name, tmp_path):
     seeds = {r["config"]["seed"] for r in runs}
     # The cpu size's default: at least 3 seeds per arm (the calibration declares 2 per size).
     assert len(seeds) >= (2 if name == "calibrate_hard" else 3)
-    script = "ablation" if name.startswith("ablation_") else SCRIPTS.get(name, name)
+    script = "ablation" if name.startswith("ablation/") else SCRIPTS.get(name, name)
     out = load(script).main(["--report", str(committed), "--out", str(tmp_path / name)])
     for file in REPORTS[name]:
         if file.endswith(".json"):  # the same numbers, up to the last bit of a float
@@ -133,5 +137,7 @@ def test_the_claims_page_is_what_its_command_makes(tmp_path):
 def test_every_committed_run_is_remade_by_a_test():
     # A folder of runs outside REPORTS would escape the re-make check above (the archive of an
     # older claims version is re-made by its own commit's code, see its README).
-    folders = {p.parent.name for p in RESULTS.glob("*/runs.json")}
-    assert folders <= set(REPORTS), sorted(folders - set(REPORTS))
+    folders = {str(p.parent.relative_to(RESULTS)) for p in RESULTS.glob("*/runs.json")}
+    folders |= {str(p.parent.relative_to(RESULTS)) for p in RESULTS.glob("ablation/*/runs.json")}
+    # The shared sweep's own runs.json is re-made through its claims' folders (each a subset).
+    assert folders - {"ablation"} <= set(REPORTS), sorted(folders - set(REPORTS))
