@@ -6,7 +6,8 @@ augmentation), so a seed costs 8 runs for 6 claims instead of 12.
     python experiments/ablation_all.py --report DIR     # re-make every claim's folder
 
 Each call trains seeds A..B (a part; parts add up across calls, each in DIR/sweeps/A-B/, which
-is never committed), then writes DIR/runs.json and DIR/parts.json (each part's command, commit,
+is never committed: the earlier parts are read from DIR/runs.json, which keeps every part's
+runs under its name), then writes DIR/runs.json and DIR/parts.json (each part's command, commit,
 seeds and wall time) and re-makes each claim's folder DIR/<claim>/ from every part so far: its
 two arms' runs.json and provenance.json, then ablation.py's report (ablation.md/.csv/.png and
 effect.json, which experiments/claims.py reads). Default DIR: experiments/results/ablation.
@@ -38,12 +39,15 @@ def arms_of(claim_ids: tuple[str, ...]) -> list[str]:
     return sorted({arm for c in declared for arm in (c.reference, c.treatment)})
 
 
-def all_runs(out: Path) -> list[Run]:
-    """Every part's runs, in seed order within each part."""
-    runs: list[Run] = []
-    for part in sorted((out / "sweeps").glob("*")):
-        runs += load_runs(part)
-    return runs
+def runs_by_part(out: Path, part: str) -> dict[str, list[Run]]:
+    """Every part's runs: the earlier parts' from out/runs.json (as committed: their sweeps are
+    not), this part's from its sweep dir; keyed by part, which their job names keep."""
+    parts: dict[str, list[Run]] = {}
+    if (out / "runs.json").is_file():
+        for run in load_runs(out):
+            parts.setdefault(str(run.path.parent), []).append(run)
+    parts[part] = load_runs(out / "sweeps" / part)
+    return parts
 
 
 def combined_provenance(parts: list[dict[str, Any]]) -> dict[str, Any]:
@@ -96,22 +100,22 @@ def main(argv: list[str] | None = None) -> Path:
     first, last = args.seeds
     seeds = list(range(first, last + 1))
     git, started = git_state(exclude=out), time.perf_counter()
+    part = f"{first:04d}-{last:04d}"
     launch_multirun(
         [
             *ablation.arm_overrides(args.size),
             f"ablation={','.join(arms_of(ablation.CLAIM_IDS))}",
             f"seed={','.join(str(s) for s in seeds)}",
         ],
-        out / "sweeps" / f"{first:04d}-{last:04d}",
+        out / "sweeps" / part,
     )
     parts_file = out / PARTS
     parts = json.loads(parts_file.read_text()) if parts_file.is_file() else []
     record = collect(seeds, time.perf_counter() - started, git=git, out=out)
     parts.append({**record, "size": args.size})
     parts_file.write_text(json.dumps(parts, indent=1) + "\n")
-    runs = all_runs(out)
-    write_summary(runs, out)
-    remake(out, runs, parts, args.size)
+    write_summary(runs_by_part(out, part), out)
+    remake(out, load_runs(out), parts, args.size)
     return out
 
 

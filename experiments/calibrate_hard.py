@@ -173,7 +173,7 @@ def report(source: Path, out: Path) -> int | None:
             f"{' '.join(spec['reference'])}.\n\n"
             + markdown_table(shown)
             + f"\n{verdict}\n\n"
-            + commits_line(name, out)
+            + commits_line(name, source)
             + f"\nSeen before the declaration: {spec['seen_before'].strip()}\n"
         )
     else:

@@ -26,9 +26,10 @@ BAD_MODEL_OVERRIDES = [
         "model.widths='[32,a,128]' is not valid; each of its items must be an integer",
     ),
     (
-        ["model.lrn_scale=0"],
-        "model.lrn_scale=0.0 is not valid; it must be a positive number (1: "
-        "the constants as given; 57.6: the paper's input scale)",
+        ["model.lrn_scale=-1"],
+        "model.lrn_scale=-1.0 is not valid; it must be a number >= 0 (1: the constants as "
+        "given; 57.6: the paper's input scale; 0: LRN's constant gain k^-beta alone, its "
+        "control arm)",
     ),
     (
         ["matmul_precision=tf32"],

@@ -130,7 +130,8 @@ BAD_RUN_OVERRIDES = [
         ["foo=1"],
         "foo='1' is not valid; there is no such key; the top-level keys: model, "
         "activation, dropout, optimizer, schedule, data, trainer, logger, callbacks, "
-        "paths, task_name, seed, ckpt_path, checkpoint_every_n_steps, label_smoothing, "
+        "paths, task_name, seed, rng_offset, ckpt_path, checkpoint_every_n_steps, "
+        "label_smoothing, "
         "channels_last, compile, compile_backend, divergence_check, matmul_precision, "
         "sigterm_grace_s, test, optimized_metric, device_slots (a new key needs a "
         "leading +: +foo=...)",

@@ -2,6 +2,7 @@
 seed, parts that add up across calls, each claim's folder re-made from every part."""
 
 import json
+import shutil
 
 from tests.experiments.conftest import load
 from tests.experiments.test_committed_results import without_remade
@@ -11,10 +12,12 @@ def test_the_claims_share_their_arms_and_parts_add_up(tmp_path):
     module = load("ablation_all")
     out = tmp_path / "ablation"
     module.main(["--seeds", "0", "0", "--size", "tiny", "--out", str(out)])
+    remove(out / "sweeps")  # as in a fresh clone: a part's sweep is never committed
     module.main(["--seeds", "1", "1", "--size", "tiny", "--out", str(out)])
     runs = json.loads((out / "runs.json").read_text())
     arms = {(r["record"]["choices"]["ablation"], r["config"]["seed"]) for r in runs}
     assert len(runs) == len(arms) == 16  # 8 arms x 2 seeds, each once
+    assert {r["job"].split("/")[0] for r in runs} == {"0000-0000", "0001-0001"}
     parts = json.loads((out / "parts.json").read_text())
     assert [p["seeds"] for p in parts] == [[0], [1]]
     for claim_id in module.ablation.CLAIM_IDS:
@@ -32,11 +35,13 @@ def test_the_claims_share_their_arms_and_parts_add_up(tmp_path):
     assert full == [r for r in placebo if r["record"]["choices"]["ablation"] == "full"]
     # Re-made from the committed files alone (no sweeps), every claim's page is the same.
     before = {c: (out / c / "ablation.md").read_text() for c in module.ablation.CLAIM_IDS}
-    for part in (out / "sweeps").iterdir():
-        for path in sorted(part.rglob("*"), reverse=True):
-            path.unlink() if path.is_file() or path.is_symlink() else path.rmdir()
+    remove(out / "sweeps")
     module.main(["--report", str(out)])
     for claim_id, text in before.items():
         assert without_remade(out / claim_id / "ablation.md") == [
             line for line in text.splitlines() if not line.startswith("Report re-made")
         ], claim_id
+
+
+def remove(folder):
+    shutil.rmtree(folder)
