@@ -4,25 +4,28 @@
                                    [--data NAME] [--data-root PATH] [hydra overrides ...]
     python experiments/ablation.py --report DIR [--out OUT]   # re-make the report, no training
 
-The claims, their two arms (configs of the `ablation` group), metric and direction are declared
-in experiments/claims.yaml before any run: lrn, overlapping_pooling, pca_colour,
-dropout_overfitting, augmentation_overfitting. Each run is a real `python train.py` job, both
-arms with the same seeds (the seed fixes the task, the data order and the init: the arms are
-compared seed by seed). At the `cpu` size: the hard synthetic task (data=synthetic_hard, its
-calibrated sizes), 5 seeds, the claims file's reference recipe (no weight decay: an arm's
-regularization is exactly what the arm names); `full`: Imagenette or ImageNet (--data,
---data-root) on a GPU.
+The claims, their two arms (configs of the `ablation` group), metric, direction, declared
+effect and margin are in experiments/claims.yaml before any run: lrn (against its gain-matched
+control, lrn_gain), overlapping_pooling, pca_colour, dropout_overfitting,
+augmentation_overfitting and the placebo. Each run is a real `python train.py` job, both arms
+with the same seeds (the seed fixes the task, the data order and the init: the arms are compared
+seed by seed). At the `cpu` size: the hard synthetic task (data=synthetic_hard: hard-v2), the
+claim's seeds from its power analysis (else 5), the claims file's reference recipe (no weight
+decay: an arm's regularization is exactly what the arm names); `full`: Imagenette or ImageNet
+(--data, --data-root) on a GPU. experiments/ablation_all.py runs every claim at once, sharing
+the arms, and calls `report` for each.
 
 Reported per arm: validation top-1 (mean ± 95% CI over seeds; one run's 2,500 images give it to
-about a point, Wilson's interval beside it), training accuracy (eval mode, un-augmented training
-images: alexnet.callbacks.training_probe), the overfitting gap (their difference; not the
-running train-mode accuracy, which dropout and augmentation lower by themselves), and what the
-arm changed in the computation: LRN's output/input ratio spread (0: a constant rescale, a no-op;
-the arm runs LRN at the paper's input scale, model.lrn_scale=57.6, since on standardized inputs
-the paper's constants only rescale), the colour noise's RMS shift along the training set's own
-RGB components, the pooling and the dropout. The claim's effect: treatment - reference per seed,
-Student's t interval, its p-value and the smallest effect these seeds could detect; effect.json
-keeps it for the claims table (experiments/claims.py, Holm across claims). Top-5 is not
+about a point, Wilson's interval beside it) and under a colour cast (ColourShiftProbe), training
+accuracy (eval mode, un-augmented training images: alexnet.callbacks.training_probe), the
+overfitting gap (their difference; not the running train-mode accuracy, which dropout and
+augmentation lower by themselves), the worst layer's dead fraction, and what the arm changed in
+the computation: LRN's output/input ratio spread (0: a constant rescale), the colour noise's RMS
+shift along the training set's own RGB components, the pooling and the dropout. The claim's
+effect: treatment - reference per seed (a seed whose run failed or diverged in either arm is
+removed and counted), Student's t interval, its p-value and the smallest effect these seeds
+could detect; effect.json keeps the per-seed differences and each arm's dead fractions for the
+claims table (experiments/claims.py: Holm's levels and verdicts that can say no). Top-5 is not
 reported: at 10 classes it is near 1 for every arm. Writes ablation.md/.csv, ablation.png,
 effect.json, runs.json and provenance.json."""
 
