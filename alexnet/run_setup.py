@@ -22,6 +22,7 @@ from lightning.pytorch.callbacks import LearningRateMonitor
 from lightning.pytorch.plugins.environments import SLURMEnvironment
 from omegaconf import DictConfig, OmegaConf
 
+from alexnet.callbacks.dead_units import DeadUnits
 from alexnet.callbacks.divergence import DIVERGENCE_CHECKS, DivergenceGuard
 from alexnet.callbacks.history import MetricHistory
 from alexnet.callbacks.rng_state import RNGState
@@ -95,6 +96,7 @@ def build_run(cfg: DictConfig, output_dir: Path) -> Run:
 
 def build_trainer(cfg: DictConfig, output_dir: Path, ours: list[L.Callback]) -> L.Trainer:
     """The Trainer of `cfg` with its loggers and callbacks, ours (`ours`, the divergence guard,
+    the dead units of the final weights,
     RNG states, tracker params) and, under SLURM, the requeue at the warning signal."""
     loggers = [
         instantiate_group(c, f"logger.{name}") for name, c in (cfg.get("logger") or {}).items() if c
@@ -106,6 +108,7 @@ def build_trainer(cfg: DictConfig, output_dir: Path, ours: list[L.Callback]) -> 
     ]
     callbacks += [
         DivergenceGuard(cfg.get("divergence_check", "auto")),
+        DeadUnits(),
         *ours,
         RNGState(),
         TrackerParams(),

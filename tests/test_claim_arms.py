@@ -62,6 +62,10 @@ def test_the_placebo_moves_the_order_and_dropout_draws_but_not_the_images_or_ini
     assert shifted["images"] == 6 and 0 <= shifted["acc1"] <= 1 and shifted["sigma"] == 0.3
     assert shifted["shift_rms"] == pytest.approx(0.3 * shifted["colour_spread"], rel=0.8)
     assert again["colour_shifted_val"] == shifted
+    # Every run records each layer's dead fraction of its final weights (the probe's own
+    # measure, here on 12 images, since TINY has 12 training images).
+    assert set(reference["dead"]) == {"act1", "act2", "act3", "act4"}
+    assert all(0 <= v <= 1 for v in reference["dead"].values())
     # What each epoch's validation cost, for the experiments' budgets.
     assert [e["validation_s"] > 0 for e in reference["history"]] == [True, True]
 

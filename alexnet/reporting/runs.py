@@ -98,6 +98,7 @@ RECORD_KEYS = (
     "task",
     "colour_basis",
     "colour_shifted_val",
+    "dead",
 )
 
 
