@@ -44,35 +44,30 @@ def first_commit(path: Path, root: Path = ROOT, newest: bool = False) -> str | N
     """The commit that first added `path` to the history at `root` (None: not committed, or no
     history here): a declaration's commit, or a result's first; `newest`: the latest commit
     that added it (a result moved away and made anew)."""
-    try:
-        done = subprocess.run(
-            ["git", "log", "--diff-filter=A", "--format=%H", "--", str(path)],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    found = done.stdout.split() if done.returncode == 0 else []
+    found = _commits(root, "--diff-filter=A", "--", str(path))
     return (found[0] if newest else found[-1]) if found else None
 
 
 def commit_adding(path: Path, text: str, root: Path = ROOT) -> str | None:
     """The first commit whose change to `path` added `text` (git log -S): the commit that
     declared a claims file's version, say. None: not committed, or no history here."""
+    found = _commits(root, f"-S{text}", "--", str(path))
+    return found[-1] if found else None
+
+
+def _commits(root: Path, *args: str) -> list[str]:
+    """`git log`'s commits for `args`, newest first; none without git or history (30 s bound)."""
     try:
         done = subprocess.run(
-            ["git", "log", "--format=%H", f"-S{text}", "--", str(path)],
+            ["git", "log", "--format=%H", *args],
             cwd=root,
             capture_output=True,
             text=True,
             timeout=30,
         )
     except (OSError, subprocess.TimeoutExpired):
-        return None
-    found = done.stdout.split() if done.returncode == 0 else []
-    return found[-1] if found else None
+        return []
+    return done.stdout.split() if done.returncode == 0 else []
 
 
 def machine() -> dict[str, Any]:

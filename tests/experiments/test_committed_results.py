@@ -12,14 +12,7 @@ from tests.conftest import ROOT
 from tests.experiments.conftest import load
 
 RESULTS = ROOT / "experiments" / "results"
-ABLATIONS = (
-    "lrn",
-    "overlapping_pooling",
-    "pca_colour",
-    "dropout_overfitting",
-    "augmentation_overfitting",
-    "placebo",
-)
+ABLATIONS = load("ablation").CLAIM_IDS  # every ablation claim, as the script knows them
 # The claims' results (experiments/claims.yaml's version), each once it is committed.
 CLAIM_REPORTS = {
     "relu_vs_tanh": ["relu_vs_tanh.md", "relu_vs_tanh.csv", "lr_sweep.csv", "effect.json"],
