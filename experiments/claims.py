@@ -119,8 +119,10 @@ def row_of(
             "verdict": "no result at this commit",
         }
     low, high = verdict.interval if verdict else (None, None)
-    seeds = f"{len(result.deltas)}" + (
-        f" ({len(result.removed)} removed)" if result.removed else ""
+    seeds = (
+        f"{len(result.deltas)}"
+        + (f" ({len(result.removed)} removed)" if result.removed else "")
+        + (f" ({len(result.censored)} censored)" if result.censored else "")
     )
     asked = declared.seeds.get(result.size)
     row.update(

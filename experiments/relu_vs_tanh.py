@@ -1,6 +1,7 @@
-"""Experiment 5, ReLU against tanh: the paper's Figure 1, with the paper's protocol.
+"""Experiment 5, ReLU against tanh: the paper's Figure 1, with the paper's protocol, in a regime
+where its mechanism can act.
 
-    python experiments/relu_vs_tanh.py [--size tiny|cpu|full] [--seeds N] [--target-error 0.25]
+    python experiments/relu_vs_tanh.py [--size tiny|cpu|full] [--seeds N] [--target-error E]
                                        [--data NAME] [--data-root PATH] [--out DIR]
                                        [hydra overrides ...]
     python experiments/relu_vs_tanh.py --report DIR [--out OUT]   # re-make the report
@@ -8,38 +9,36 @@
 The paper: "a four-layer convolutional neural network with ReLUs reaches a 25% training error
 rate on CIFAR-10 six times faster than an equivalent network with tanh neurons. The learning
 rates for each network were chosen independently to make training as fast as possible. No
-regularization of any kind was employed." Here, as there:
-1. the `four_layer` preset (three convs and a linear layer) on 32-pixel images (CIFAR's size),
-   no dropout, no weight decay, no augmentation, SGD with momentum 0.9, a constant learning
-   rate, no warm-up and no clipping; both activations start from the same init (PyTorch's
-   default, uniform in ±1/sqrt(fan_in): no gain chosen per activation);
-2. one task for every run: the data seed is fixed (DATA_SEED) and recorded; only the training
-   seed (init and order) varies;
+regularization of any kind was employed." Here, as there (relu_regime.py; at --size cpu every
+number comes from experiments/declarations/relu_regime_v1.yaml, committed before its runs):
+1. the `four_layer` preset (three convs and a linear layer) at 32 pixels, batch 128, no dropout,
+   no weight decay, no augmentation, SGD with momentum 0.9 at a constant rate, no warm-up and
+   no clipping; both activations from the same init (PyTorch's default);
+2. one task for every run (data seed 0); only the training seed (init and order) varies;
 3. training error as the paper means it: the current weights in eval mode on a fixed subset of
-   the un-augmented training set, every few steps (alexnet.callbacks.training_probe; not the
-   running average of an epoch, which lags the weights by half an epoch); with it, the fraction
-   of dead units per layer (output the same for every image) and the logits' spread. A run
-   whose units all die in a layer, or whose output no longer depends on the input, is dead,
-   not slow: it is never chosen;
-4. a learning-rate sweep per activation on a grid of 1.41x steps meant to cross each
-   activation's stability edge, each rate with two training seeds of its own (SWEEP_SEEDS, not
-   among the fresh seeds below): each activation keeps the rate whose slower seed reaches the
-   target training error in the fewest steps (a sweep run ends there); a rate where either
-   seed died, diverged or missed the target is not chosen, so the choice is not the last rate
-   before a cliff that one lucky seed crossed; a choice at the grid's edge is marked;
-5. fresh seeds 1..N (5 by default) at each activation's own rate; steps and epochs to the target
-   (interpolated between probes), and the tanh/ReLU ratio per seed pair (the same training
-   seed), summarized on the log scale: geometric mean, 95% CI, and the smallest ratio the pairs
-   could tell from 1.
-On the synthetic data by default; `--data cifar10` reads CIFAR-10 (from data/cifar10, or
---data-root), downloading it on first use. Writes relu_vs_tanh.md/.csv, lr_sweep.md/.csv,
-relu_vs_tanh.png, runs.json and provenance.json.
+   the un-augmented training set, every few steps (alexnet.callbacks.training_probe), with the
+   fraction of dead units per layer and the logits' spread;
+4. per candidate task, in the declared order: a learning-rate sweep per activation (each rate
+   with the sweep's own training seeds, a run ending at the target; a kept rate at the grid's
+   edge adds two rates beyond it, once); the candidate qualifies when the slower activation
+   needs the declared epochs or more, every sweep seed reaches the target with room before the
+   horizon, and no layer ends above the dead-unit gate. The first that qualifies is the task;
+   none qualifying: no claim runs, and the page says why;
+5. fresh seeds at each activation's kept rate, the full horizon each: steps to the target and
+   the tanh/ReLU ratio per seed pair (log scale: geometric mean, 95% CI, smallest detectable),
+   and beside it the ratio of the areas under the training-error curves. A tanh run that never
+   crosses enters at the horizon (censored: claims.judged leaves a verdict a larger ratio could
+   overturn undecided); a failed, dead or never-crossing ReLU run removes its pair (counted).
+`--data cifar10` (at full) reads CIFAR-10 (from data/cifar10, or --data-root), downloading it on
+first use. Writes relu_vs_tanh.md/.csv, lr_sweep.md/.csv, regime.md, relu_vs_tanh.png, effect.json,
+runs.json and provenance.json.
 """
 
 from __future__ import annotations
 
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 from matplotlib.figure import Figure
@@ -64,48 +63,94 @@ from alexnet.reporting.tables import markdown_table, write_table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # its sibling modules, however loaded
 
-from relu_vs_tanh_ratio import ratio_line, write_relu_effect  # noqa: E402
+import relu_regime  # noqa: E402
+from relu_regime import Regime, beyond_edge, failures  # noqa: E402
+from relu_vs_tanh_ratio import (  # noqa: E402
+    area_line,
+    area_ratios,
+    ratio_line,
+    write_relu_effect,
+)
 from relu_vs_tanh_runs import (  # noqa: E402
     ACTIVATIONS,
     activation,
     choose_rates,
     learning_rate,
+    paired_steps,
     seed_rows,
     stage,
     steps_per_epoch,
     training_errors,
 )
 
-GRID = tuple(round(0.005 * 2 ** (k / 2), 5) for k in range(9))  # 0.005 .. 0.08, x1.41
-LEARNING_RATES = {"tiny": (0.01, 0.03), "cpu": GRID, "full": GRID}
-EPOCHS = {"tiny": 2, "cpu": 12, "full": 40}
-SEEDS = {"tiny": 1, "cpu": 5, "full": 5}
-DATA_SEED = 0
-SWEEP_SEEDS = (0, 99)  # the rate sweep's training seeds; the fresh seeds are 1..N
-# Probe every N steps on M un-augmented training images (cpu: 20 steps an epoch).
-PROBE = {"tiny": (1, 18), "cpu": (4, 500), "full": (50, 2000)}
-SETUP = [
-    "model=four_layer",
-    "model.init=default",
-    "dropout=none",
-    "optimizer=sgd",
-    "optimizer.momentum=0.9",
-    "optimizer.weight_decay=0",
-    "schedule=constant",
-    "data.augment=none",
-    f"data.seed={DATA_SEED}",
-    "test=false",
-    "callbacks=none",
-]
+SWEEP = "lr_sweep"  # a candidate's sweep: lr_sweep_<k>, its edge rates lr_sweep_<k>_edge
 
 
-def probe_overrides(size: str) -> list[str]:
-    every, images = PROBE[size]
+def probe_overrides(regime: Regime) -> list[str]:
+    every, images = regime.probe
     return [
         "+callbacks.training_probe._target_=alexnet.callbacks.training_probe.TrainingProbe",
         f"+callbacks.training_probe.every_n_steps={every}",
         f"+callbacks.training_probe.images={images}",
     ]
+
+
+def _key(override: str) -> str:
+    return override.lstrip("+~").split("=", 1)[0]
+
+
+def run_overrides(size_base: list[str], regime: Regime, candidate: tuple[str, ...]) -> list[str]:
+    """The size's overrides less every key the regime or the candidate sets, then those (the
+    candidate's own over the regime's, each key once)."""
+    chosen = {_key(o) for o in candidate}
+    own = [*candidate, *(o for o in regime.setup if _key(o) not in chosen)]
+    taken = {_key(o) for o in own}
+    return [*(o for o in size_base if _key(o) not in taken), *own, *probe_overrides(regime)]
+
+
+def candidate_sweep(
+    base: list[str], regime: Regime, out: Path, index: int
+) -> tuple[dict[str, list[Run]], dict[str, float]]:
+    """The candidate's rate sweep (its runs end at the target), its edge rates if a kept rate is
+    at the grid's edge (once): their runs by stage dir, and the rates kept."""
+    stop = f"+callbacks.training_probe.stop_at_error={regime.target:g}"
+    seeds = f"seed={','.join(map(str, regime.sweep_seeds))}"
+    name = f"{SWEEP}_{index}"
+    launch_multirun(
+        [
+            *base,
+            stop,
+            f"activation={','.join(ACTIVATIONS)}",
+            f"optimizer.lr={','.join(f'{r:g}' for r in regime.rates)}",
+            seeds,
+        ],
+        out / name,
+    )
+    stages = {name: load_runs(out / name)}
+    runs = list(stages[name])
+    chosen, _ = choose_rates(runs, regime.target)
+    tried = {a: [learning_rate(r) for r in runs if activation(r) == a] for a in ACTIVATIONS}
+    for act, rates in beyond_edge(chosen, tried).items():
+        edge = f"{name}_edge_{act}"
+        rates_text = ",".join(f"{r:g}" for r in rates)
+        launch_multirun(
+            [*base, stop, f"activation={act}", f"optimizer.lr={rates_text}", seeds], out / edge
+        )
+        stages[edge] = load_runs(out / edge)
+        runs += stages[edge]
+    chosen, _ = choose_rates(runs, regime.target)
+    return stages, chosen
+
+
+def sweep_stages(runs: list[Run]) -> dict[int, list[Run]]:
+    """The sweep runs per candidate (1-based), from their stage names."""
+    found: dict[int, list[Run]] = {}
+    for run in runs:
+        name = stage(run)
+        if name.startswith(SWEEP):
+            index = int(name[len(SWEEP) + 1 :].split("_")[0])
+            found.setdefault(index, []).append(run)
+    return found
 
 
 def curves_figure(runs: list[Run], target: float) -> Figure:
@@ -139,106 +184,166 @@ def curves_figure(runs: list[Run], target: float) -> Figure:
     return figure
 
 
-def report(source: Path, out: Path, target: float) -> str:
-    """Write the tables, figure and ratio from `source`'s runs; return the ratio line."""
+def regime_of(record: dict) -> Regime:
+    """The regime a run recorded in its provenance (lists back to tuples)."""
+    fields = record["regime"]
+    return Regime(
+        **{
+            **fields,
+            "setup": tuple(fields["setup"]),
+            "candidates": tuple((n, tuple(o)) for n, o in fields["candidates"]),
+            "rates": tuple(fields["rates"]),
+            "sweep_seeds": tuple(fields["sweep_seeds"]),
+            "seeds": tuple(fields["seeds"]),
+            "probe": tuple(fields["probe"]),
+        }
+    )
+
+
+def regime_page(regime: Regime, sweeps: dict[int, list[Run]]) -> tuple[str, list[dict], int]:
+    """regime.md's text, the chosen candidate's sweep table and its index (0: none)."""
+    rows, chosen_index, tables = [], 0, {}
+    for index, (name, overrides) in enumerate(regime.candidates, start=1):
+        runs = sweeps.get(index)
+        if runs is None:
+            rows.append({"candidate": name, "overrides": " ".join(overrides), "result": "not run"})
+            continue
+        kept, table = choose_rates(runs, regime.target)
+        why = failures(runs, kept, regime)
+        tables[index] = table
+        if not chosen_index and (not why or (not regime.enforced and len(kept) == 2)):
+            chosen_index = index
+        rows.append(
+            {
+                "candidate": name,
+                "overrides": " ".join(overrides),
+                "kept rates": ", ".join(f"{a} {r:g}" for a, r in sorted(kept.items())),
+                "result": "qualifies" if not why else "; ".join(why),
+            }
+        )
+    source = regime.declared or "the tests' own regime (relu_regime.tiny)"
+    text = (
+        f"# ReLU against tanh: the regime\n\nDeclared in `{source}`. A candidate qualifies "
+        f"when, at each activation's kept rate, the slower activation needs at least "
+        f"{regime.min_epochs:g} epochs to {regime.target:.0%} training error on average over "
+        f"the sweep seeds {list(regime.sweep_seeds)}, every sweep seed gets there by epoch "
+        f"{regime.room_epochs:g} (horizon {regime.horizon}), and no layer ends above "
+        f"{regime.dead_gate:g} dead units.\n\n"
+        + markdown_table(rows)
+        + ("" if regime.enforced else "\nThe tests' regime: the rule is reported, not enforced.\n")
+        + (
+            f"\nThe task: {regime.candidates[chosen_index - 1][0]}.\n"
+            if chosen_index
+            else "\nNo candidate qualifies: the claim's runs were not made.\n"
+        )
+    )
+    return text, tables.get(chosen_index) or next(iter(tables.values()), []), chosen_index
+
+
+def report(source: Path, out: Path) -> str:
+    """Write the regime, the tables, the figure and the ratios from `source`'s runs; return the
+    ratio line."""
     runs = load_runs(source)
-    sweep = [r for r in runs if stage(r) == "lr_sweep"]
-    seeded = [r for r in runs if stage(r) != "lr_sweep"]
-    chosen, sweep_table = choose_rates(sweep, target)
-    rows, per_seed = seed_rows(seeded, target)
+    record = read_provenance(out) or read_provenance(source) or {}
+    regime = regime_of(record)
+    regime_text, sweep_table, chosen = regime_page(regime, sweep_stages(runs))
+    (out / "regime.md").write_text(regime_text)
     write_table(sweep_table, out / "lr_sweep")
+    seeded = [r for r in runs if not stage(r).startswith(SWEEP)]
+    made = provenance_markdown(record)
+    if not chosen or not seeded:
+        text = "# ReLU against tanh\n\n" + made + "\n" + regime_text.split("\n", 2)[2]
+        (out / "relu_vs_tanh.md").write_text(text)
+        print(text)
+        return "no candidate qualifies"
+    rows, _ = seed_rows(seeded, regime.target)
+    per_seed, censored, removed = paired_steps(seeded, regime.target)
     write_table(rows, out / "relu_vs_tanh")
-    seeds = len({int(r.config["seed"]) for r in seeded})
-    line = ratio_line(per_seed, target, seeds)
-    write_relu_effect(out, per_seed, runs, read_provenance(out) or read_provenance(source) or {})
-    data_seeds = sorted({r.config["data"]["seed"] for r in runs})
-    sweep_seeds = sorted({int(r.config["seed"]) for r in sweep})
-    made = provenance_markdown(read_provenance(out) or read_provenance(source))
+    line = ratio_line(per_seed, regime.target, len(regime.seeds), censored)
+    areas = area_line(area_ratios(seeded))
+    write_relu_effect(out, per_seed, seeded, record, censored=censored, removed=removed)
     text = (
         "# ReLU against tanh\n\n"
         + made
-        + f"\n{line}\n\nOne task for every run: data seed {', '.join(map(str, data_seeds))}; "
-        "the training seeds vary init and order. Both activations: PyTorch's default init, "
-        "no warm-up, no clipping, no regularization. Training error: eval mode on a fixed "
-        "un-augmented subset of the training set.\n\nAt each activation's own learning "
-        "rate, over fresh training seeds:\n\n"
+        + f"\n{line}\n\n{areas}\n\nThe task: {regime.candidates[chosen - 1][0]} (regime.md: "
+        "how it was chosen), data seed fixed; the training seeds vary init and order. Both "
+        "activations: PyTorch's default init, no warm-up, no clipping, no regularization. "
+        "Training error: eval mode on a fixed un-augmented subset of the training set.\n\n"
+        "At each activation's own learning rate, over fresh training seeds:\n\n"
         + markdown_table(rows)
         + "\nThe learning-rate sweep that chose them (training seeds "
-        f"{', '.join(str(seed) for seed in sweep_seeds)}); dead units per layer (act1 / act2 "
-        "/ ...) at the end of each run; the chosen rate is the one whose slower seed reached "
-        "the target first, and a rate with a dead or diverged seed is never chosen:\n\n"
+        f"{', '.join(map(str, regime.sweep_seeds))}); dead units per layer (act1 / act2 / ...) "
+        "at the end of each run; the kept rate is the one whose slower seed reached the target "
+        "first, and a rate with a dead or diverged seed is never kept:\n\n"
         + markdown_table(sweep_table)
     )
     (out / "relu_vs_tanh.md").write_text(text)
-    curves_figure(seeded, target).savefig(out / "relu_vs_tanh.png", dpi=110)
+    curves_figure(seeded, regime.target).savefig(out / "relu_vs_tanh.png", dpi=110)
     print(text)
     print(f"Wrote {out}")
     return line
 
 
+def regime_for(args, overrides: list[str]) -> Regime:  # noqa: ANN001 - argparse's namespace
+    """The size's regime: declared at cpu (its target fixed), the tests' at tiny, the declared
+    rule on the named dataset at full."""
+    if args.size == "tiny":
+        return relu_regime.tiny(args.target_error or 0.25, args.seeds or 1)
+    if args.size == "full":
+        return relu_regime.full([], args.target_error or 0.25, args.seeds or 5)
+    regime = relu_regime.declared(seeds=args.seeds)
+    if args.target_error not in (None, regime.target):
+        raise SystemExit(
+            f"error: --target-error={args.target_error:g} at --size cpu: the target is declared "
+            f"({regime.declared}: {regime.target:g})"
+        )
+    return regime
+
+
 def main(argv: list[str] | None = None) -> Path:
     parser = experiment_parser("relu_vs_tanh", __doc__.splitlines()[0])
-    parser.add_argument("--target-error", type=float, default=0.25)
+    parser.add_argument("--target-error", type=float, default=None)
     args, overrides = parser.parse_known_args(argv)
     if args.report:
         source, out = report_dirs(args, "relu_vs_tanh")
-        report(source, out, args.target_error)
+        report(source, out)
         return out
     require_data_at_full(args, full_data("relu_speed"))
+    regime = regime_for(args, overrides)
     out = output_dir("relu_vs_tanh", args.out)
-    # The protocol's own network, at CIFAR's 32 px (a named set: its native size).
-    base = [
-        o
-        for o in size_overrides(args.size, args.data_root, args.data)
-        if not o.startswith(("model=", "data.image_size="))
-    ]
-    if args.data in (None, "synthetic", "imagefolder"):
-        base.append("data.image_size=32")
-    base += [
-        f"trainer.max_epochs={EPOCHS[args.size]}",
-        *SETUP,
-        *probe_overrides(args.size),
-        *overrides,
-    ]
     git, started = git_state(exclude=out), time.perf_counter()
-    rates = ",".join(f"{lr:g}" for lr in LEARNING_RATES[args.size])
-    # The sweep only needs each rate's steps to the target: its runs end there.
-    stop = f"+callbacks.training_probe.stop_at_error={args.target_error:g}"
-    launch_multirun(
-        [
-            *base,
-            stop,
-            f"activation={','.join(ACTIVATIONS)}",
-            f"optimizer.lr={rates}",
-            f"seed={','.join(map(str, SWEEP_SEEDS))}",
-        ],
-        out / "lr_sweep",
-    )
-    sweep = load_runs(out / "lr_sweep")
-    chosen, _ = choose_rates(sweep, args.target_error)
-    missing = [name for name in ACTIVATIONS if name not in chosen]
-    if missing:
-        raise SystemExit(
-            f"error: every rate of {', '.join(missing)} died; widen the grid "
-            "(LEARNING_RATES) toward smaller rates"
-        )
-    seeds = args.seeds or SEEDS[args.size]
-    fresh = [f"seed={','.join(str(s) for s in range(1, seeds + 1))}"]
-    for name in ACTIVATIONS:
-        launch_multirun(
-            [*base, f"activation={name}", f"optimizer.lr={chosen[name]:g}", *fresh], out / name
-        )
-    write_summary(
-        {stage_dir: load_runs(out / stage_dir) for stage_dir in ("lr_sweep", *ACTIVATIONS)}, out
-    )
-    record = collect(
-        sorted({*SWEEP_SEEDS, *range(1, seeds + 1)}),
-        time.perf_counter() - started,
-        git=git,
-        out=out,
-    )
-    write_provenance(out, {**record, "size": args.size})
-    report(out, out, args.target_error)
+    stages: dict[str, list[Run]] = {}
+    chosen, base = {}, []
+    for index, (_, candidate) in enumerate(regime.candidates, start=1):
+        data = next((o.split("=", 1)[1] for o in candidate if o.startswith("data=")), args.data)
+        size_base = size_overrides(args.size, args.data_root, data)
+        if args.size == "full":  # a named set at its native size (32 px: the synthetic's)
+            size_base = [o for o in size_base if not o.startswith("data.image_size=")]
+            if data in (None, "synthetic", "imagefolder"):
+                size_base.append("data.image_size=32")
+        base = [*run_overrides(size_base, regime, candidate), *overrides]
+        swept, kept = candidate_sweep(base, regime, out, index)
+        stages.update(swept)
+        sweep = [run for runs in swept.values() for run in runs]
+        if not failures(sweep, kept, regime) or (
+            not regime.enforced and set(ACTIVATIONS) <= set(kept)
+        ):
+            chosen = kept
+            break
+    if chosen:
+        fresh = f"seed={','.join(map(str, regime.seeds))}"
+        for name in ACTIVATIONS:
+            launch_multirun(
+                [*base, f"activation={name}", f"optimizer.lr={chosen[name]:g}", fresh], out / name
+            )
+            stages[name] = load_runs(out / name)
+    write_summary(stages, out)
+    seeds = sorted({*regime.sweep_seeds, *(regime.seeds if chosen else ())})
+    record = collect(seeds, time.perf_counter() - started, git=git, out=out)
+    write_provenance(out, {**record, "size": args.size, "regime": asdict(regime)})
+    report(out, out)
+    if not chosen:
+        raise SystemExit("error: no candidate task qualifies (regime.md says why); no claim runs")
     return out
 
 

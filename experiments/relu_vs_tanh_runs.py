@@ -31,6 +31,66 @@ def steps_to(points: list[tuple[int, float]], target: float) -> float | None:
     return None
 
 
+def mean_error(run: Run, horizon_steps: int) -> float | None:
+    """The area under the training-error curve from step 0 to `horizon_steps` (trapezoid over
+    the probes), divided by the span: the mean training error over the run, a speed measure that
+    needs no crossing. None for a run that ended before the horizon (stopped, failed)."""
+    points = training_errors(run)
+    if not points or points[-1][0] < horizon_steps or horizon_steps <= 0:
+        return None
+    area = 0.0
+    for (step0, error0), (step1, error1) in zip(points, points[1:]):
+        end = min(step1, horizon_steps)
+        if end <= step0:
+            break
+        at_end = error0 + (error1 - error0) * (end - step0) / (step1 - step0)
+        area += (end - step0) * (error0 + at_end) / 2
+    return area / horizon_steps
+
+
+def horizon_steps(run: Run) -> int:
+    """The steps of the run's full horizon: steps per epoch x its max_epochs."""
+    return steps_per_epoch(run) * int(run.config.get("trainer", {}).get("max_epochs", 0))
+
+
+def paired_steps(
+    runs: list[Run], target: float, reference: str = "relu", treatment: str = "tanh"
+) -> tuple[dict[int, dict[str, float]], dict[int, str], dict[int, str]]:
+    """Per training seed, each activation's steps to `target`: (steps, censored, removed).
+    A treatment run that completed its horizon without reaching the target enters at the
+    horizon (a lower bound on the ratio: censored); a reference run that never reached it, a
+    failed, diverged or dead run, or a missing arm removes its pair (removed: seed -> why)."""
+    by_seed: dict[int, dict[str, Run]] = {}
+    for run in runs:
+        by_seed.setdefault(int(run.config["seed"]), {})[activation(run)] = run
+    steps: dict[int, dict[str, float]] = {}
+    censored: dict[int, str] = {}
+    removed: dict[int, str] = {}
+    for seed, arms in sorted(by_seed.items()):
+        if {reference, treatment} - set(arms):
+            removed[seed] = "an arm has no run"
+            continue
+        if any(is_dead(arms[name]) for name in (reference, treatment)):
+            removed[seed] = "a run failed, diverged or died"
+            continue
+        mine = {name: steps_to(training_errors(arms[name]), target) for name in arms}
+        if mine[reference] is None:
+            removed[seed] = f"{reference} never reached the target"
+            continue
+        if mine[reference] <= 0:
+            removed[seed] = f"{reference} started at the target: no speed to compare"
+            continue
+        if mine[treatment] is None:
+            span = horizon_steps(arms[treatment])
+            if not span or training_errors(arms[treatment])[-1][0] < span:
+                removed[seed] = f"{treatment} stopped before its horizon"
+                continue
+            mine[treatment] = float(span)
+            censored[seed] = f"{treatment} never reached the target: entered at the horizon"
+        steps[seed] = {name: float(value) for name, value in mine.items() if value is not None}
+    return steps, censored, removed
+
+
 def steps_per_epoch(run: Run) -> int:
     """Optimizer steps in one epoch (the global step after the first)."""
     return int(run.history[0]["step"]) if run.history else 0

@@ -144,7 +144,8 @@ class Measured:
     differences (treatment - reference, or a log-ratio), their paired summary, on what data and
     size; each arm's dead fractions (arm -> seed -> layer -> fraction, the probe's last entry);
     the seed pairs removed by the declared rule (seed -> why: a failed or diverged run); the
-    claims version it was measured under."""
+    pairs censored (seed -> why: entered at a bound, e.g. an arm that never crossed by the
+    horizon); the claims version it was measured under."""
 
     claim: str
     effect: PairedEffect
@@ -156,6 +157,7 @@ class Measured:
     dead: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
     removed: dict[str, str] = field(default_factory=dict)
     version: int = 0
+    censored: dict[str, str] = field(default_factory=dict)
 
 
 def measured(
@@ -168,6 +170,7 @@ def measured(
     *,
     dead: dict[str, dict[str, dict[str, float]]] | None = None,
     removed: dict[str, str] | None = None,
+    censored: dict[str, str] | None = None,
     path: Path = CLAIMS_FILE,
 ) -> Measured:
     """The paired effect of treatment - reference (seed -> value) over their common seeds,
@@ -184,6 +187,7 @@ def measured(
         dead or {},
         removed or {},
         claims_version(path),
+        censored or {},
     )
 
 
@@ -217,7 +221,13 @@ def read_effect(folder: Path, version: int | None = None) -> Measured | None:
         dict(data.get("dead", {})),
         dict(data.get("removed", {})),
         found,
+        dict(data.get("censored", {})),
     )
+
+
+# Verdicts a larger effect could overturn: a censored pair (entered at its bound toward no
+# effect) leaves them undecided.
+OVERTURNED_BY_CENSORING = ("contradicts", "no effect within the margin", "smaller than the paper's")
 
 
 def judged(
@@ -227,7 +237,9 @@ def judged(
     the paired t p-values against no effect) over the whole declared family: `family` claims
     (default: those given), a claim not measured yet counting as p = 1, so a verdict never
     loosens as results arrive. None for a claim with fewer than 2 seed pairs. A claim whose
-    removed pairs exceed the declared share is "cannot tell" whatever its tests say."""
+    removed pairs exceed the declared share is "cannot tell" whatever its tests say; so is one
+    with a censored pair (entered at its bound toward no effect) whose word a larger effect
+    could overturn (contradicts, no effect within the margin, smaller than the paper's)."""
     alpha = 1 - float(analysis["confidence"])
     power = float(analysis["power"])
     tested = [i for i, (_, m) in enumerate(measured) if len(m.deltas) >= 2]
@@ -258,6 +270,22 @@ def judged(
                 why=f"{len(found.removed)} of {len(found.removed) + len(found.deltas)} seed "
                 f"pairs removed (failed or diverged runs), above the declared {most_removed:g}",
             )
+        elif found.censored and (
+            verdict.word in OVERTURNED_BY_CENSORING or verdict.smaller_than_paper
+        ):
+            bound = (
+                f"{len(found.censored)} censored seed pair(s) entered at a bound "
+                f"({next(iter(found.censored.values()))}): the true effect may be larger"
+            )
+            if verdict.word == "agrees":  # the direction stands; "smaller" may not
+                verdict = replace(verdict, smaller_than_paper=False, why=bound)
+            else:
+                verdict = replace(
+                    verdict,
+                    word="cannot tell",
+                    smaller_than_paper=False,
+                    why=f"{bound} than the {verdict.word!r} this reading gives",
+                )
         results.append(verdict)
     return results
 

@@ -124,6 +124,26 @@ def test_too_many_removed_pairs_cannot_tell():
     assert verdict.word == "cannot tell" and "3 of 13" in verdict.why
 
 
+def test_a_censored_pair_leaves_undecided_what_a_larger_effect_could_overturn(tmp_path):
+    analysis, claims = by_id()
+    relu = claims["relu_speed"]
+    censored = {"3": "tanh never reached the target: entered at the horizon"}
+    small = [0.5 + 0.01 * i for i in TEN]  # 1.6x-1.8x: far below log 6, beyond noise
+    (plain,) = judged([(relu, effect_of("relu_speed", small, "log-ratio"))], analysis)
+    assert plain.word == "agrees" and plain.smaller_than_paper
+    bounded = effect_of("relu_speed", small, "log-ratio", censored=censored)
+    (verdict,) = judged([(relu, bounded)], analysis)
+    assert verdict.word == "agrees" and not verdict.smaller_than_paper  # the direction stands
+    assert "1 censored seed pair" in verdict.why
+    nothing = effect_of(
+        "relu_speed", [0.01 * (-1) ** i for i in TEN], "log-ratio", censored=censored
+    )
+    (undecided,) = judged([(relu, nothing)], analysis)
+    assert undecided.word == "cannot tell" and "no effect within the margin" in undecided.why
+    write_effect(tmp_path, bounded)  # kept through effect.json
+    assert read_effect(tmp_path).censored == censored
+
+
 def test_the_page_lists_every_claim_flags_dead_arms_and_the_placebos_surprise(tmp_path):
     module = load("claims")
     for folder, result in (

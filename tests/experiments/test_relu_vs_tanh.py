@@ -129,15 +129,148 @@ def test_seed_rows_count_the_seeds_that_reached_the_target():
     assert set(per_seed[2]) == {"relu"} and 3 not in per_seed
 
 
+def timed_run(activation: str, errors: list[float], seed: int, epochs: int | None = None) -> Run:
+    """A run of `epochs` (default: as many as its probes) epochs of 10 steps, probed once an
+    epoch after a probe at chance before training."""
+    run = sweep_run(activation, 0.01, errors, seed=seed)
+    run.config["trainer"] = {"max_epochs": epochs or len(errors)}
+    return run
+
+
+def test_the_mean_error_is_the_area_under_the_curve_over_the_horizon():
+    module = load("relu_vs_tanh_runs")
+    run = timed_run("relu", [0.5, 0.1], seed=1)  # probes (0, .9), (10, .5), (20, .1)
+    # Trapezoids: 10 * (0.9 + 0.5) / 2 + 10 * (0.5 + 0.1) / 2 = 10, over 20 steps.
+    assert module.mean_error(run, 20) == pytest.approx(0.5, abs=1e-12)
+    assert module.mean_error(run, 10) == pytest.approx(0.7, abs=1e-12)  # cut at the horizon
+    assert module.mean_error(run, 30) is None  # the run ended before it: no area
+
+
+def test_a_tanh_run_that_never_crosses_is_censored_at_its_horizon():
+    module = load("relu_vs_tanh_runs")
+    stopped = timed_run("tanh", [0.8], seed=4, epochs=3)  # ended before its 3 epochs
+    runs = [
+        timed_run("relu", [0.5, 0.2], seed=1),
+        timed_run("tanh", [0.6, 0.2], seed=1),
+        timed_run("relu", [0.5, 0.2], seed=2),
+        timed_run("tanh", [0.8, 0.7], seed=2),  # never crossed 0.25 in its 2 epochs
+        timed_run("relu", [0.8, 0.7], seed=3),  # ReLU never crossed: the pair goes
+        timed_run("tanh", [0.5, 0.2], seed=3),
+        timed_run("relu", [0.5, 0.2], seed=4),
+        stopped,
+        timed_run("relu", [0.5, 0.2], seed=5),  # no tanh run at all
+    ]
+    steps, censored, removed = module.paired_steps(runs, 0.25)
+    assert steps[2]["tanh"] == 20.0 and set(censored) == {2}  # at the horizon: a lower bound
+    assert steps[1]["tanh"] == pytest.approx(10 + 10 * 0.35 / 0.4, abs=1e-9)
+    assert set(steps) == {1, 2}
+    assert removed == {
+        3: "relu never reached the target",
+        4: "tanh stopped before its horizon",
+        5: "an arm has no run",
+    }
+
+
 def test_the_ratio_line_is_a_geometric_mean_of_seed_pairs():
     module = load("relu_vs_tanh_ratio")
     line = module.ratio_line(
         {1: {"relu": 10.0, "tanh": 20.0}, 2: {"relu": 10.0, "tanh": 80.0}, 3: {"relu": 10.0}},
         0.25,
         3,
+        {2: "tanh never reached the target"},
     )
     assert "4.00x (geometric mean of 2 seed pairs)" in line  # sqrt(2 * 8), not (2 + 8) / 2
     assert "1 of 3 seed pairs left out" in line and "smallest detectable" in line
+    assert "1 censored" in line
+
+
+def test_the_area_ratio_pairs_seeds_run_to_their_horizon():
+    module = load("relu_vs_tanh_ratio")
+    runs = [
+        timed_run("relu", [0.5, 0.1], seed=1),  # mean error 0.5
+        timed_run("tanh", [0.9, 0.9], seed=1),  # mean error 0.9
+        timed_run("relu", [0.5, 0.1], seed=2),
+    ]
+    assert module.area_ratios(runs) == {1: pytest.approx(1.8, abs=1e-12)}
+    assert "1.80x" in module.area_line(module.area_ratios(runs))
+
+
+def regime(**changes):
+    module = load("relu_regime")
+    return module, module.Regime(
+        **{
+            **module.tiny(0.25, 1).__dict__,
+            "min_epochs": 2.0,
+            "room_epochs": 3.0,
+            "dead_gate": 0.1,
+            **changes,
+        }
+    )
+
+
+def test_a_candidate_qualifies_only_if_the_slower_arm_is_slow_enough_and_healthy():
+    module, rule = regime()
+    # ReLU crosses 0.25 in epoch 1, tanh in epoch 3 (mean 2.x epochs: slow enough).
+    fine = [
+        sweep_run("relu", 0.01, [0.2], seed=0),
+        sweep_run("relu", 0.01, [0.2], seed=99),
+        sweep_run("tanh", 0.03, [0.8, 0.5, 0.2], seed=0),
+        sweep_run("tanh", 0.03, [0.8, 0.5, 0.2], seed=99),
+    ]
+    kept = {"relu": 0.01, "tanh": 0.03}
+    assert module.failures(fine, kept, rule) == []
+    fast = [r for r in fine if r.config["activation"]["name"] == "relu"] + [
+        sweep_run("tanh", 0.03, [0.3, 0.2], seed=0),  # crosses at step 15: 1.5 epochs
+        sweep_run("tanh", 0.03, [0.3, 0.2], seed=99),
+    ]
+    assert module.failures(fast, kept, rule) == [
+        "the slower activation (tanh) needs 1.5 epochs on average, under 2"
+    ]
+    late = fine[:3] + [sweep_run("tanh", 0.03, [0.8, 0.5, 0.4, 0.2], seed=99)]
+    assert (
+        "a sweep seed did not reach the target by epoch 3" in module.failures(late, kept, rule)[0]
+    )
+    sick = fine[:3] + [sweep_run("tanh", 0.03, [0.8, 0.5, 0.2], seed=99, dead=0.3)]
+    assert module.failures(sick, kept, rule) == ["tanh at 0.03: a layer ends 0.30 dead"]
+    assert module.failures(fine, {"relu": 0.01}, rule) == ["tanh kept no rate (every rate died)"]
+
+
+def test_a_rate_kept_at_the_grids_edge_adds_two_rates_beyond_it():
+    module = load("relu_regime")
+    tried = {"relu": [0.01, 0.02, 0.04], "tanh": [0.01, 0.02, 0.04], "elu": [0.01, 0.02]}
+    added = module.beyond_edge({"relu": 0.04, "tanh": 0.02, "elu": 0.02}, tried)
+    assert added == {"relu": [0.05657, 0.08]}  # tanh inside the grid; elu: two rates only
+    assert module.beyond_edge({"relu": 0.01}, tried) == {"relu": [0.00707, 0.005]}
+
+
+def test_the_cpu_regime_is_the_declared_one():
+    module = load("relu_regime")
+    declared = module.declared()
+    assert declared.declared == "experiments/declarations/relu_regime_v1.yaml"
+    assert declared.target == 0.25 and declared.horizon == 60 and declared.seeds[0] == 1
+    assert (declared.min_epochs, declared.room_epochs, declared.dead_gate) == (20, 45, 0.1)
+    assert "data.batch_size=128" in declared.setup and "model=four_layer" in declared.setup
+    assert declared.candidates[0][1] == ("data=synthetic_hard", "data.image_size=32")
+    assert not set(declared.sweep_seeds) & set(declared.seeds)  # the choice's seeds apart
+    assert module.declared(seeds=3).seeds == (1, 2, 3)
+
+
+def test_the_cpu_target_cannot_be_changed_from_the_command_line(capsys):
+    module = load("relu_vs_tanh")
+    with pytest.raises(SystemExit, match="the target is declared"):
+        module.main(["--size", "cpu", "--target-error", "0.3"])
+
+
+def test_the_base_drops_the_keys_the_regime_sets():
+    module = load("relu_vs_tanh")
+    rule = load("relu_regime").declared()
+    base = module.run_overrides(
+        ["model=mini", "data.image_size=64", "data.num_workers=1"],
+        rule,
+        ("data=synthetic_hard", "data.image_size=32"),
+    )
+    assert "model=mini" not in base and "data.image_size=64" not in base
+    assert "data.num_workers=1" in base and base.count("data.image_size=32") == 1
 
 
 @pytest.mark.slow
@@ -148,9 +281,10 @@ def test_relu_vs_tanh_sweeps_each_rate_then_fresh_seeds(tmp_path):
         ["--size", "tiny", "--seeds", "2", "--out", str(tmp_path), "--target-error", "0.5"]
     )
     runs = json.loads((out / "runs.json").read_text())
-    sweep = [r for r in runs if r["job"].startswith("lr_sweep/")]
-    # Each activation and rate with both sweep seeds.
-    assert len(sweep) == 2 * len(module.LEARNING_RATES["tiny"]) * len(module.SWEEP_SEEDS)
+    sweep = [r for r in runs if r["job"].startswith("lr_sweep_1/")]
+    rule = load("relu_regime").tiny(0.5, 2)
+    # Each activation and rate with both sweep seeds (the tiny rule: no edge rates added).
+    assert len(sweep) == 2 * len(rule.rates) * len(rule.sweep_seeds)
     assert all(r["config"]["model"]["preset"] == "four_layer" for r in runs)
     assert all(r["config"]["dropout"]["p"] == 0 for r in runs)
     # The rates are short decimals: the CSV and the overrides carry them exactly.
@@ -163,7 +297,7 @@ def test_relu_vs_tanh_sweeps_each_rate_then_fresh_seeds(tmp_path):
     loaded = load_runs(out)
     assert (
         chosen
-        == analysis.choose_rates([r for r in loaded if analysis.stage(r) == "lr_sweep"], 0.5)[0]
+        == analysis.choose_rates([r for r in loaded if analysis.stage(r) == "lr_sweep_1"], 0.5)[0]
     )
     for name in ("relu", "tanh"):  # fresh seeds 1 and 2, each at its activation's own rate
         mine = [r for r in runs if r["job"].startswith(f"{name}/")]
@@ -171,7 +305,9 @@ def test_relu_vs_tanh_sweeps_each_rate_then_fresh_seeds(tmp_path):
         assert {r["config"]["optimizer"]["lr"] for r in mine} == {chosen[name]}
     rows = {r["activation"]: r for r in read_csv(out / "relu_vs_tanh.csv")}
     assert set(rows) == {"relu", "tanh"} and all(r["seeds"] == "2" for r in rows.values())
-    expected, _ = analysis.seed_rows([r for r in loaded if analysis.stage(r) != "lr_sweep"], 0.5)
+    expected, _ = analysis.seed_rows(
+        [r for r in loaded if analysis.stage(r) in ("relu", "tanh")], 0.5
+    )
     assert [row["activation"] for row in expected] == ["relu", "tanh"]
     for row in expected:  # the seeds' rows (tested above) of these runs' histories
         written = rows[row["activation"]]
@@ -181,7 +317,9 @@ def test_relu_vs_tanh_sweeps_each_rate_then_fresh_seeds(tmp_path):
     assert "paper: 6x on CIFAR-10" in text and "tanh / ReLU" in text
     # The sweep's seeds too.
     assert json.loads((out / "provenance.json").read_text())["seeds"] == [0, 1, 2, 99]
-    assert {r["config"]["data"]["seed"] for r in runs} == {module.DATA_SEED}  # one task
+    assert {r["config"]["data"]["seed"] for r in runs} == {0}  # one task
     assert all(r["config"]["model"]["init"] == "default" for r in runs)  # the same init
     assert all(r["record"]["probe"][0]["step"] == 0 for r in runs)  # probed before training
     assert (out / "relu_vs_tanh.png").is_file()
+    assert "The task: tiny synthetic" in (out / "regime.md").read_text()
+    assert "area under the training-error curves" in text
