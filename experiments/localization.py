@@ -3,6 +3,7 @@ synthetic images know, beside the maps that bound it.
 
     python experiments/localization.py [--size tiny|cpu] [--seeds N] [--layer conv3]
                                        [--images N] [--out DIR] [hydra overrides ...]
+    python experiments/localization.py --sweep experiments/results/ablation   # the claim's runs
     python experiments/localization.py --report DIR [--out OUT]   # re-make the report
 
 The `mini` preset is trained over seeds through the framework (the claims file's reference
@@ -16,14 +17,19 @@ Maps: the trained model's Grad-CAM (rectified, as Selvaraju et al. define it), t
 untrained (a fresh init), a centre prior (a Gaussian at the centre, no model), local contrast
 energy (a saliency baseline that learns nothing), and the oracle ceiling (each object mask
 averaged onto Grad-CAM's grid and upsampled the same way: the best a map at that resolution can
-score). Claim `localization` (experiments/claims.yaml): trained Grad-CAM's pointing game minus
+score). With --sweep (the claim's protocol at --size cpu, experiments/declarations/
+localization_v2.yaml): nothing is trained but what is gone; the runs measured are the shared
+ablation sweep's `full` arm (experiments/localization_runs.py). Claim `localization` (experiments/claims.yaml): trained Grad-CAM's pointing game minus
 the centre prior's, paired by seed. Writes localization.md/.csv, pointing.csv (per seed and
 map), effect.json, runs.json and provenance.json.
 """
 
 from __future__ import annotations
 
+import argparse
 import csv
+import sys
+import time
 from pathlib import Path
 
 import torch
@@ -57,10 +63,20 @@ from alexnet.reporting.harness import (
     run_sweep,
     size_overrides,
 )
-from alexnet.reporting.provenance import provenance_markdown, read_provenance
-from alexnet.reporting.runs import Run, load_runs
+from alexnet.reporting.provenance import (
+    collect,
+    git_state,
+    provenance_markdown,
+    read_provenance,
+    write_provenance,
+)
+from alexnet.reporting.runs import Run, load_runs, write_summary
 from alexnet.reporting.stats import mean_ci, wilson
 from alexnet.reporting.tables import markdown_table, write_table
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # its sibling modules, however loaded
+
+from localization_runs import gather  # noqa: E402
 
 CLAIM = "localization"
 SEEDS = {"tiny": 2, "cpu": 5}
@@ -122,14 +138,14 @@ def run_maps(run: Run, layer: str, count: int) -> tuple[dict[str, torch.Tensor],
     return dict(zip(MAPS, maps)), masks
 
 
-def measure(out: Path, layer: str, count: int) -> list[dict[str, object]]:
+def measure(out: Path, runs: list[Run], layer: str, count: int) -> list[dict[str, object]]:
     """pointing.csv: per completed run and map, the hits, images, mass inside, flat maps."""
     rows: list[dict[str, object]] = []
-    runs = sorted(
-        (r for r in load_runs(out / "sweep") if r.record.get("status") == "completed"),
+    done = sorted(
+        (r for r in runs if r.record.get("status") == "completed"),
         key=lambda r: r.config["seed"],
     )
-    for run in runs:
+    for run in done:
         maps, masks = run_maps(run, layer, count)
         for name, found in maps.items():
             rows.append(
@@ -198,7 +214,13 @@ def report(source: Path, out: Path) -> Measured | None:
         runs = load_runs(source)
         data = runs[0].task if runs else "?"
         result = measured(
-            CLAIM, rate[TRAINED], rate[PRIOR], "difference", data, provenance.get("size", "?")
+            CLAIM,
+            rate[TRAINED],
+            rate[PRIOR],
+            "difference",
+            data,
+            provenance.get("size", "?"),
+            removed=provenance.get("removed") or {},
         )
         write_effect(out, result)
     accuracy = [r["val top-1"] for r in rows if r["map"] == TRAINED and r["val top-1"]]
@@ -210,6 +232,7 @@ def report(source: Path, out: Path) -> Measured | None:
         "each run's held-out test images (its final weights: no checkpoint chosen on them)."
         f" The trained models' validation top-1: {mean_ci(accuracy) if accuracy else '?'}."
         "\n\n"
+        + sweep_note(provenance)
         + effect_line(result)
         + "\n\n"
         + markdown_table(table)
@@ -219,6 +242,22 @@ def report(source: Path, out: Path) -> Measured | None:
     (out / "localization.md").write_text(text)
     print(text)
     return result
+
+
+def sweep_note(provenance: dict) -> str:
+    """Where the runs came from, with --sweep: the shared sweep's `full` arm, the seeds trained
+    again (their job dirs gone), the seeds removed."""
+    if not provenance.get("sweep"):
+        return ""
+    again = provenance.get("retrained") or []
+    removed = provenance.get("removed") or {}
+    return (
+        f"The runs: the `full` arm of the shared ablation sweep `{provenance['sweep']}` "
+        "(experiments/declarations/localization_v2.yaml), each seed's final checkpoint"
+        + (f"; seeds {again} trained again with the arm's own overrides" if again else "")
+        + (f"; removed: {removed}" if removed else "")
+        + ".\n\n"
+    )
 
 
 def effect_line(measured: Measured | None) -> str:
@@ -242,6 +281,12 @@ def main(argv: list[str] | None = None) -> Path:
         default=None,
         help="test images per run (default: 24 at tiny, 1000 at cpu)",
     )
+    parser.add_argument(
+        "--sweep",
+        type=Path,
+        help="measure the `full` runs of this shared ablation sweep (experiments/results/"
+        "ablation) instead of training: the declared cpu protocol",
+    )
     args, overrides = parser.parse_known_args(argv)
     if args.report:
         source, out = report_dirs(args, "localization")
@@ -252,6 +297,8 @@ def main(argv: list[str] | None = None) -> Path:
     if args.size not in SEEDS:
         parser.error(f"--size {args.size}: this experiment has sizes {', '.join(SEEDS)}")
     out = output_dir("localization", args.out)
+    if args.sweep:
+        return from_sweep(args, out)
     sized = [
         o
         for o in size_overrides(args.size, data="synthetic_hard")
@@ -263,7 +310,22 @@ def main(argv: list[str] | None = None) -> Path:
         args.seeds or SEEDS[args.size],
         extra={"size": args.size, "layer": args.layer},
     )
-    measure(out, args.layer, args.images or IMAGES[args.size])
+    measure(out, load_runs(out / "sweep"), args.layer, args.images or IMAGES[args.size])
+    report(out, out)
+    return out
+
+
+def from_sweep(args: argparse.Namespace, out: Path) -> Path:
+    """The declared protocol: the shared sweep's `full` runs measured, none trained anew but
+    those whose job dirs are gone."""
+    git, started = git_state(exclude=out), time.perf_counter()
+    runs, again, removed = gather(args.sweep, out)
+    write_summary(runs, out)
+    seeds = sorted(int(r.config["seed"]) for r in runs)
+    measure(out, runs, args.layer, args.images or IMAGES[args.size])
+    record = collect(seeds, time.perf_counter() - started, git=git, out=out)
+    extra = {"size": args.size, "layer": args.layer, "sweep": str(args.sweep)}
+    write_provenance(out, {**record, **extra, "retrained": again, "removed": removed})
     report(out, out)
     return out
 

@@ -4,6 +4,8 @@ seed, parts that add up across calls, each claim's folder re-made from every par
 import json
 import shutil
 
+import pytest
+
 from tests.experiments.conftest import load
 from tests.experiments.test_committed_results import without_remade
 
@@ -33,6 +35,19 @@ def test_the_claims_share_their_arms_and_parts_add_up(tmp_path):
     placebo = json.loads((out / "placebo" / "runs.json").read_text())
     full = [r for r in dropout if r["record"]["choices"]["ablation"] == "full"]
     assert full == [r for r in placebo if r["record"]["choices"]["ablation"] == "full"]
+    # Localization measures the shared full arm's runs (declarations/localization_v2.yaml):
+    # seed 1's from its job dir, seed 0's (its sweep removed above, as in a fresh clone) trained
+    # again with its own recorded overrides: the same config as the sweep's.
+    local = load("localization").main(
+        ["--size", "tiny", "--sweep", str(out), "--out", str(tmp_path / "localization")]
+    )
+    record = json.loads((local / "provenance.json").read_text())
+    assert record["retrained"] == [0] and record["seeds"] == [0, 1] and record["removed"] == {}
+    assert json.loads((local / "effect.json").read_text())["seeds"] == [0, 1]
+    measured = {
+        r["config"]["seed"]: r["config"] for r in json.loads((local / "runs.json").read_text())
+    }
+    assert measured == {seed: config for seed, config in sorted(full_configs(runs).items())}
     # Re-made from the committed files alone (no sweeps), every claim's page is the same.
     before = {c: (out / c / "ablation.md").read_text() for c in module.ablation.CLAIM_IDS}
     remove(out / "sweeps")
@@ -41,6 +56,21 @@ def test_the_claims_share_their_arms_and_parts_add_up(tmp_path):
         assert without_remade(out / claim_id / "ablation.md") == [
             line for line in text.splitlines() if not line.startswith("Report re-made")
         ], claim_id
+
+
+def full_configs(runs: list[dict]) -> dict[int, dict]:
+    return {
+        r["config"]["seed"]: r["config"]
+        for r in runs
+        if r["record"]["choices"]["ablation"] == "full"
+    }
+
+
+def test_localization_refuses_a_sweep_without_the_full_arm(tmp_path):
+    (tmp_path / "runs.json").write_text("[]")
+    module = load("localization")
+    with pytest.raises(SystemExit, match="has no `full` arm runs"):
+        module.main(["--size", "tiny", "--sweep", str(tmp_path), "--out", str(tmp_path / "o")])
 
 
 def remove(folder):
