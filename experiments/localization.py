@@ -19,9 +19,10 @@ energy (a saliency baseline that learns nothing), and the oracle ceiling (each o
 averaged onto Grad-CAM's grid and upsampled the same way: the best a map at that resolution can
 score). With --sweep (the claim's protocol at --size cpu, experiments/declarations/
 localization_v2.yaml): nothing is trained but what is gone; the runs measured are the shared
-ablation sweep's `full` arm (experiments/localization_runs.py). Claim `localization` (experiments/claims.yaml): trained Grad-CAM's pointing game minus
-the centre prior's, paired by seed. Writes localization.md/.csv, pointing.csv (per seed and
-map), effect.json, runs.json and provenance.json.
+ablation sweep's `full` arm (experiments/localization_runs.py). Claim `localization`
+(experiments/claims.yaml): trained Grad-CAM's pointing game minus the centre prior's, paired by
+seed. Writes localization.md/.csv, pointing.csv (per seed and map), effect.json, runs.json and
+provenance.json.
 """
 
 from __future__ import annotations

@@ -16,9 +16,11 @@ Claim `tower_colour` (experiments/claims.yaml): the gap between the two towers' 
 shares of W - W0, against the gap between two random halves of the same kernels (the null: a
 split that has no towers, through the same estimator, since a gap of two noisy means is above 0
 by itself), paired by seed. The init's own tower gap and the trained weights' are shown beside
-it. At the `cpu` size: the hard synthetic task (its two hues per shape make colour a class
-attribute), He's init (the paper's N(0, 0.01) does not leave chance level in a CPU-sized run),
-conv2-5 and fc at half width (conv1 keeps its 2 x 48 kernels), 5 seeds. Writes
+it. At the `cpu` size, the regime experiments/declarations/tower_colour_regime_v1.yaml
+declares (tower_colour_regime.py): the two-tower net under the claims' reference recipe on
+hard-v1, conv2-5 and fc at half width (conv1 keeps its 2 x 48 kernels) at 67 px, each run stopped
+at its first validation at or above the task's calibrated accuracy (capped at 80 epochs; a seed
+that never reaches it is removed and counted), 9 seeds. Writes
 tower_colour.md/.csv, towers.csv, effect.json, filters.png (conv1's change W - W0 of seed 0,
 one block per tower), runs.json and provenance.json.
 """
@@ -26,6 +28,7 @@ one block per tower), runs.json and provenance.json.
 from __future__ import annotations
 
 import csv
+import sys
 from pathlib import Path
 
 import torch
@@ -40,7 +43,6 @@ from alexnet.reporting.claims import (
     effect_sentence,
     full_data,
     measured,
-    reference_overrides,
     write_effect,
 )
 from alexnet.reporting.harness import (
@@ -49,7 +51,6 @@ from alexnet.reporting.harness import (
     report_dirs,
     require_data_at_full,
     run_sweep,
-    size_overrides,
 )
 from alexnet.reporting.provenance import provenance_markdown, read_provenance
 from alexnet.reporting.runs import load_runs
@@ -57,39 +58,19 @@ from alexnet.reporting.stats import mean_ci
 from alexnet.reporting.tables import markdown_table, write_table
 from alexnet.viz import AlexNetVisualizer
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # its sibling modules, however loaded
+
+from tower_colour_regime import (  # noqa: E402, F401 - regime and plan: the tests read them here
+    in_regime,
+    plan,
+    regime,
+    stop_note,
+)
+
 CLAIM = "tower_colour"
-SEEDS = {"tiny": 2, "cpu": 5, "full": 5}
-DATA = {"tiny": "synthetic_hard", "cpu": "synthetic_hard", "full": None}
-MODEL = {
-    "tiny": ["model=paper2012", "model.init=kaiming", "data.image_size=67"],
-    "cpu": [
-        "model=paper2012",
-        "model.init=kaiming",
-        "model.widths=[96,128,192,192,128]",
-        "model.hidden=1024",
-        "data.image_size=67",
-        "trainer.max_epochs=20",
-        "trainer.check_val_every_n_epoch=20",
-    ],
-    "full": [
-        "model=paper2012",
-        "data.image_size=227",
-        "data.resize_size=256",
-        "trainer.max_epochs=90",
-    ],
-}
 KEEP_INIT = ["+callbacks.initial_weights._target_=alexnet.callbacks.initial_weights.InitialWeights"]
 CONV1 = "features.0.weight"
 STATES = ("change W - W0", "init W0", "trained W")
-
-
-def recipe(size: str) -> list[str]:
-    """The claims file's reference recipe, less its epochs (this experiment sets its own)."""
-    return [
-        o
-        for o in reference_overrides(size)
-        if not o.startswith(("trainer.max_epochs=", "trainer.check_val_every_n_epoch="))
-    ]
 
 
 def seed_rows(seed: int, weight: torch.Tensor, init: torch.Tensor) -> list[dict[str, object]]:
@@ -128,7 +109,8 @@ def measure(out: Path) -> list[dict[str, object]]:
         module = AlexNetModule.load_from_checkpoint(path, map_location="cpu", weights_only=True)
         init = initial_weights(torch.load(path, map_location="cpu", weights_only=True))[CONV1]
         weight = module.model.features[0].weight.detach()
-        rows += seed_rows(int(run.config["seed"]), weight, init)
+        reached = {"epochs": len(run.history), "val top-1": run.metrics.get("val/acc1")}
+        rows += [{**row, **reached} for row in seed_rows(int(run.config["seed"]), weight, init)]
         if index == 0:
             with torch.no_grad():
                 module.model.features[0].weight.sub_(init)  # draw the change, not W
@@ -142,7 +124,7 @@ def measure(out: Path) -> list[dict[str, object]]:
 def read_towers(path: Path) -> list[dict[str, object]]:
     with path.open(newline="") as handle:
         return [
-            {k: (v if k == "state" else float(v)) for k, v in row.items()}
+            {k: (v if k == "state" else float(v) if v else None) for k, v in row.items()}
             for row in csv.DictReader(handle)
         ]
 
@@ -186,9 +168,9 @@ def report(source: Path, out: Path) -> Measured | None:
             }
         )
     write_table(table, out / "tower_colour")
-    change = states.get(STATES[0], {})
-    result = None
     provenance = read_provenance(out) or read_provenance(source) or {}
+    change, removed = in_regime(states.get(STATES[0], {}), provenance.get("target_val_acc1"))
+    result = None
     runs = load_runs(source)
     data = runs[0].task if runs else "?"
     if change:
@@ -199,6 +181,7 @@ def report(source: Path, out: Path) -> Measured | None:
             "chroma share",
             data,
             provenance.get("size", "?"),
+            removed=removed,
         )
         write_effect(out, result)
     text = (
@@ -212,6 +195,7 @@ def report(source: Path, out: Path) -> Measured | None:
         " one tower largely colour-agnostic, the other colour-specific.\n\n"
         + effect_line(result)
         + "\n\n"
+        + stop_note(states.get(STATES[0], {}), provenance.get("target_val_acc1"), removed)
         + markdown_table(table)
         + "\n![conv1's change from its init, W - W0, first seed, one block per tower]"
         "(filters.png)\n"
@@ -238,16 +222,12 @@ def main(argv: list[str] | None = None) -> Path:
         return out
     require_data_at_full(args, full_data("tower_colour"))
     out = output_dir("tower_colour", args.out)
-    sized = [
-        o
-        for o in size_overrides(args.size, args.data_root, args.data or DATA[args.size])
-        if not o.startswith(("model=", "data.image_size="))
-    ]
+    planned, seeds, target = plan(args.size, args.data, args.data_root)
     run_sweep(
-        [*sized, *recipe(args.size), *MODEL[args.size], *KEEP_INIT, *overrides],
+        [*planned, *KEEP_INIT, *overrides],
         out,
-        args.seeds or SEEDS[args.size],
-        extra={"size": args.size},
+        args.seeds or seeds,
+        extra={"size": args.size, "target_val_acc1": target},
     )
     measure(out)
     report(out, out)

@@ -49,9 +49,36 @@ def test_tower_colour_measures_what_training_changed_against_random_halves(tmp_p
     assert effect["claim"] == "tower_colour" and effect["seeds"] == [0, 1]
     assert effect["effect"]["mean"] == pytest.approx(sum(gaps.values()) / 2, abs=1e-9)
     assert (out / "filters.png").stat().st_size > 1000
+    # Stopped at the first validation at or above the target (the tests' 0.0: after epoch 1 of
+    # 2), and conv1's change read from that epoch's checkpoint (the one measured above).
+    assert {r["epochs"] for r in rows} == {"1"}
+    assert torch.load(path, weights_only=True)["epoch"] == 0 and effect["removed"] == {}
+    assert "Each run stopped at its first validation" in (out / "tower_colour.md").read_text()
     again = module.main(["--report", str(out), "--out", str(tmp_path / "again")])
     for name in ("tower_colour.md", "tower_colour.csv", "effect.json"):
         assert without_remade(again / name) == without_remade(out / name)
+
+
+def test_tower_colour_at_cpu_is_the_declared_regime():
+    module = load("tower_colour")
+    overrides, seeds, target = module.plan("cpu", None, None)
+    declared = module.regime()
+    assert target == 0.615 == declared["target_val_acc1"] and seeds == 9
+    assert "data=synthetic_hard_v1" in overrides and "model=paper2012" in overrides
+    assert "trainer.max_epochs=80" in overrides and "callbacks=none" in overrides
+    assert "+callbacks.stop_at_target.stopping_threshold=0.615" in overrides
+    assert not [
+        o for o in overrides if o.startswith("data.image_size=") and o != "data.image_size=67"
+    ]
+
+
+def test_a_tower_run_below_the_target_is_removed_and_counted():
+    module = load("tower_colour")
+    pair = lambda val: [{"val top-1": val, "epochs": 80.0}] * 2  # noqa: E731
+    kept, removed = module.in_regime({0: pair(0.7), 1: pair(0.5), 2: pair(None)}, 0.615)
+    assert list(kept) == [0] and set(removed) == {"1", "2"}
+    assert "below the target val/acc1 0.615" in removed["1"]
+    assert module.in_regime({1: pair(0.5)}, None) == ({1: pair(0.5)}, {})  # no declared stop
 
 
 @pytest.mark.slow
