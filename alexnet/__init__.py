@@ -22,7 +22,7 @@ _LAZY = {
     "AlexNetDataModule": "alexnet.data",
     "SyntheticImageNet": "alexnet.data",
     "create_synthetic_dataset": "alexnet.data",
-    "AlexNetModule": "alexnet.module",
+    "AlexNetModule": "alexnet.training.module",
     "AlexNetVisualizer": "alexnet.viz",
 }
 

@@ -6,10 +6,10 @@ from collections.abc import Callable
 from importlib import import_module
 
 COMMANDS = {
-    "train": "alexnet.cli:train_command",
-    "eval": "alexnet.cli:eval_command",
-    "interpret": "alexnet.cli:interpret_command",
-    "describe": "alexnet.describe:command",
+    "train": "alexnet.cli.main:train_command",
+    "eval": "alexnet.cli.main:eval_command",
+    "interpret": "alexnet.cli.main:interpret_command",
+    "describe": "alexnet.cli.describe:command",
 }
 
 

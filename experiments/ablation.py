@@ -57,7 +57,7 @@ from alexnet.reporting.harness import (
 from alexnet.reporting.provenance import provenance_markdown, read_provenance
 from alexnet.reporting.runs import Run, load_runs
 from alexnet.reporting.stats import mean_ci, paired_difference, wilson
-from alexnet.reporting.tables import markdown_table, write_table
+from alexnet.tables import markdown_table, write_table
 
 CLAIM_IDS = (
     "lrn",

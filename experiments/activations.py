@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from alexnet.models.activations import activation_names, make_activation
 from alexnet.reporting.harness import output_dir
 from alexnet.reporting.provenance import recorded
-from alexnet.reporting.tables import write_table
+from alexnet.tables import write_table
 
 # -10 .. 10 in steps of 0.001: a division is correctly rounded on every CPU kernel (linspace's
 # points differ by an ulp between vectorized and scalar kernels, which can flip a rounding tie).

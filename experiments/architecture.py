@@ -20,7 +20,7 @@ from alexnet import create_model
 from alexnet.models.summary import ModelSummary, summarize
 from alexnet.reporting.harness import output_dir
 from alexnet.reporting.provenance import recorded
-from alexnet.reporting.tables import write_table
+from alexnet.tables import write_table
 
 # Input size and class count of each preset: the paper's 227 for paper2012, the notebook's 10
 # classes for its MiniAlexNet.

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
 from alexnet import AlexNetModule, create_model
-from alexnet.optim import build_optimizer
+from alexnet.training.optim import build_optimizer
 
 SGD = {"name": "sgd", "lr": 0.01, "momentum": 0.9, "weight_decay": 5e-4}
 CLASSES = 1000

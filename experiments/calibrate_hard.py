@@ -34,7 +34,7 @@ from alexnet.reporting.provenance import (
 )
 from alexnet.reporting.runs import Run, load_runs
 from alexnet.reporting.stats import mean_ci
-from alexnet.reporting.tables import markdown_table, write_table
+from alexnet.tables import markdown_table, write_table
 
 DECLARATIONS = Path(__file__).resolve().parent / "declarations"
 DEFAULT = "hard_calibration_v2.yaml"

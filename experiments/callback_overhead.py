@@ -21,8 +21,8 @@ from pathlib import Path
 
 from omegaconf import open_dict
 
-from alexnet.config import compose_config
-from alexnet.run import train
+from alexnet.config.compose import compose_config
+from alexnet.run.api import train
 
 PICTURES = ("filters", "feature_maps", "activation_stats", "confusion_matrix", "hparams")
 OPTIONS = {"no pictures": "default", "default": "default", "interpret": "interpret"}

@@ -37,8 +37,8 @@ from alexnet.reporting.claims import (
 )
 from alexnet.reporting.claims_figure import claims_figure
 from alexnet.reporting.provenance import ROOT, commit_adding, first_commit
-from alexnet.reporting.tables import markdown_table
 from alexnet.reporting.verdicts import Verdict
+from alexnet.tables import markdown_table
 
 RESULTS = Path(__file__).resolve().parent / "results"
 COLUMNS = (

@@ -29,7 +29,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from alexnet import AlexNetDataModule, AlexNetModule
 from alexnet.reporting.harness import int_at_least, output_dir
 from alexnet.reporting.provenance import recorded
-from alexnet.reporting.tables import write_table
+from alexnet.tables import write_table
 
 DATA = {
     "preset": "alexnet",

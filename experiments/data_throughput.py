@@ -13,7 +13,7 @@ import torch.nn.functional as F
 
 from alexnet import create_model
 from alexnet.data import SyntheticImageNet
-from alexnet.optim import build_optimizer
+from alexnet.training.optim import build_optimizer
 
 _threads = torch.get_num_threads()
 

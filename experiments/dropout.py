@@ -33,7 +33,7 @@ from alexnet.reporting.harness import (
 from alexnet.reporting.provenance import provenance_markdown, read_provenance
 from alexnet.reporting.runs import load_runs
 from alexnet.reporting.stats import difference, mean_ci
-from alexnet.reporting.tables import markdown_table, write_table
+from alexnet.tables import markdown_table, write_table
 
 FEATURES, INFORMATIVE = 100, 5
 MLP_EPOCHS = {"tiny": 5, "cpu": 150, "full": 300}

@@ -37,7 +37,7 @@ from torchvision.transforms.v2.functional import pil_to_tensor
 from alexnet.reporting.harness import int_at_least, output_dir
 from alexnet.reporting.jpeg_folder import photo_like_jpegs
 from alexnet.reporting.provenance import recorded
-from alexnet.reporting.tables import write_table
+from alexnet.tables import write_table
 
 Decoder = Callable[[list[torch.Tensor]], list[torch.Tensor]]
 

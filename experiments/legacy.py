@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 
 from alexnet.reporting.harness import output_dir
 from alexnet.reporting.provenance import recorded
-from alexnet.reporting.tables import read_csv, write_table
+from alexnet.tables import read_csv, write_table
 
 DATA = Path(__file__).resolve().parent / "data" / "legacy_models.csv"
 

@@ -25,10 +25,10 @@ import torch
 from hydra.errors import HydraException
 from omegaconf import open_dict
 
-from alexnet.config import compose_config
+from alexnet.config.compose import compose_config
 from alexnet.reporting.harness import int_at_least
 from alexnet.reporting.jpeg_folder import write_jpeg_folder
-from alexnet.run import train
+from alexnet.run.api import train
 
 SETTINGS: dict[str, list[tuple[str, list[str]]]] = {
     "synthetic": [

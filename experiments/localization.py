@@ -35,7 +35,6 @@ from pathlib import Path
 
 import torch
 
-from alexnet.checkpoints import resolve_checkpoint
 from alexnet.data import AlexNetDataModule
 from alexnet.interpret import grad_cam
 from alexnet.interpret.attribution import cam_layer
@@ -48,7 +47,6 @@ from alexnet.interpret.localization import (
     pointing_hits,
 )
 from alexnet.models import create_model
-from alexnet.module import AlexNetModule
 from alexnet.reporting.claims import (
     Measured,
     claim,
@@ -73,7 +71,9 @@ from alexnet.reporting.provenance import (
 )
 from alexnet.reporting.runs import Run, load_runs, write_summary
 from alexnet.reporting.stats import mean_ci, wilson
-from alexnet.reporting.tables import markdown_table, write_table
+from alexnet.run.checkpoints import resolve_checkpoint
+from alexnet.tables import markdown_table, write_table
+from alexnet.training.module import AlexNetModule
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # its sibling modules, however loaded
 

@@ -3,10 +3,11 @@
     python experiments/lr_schedules.py [--out DIR] [--epochs 90] [--steps-per-epoch 100]
                                        [--warmup-epochs 5]
 
-Each schedule is composed from alexnet/conf/schedule/ with the paper's SGD (lr 0.01) and built by
-the same `build_schedules` that training uses; the scheduler objects are stepped as Lightning steps
-them (warmup per optimizer step, the main schedule per epoch). `plateau` watches a simulated
-validation accuracy that levels off and climbs again after each lr drop, as in the paper.
+Each schedule is composed from alexnet/config/conf/schedule/ with the paper's SGD (lr 0.01) and
+built by the same `build_schedules` that training uses; the scheduler objects are stepped as
+Lightning steps them (warmup per optimizer step, the main schedule per epoch). `plateau` watches
+a simulated validation accuracy that levels off and climbs again after each lr drop, as in the
+paper.
 Writes lr_schedules.png and lr_schedules.md/.csv (the lr at chosen epochs).
 """
 
@@ -19,11 +20,11 @@ import torch
 from matplotlib.figure import Figure
 from omegaconf import OmegaConf
 
-from alexnet.config import compose_config
-from alexnet.optim import build_optimizer, build_schedules
+from alexnet.config.compose import compose_config
 from alexnet.reporting.harness import output_dir
 from alexnet.reporting.provenance import recorded
-from alexnet.reporting.tables import write_table
+from alexnet.tables import write_table
+from alexnet.training.optim import build_optimizer, build_schedules
 
 SCHEDULES = {
     "constant": ["schedule=constant"],

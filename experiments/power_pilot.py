@@ -27,8 +27,8 @@ import ablation  # noqa: E402 - the experiments' own script, beside this one
 
 from alexnet.reporting.claims import CLAIMS_FILE, Claim, load_claims  # noqa: E402
 from alexnet.reporting.runs import Run, load_runs  # noqa: E402
-from alexnet.reporting.tables import markdown_table  # noqa: E402
 from alexnet.reporting.verdicts import seeds_for_power  # noqa: E402
+from alexnet.tables import markdown_table  # noqa: E402
 
 DECLARATION = Path(__file__).resolve().parent / "declarations" / "power_pilot_v1.yaml"
 SWEEP = Path(__file__).resolve().parent / "results" / "ablation"

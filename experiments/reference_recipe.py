@@ -31,7 +31,7 @@ from alexnet.reporting.provenance import (
     write_provenance,
 )
 from alexnet.reporting.runs import Run, launch_multirun, load_runs, write_summary
-from alexnet.reporting.tables import markdown_table
+from alexnet.tables import markdown_table
 
 DECLARATION = Path(__file__).resolve().parent / "declarations" / "reference_recipe_v1.yaml"
 PROBE = {"tiny": (4, 12), "cpu": (100, 500)}  # every N steps, on M training images

@@ -59,7 +59,7 @@ from alexnet.reporting.provenance import (
     write_provenance,
 )
 from alexnet.reporting.runs import Run, launch_multirun, load_runs, write_summary
-from alexnet.reporting.tables import markdown_table, write_table
+from alexnet.tables import markdown_table, write_table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # its sibling modules, however loaded
 

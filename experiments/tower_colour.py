@@ -34,9 +34,7 @@ from pathlib import Path
 import torch
 
 from alexnet.callbacks.initial_weights import initial_weights
-from alexnet.checkpoints import resolve_checkpoint
 from alexnet.interpret.colour import chroma_share, random_halves_gap, relative_change, towers_gap
-from alexnet.module import AlexNetModule
 from alexnet.reporting.claims import (
     Measured,
     claim,
@@ -55,7 +53,9 @@ from alexnet.reporting.harness import (
 from alexnet.reporting.provenance import provenance_markdown, read_provenance
 from alexnet.reporting.runs import load_runs
 from alexnet.reporting.stats import mean_ci
-from alexnet.reporting.tables import markdown_table, write_table
+from alexnet.run.checkpoints import resolve_checkpoint
+from alexnet.tables import markdown_table, write_table
+from alexnet.training.module import AlexNetModule
 from alexnet.viz import AlexNetVisualizer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # its sibling modules, however loaded

@@ -2,7 +2,7 @@
 trainer, logger, callbacks, debug, experiment and the top-level keys, bad syntax and a sweep whose
 second value is bad, each with the one line that must stop `train.py`."""
 
-from alexnet.run_setup import compile_backends
+from alexnet.run.setup import compile_backends
 
 BAD_RUN_OVERRIDES = [
     # data

@@ -12,7 +12,7 @@ import pytest
 from omegaconf import DictConfig
 from PIL import Image
 
-from alexnet.config import compose_config
+from alexnet.config.compose import compose_config
 from tests.forked_runs import run_python
 
 ROOT = Path(__file__).resolve().parents[1]

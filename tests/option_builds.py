@@ -8,8 +8,8 @@ import torch
 from hydra.utils import instantiate
 from torch import nn
 
-from alexnet.config import CONF_DIR
-from alexnet.run_setup import build_module, check_run_options
+from alexnet.config.compose import CONF_DIR
+from alexnet.run.setup import build_module, check_run_options
 from tests.conftest import TINY, compose_train
 
 

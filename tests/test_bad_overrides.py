@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from alexnet.cli import train_command
+from alexnet.cli.main import train_command
 from tests.bad_model_overrides import BAD_MODEL_OVERRIDES
 from tests.bad_run_overrides import BAD_RUN_OVERRIDES
 
@@ -38,7 +38,7 @@ def test_a_bad_override_stops_with_one_line_and_leaves_nothing(
 
 
 def test_the_table_covers_every_group():
-    from alexnet.config import CONF_DIR
+    from alexnet.config.compose import CONF_DIR
 
     groups = {p.name for p in CONF_DIR.iterdir() if p.is_dir()} - {
         "hydra",

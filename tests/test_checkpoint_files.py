@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from alexnet.cli import train_command
-from alexnet.run import train as run_train
+from alexnet.cli.main import train_command
+from alexnet.run.api import train as run_train
 from tests.conftest import TINY, compose_train
 from tests.train_runs import metrics, run_dirs, train
 

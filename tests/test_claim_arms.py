@@ -11,7 +11,7 @@ import torch
 from alexnet import create_model
 from alexnet.errors import InvalidValue
 from alexnet.models.blocks import LRN_BETA, LRN_K
-from alexnet.run import train
+from alexnet.run.api import train
 from tests.conftest import TINY, compose_train
 
 PROBES = [

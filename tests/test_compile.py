@@ -7,7 +7,7 @@ import torch
 from torch._dynamo.utils import counters  # dynamo's compile statistics: no public accessor
 
 from alexnet import AlexNetModule
-from alexnet.run import train
+from alexnet.run.api import train
 from tests.conftest import TINY, compose_train
 
 MINI = {"preset": "mini", "num_classes": 3}

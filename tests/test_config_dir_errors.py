@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from alexnet.config.overrides_check import check_command_line
 from alexnet.errors import InvalidValue
-from alexnet.overrides_check import check_command_line
 
 TINY = [
     "model=mini",

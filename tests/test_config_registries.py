@@ -3,11 +3,17 @@
 import pytest
 from omegaconf import OmegaConf
 
-from alexnet.config import CONF_DIR, WEIGHT_KEYS, compose_config, model_knobs
+from alexnet.config.compose import CONF_DIR, WEIGHT_KEYS, compose_config, model_knobs
 from alexnet.data.datamodule import SOURCES
 from alexnet.models import activation_names, preset_names
 from alexnet.models.activations import activation_defaults
-from alexnet.optim import OPTIMIZERS, SCHEDULE_KEYS, WARMUP_KEYS, check_optimizer, check_schedule
+from alexnet.training.optim import (
+    OPTIMIZERS,
+    SCHEDULE_KEYS,
+    WARMUP_KEYS,
+    check_optimizer,
+    check_schedule,
+)
 
 
 def options(group: str) -> list[str]:

@@ -3,9 +3,9 @@ from pathlib import Path
 
 import pytest
 
-from alexnet import describe
-from alexnet.config import compose_config, model_from_config
-from alexnet.describe import render
+from alexnet.cli import describe
+from alexnet.cli.describe import render
+from alexnet.config.compose import compose_config, model_from_config
 from alexnet.models import activation_names, preset_names
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -16,7 +16,7 @@ def compose_describe(*overrides: str):
 
 
 def test_command_prints_the_paper2012_table_at_227(run_script):
-    result = run_script("-m", "alexnet.describe", "model=paper2012", "image_size=227")
+    result = run_script("-m", "alexnet.cli.describe", "model=paper2012", "image_size=227")
     assert result.returncode == 0, result.stderr
     assert "60,965,224 parameters" in result.stdout
     conv1 = next(line for line in result.stdout.splitlines() if line.startswith("features.0"))
@@ -51,7 +51,7 @@ def test_bad_values_get_one_line_and_nothing_printed(monkeypatch, capsys, overri
 
 
 def test_unknown_group_option_lists_the_valid_ones(run_script):
-    result = run_script("-m", "alexnet.describe", "activation=swish")
+    result = run_script("-m", "alexnet.cli.describe", "activation=swish")
     assert result.returncode != 0
     assert result.stderr.strip().startswith(
         "error: activation='swish' is not valid; choose one of: "

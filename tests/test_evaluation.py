@@ -9,8 +9,8 @@ import torch
 
 from alexnet import AlexNetDataModule, AlexNetModule
 from alexnet.callbacks import ConfusionMatrixImage
-from alexnet.callbacks.divergence import DivergenceError
-from alexnet.run import train
+from alexnet.run.api import train
+from alexnet.run.divergence import DivergenceError
 from tests.conftest import TINY, compose_train
 
 
@@ -158,7 +158,7 @@ def test_accuracy_is_correct_images_over_images_on_imbalanced_data():
 
 def _train_three_classes(run_dir):
     """A one-epoch TINY run (3 classes) in `run_dir`, in this process."""
-    from alexnet.run import train
+    from alexnet.run.api import train
 
     train(
         compose_train(
@@ -173,9 +173,9 @@ def _train_three_classes(run_dir):
 
 
 def test_evaluating_on_data_with_other_classes_is_one_line(tmp_path):
-    from alexnet.config import compose_config
+    from alexnet.config.compose import compose_config
     from alexnet.errors import InvalidValue
-    from alexnet.run import evaluate
+    from alexnet.run.api import evaluate
 
     _train_three_classes(tmp_path / "run")
     cfg = compose_config(
@@ -189,9 +189,9 @@ def test_evaluating_on_data_with_other_classes_is_one_line(tmp_path):
 
 
 def test_evaluating_on_a_folder_with_other_classes_names_the_folder(tmp_path):
-    from alexnet.config import compose_config
+    from alexnet.config.compose import compose_config
     from alexnet.errors import InvalidValue
-    from alexnet.run import evaluate
+    from alexnet.run.api import evaluate
     from tests.conftest import write_image
 
     _train_three_classes(tmp_path / "run")

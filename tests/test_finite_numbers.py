@@ -7,13 +7,13 @@ import math
 import pytest
 import torch
 
+from alexnet.config.overrides_check import check_command_line
 from alexnet.data.datamodule import AlexNetDataModule
 from alexnet.data.imagefolder import stratified_split
 from alexnet.data.settings_check import given_stats
 from alexnet.errors import InvalidValue, check_finite, check_number
-from alexnet.optim import build_optimizer, check_optimizer, check_schedule
-from alexnet.overrides_check import check_command_line
-from alexnet.run_setup import check_run_options
+from alexnet.run.setup import check_run_options
+from alexnet.training.optim import build_optimizer, check_optimizer, check_schedule
 from tests.conftest import compose_train
 
 NON_FINITE = [math.nan, math.inf, -math.inf]

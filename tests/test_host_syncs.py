@@ -5,7 +5,7 @@ Counted on the CPU, where the same Python calls would be host syncs on a GPU."""
 import pytest
 import torch
 
-from alexnet.run import train
+from alexnet.run.api import train
 from tests.conftest import TINY, compose_train
 
 PATCHED = {

@@ -8,8 +8,7 @@ import sys
 import pytest
 import torch
 
-from alexnet.checkpoints import resolve_checkpoint
-from alexnet.cli import interpret_command
+from alexnet.cli.main import interpret_command
 from alexnet.interpret.colour import (
     chroma_share,
     random_halves_gap,
@@ -18,8 +17,9 @@ from alexnet.interpret.colour import (
     towers_gap,
 )
 from alexnet.models import create_model
-from alexnet.module import AlexNetModule
-from alexnet.run import train
+from alexnet.run.api import train
+from alexnet.run.checkpoints import resolve_checkpoint
+from alexnet.training.module import AlexNetModule
 from tests.conftest import ROOT, TINY, compose_train
 
 pytest.importorskip("captum", reason="the interpret extra (captum) is not installed")

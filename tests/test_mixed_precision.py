@@ -7,11 +7,11 @@ import torch
 from lightning.pytorch.plugins.precision import MixedPrecision
 from torch.utils.data import DataLoader, TensorDataset
 
-from alexnet.callbacks.divergence import DivergenceError, DivergenceGuard
 from alexnet.errors import InvalidValue
-from alexnet.module import AlexNetModule
-from alexnet.optim import fused_policy
-from alexnet.run import train
+from alexnet.run.api import train
+from alexnet.run.divergence import DivergenceError, DivergenceGuard
+from alexnet.training.module import AlexNetModule
+from alexnet.training.optim import fused_policy
 from tests.conftest import TINY, compose_train
 
 RUN = [

@@ -3,7 +3,7 @@ import torch
 from torch import nn
 
 from alexnet.data import AlexNetDataModule
-from alexnet.module import AlexNetModule
+from alexnet.training.module import AlexNetModule
 
 MINI = {"preset": "mini", "num_classes": 3, "widths": [8, 8, 8], "hidden": 16}
 

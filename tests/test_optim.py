@@ -2,8 +2,8 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from alexnet.config import compose_config
-from alexnet.optim import OPTIMIZERS, SCHEDULES, build_optimizer, build_schedules
+from alexnet.config.compose import compose_config
+from alexnet.training.optim import OPTIMIZERS, SCHEDULES, build_optimizer, build_schedules
 
 
 def params():

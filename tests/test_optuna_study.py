@@ -11,7 +11,7 @@ from hydra.core.utils import JobReturn, JobStatus
 from omegaconf import OmegaConf
 from optuna.trial import TrialState
 
-from alexnet.config import compose_config
+from alexnet.config.compose import compose_config
 from alexnet.errors import InvalidValue
 from alexnet.launch.optuna_study import JOB_FAILED, missing_trials, open_study
 from alexnet.launch.study_sweeper import StudySweeper

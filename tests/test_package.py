@@ -75,8 +75,8 @@ def test_the_wheel_installs_into_a_fresh_venv_and_its_commands_run_from_any_dir(
     (wheel,) = dist.glob("alexnet_lab-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {
-        "alexnet/conf/train.yaml",
-        "alexnet/conf/hydra/launcher/slurm.yaml",
+        "alexnet/config/conf/train.yaml",
+        "alexnet/config/conf/hydra/launcher/slurm.yaml",
         "alexnet/launch/slurm_task.sh",
         "hydra_plugins/alexnet_sweeper/__init__.py",
     } <= names

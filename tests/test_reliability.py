@@ -8,7 +8,7 @@ import signal
 import pytest
 import torch
 
-from alexnet.checkpoints import AtomicCheckpointIO
+from alexnet.run.checkpoints import AtomicCheckpointIO
 from tests.conftest import TINY
 from tests.train_runs import metrics, run_dirs, train
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from alexnet.cli import eval_command, train_command
+from alexnet.cli.main import eval_command, train_command
 from tests.conftest import ROOT, TINY
 
 

@@ -14,10 +14,10 @@ from omegaconf import open_dict
 from tensorboard.backend.event_processing.event_multiplexer import EventMultiplexer
 from tensorboard.plugins.hparams import plugin_data_pb2
 
-from alexnet.cli import train_command
-from alexnet.config import compose_config
-from alexnet.run import train
-from alexnet.run_names import MAX_LENGTH, run_name, safe_name, sweep_run_name
+from alexnet.cli.main import train_command
+from alexnet.config.compose import compose_config
+from alexnet.config.run_names import MAX_LENGTH, run_name, safe_name, sweep_run_name
+from alexnet.run.api import train
 from tests.conftest import TINY, compose_train
 
 ONE_EPOCH = [*TINY, "trainer.max_epochs=1", "callbacks=none"]

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from alexnet.config import compose_config
-from alexnet.run import train
+from alexnet.config.compose import compose_config
+from alexnet.run.api import train
 from tests.conftest import TINY, compose_train
 from tests.option_builds import options
 

@@ -8,8 +8,8 @@ import os
 
 import pytest
 
+from alexnet.config.overrides_check import check_command_line
 from alexnet.errors import InvalidValue
-from alexnet.overrides_check import check_command_line
 
 TINY = ["model=mini", "trainer=cpu", "logger=none"]
 SYS = os.strerror(1)  # Operation not permitted: /sys refuses a new folder, even to root

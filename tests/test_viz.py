@@ -4,7 +4,7 @@ import torch
 from matplotlib.figure import Figure
 
 from alexnet import create_model
-from alexnet.run_record import write_record
+from alexnet.record import write_record
 from alexnet.viz import AlexNetVisualizer
 from alexnet.viz.display import in_notebook
 

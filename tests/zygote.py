@@ -55,7 +55,7 @@ def _report(pid: int, status_path: str) -> None:
 
 
 def main() -> None:
-    import alexnet.cli  # noqa: F401 - what train.py and eval.py import, and no more
+    import alexnet.cli.main  # noqa: F401 - what train.py and eval.py import, and no more
 
     replies = sys.stdout
     for line in sys.stdin:

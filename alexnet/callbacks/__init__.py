@@ -1,5 +1,6 @@
-"""TensorBoard callbacks: filters, feature maps, activation statistics, confusion matrix,
-hyperparameters; Grad-CAM, nearest neighbours and the embedding projector."""
+"""The optional callbacks: TensorBoard's pictures (filters, feature maps, activation statistics,
+confusion matrix; Grad-CAM, nearest neighbours and the embedding projector), the probes, and
+the checkpoint writers. The callbacks every run adds live in alexnet.run."""
 
 from alexnet.callbacks.activation_stats import ActivationStatistics
 from alexnet.callbacks.best_checkpoint import BestCheckpoint
@@ -7,8 +8,6 @@ from alexnet.callbacks.confusion import ConfusionMatrixImage
 from alexnet.callbacks.feature_maps import FeatureMapImages
 from alexnet.callbacks.filters import FilterImages
 from alexnet.callbacks.grad_cam import GradCamImages
-from alexnet.callbacks.history import MetricHistory
-from alexnet.callbacks.hparams import HParamsPanel
 from alexnet.callbacks.neighbours import NearestNeighbourImages
 from alexnet.callbacks.projector import EmbeddingProjector
 from alexnet.callbacks.step_checkpoint import StepCheckpoint
@@ -21,8 +20,6 @@ __all__ = [
     "FeatureMapImages",
     "FilterImages",
     "GradCamImages",
-    "HParamsPanel",
-    "MetricHistory",
     "NearestNeighbourImages",
     "StepCheckpoint",
 ]

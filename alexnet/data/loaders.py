@@ -26,7 +26,7 @@ from torchdata.stateful_dataloader import StatefulDataLoader
 
 from alexnet.data.encoded import collate_encoded
 from alexnet.errors import DataError
-from alexnet.launch.requeue import ignore_requeue_signals
+from alexnet.signals import ignore_requeue_signals
 
 # Under DDP: the world size, this rank, and the trainer's current epoch.
 Ranks = tuple[int, int, Callable[[], int]]
@@ -137,7 +137,7 @@ class EpochDistributedSampler(DistributedSampler):
 
 
 def init_worker(worker_id: int, rank: int = 0) -> None:
-    """A DataLoader worker: ignore SLURM's warning signal (alexnet.launch.requeue), then seed as
+    """A DataLoader worker: ignore SLURM's warning signal (alexnet.signals), then seed as
     Lightning does when `seed_everything(workers=True)` asked for it."""
     ignore_requeue_signals()
     if os.environ.get("PL_SEED_WORKERS") == "1":

@@ -19,10 +19,11 @@ from typing import Any
 
 import lightning as L
 
+from alexnet.signals import REQUEUE_SIGNAL
+
 log = logging.getLogger(__name__)
 
 REQUEUE_CHECKPOINT = "requeue.ckpt"  # in the run's checkpoints/ dir
-REQUEUE_SIGNAL = getattr(signal, "SIG" + os.environ.get("SUBMITIT_PREEMPT_SIGNAL", "USR2"))
 _flag: dict[str, Any] = {"signal": None, "requeued": False}
 
 
@@ -103,15 +104,6 @@ def requeue_job() -> str:
     )
     subprocess.run(["scontrol", "requeue", job], check=True, timeout=60, capture_output=True)
     return job
-
-
-def ignore_requeue_signals() -> None:
-    """For DataLoader workers. SLURM signals every process of the job step: the warning signal
-    (which would kill a worker started fresh, by spawn or forkserver) and, when the job is
-    requeued or stopped, SIGTERM, which would turn into a "worker killed" error in the main
-    process before it ends cleanly. A worker ends with its main process (or SIGKILL)."""
-    for signum in {REQUEUE_SIGNAL, signal.SIGUSR1, signal.SIGTERM}:
-        signal.signal(signum, signal.SIG_IGN)
 
 
 class RequeueOnSignal(L.Callback):

@@ -45,7 +45,8 @@ OURS = {"submitit_folder", "max_num_timeout", "poll_s", "vanished_grace_s"}  # n
 
 @dataclass
 class RequeueingSlurmConf(SlurmQueueConf):
-    """submitit's SLURM options and this launcher's own (alexnet/conf/hydra/launcher/slurm.yaml)."""
+    """submitit's SLURM options and this launcher's own
+    (alexnet/config/conf/hydra/launcher/slurm.yaml)."""
 
     _target_: str = "hydra_plugins.alexnet_launcher.RequeueingSlurmLauncher"
     poll_s: float = 10.0
@@ -177,7 +178,7 @@ def _failed(overrides: Sequence[str]) -> JobReturn:
 
 
 def _record_failed(job_dir: Path, error: str) -> None:
-    from alexnet.run_record import RECORD, read_record, write_record
+    from alexnet.record import RECORD, read_record, write_record
 
     job_dir.mkdir(parents=True, exist_ok=True)
     record = read_record(job_dir) if (job_dir / RECORD).is_file() else {}

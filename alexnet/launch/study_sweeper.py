@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class StudySweeperConf:
-    """`hydra/sweeper=alexnet_optuna` (alexnet/conf/hparams_search/optuna.yaml sets it)."""
+    """`hydra/sweeper=alexnet_optuna` (alexnet/config/conf/hparams_search/optuna.yaml sets it)."""
 
     _target_: str = "hydra_plugins.alexnet_sweeper.StudyOptunaSweeper"
     study_name: str = "alexnet"
@@ -86,7 +86,7 @@ class StudySweeper(Sweeper):
             study, database = open_study(
                 self.storage, self.study_name or "alexnet", self.directions, sampler
             )
-        except InvalidValue as err:  # one line, not Hydra's traceback (as alexnet/cli.py does)
+        except InvalidValue as err:  # one line, not Hydra's traceback (as alexnet/cli/main.py does)
             raise SystemExit(f"error: {err}") from None
         if study.trials and hasattr(sampler, "reseed_rng"):
             sampler.reseed_rng()  # a seeded sampler would repeat the study's first trials

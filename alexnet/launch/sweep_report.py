@@ -11,7 +11,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from alexnet.reporting.tables import markdown_table
+from alexnet.tables import markdown_table
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from alexnet.run_record import read_record
+from alexnet.record import read_record
 
 ROOT = Path(__file__).resolve().parents[2]  # the checkout holding the package
 log = logging.getLogger(__name__)

@@ -26,7 +26,7 @@ from alexnet.models.inspect import (
     conv_layers,
     conv_weight,
 )
-from alexnet.run_record import read_history
+from alexnet.record import read_history
 from alexnet.viz.grids import (
     feature_map_grid,
     filter_grid,

@@ -14,9 +14,9 @@ import lightning as L
 import torch
 
 from alexnet import AlexNetModule
-from alexnet.callbacks.divergence import DivergenceGuard
-from alexnet.config import compose_config
-from alexnet.run import train
+from alexnet.config.compose import compose_config
+from alexnet.run.api import train
+from alexnet.run.divergence import DivergenceGuard
 
 from .checks import Checks, overrides
 
@@ -144,7 +144,7 @@ def precision(checks: Checks, work: Path) -> None:
         )
 
     def nan() -> None:
-        from alexnet.callbacks.divergence import DivergenceError
+        from alexnet.run.divergence import DivergenceError
 
         module, error = tiny_module(device), None
         try:

@@ -11,8 +11,8 @@ from typing import Any
 import lightning as L
 import torch
 
-from alexnet.config import compose_config
-from alexnet.run import train
+from alexnet.config.compose import compose_config
+from alexnet.run.api import train
 
 from .checks import ROOT, Checks, overrides
 

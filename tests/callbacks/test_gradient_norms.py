@@ -4,7 +4,7 @@ import lightning as L
 import pytest
 import torch
 
-from alexnet.run import train
+from alexnet.run.api import train
 from tests.callbacks.test_tensorboard import read_events
 from tests.conftest import TINY, compose_train
 

@@ -4,9 +4,9 @@ import pytest
 import torch
 
 from alexnet.callbacks.initial_weights import initial_weights
-from alexnet.checkpoints import resolve_checkpoint
-from alexnet.module import AlexNetModule
-from alexnet.run import train
+from alexnet.run.api import train
+from alexnet.run.checkpoints import resolve_checkpoint
+from alexnet.training.module import AlexNetModule
 from tests.conftest import TINY, compose_train
 
 KEEP = "+callbacks.initial_weights._target_=alexnet.callbacks.initial_weights.InitialWeights"

@@ -16,8 +16,8 @@ from alexnet.data.transforms import denormalize
 from alexnet.errors import InvalidValue
 from alexnet.interpret import embed, grad_cam, nearest_neighbours
 from alexnet.interpret.grids import cam_grid, neighbour_grid
-from alexnet.module import AlexNetModule
-from alexnet.run import train
+from alexnet.run.api import train
+from alexnet.training.module import AlexNetModule
 from tests.callbacks.test_tensorboard import image, read_events
 from tests.conftest import TINY, compose_train
 

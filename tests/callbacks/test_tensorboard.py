@@ -14,7 +14,7 @@ from torchvision.utils import make_grid
 from alexnet.data import AlexNetDataModule
 from alexnet.data.samples import fixed_samples
 from alexnet.data.transforms import IMAGENET_STATS, denormalize
-from alexnet.run import train
+from alexnet.run.api import train
 from tests.conftest import TINY, compose_train
 
 CONVS = ["conv1", "conv2", "conv3", "conv4", "conv5"]

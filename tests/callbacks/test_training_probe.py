@@ -9,8 +9,8 @@ import torch
 from alexnet import AlexNetDataModule, create_model
 from alexnet.callbacks.training_probe import dead_fractions, lrn_spread
 from alexnet.data.samples import unaugmented_train_samples
-from alexnet.run import train
-from alexnet.run_setup import load_checkpoint
+from alexnet.run.api import train
+from alexnet.run.setup import load_checkpoint
 from tests.conftest import TINY, compose_train
 
 PROBE = [

@@ -14,11 +14,11 @@ import pytest
 import torch
 from PIL import Image
 
-from alexnet.config import compose_config
+from alexnet.config.compose import compose_config
 from alexnet.data import AlexNetDataModule, DataError
 from alexnet.data.encoded import load_encoded
 from alexnet.data.imagefolder import ImageTooLarge, load_rgb
-from alexnet.run import train
+from alexnet.run.api import train
 from tests.conftest import write_image
 
 LIMIT = 64 * 64  # a small data.max_image_pixels, so that "over" and "under" stay small files

@@ -10,10 +10,10 @@ import pytest
 import torch
 from torchvision import datasets
 
-from alexnet.config import compose_config
+from alexnet.config.compose import compose_config
 from alexnet.data import AlexNetDataModule, DataError
 from alexnet.errors import InvalidValue
-from alexnet.run import train
+from alexnet.run.api import train
 from tests.data.native_formats import write_cifar, write_imagenette, write_mnist, write_stl10
 
 RUN = [

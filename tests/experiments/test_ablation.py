@@ -6,7 +6,7 @@ import json
 import pytest
 from omegaconf import OmegaConf
 
-from alexnet.reporting.tables import read_csv
+from alexnet.tables import read_csv
 from tests.conftest import compose_train
 from tests.experiments.conftest import load
 from tests.experiments.test_committed_results import without_remade

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from alexnet.reporting.runs import Run, load_runs
-from alexnet.reporting.tables import read_csv
+from alexnet.tables import read_csv
 from tests.experiments.conftest import load
 
 

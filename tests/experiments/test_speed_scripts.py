@@ -87,7 +87,7 @@ def test_loader_settings_prints_every_setting(capsys):
 
 
 def test_data_path_compares_each_cache_setting_with_the_model_alone(tmp_path):
-    from alexnet.reporting.tables import read_csv
+    from alexnet.tables import read_csv
 
     out = load("data_path").main(
         [

@@ -2,7 +2,7 @@
 
 import pytest
 
-from alexnet.reporting.tables import read_csv
+from alexnet.tables import read_csv
 from tests.experiments.conftest import load
 
 

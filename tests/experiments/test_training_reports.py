@@ -9,7 +9,7 @@ import json
 import pytest
 
 from alexnet.reporting.stats import mean_ci
-from alexnet.reporting.tables import read_csv
+from alexnet.tables import read_csv
 from tests.experiments.conftest import load
 from tests.experiments.test_committed_results import REMADE, without_remade
 
@@ -19,9 +19,9 @@ def test_tower_colour_measures_what_training_changed_against_random_halves(tmp_p
     import torch
 
     from alexnet.callbacks.initial_weights import initial_weights
-    from alexnet.checkpoints import resolve_checkpoint
     from alexnet.interpret.colour import chroma_share, random_halves_gap, towers_gap
-    from alexnet.module import AlexNetModule
+    from alexnet.run.checkpoints import resolve_checkpoint
+    from alexnet.training.module import AlexNetModule
 
     module = load("tower_colour")
     out = module.main(["--size", "tiny", "--out", str(tmp_path / "out")])

@@ -8,12 +8,12 @@ import lightning as L
 import pytest
 import torch
 
-from alexnet.checkpoints import resolve_checkpoint
 from alexnet.errors import InvalidValue
 from alexnet.models import create_model
 from alexnet.models.weights import FREEZES, freeze, head_name, load_weights, trainable_parameters
-from alexnet.module import AlexNetModule
-from alexnet.run import train
+from alexnet.run.api import train
+from alexnet.run.checkpoints import resolve_checkpoint
+from alexnet.training.module import AlexNetModule
 from tests.conftest import TINY, compose_train
 
 

@@ -16,7 +16,7 @@ from alexnet.data.transforms import IMAGENET_MEAN, IMAGENET_STD
 from alexnet.errors import DataError, InvalidValue
 from alexnet.models import create_model
 from alexnet.models.weights import load_weights
-from alexnet.run_setup import build_module
+from alexnet.run.setup import build_module
 from tests.conftest import compose_train
 
 IMAGENET_URL = "https://download.pytorch.org/models/alexnet-owt-7be5be79.pth"

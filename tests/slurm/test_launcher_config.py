@@ -2,7 +2,7 @@
 
 import pytest
 
-from alexnet.config import compose_config
+from alexnet.config.compose import compose_config
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,1 @@
+"""The commands: their process policy (exit codes, one-line errors), describe and interpret."""

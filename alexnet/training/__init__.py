@@ -1,0 +1,1 @@
+"""What trains: the LightningModule, its optimizers and schedules, and its metrics."""
