@@ -1,8 +1,8 @@
 """Experiment 4, ablation: one of the paper's design claims at a time, two arms paired by seed.
 
-    python experiments/ablation.py --claim ID [--size tiny|cpu|full] [--seeds N] [--out DIR]
+    python -m experiments.ablation --claim ID [--size tiny|cpu|full] [--seeds N] [--out DIR]
                                    [--data NAME] [--data-root PATH] [hydra overrides ...]
-    python experiments/ablation.py --report DIR [--out OUT]   # re-make the report, no training
+    python -m experiments.ablation --report DIR [--out OUT]   # re-make the report, no training
 
 The claims, their two arms (configs of the `ablation` group), metric, direction, declared
 effect and margin are in experiments/claims.yaml before any run: lrn (against its gain-matched
@@ -35,7 +35,8 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from alexnet.reporting.claims import (
+from alexnet.tables import markdown_table, write_table
+from experiments.lab.claims import (
     Claim,
     Measured,
     claim,
@@ -46,7 +47,7 @@ from alexnet.reporting.claims import (
     reference_overrides,
     write_effect,
 )
-from alexnet.reporting.harness import (
+from experiments.lab.harness import (
     experiment_parser,
     output_dir,
     report_dirs,
@@ -54,10 +55,9 @@ from alexnet.reporting.harness import (
     run_sweep,
     size_overrides,
 )
-from alexnet.reporting.provenance import provenance_markdown, read_provenance
-from alexnet.reporting.runs import Run, load_runs
-from alexnet.reporting.stats import mean_ci, paired_difference, wilson
-from alexnet.tables import markdown_table, write_table
+from experiments.lab.provenance import provenance_markdown, read_provenance
+from experiments.lab.runs import Run, load_runs
+from experiments.lab.stats import mean_ci, paired_difference, wilson
 
 CLAIM_IDS = (
     "lrn",

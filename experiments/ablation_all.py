@@ -2,8 +2,8 @@
 the claims that name it (full serves pooling, dropout and the placebo; augment serves PCA and
 augmentation), so a seed costs 8 runs for 6 claims instead of 12.
 
-    python experiments/ablation_all.py --seeds A B [--size cpu|tiny] [--out DIR]
-    python experiments/ablation_all.py --report DIR     # re-make every claim's folder
+    python -m experiments.ablation_all --seeds A B [--size cpu|tiny] [--out DIR]
+    python -m experiments.ablation_all --report DIR     # re-make every claim's folder
 
 Each call trains seeds A..B (a part; parts add up across calls, each in DIR/sweeps/A-B/, which
 is never committed: the earlier parts are read from DIR/runs.json, which keeps every part's
@@ -17,17 +17,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import ablation  # noqa: E402 - the experiments' own script, beside this one
-
-from alexnet.reporting.claims import claim  # noqa: E402
-from alexnet.reporting.provenance import collect, git_state, write_provenance  # noqa: E402
-from alexnet.reporting.runs import Run, launch_multirun, load_runs, write_summary  # noqa: E402
+from experiments import ablation
+from experiments.lab.claims import claim
+from experiments.lab.provenance import collect, git_state, write_provenance
+from experiments.lab.runs import Run, launch_multirun, load_runs, write_summary
 
 RESULTS = Path(__file__).resolve().parent / "results" / "ablation"
 PARTS = "parts.json"

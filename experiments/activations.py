@@ -1,6 +1,6 @@
 """Experiment 2, activations: every activation of the model's registry and its derivative.
 
-    python experiments/activations.py [--out DIR] [--threshold 0.05]
+    python -m experiments.activations [--out DIR] [--threshold 0.05]
 
 Writes activations.png (functions left, derivatives right, on [-6, 6]) and activations.md/.csv:
 f(2), f'(2), and where each saturates (|f'(x)| below the threshold, searched on [-10, 10]).
@@ -15,9 +15,9 @@ import torch
 from matplotlib.figure import Figure
 
 from alexnet.models.activations import activation_names, make_activation
-from alexnet.reporting.harness import output_dir
-from alexnet.reporting.provenance import recorded
 from alexnet.tables import write_table
+from experiments.lab.harness import output_dir
+from experiments.lab.provenance import recorded
 
 # -10 .. 10 in steps of 0.001: a division is correctly rounded on every CPU kernel (linspace's
 # points differ by an ulp between vectorized and scalar kernels, which can flip a rounding tie).

@@ -1,6 +1,6 @@
 """Experiment 1, architecture: layer-by-layer tables of the presets and what `mini` saves.
 
-    python experiments/architecture.py [--out DIR]
+    python -m experiments.architecture [--out DIR]
 
 Writes architecture_<preset>.md/.csv (shapes, parameters, MiB, FLOPs per layer; alexnet and mini
 at 224, paper2012 at 227 as in the paper), presets.md/.csv (totals and mini's reduction factor
@@ -18,9 +18,9 @@ from matplotlib.figure import Figure
 
 from alexnet import create_model
 from alexnet.models.summary import ModelSummary, summarize
-from alexnet.reporting.harness import output_dir
-from alexnet.reporting.provenance import recorded
 from alexnet.tables import write_table
+from experiments.lab.harness import output_dir
+from experiments.lab.provenance import recorded
 
 # Input size and class count of each preset: the paper's 227 for paper2012, the notebook's 10
 # classes for its MiniAlexNet.

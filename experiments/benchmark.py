@@ -1,7 +1,7 @@
 """Speed, measured side by side in one run: plain PyTorch against the project's Lightning training,
 the data pipelines against the model, and FLOP/s against a matmul peak.
 
-    python experiments/benchmark.py [--image-size 224] [--batches 32 128] [--steps 10]
+    python -m experiments.benchmark [--image-size 224] [--batches 32 128] [--steps 10]
                                     [--block 1] [--compile] [--force-bf16]
                                     [--matmul-sizes 1024 2048 4096] [--matmul-window-s 1]
 
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -31,12 +30,7 @@ import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
 from alexnet import AlexNetDataModule, create_model
-from alexnet.reporting.harness import int_at_least
-from alexnet.reporting.jpeg_folder import write_jpeg_folder
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # its training loops, however loaded
-
-from benchmark_loops import (  # noqa: E402
+from experiments.benchmark_loops import (
     CLASSES,
     _sync,
     batches,
@@ -44,6 +38,8 @@ from benchmark_loops import (  # noqa: E402
     plain_pairs,
     rates,
 )
+from experiments.lab.harness import int_at_least
+from experiments.lab.jpeg_folder import write_jpeg_folder
 
 
 def matmul_peak(

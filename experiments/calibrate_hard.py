@@ -1,7 +1,7 @@
 """Calibrate the hard synthetic task on the reference model only, by a declared rule.
 
-    python experiments/calibrate_hard.py [--declaration FILE] [--out DIR] [hydra overrides ...]
-    python experiments/calibrate_hard.py --report DIR [--out OUT]   # re-make the report
+    python -m experiments.calibrate_hard [--declaration FILE] [--out DIR] [hydra overrides ...]
+    python -m experiments.calibrate_hard --report DIR [--out OUT]   # re-make the report
 
 The rule is a declaration under experiments/declarations/ (hard_calibration_v2.yaml by default;
 v1 records how hard-v1 was calibrated), committed before its runs and applied by `choose` below,
@@ -25,16 +25,16 @@ from typing import Any
 
 import yaml
 
-from alexnet.reporting.harness import output_dir, report_dirs, run_sweep
-from alexnet.reporting.provenance import (
+from alexnet.tables import markdown_table, write_table
+from experiments.lab.harness import output_dir, report_dirs, run_sweep
+from experiments.lab.provenance import (
     ROOT,
     first_commit,
     provenance_markdown,
     read_provenance,
 )
-from alexnet.reporting.runs import Run, load_runs
-from alexnet.reporting.stats import mean_ci
-from alexnet.tables import markdown_table, write_table
+from experiments.lab.runs import Run, load_runs
+from experiments.lab.stats import mean_ci
 
 DECLARATIONS = Path(__file__).resolve().parent / "declarations"
 DEFAULT = "hard_calibration_v2.yaml"

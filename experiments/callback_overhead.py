@@ -1,6 +1,6 @@
 """Training throughput with the TensorBoard callbacks against without them, in one run.
 
-    python experiments/callback_overhead.py [--epochs 2] [--train-per-class 250] [--repeats 1]
+    python -m experiments.callback_overhead [--epochs 2] [--train-per-class 250] [--repeats 1]
                                             [hydra overrides ...]
 
 Three fits of the real `python train.py` pipeline (alexnet preset, synthetic data, TensorBoard

@@ -1,13 +1,13 @@
 """The paper's claims in one table and one figure: experiments/results/claims.md and claims.png,
 never edited by hand.
 
-    python experiments/claims.py [--claims FILE] [--results DIR] [--out FILE]
+    python -m experiments.claims [--claims FILE] [--results DIR] [--out FILE]
 
 Reads experiments/claims.yaml (the claims, arms, metrics, each claim's declared effect and
 equivalence margin, and the analysis, declared before the runs) and each claim's effect.json
 (the per-seed differences: experiments/results/ablation/<id>/ for the ablation's claims,
 experiments/results/<experiment>/ for the others). The claims measured are judged together:
-Holm's step-down gives each its level, and at that level alexnet.reporting.verdicts.judge says
+Holm's step-down gives each its level, and at that level experiments.lab.verdicts.judge says
 one of: agrees, contradicts, smaller than the paper's, no effect within the margin, cannot tell
 (each decisive word needs the paired t test and the exact sign-flip test). Beside each: the
 paper's figure and the declared effect, the effect with its interval at the claim's level,
@@ -25,7 +25,8 @@ import math
 import sys
 from pathlib import Path
 
-from alexnet.reporting.claims import (
+from alexnet.tables import markdown_table
+from experiments.lab.claims import (
     CLAIMS_FILE,
     EFFECT_FILE,
     Claim,
@@ -35,10 +36,9 @@ from alexnet.reporting.claims import (
     load_claims,
     read_effect,
 )
-from alexnet.reporting.claims_figure import claims_figure
-from alexnet.reporting.provenance import ROOT, commit_adding, first_commit
-from alexnet.reporting.verdicts import Verdict
-from alexnet.tables import markdown_table
+from experiments.lab.claims_figure import claims_figure
+from experiments.lab.provenance import ROOT, commit_adding, first_commit
+from experiments.lab.verdicts import Verdict
 
 RESULTS = Path(__file__).resolve().parent / "results"
 COLUMNS = (
@@ -173,7 +173,7 @@ def table(results: Path, claims_file: Path) -> tuple[str, list]:
     declared_at = f"`{found[:10]}`" if found else "not committed"
     return (
         "# The paper's claims, as measured here\n\n"
-        f"Made by `python experiments/claims.py` from {claims_file.name} (version "
+        f"Made by `python -m experiments.claims` from {claims_file.name} (version "
         f"{analysis['version']}: the claims, arms, metrics, each claim's declared effect and "
         f"margin, and the analysis; this version declared at commit {declared_at}) and each "
         "claim's effect.json under experiments/results/; each result's own page gives its "

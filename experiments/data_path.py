@@ -1,7 +1,7 @@
 """Does the data path keep the model busy? End-to-end training against the model fed from memory,
 side by side in one run, with the synthetic cache off (before) and on (after).
 
-    python experiments/data_path.py [--image-size 112] [--epochs 3] [--rounds 2]
+    python -m experiments.data_path [--image-size 112] [--epochs 3] [--rounds 2]
                                     [--precision 32-true] [--channels-last]
                                     [--train-per-class 100] [--preset alexnet] [--out DIR]
 
@@ -27,9 +27,9 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from alexnet import AlexNetDataModule, AlexNetModule
-from alexnet.reporting.harness import int_at_least, output_dir
-from alexnet.reporting.provenance import recorded
 from alexnet.tables import write_table
+from experiments.lab.harness import int_at_least, output_dir
+from experiments.lab.provenance import recorded
 
 DATA = {
     "preset": "alexnet",

@@ -1,6 +1,6 @@
 """Synthetic generator images/s per worker beside the model's training images/s, in one run.
 
-python experiments/data_throughput.py [--image-size 112] [--batch-size 64] [--steps 6]
+python -m experiments.data_throughput [--image-size 112] [--batch-size 64] [--steps 6]
 """
 
 from __future__ import annotations

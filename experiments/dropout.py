@@ -1,8 +1,8 @@
 """Experiment 3, dropout: the seed's MLP demo, then the same comparison on AlexNet.
 
-    python experiments/dropout.py [--size tiny|cpu|full] [--seeds N] [--out DIR]
+    python -m experiments.dropout [--size tiny|cpu|full] [--seeds N] [--out DIR]
                                   [--data NAME] [--data-root PATH] [hydra overrides ...]
-    python experiments/dropout.py --report DIR [--out OUT]   # re-make the report, no training
+    python -m experiments.dropout --report DIR [--out OUT]   # re-make the report, no training
 
 Part 1 (the seed's demo): a small MLP with and without dropout on a task where 5 of 100 input
 features matter and training examples are few; training loss and test accuracy per epoch.
@@ -21,7 +21,8 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
-from alexnet.reporting.harness import (
+from alexnet.tables import markdown_table, write_table
+from experiments.lab.harness import (
     SYNTHETIC_ONLY,
     experiment_parser,
     output_dir,
@@ -30,10 +31,9 @@ from alexnet.reporting.harness import (
     seeds_of,
     size_overrides,
 )
-from alexnet.reporting.provenance import provenance_markdown, read_provenance
-from alexnet.reporting.runs import load_runs
-from alexnet.reporting.stats import difference, mean_ci
-from alexnet.tables import markdown_table, write_table
+from experiments.lab.provenance import provenance_markdown, read_provenance
+from experiments.lab.runs import load_runs
+from experiments.lab.stats import difference, mean_ci
 
 FEATURES, INFORMATIVE = 100, 5
 MLP_EPOCHS = {"tiny": 5, "cpu": 150, "full": 300}

@@ -1,7 +1,7 @@
 """The GPU acceptance script: run once on a machine with one GPU, trust what it says.
 
-    python experiments/gpu_acceptance.py [--out experiments/results/gpu] [--only STEP ...]
-    python experiments/gpu_acceptance.py --cpu   (the same steps at tiny sizes on the CPU, as CI
+    python -m experiments.gpu_acceptance [--out experiments/results/gpu] [--only STEP ...]
+    python -m experiments.gpu_acceptance --cpu   (the same steps at tiny sizes on the CPU, as CI
                                                   runs it; what needs CUDA is skipped, saying so)
 
 Each step (experiments/acceptance_steps/) runs in its own process under its own timeout,
@@ -24,13 +24,11 @@ import sys
 import time
 from pathlib import Path
 
+from experiments import acceptance_steps
+from experiments.lab.provenance import collect, git_state
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-sys.path[:0] = [str(HERE), str(ROOT)]
-
-import acceptance_steps  # noqa: E402 - imported once; each step's process is forked from here
-
-from alexnet.reporting.provenance import collect, git_state  # noqa: E402
 
 # (step, what it checks, timeout on a GPU in s, timeout on the CPU at tiny sizes in s)
 STEPS = (

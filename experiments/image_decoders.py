@@ -1,7 +1,7 @@
 """JPEG decoding: torchvision's decoders (deprecated in torchvision 0.29) against TorchCodec's,
 on the two paths the lab decodes on, side by side in one run.
 
-    python experiments/image_decoders.py [--images 256] [--rounds 3] [--batch 64] [--out DIR]
+    python -m experiments.image_decoders [--images 256] [--rounds 3] [--batch 64] [--out DIR]
 
 - loader path (``data.decode=loader``, the default): each image decoded on its own in a loader
   worker: PIL (what the workers run today), ``torchvision.io.decode_jpeg`` and
@@ -34,10 +34,10 @@ from torchvision.io import ImageReadMode
 from torchvision.io import decode_jpeg as tv_decode_jpeg
 from torchvision.transforms.v2.functional import pil_to_tensor
 
-from alexnet.reporting.harness import int_at_least, output_dir
-from alexnet.reporting.jpeg_folder import photo_like_jpegs
-from alexnet.reporting.provenance import recorded
 from alexnet.tables import write_table
+from experiments.lab.harness import int_at_least, output_dir
+from experiments.lab.jpeg_folder import photo_like_jpegs
+from experiments.lab.provenance import recorded
 
 Decoder = Callable[[list[torch.Tensor]], list[torch.Tensor]]
 

@@ -1,7 +1,7 @@
 """What did the model learn? Figures and an index page for a checkpoint or pretrained weights.
 
-    python experiments/interpret.py ckpt_path=<checkpoint or run dir> [report.probes=8 ...]
-    python experiments/interpret.py model.weights=imagenet data.source=imagefolder data.root=DIR
+    python -m experiments.interpret ckpt_path=<checkpoint or run dir> [report.probes=8 ...]
+    python -m experiments.interpret model.weights=imagenet data.source=imagefolder data.root=DIR
 
 Writes into its run dir (logs/interpret/runs/<time>, or hydra.run.dir=DIR): conv1's filters
 (per tower for the paper's layout), Grad-CAM, occlusion and guided backpropagation of probe

@@ -1,6 +1,6 @@
 """Experiment 7, legacy: AlexNet beside VGG, ResNet, EfficientNet and ViT.
 
-    python experiments/legacy.py [--out DIR] [--data experiments/data/legacy_models.csv]
+    python -m experiments.legacy [--out DIR] [--data experiments/data/legacy_models.csv]
 
 The numbers come from a data file with a source for each (paper for year and depth, torchvision's
 model pages for ImageNet accuracy, all measured the same way: ImageNet-1K val, one 224 crop).
@@ -16,9 +16,9 @@ from pathlib import Path
 import torchvision
 from matplotlib.figure import Figure
 
-from alexnet.reporting.harness import output_dir
-from alexnet.reporting.provenance import recorded
 from alexnet.tables import read_csv, write_table
+from experiments.lab.harness import output_dir
+from experiments.lab.provenance import recorded
 
 DATA = Path(__file__).resolve().parent / "data" / "legacy_models.csv"
 

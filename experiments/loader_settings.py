@@ -1,6 +1,6 @@
 """End-to-end training images/s under each DataLoader setting, side by side in one run.
 
-    python experiments/loader_settings.py [--sources synthetic,imagefolder] [--epochs 3]
+    python -m experiments.loader_settings [--sources synthetic,imagefolder] [--epochs 3]
                                           [--repeats 2] [Hydra overrides ...]
 
 Each row is the real `python train.py` pipeline (alexnet preset) with one loader setting changed:
@@ -26,9 +26,9 @@ from hydra.errors import HydraException
 from omegaconf import open_dict
 
 from alexnet.config.compose import compose_config
-from alexnet.reporting.harness import int_at_least
-from alexnet.reporting.jpeg_folder import write_jpeg_folder
 from alexnet.run.api import train
+from experiments.lab.harness import int_at_least
+from experiments.lab.jpeg_folder import write_jpeg_folder
 
 SETTINGS: dict[str, list[tuple[str, list[str]]]] = {
     "synthetic": [

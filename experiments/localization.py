@@ -1,10 +1,10 @@
 """Does the network's evidence lie on the object? Grad-CAM against the object masks the
 synthetic images know, beside the maps that bound it.
 
-    python experiments/localization.py [--size tiny|cpu] [--seeds N] [--layer conv3]
+    python -m experiments.localization [--size tiny|cpu] [--seeds N] [--layer conv3]
                                        [--images N] [--out DIR] [hydra overrides ...]
-    python experiments/localization.py --sweep experiments/results/ablation   # the claim's runs
-    python experiments/localization.py --report DIR [--out OUT]   # re-make the report
+    python -m experiments.localization --sweep experiments/results/ablation   # the claim's runs
+    python -m experiments.localization --report DIR [--out OUT]   # re-make the report
 
 The `mini` preset is trained over seeds through the framework (the claims file's reference
 recipe, on the hard synthetic task: cluttered 1/f backgrounds, distractors, occluders). Each
@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import sys
 import time
 from pathlib import Path
 
@@ -47,7 +46,10 @@ from alexnet.interpret.localization import (
     pointing_hits,
 )
 from alexnet.models import create_model
-from alexnet.reporting.claims import (
+from alexnet.run.checkpoints import resolve_checkpoint
+from alexnet.tables import markdown_table, write_table
+from alexnet.training.module import AlexNetModule
+from experiments.lab.claims import (
     Measured,
     claim,
     effect_sentence,
@@ -55,29 +57,23 @@ from alexnet.reporting.claims import (
     reference_overrides,
     write_effect,
 )
-from alexnet.reporting.harness import (
+from experiments.lab.harness import (
     experiment_parser,
     output_dir,
     report_dirs,
     run_sweep,
     size_overrides,
 )
-from alexnet.reporting.provenance import (
+from experiments.lab.provenance import (
     collect,
     git_state,
     provenance_markdown,
     read_provenance,
     write_provenance,
 )
-from alexnet.reporting.runs import Run, load_runs, write_summary
-from alexnet.reporting.stats import mean_ci, wilson
-from alexnet.run.checkpoints import resolve_checkpoint
-from alexnet.tables import markdown_table, write_table
-from alexnet.training.module import AlexNetModule
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # its sibling modules, however loaded
-
-from localization_runs import gather  # noqa: E402
+from experiments.lab.runs import Run, load_runs, write_summary
+from experiments.lab.stats import mean_ci, wilson
+from experiments.localization_runs import gather
 
 CLAIM = "localization"
 SEEDS = {"tiny": 2, "cpu": 5}

@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from alexnet.reporting.runs import Run, launch_multirun, load_runs
 from alexnet.run.checkpoints import resolve_checkpoint
+from experiments.lab.runs import Run, launch_multirun, load_runs
 
 ARM = "full"
 

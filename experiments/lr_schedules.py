@@ -1,6 +1,6 @@
 """Experiment 6, learning-rate schedules: the lr of every schedule config over a training run.
 
-    python experiments/lr_schedules.py [--out DIR] [--epochs 90] [--steps-per-epoch 100]
+    python -m experiments.lr_schedules [--out DIR] [--epochs 90] [--steps-per-epoch 100]
                                        [--warmup-epochs 5]
 
 Each schedule is composed from alexnet/config/conf/schedule/ with the paper's SGD (lr 0.01) and
@@ -21,10 +21,10 @@ from matplotlib.figure import Figure
 from omegaconf import OmegaConf
 
 from alexnet.config.compose import compose_config
-from alexnet.reporting.harness import output_dir
-from alexnet.reporting.provenance import recorded
 from alexnet.tables import write_table
 from alexnet.training.optim import build_optimizer, build_schedules
+from experiments.lab.harness import output_dir
+from experiments.lab.provenance import recorded
 
 SCHEDULES = {
     "constant": ["schedule=constant"],

@@ -1,7 +1,7 @@
 """Size the ablation claims' shared sweep from its first seeds, by the rule declared before any
 of its runs (experiments/declarations/power_pilot_v1.yaml).
 
-    python experiments/power_pilot.py [--sweep DIR]
+    python -m experiments.power_pilot [--sweep DIR]
 
 Reads the shared sweep's runs (experiments/ablation_all.py; default DIR:
 experiments/results/ablation), keeps the pilot seeds, and applies the rule in `plan`: each
@@ -16,19 +16,16 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import ablation  # noqa: E402 - the experiments' own script, beside this one
-
-from alexnet.reporting.claims import CLAIMS_FILE, Claim, load_claims  # noqa: E402
-from alexnet.reporting.runs import Run, load_runs  # noqa: E402
-from alexnet.reporting.verdicts import seeds_for_power  # noqa: E402
-from alexnet.tables import markdown_table  # noqa: E402
+from alexnet.tables import markdown_table
+from experiments import ablation
+from experiments.lab.claims import CLAIMS_FILE, Claim, load_claims
+from experiments.lab.runs import Run, load_runs
+from experiments.lab.verdicts import seeds_for_power
 
 DECLARATION = Path(__file__).resolve().parent / "declarations" / "power_pilot_v1.yaml"
 SWEEP = Path(__file__).resolve().parent / "results" / "ablation"

@@ -1,7 +1,7 @@
 """Choose the claims' reference recipe by the rule declared before any run (issue 32, item 1).
 
-    python experiments/reference_recipe.py [--size cpu|tiny] [--out DIR] [--only R0 R1 ...]
-    python experiments/reference_recipe.py --report DIR [--out OUT]   # re-make the page
+    python -m experiments.reference_recipe [--size cpu|tiny] [--out DIR] [--only R0 R1 ...]
+    python -m experiments.reference_recipe --report DIR [--out OUT]   # re-make the page
 
 Reads experiments/declarations/reference_recipe_v1.yaml (the candidates, the selection seeds,
 the dead-unit gate and the rule), trains the reference arm of every candidate on every
@@ -22,16 +22,16 @@ from typing import Any
 
 import yaml
 
-from alexnet.reporting.harness import output_dir, report_dirs, size_overrides
-from alexnet.reporting.provenance import (
+from alexnet.tables import markdown_table
+from experiments.lab.harness import output_dir, report_dirs, size_overrides
+from experiments.lab.provenance import (
     collect,
     git_state,
     provenance_markdown,
     read_provenance,
     write_provenance,
 )
-from alexnet.reporting.runs import Run, launch_multirun, load_runs, write_summary
-from alexnet.tables import markdown_table
+from experiments.lab.runs import Run, launch_multirun, load_runs, write_summary
 
 DECLARATION = Path(__file__).resolve().parent / "declarations" / "reference_recipe_v1.yaml"
 PROBE = {"tiny": (4, 12), "cpu": (100, 500)}  # every N steps, on M training images

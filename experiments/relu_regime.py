@@ -6,17 +6,13 @@ grid edge, are read from the sweep's runs here."""
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
-from alexnet.reporting.runs import Run
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # its sibling modules, however loaded
-
-from relu_vs_tanh_runs import (  # noqa: E402
+from experiments.lab.runs import Run
+from experiments.relu_vs_tanh_runs import (
     activation,
     final_dead,
     is_dead,

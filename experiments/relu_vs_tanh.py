@@ -1,10 +1,10 @@
 """Experiment 5, ReLU against tanh: the paper's Figure 1, with the paper's protocol, in a regime
 where its mechanism can act.
 
-    python experiments/relu_vs_tanh.py [--size tiny|cpu|full] [--seeds N] [--target-error E]
+    python -m experiments.relu_vs_tanh [--size tiny|cpu|full] [--seeds N] [--target-error E]
                                        [--data NAME] [--data-root PATH] [--out DIR]
                                        [hydra overrides ...]
-    python experiments/relu_vs_tanh.py --report DIR [--out OUT]   # re-make the report
+    python -m experiments.relu_vs_tanh --report DIR [--out OUT]   # re-make the report
 
 The paper: "a four-layer convolutional neural network with ReLUs reaches a 25% training error
 rate on CIFAR-10 six times faster than an equivalent network with tanh neurons. The learning
@@ -36,42 +36,38 @@ runs.json and provenance.json.
 
 from __future__ import annotations
 
-import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from alexnet.reporting.claims import full_data
-from alexnet.reporting.harness import (
+from alexnet.tables import markdown_table, write_table
+from experiments import relu_regime
+from experiments.lab.claims import full_data
+from experiments.lab.harness import (
     experiment_parser,
     output_dir,
     report_dirs,
     require_data_at_full,
     size_overrides,
 )
-from alexnet.reporting.provenance import (
+from experiments.lab.provenance import (
     collect,
     git_state,
     provenance_markdown,
     read_provenance,
     write_provenance,
 )
-from alexnet.reporting.runs import Run, launch_multirun, load_runs, write_summary
-from alexnet.tables import markdown_table, write_table
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # its sibling modules, however loaded
-
-import relu_regime  # noqa: E402
-from relu_regime import Regime, beyond_edge, failures  # noqa: E402
-from relu_vs_tanh_ratio import (  # noqa: E402
+from experiments.lab.runs import Run, launch_multirun, load_runs, write_summary
+from experiments.relu_regime import Regime, beyond_edge, failures
+from experiments.relu_vs_tanh_ratio import (
     area_line,
     area_ratios,
     ratio_line,
     write_relu_effect,
 )
-from relu_vs_tanh_runs import (  # noqa: E402
+from experiments.relu_vs_tanh_runs import (
     ACTIVATIONS,
     activation,
     choose_rates,

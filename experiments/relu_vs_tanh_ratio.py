@@ -5,16 +5,12 @@ each a line beside the paper's 6x, and effect.json for the claims table."""
 from __future__ import annotations
 
 import math
-import sys
 from pathlib import Path
 
-from alexnet.reporting.claims import measured, write_effect
-from alexnet.reporting.runs import Run
-from alexnet.reporting.stats import ratio_ci
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # its sibling modules, however loaded
-
-from relu_vs_tanh_runs import activation, horizon_steps, is_dead, mean_error  # noqa: E402
+from experiments.lab.claims import measured, write_effect
+from experiments.lab.runs import Run
+from experiments.lab.stats import ratio_ci
+from experiments.relu_vs_tanh_runs import activation, horizon_steps, is_dead, mean_error
 
 PAPER_RATIO = 6.0
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import math
 
-from alexnet.reporting.runs import Run
-from alexnet.reporting.stats import mean_ci
+from experiments.lab.runs import Run
+from experiments.lab.stats import mean_ci
 
 ACTIVATIONS = ("relu", "tanh")
 

@@ -1,6 +1,6 @@
 """The index of the committed results: experiments/results/README.md, made from their files.
 
-    python experiments/results_index.py [--results DIR]
+    python -m experiments.results_index [--results DIR]
 
 Each experiment's dir under experiments/results/ holds the small outputs its command wrote
 (markdown and CSV tables, PNG figures, runs.json) and provenance.json (the command, commit,
@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from alexnet.reporting.provenance import ROOT, provenance_markdown, read_provenance
+from experiments.lab.provenance import ROOT, provenance_markdown, read_provenance
 
 RESULTS = ROOT / "experiments" / "results"
 # (dir, title, the table shown, what it answers)
@@ -124,7 +124,7 @@ def index(results: Path) -> str:
     """The page: each experiment present under `results`, its question, provenance and table."""
     parts = [
         "# Results\n",
-        "Made by `python experiments/results_index.py` from the files beside it; each "
+        "Made by `python -m experiments.results_index` from the files beside it; each "
         "section's numbers come from the linked dir, written by the command named in its "
         "provenance line. Re-run that command to measure them again. The paper's claims, "
         "scored together: [claims.md](claims.md).\n",

@@ -1,9 +1,9 @@
 """The paper's Figure 3: does training make one tower's first-layer kernels colour-agnostic and
 the other's colour-specific?
 
-    python experiments/tower_colour.py [--size tiny|cpu|full] [--seeds N] [--out DIR]
+    python -m experiments.tower_colour [--size tiny|cpu|full] [--seeds N] [--out DIR]
                                        [--data NAME] [--data-root PATH] [hydra overrides ...]
-    python experiments/tower_colour.py --report DIR [--out OUT]   # re-make the report
+    python -m experiments.tower_colour --report DIR [--out OUT]   # re-make the report
 
 `paper2012` (two towers: conv2, conv4 and conv5 see only their own tower's maps) is trained over
 seeds through the framework, and each run keeps its own initial conv1 weights W0 in its
@@ -28,14 +28,17 @@ one block per tower), runs.json and provenance.json.
 from __future__ import annotations
 
 import csv
-import sys
 from pathlib import Path
 
 import torch
 
 from alexnet.callbacks.initial_weights import initial_weights
 from alexnet.interpret.colour import chroma_share, random_halves_gap, relative_change, towers_gap
-from alexnet.reporting.claims import (
+from alexnet.run.checkpoints import resolve_checkpoint
+from alexnet.tables import markdown_table, write_table
+from alexnet.training.module import AlexNetModule
+from alexnet.viz import AlexNetVisualizer
+from experiments.lab.claims import (
     Measured,
     claim,
     effect_sentence,
@@ -43,24 +46,17 @@ from alexnet.reporting.claims import (
     measured,
     write_effect,
 )
-from alexnet.reporting.harness import (
+from experiments.lab.harness import (
     experiment_parser,
     output_dir,
     report_dirs,
     require_data_at_full,
     run_sweep,
 )
-from alexnet.reporting.provenance import provenance_markdown, read_provenance
-from alexnet.reporting.runs import load_runs
-from alexnet.reporting.stats import mean_ci
-from alexnet.run.checkpoints import resolve_checkpoint
-from alexnet.tables import markdown_table, write_table
-from alexnet.training.module import AlexNetModule
-from alexnet.viz import AlexNetVisualizer
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # its sibling modules, however loaded
-
-from tower_colour_regime import (  # noqa: E402, F401 - regime and plan: the tests read them here
+from experiments.lab.provenance import provenance_markdown, read_provenance
+from experiments.lab.runs import load_runs
+from experiments.lab.stats import mean_ci
+from experiments.tower_colour_regime import (  # noqa: F401 - regime and plan: the tests read them here
     in_regime,
     plan,
     regime,

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import yaml
 
-from alexnet.reporting.claims import reference_overrides
-from alexnet.reporting.harness import size_overrides
+from experiments.lab.claims import reference_overrides
+from experiments.lab.harness import size_overrides
 
 REGIME = Path(__file__).resolve().parent / "declarations" / "tower_colour_regime_v1.yaml"
 TINY_TARGET = 0.0  # the tests' stop: the first validation ends the run

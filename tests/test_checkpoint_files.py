@@ -114,3 +114,17 @@ def test_a_torch_file_that_is_no_checkpoint_is_one_line(run_script, tmp_path, co
     line = result.stderr.strip().splitlines()[-1]
     assert line.startswith(f"error: ckpt_path='{path}' is not valid; {says}")
     assert "model.weights=PATH" in line and not run_dirs(tmp_path / "logs")
+
+
+def test_a_run_dir_without_our_checkpoint_callbacks_resolves_to_lightnings_own(tmp_path):
+    from alexnet.run.checkpoints import resolve_checkpoint
+
+    # callbacks=none: Lightning's default checkpoint, under the logger's version dir.
+    folder = tmp_path / "run" / "tensorboard" / "seed=0" / "checkpoints"
+    folder.mkdir(parents=True)
+    (folder / "epoch=1-step=6.ckpt").write_bytes(b"")
+    assert resolve_checkpoint(tmp_path / "run") == folder / "epoch=1-step=6.ckpt"
+    ours = tmp_path / "run" / "checkpoints"  # ours, when there: they come first
+    ours.mkdir()
+    (ours / "last.ckpt").write_bytes(b"")
+    assert resolve_checkpoint(tmp_path / "run") == ours / "last.ckpt"

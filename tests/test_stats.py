@@ -5,7 +5,7 @@ import math
 import pytest
 from scipy import stats
 
-from alexnet.reporting.stats import difference, holm, mean_ci, paired_difference, ratio_ci, wilson
+from experiments.lab.stats import difference, holm, mean_ci, paired_difference, ratio_ci, wilson
 
 
 def test_mean_ci_is_students_t_interval():

@@ -1,4 +1,4 @@
-"""`python experiments/interpret.py ...`: load a checkpoint or weights, write the report."""
+"""`python -m experiments.interpret ...`: load a checkpoint or weights, write the report."""
 
 from __future__ import annotations
 

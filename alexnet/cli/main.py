@@ -143,7 +143,7 @@ def eval_main(cfg: DictConfig) -> None:
 
 @hydra.main(config_path=str(CONF_DIR), config_name="interpret", version_base="1.3")
 def interpret_main(cfg: DictConfig) -> None:
-    """`python experiments/interpret.py ckpt_path=... | model.weights=...`."""
+    """`python -m experiments.interpret ckpt_path=... | model.weights=...`."""
     from alexnet.cli.interpret import interpret  # captum and matplotlib only when asked
 
     try:
@@ -179,7 +179,7 @@ def eval_command() -> None:
 
 
 def interpret_command() -> None:
-    """`python experiments/interpret.py ...`: the overrides checked, then the report."""
+    """`python -m experiments.interpret ...`: the overrides checked, then the report."""
     _check_overrides("interpret")
     interpret_main()
 

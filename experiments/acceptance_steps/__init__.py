@@ -12,21 +12,18 @@ from __future__ import annotations
 
 import json
 import resource
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository, for alexnet
+import torch
 
-import torch  # noqa: E402
-
-from .checks import Checks  # noqa: E402
-from .decoding import decode_render  # noqa: E402
-from .device_probe import probe  # noqa: E402
-from .numerics import precision  # noqa: E402
-from .speed import compile_step, device_data, throughput  # noqa: E402
-from .training_runs import ddp_sweep, train_eval_resume  # noqa: E402
+from .checks import Checks
+from .decoding import decode_render
+from .device_probe import probe
+from .numerics import precision
+from .speed import compile_step, device_data, throughput
+from .training_runs import ddp_sweep, train_eval_resume
 
 STEPS: dict[str, Callable[[Checks, Path], None]] = {
     "probe": probe,

@@ -14,8 +14,8 @@ from .checks import Checks
 
 # 3 ------------------------------------------------------------------------------------------
 def encoded_jpegs(count: int) -> list[torch.Tensor]:
-    """Photo-like 500x375 JPEG files' bytes (alexnet.reporting.jpeg_folder), as tensors."""
-    from alexnet.reporting.jpeg_folder import photo_like_jpegs
+    """Photo-like 500x375 JPEG files' bytes (experiments.lab.jpeg_folder), as tensors."""
+    from experiments.lab.jpeg_folder import photo_like_jpegs
 
     return [torch.frombuffer(bytearray(b), dtype=torch.uint8) for b in photo_like_jpegs(count)]
 

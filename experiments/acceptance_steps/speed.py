@@ -3,7 +3,6 @@ framework's training loop against plain PyTorch's."""
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ import torch
 from alexnet.config.compose import compose_config
 from alexnet.run.api import train
 
-from .checks import ROOT, Checks, overrides
+from .checks import Checks, overrides
 
 
 # 5 ------------------------------------------------------------------------------------------
@@ -62,7 +61,7 @@ def rate_of(checks: Checks, work: Path, name: str, *extra: str) -> float | None:
 
 
 def device_data(checks: Checks, work: Path) -> None:
-    from alexnet.reporting.jpeg_folder import write_jpeg_folder
+    from experiments.lab.jpeg_folder import write_jpeg_folder
 
     workers = "data.num_workers=2"
     rates = {"loader": rate_of(checks, work, "loader", workers, "data.cache=false")}
@@ -130,8 +129,7 @@ def compile_step(checks: Checks, work: Path) -> None:
 
 # 8 ------------------------------------------------------------------------------------------
 def throughput(checks: Checks, work: Path) -> None:
-    sys.path.insert(0, str(ROOT / "experiments"))
-    import benchmark_loops
+    from experiments import benchmark_loops
 
     cuda = checks.device == "cuda"
     batch, size, block, steps = (256, 224, 10, 8) if cuda else (8, 64, 1, 6)

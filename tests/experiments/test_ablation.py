@@ -41,7 +41,7 @@ def test_each_ablation_arm_sets_its_knobs(arm, knobs):
 
 
 def test_every_ablation_claim_names_two_arms_that_differ_in_its_knob():
-    from alexnet.reporting.claims import load_claims
+    from experiments.lab.claims import load_claims
 
     module = load("ablation")
     _, claims = load_claims()
@@ -124,8 +124,8 @@ def test_an_ablation_claim_runs_its_two_arms_paired_and_writes_its_effect(tmp_pa
 def test_failed_diverged_and_missing_runs_are_removed_and_counted():
     from pathlib import Path
 
-    from alexnet.reporting.claims import claim
-    from alexnet.reporting.runs import Run
+    from experiments.lab.claims import claim
+    from experiments.lab.runs import Run
 
     module = load("ablation")
 

@@ -7,7 +7,7 @@ import math
 import pytest
 import yaml
 
-from alexnet.reporting.claims import (
+from experiments.lab.claims import (
     CLAIMS_FILE,
     ClaimsError,
     Measured,

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from alexnet.reporting.provenance import REMADE, git_state
+from experiments.lab.provenance import REMADE, git_state
 from tests.conftest import ROOT
 from tests.experiments.conftest import load
 
@@ -40,15 +40,22 @@ STATIC = {
 }
 
 
+def invoked(command: str, script: str, then: str = "") -> bool:
+    """The command ran the experiment: as a module (python -m experiments.NAME), or as the
+    script path that results made before experiments became a package record."""
+    forms = (f"python -m experiments.{script}", f"python experiments/{script}.py")
+    return any(command.startswith(f"{form} {then}".rstrip()) for form in forms)
+
+
 def check_provenance(folder):
     record = json.loads((folder / "provenance.json").read_text())
     if folder.parent.name == "ablation":  # a claim of the shared sweep, in its default folder
-        assert record["command"].startswith("python experiments/ablation_all.py --seeds")
+        assert invoked(record["command"], "ablation_all", "--seeds")
         assert "--out" not in record["command"] and record["claim"] == folder.name
         assert all(part["dirty"] is False for part in record["parts"])
     else:
         script = SCRIPTS.get(folder.name, folder.name)
-        assert record["command"].startswith(f"python experiments/{script}.py")
+        assert invoked(record["command"], script)
         assert f"--out experiments/results/{folder.name}" in record["command"]
     assert len(record["commit"]) == 40 and record["dirty"] is False
     assert {"torch", "torchvision", "lightning"} <= set(record["versions"])

@@ -13,13 +13,13 @@ import pytest
 from tests.conftest import ROOT
 from tests.experiments.conftest import load
 
-SCRIPT = ROOT / "experiments" / "gpu_acceptance.py"
+SCRIPT = ["-m", "experiments.gpu_acceptance"]  # run from the checkout, as a module
 
 
 @pytest.mark.slow
 def test_every_step_passes_on_the_cpu(tmp_path):
     done = subprocess.run(
-        [sys.executable, str(SCRIPT), "--cpu", "--out", str(tmp_path)],
+        [sys.executable, *SCRIPT, "--cpu", "--out", str(tmp_path)],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -40,7 +40,7 @@ def test_every_step_passes_on_the_cpu(tmp_path):
 def test_a_failing_step_is_reported_and_the_exit_status_says_so(tmp_path):
     # Without CUDA, the GPU mode's probe fails with its reason; the run still writes its summary.
     done = subprocess.run(
-        [sys.executable, str(SCRIPT), "--only", "probe", "--out", str(tmp_path)],
+        [sys.executable, *SCRIPT, "--only", "probe", "--out", str(tmp_path)],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from alexnet.reporting.claims import load_claims
-from alexnet.reporting.verdicts import detectable_at
+from experiments.lab.claims import load_claims
+from experiments.lab.verdicts import detectable_at
 from tests.experiments.conftest import load
 
 

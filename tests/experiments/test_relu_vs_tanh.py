@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from alexnet.reporting.runs import Run, load_runs
 from alexnet.tables import read_csv
+from experiments.lab.runs import Run, load_runs
 from tests.experiments.conftest import load
 
 

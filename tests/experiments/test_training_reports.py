@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from alexnet.reporting.stats import mean_ci
 from alexnet.tables import read_csv
+from experiments.lab.stats import mean_ci
 from tests.experiments.conftest import load
 from tests.experiments.test_committed_results import REMADE, without_remade
 

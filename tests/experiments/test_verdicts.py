@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from alexnet.reporting import verdicts as verdicts_module
-from alexnet.reporting.stats import holm, paired_difference
-from alexnet.reporting.verdicts import (
+from experiments.lab import verdicts as verdicts_module
+from experiments.lab.stats import holm, paired_difference
+from experiments.lab.verdicts import (
     DRAWS,
     WORDS,
     check_declared,

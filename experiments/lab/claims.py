@@ -13,9 +13,9 @@ from typing import Any
 
 import yaml
 
-from alexnet.reporting.provenance import ROOT
-from alexnet.reporting.stats import PairedEffect, holm, paired_difference
-from alexnet.reporting.verdicts import WORDS, Verdict, holm_levels, judge
+from experiments.lab.provenance import ROOT
+from experiments.lab.stats import PairedEffect, holm, paired_difference
+from experiments.lab.verdicts import WORDS, Verdict, holm_levels, judge
 
 CLAIMS_FILE = ROOT / "experiments" / "claims.yaml"
 EFFECT_FILE = "effect.json"

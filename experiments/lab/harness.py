@@ -115,8 +115,8 @@ def run_sweep(
     """Launch the multirun into out/sweep, then write out/runs.json (the runs' summary, which
     `--report` reads) and out/provenance.json (command, commit, versions, machine, seeds, wall
     time, and `extra`'s keys). Returns the runs."""
-    from alexnet.reporting.provenance import collect, git_state, write_provenance
-    from alexnet.reporting.runs import launch_multirun, load_runs, write_summary
+    from experiments.lab.provenance import collect, git_state, write_provenance
+    from experiments.lab.runs import launch_multirun, load_runs, write_summary
 
     git, started = git_state(exclude=out), time.perf_counter()
     launch_multirun([*overrides, *seed_overrides(seeds)], out / "sweep")
@@ -142,7 +142,7 @@ def report_dirs(args: argparse.Namespace, name: str) -> tuple[Path, Path]:
     """(where the runs are, where the report goes) for `--report DIR [--out OUT]`: OUT gets a
     copy of DIR's runs.json and provenance.json, so it can be re-made from OUT alone; its
     provenance.json records the command and commit re-making the report."""
-    from alexnet.reporting.provenance import mark_report
+    from experiments.lab.provenance import mark_report
 
     source = Path(args.report)
     out = output_dir(name, args.out) if args.out else source

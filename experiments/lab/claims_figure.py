@@ -7,8 +7,8 @@ import math
 
 from matplotlib.figure import Figure
 
-from alexnet.reporting.claims import Claim, Measured
-from alexnet.reporting.verdicts import Verdict
+from experiments.lab.claims import Claim, Measured
+from experiments.lab.verdicts import Verdict
 
 UNITS = {"difference": ("points", 100.0), "chroma share": ("chroma share", 1.0)}
 

@@ -102,9 +102,13 @@ def versions() -> dict[str, str]:
 
 
 def command_line(argv: list[str] | None = None) -> str:
-    """This process's command, as typed (``python experiments/x.py --size cpu``), relative to the
-    project root where it can be."""
+    """This process's command, as typed (``python -m experiments.x --size cpu``, or a script
+    relative to the project root where it can be)."""
     argv = list(sys.argv if argv is None else argv)
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    if argv is sys.argv or argv == sys.argv:
+        if spec is not None and spec.name and not spec.name.endswith("pytest.__main__"):
+            return shlex.join(["python", "-m", spec.name.removesuffix(".__main__"), *argv[1:]])
     script = Path(argv[0]).resolve() if argv else None
     if script is not None and script.is_relative_to(ROOT):
         argv[0] = str(script.relative_to(ROOT))
