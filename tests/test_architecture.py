@@ -86,3 +86,18 @@ def test_no_import_runs_up_or_sideways(path):
         if rooms[theirs] >= rooms[mine]:
             wrong.append(f"{name} ({theirs}, floor {rooms[theirs]})")
     assert not wrong, f"{here} (floor {rooms[mine]}) imports up or sideways: {wrong}"
+
+
+def test_the_package_never_imports_the_experiments():
+    found = []
+    for path in FILES:
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            found += [f"{path.name}: {n}" for n in names if n.split(".")[0] == "experiments"]
+    assert not found
