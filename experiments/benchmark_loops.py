@@ -160,7 +160,7 @@ def interleaved_rates(
     data: list, bf16: bool, channels_last: bool, device: str, compile: bool, block: int, warmup: int
 ) -> tuple[float, float, float, float]:
     """Plain and Lightning images/s, Lightning / plain and its IQR (see `rates`)."""
-    torch._dynamo.reset()  # every row compiles fresh models; stay under dynamo's recompile limit
+    torch.compiler.reset()  # every row compiles fresh models; stay under dynamo's recompile limit
     module = AlexNetModule(
         model={"preset": "alexnet", "num_classes": CLASSES},
         optimizer=SGD,

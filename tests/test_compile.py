@@ -48,7 +48,7 @@ def test_a_checkpoint_of_a_compiled_run_loads_uncompiled(tmp_path):
 def graphs_compiled(tmp_path, callbacks: str) -> int:
     """Graphs dynamo compiled in a 2-epoch compiled run (aot_eager: the same graphs and guards as
     inductor, without code generation)."""
-    torch._dynamo.reset()
+    torch.compiler.reset()
     counters.clear()
     train(
         compose_train(

@@ -1,4 +1,4 @@
-"""Describe a model layer by layer: python -m alexnet.cli.describe model=paper2012 image_size=227"""
+"""Describe a model layer by layer: python -m alexnet describe model=paper2012 image_size=227"""
 
 from __future__ import annotations
 

@@ -174,7 +174,7 @@ def _result(
 def _failed(overrides: Sequence[str]) -> JobReturn:
     """A job that failed, as the sweep sees one that failed inside train.py: it returned None
     (its metrics.json says why); a FAILED JobReturn would stop the whole sweep in Hydra."""
-    return JobReturn(overrides=list(overrides), status=JobStatus.COMPLETED, _return_value=None)
+    return JobReturn(overrides=list(overrides), status=JobStatus.COMPLETED)
 
 
 def _record_failed(job_dir: Path, error: str) -> None:

@@ -127,7 +127,8 @@ class AlexNetModule(L.LightningModule):
             }
             for name in ("loss", "acc1", "acc5")
         }
-        world = self.trainer.world_size if self._trainer is not None else 1
+        trainer = self._attached_trainer()
+        world = trainer.world_size if trainer is not None else 1
         if world > 1 and torch.distributed.is_initialized():  # each rank's own partial sums
             ranks: list[Any] = [None] * world
             torch.distributed.all_gather_object(ranks, own)
@@ -135,10 +136,19 @@ class AlexNetModule(L.LightningModule):
         else:
             checkpoint["train_metric_state"] = own
 
+    def _attached_trainer(self) -> L.Trainer | None:
+        """The Trainer this module is attached to, or None (a checkpoint saved or loaded by
+        hand): Lightning's public `trainer` raises when there is none."""
+        try:
+            return self.trainer
+        except RuntimeError:
+            return None
+
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         state = checkpoint.get("train_metric_state")
         if state and "ranks" in state:  # saved under DDP: this rank's own, if it had one
-            rank = self.trainer.global_rank if self._trainer is not None else 0
+            trainer = self._attached_trainer()
+            rank = trainer.global_rank if trainer is not None else 0
             state = state["ranks"][rank] if rank < len(state["ranks"]) else None
         self._resumed_train_state = (checkpoint.get("epoch", -1), state) if state else None
 

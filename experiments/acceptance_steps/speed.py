@@ -93,7 +93,7 @@ def compile_step(checks: Checks, work: Path) -> None:
     backend = "inductor" if checks.device == "cuda" else "aot_eager"
     rates = {}
     for compiled in (False, True):
-        torch._dynamo.reset()
+        torch.compiler.reset()
         counters.clear()
         Rate.rates = []
         record = train(
