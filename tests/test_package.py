@@ -80,6 +80,7 @@ def test_the_wheel_installs_into_a_fresh_venv_and_its_commands_run_from_any_dir(
         "alexnet/launch/slurm_task.sh",
         "hydra_plugins/alexnet_sweeper/__init__.py",
     } <= names
+    assert not [n for n in names if n.startswith(("experiments/", "tests/"))]  # the lab's own
     # The venv sees this environment's torch, Lightning, Hydra... (reinstalling them would take
     # minutes and gigabytes); the package itself comes only from the wheel.
     venv = _venv_beside_this_environment(tmp_path / "venv")
