@@ -117,6 +117,15 @@ def test_help_lists_the_groups(run_script):
         "debug: fast_dev_run, limit, overfit",
     ):
         assert line in result.stdout, line
+    groups = result.stdout.split("== Config ==")[0]
+    assert "schema" not in groups  # the typed schemas are no option a user chooses
+
+
+def test_help_lists_the_users_own_groups_too(run_script, tmp_path):
+    (tmp_path / "optimizer").mkdir()
+    (tmp_path / "optimizer" / "slow_sgd.yaml").write_text("defaults:\n  - sgd\n  - _self_\n")
+    result = run_script("train.py", "--config-dir", str(tmp_path), "--help")
+    assert result.returncode == 0 and "optimizer: adam, adamw, sgd, slow_sgd" in result.stdout
 
 
 def test_unknown_option_lists_the_valid_ones(run_script, tmp_path):

@@ -13,6 +13,7 @@ from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, OmegaConf, open_dict
 from torch import nn
 
+from alexnet.config import help as _help  # noqa: F401 - registers the help resolver
 from alexnet.config.run_names import run_name, sweep_run_name
 from alexnet.config.schemas import register_schemas
 from alexnet.errors import InvalidValue, check_choice
