@@ -21,6 +21,7 @@ the claim and the key, and nothing is written.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import sys
 from pathlib import Path
@@ -52,6 +53,7 @@ COLUMNS = (
     "Holm level",
     "worst dead fraction",
     "data, size",
+    "runs' wall time",
     "first result",
     "verdict",
 )
@@ -137,6 +139,7 @@ def row_of(
             "Holm level": f"{verdict.level:.3g}" if verdict else "n/a",
             "worst dead fraction": worst_dead(result, gate),
             "data, size": f"{result.data}, {result.size}",
+            "runs' wall time": wall_time(folder),
             "first result": commit_of(folder / EFFECT_FILE, newest=True),
             "verdict": (verdict.word if verdict else "cannot tell: 1 seed pair, no test")
             + (
@@ -153,6 +156,17 @@ def row_of(
         }
     )
     return row
+
+
+def wall_time(folder: Path) -> str:
+    """The summed wall time of the runs in the claim's folder (its two arms' runs; with a
+    regime's calibration sweep, that too), as each run's metrics.json recorded it."""
+    path = folder / "runs.json"
+    if not path.is_file():
+        return "n/a"
+    runs = json.loads(path.read_text())
+    seconds = sum(float(r["record"].get("wall_time_s") or 0) for r in runs)
+    return f"{seconds / 60:.0f} min ({len(runs)} runs)"
 
 
 def table(results: Path, claims_file: Path) -> tuple[str, list]:

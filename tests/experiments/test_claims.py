@@ -163,12 +163,15 @@ def test_the_page_lists_every_claim_flags_dead_arms_and_the_placebos_surprise(tm
     ):
         (tmp_path / folder).mkdir(parents=True)
         write_effect(tmp_path / folder, result)
+    runs = [{"record": {"wall_time_s": 90.0}}, {"record": {"wall_time_s": 150.0}}]
+    (tmp_path / "ablation" / "lrn" / "runs.json").write_text(json.dumps(runs))
     out = module.main(["--results", str(tmp_path)])
     text = out.read_text()
     rows = [line for line in text.splitlines() if line.startswith("| ") and "---" not in line]
     assert len(rows) == 1 + 9 and sum("| not measured yet |" in r for r in rows) == 6
     lrn = next(r for r in rows if r.startswith("| local response"))
     assert "lrn 0.31 **above the gate**" in lrn and "agrees" in lrn
+    assert "| 4 min (2 runs) |" in lrn  # its runs' summed wall time
     relu = next(r for r in rows if r.startswith("| ReLU"))
     assert "| 1.74x [" in relu and "agrees (smaller than the paper's)" in relu  # far below 6x
     placebo = next(r for r in rows if r.startswith("| placebo"))
