@@ -8,7 +8,7 @@ from torch import nn
 from alexnet import AlexNet, activation_names
 from alexnet.models.activations import ACTIVATIONS, activation_defaults, make_activation
 
-CONF = Path(__file__).resolve().parents[2] / "alexnet" / "conf" / "activation"
+CONF = Path(__file__).resolve().parents[2] / "alexnet" / "config" / "conf" / "activation"
 
 
 def test_registry_has_the_eight_activations():
