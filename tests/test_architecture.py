@@ -101,3 +101,13 @@ def test_the_package_never_imports_the_experiments():
             )
             found += [f"{path.name}: {n}" for n in names if n.split(".")[0] == "experiments"]
     assert not found
+
+
+def test_the_suite_mirrors_the_package():
+    """tests/<room>/ for each room of the package it tests, tests/experiments/ for the lab's
+    experiments, helpers in tests/support/; at the top only the tests of the whole project."""
+    rooms = {p.name for p in (ROOT / "alexnet").iterdir() if (p / "__init__.py").is_file()}
+    folders = {p.name for p in (ROOT / "tests").iterdir() if (p / "__init__.py").is_file()}
+    assert folders <= rooms | {"experiments", "support"}, folders - rooms
+    top = {p.name for p in (ROOT / "tests").glob("test_*.py")}
+    assert top == {"test_architecture.py", "test_docs.py", "test_package.py"}, top
