@@ -1,8 +1,10 @@
-"""A run's record, metrics.json: written and read here, and nowhere else.
+"""A run's record, metrics.json: its shapes made, written and read here, and nowhere else.
 
 It holds the run's status, final metrics, per-epoch history (epoch, step, seconds, train and val
 loss and top-1), the overrides it was given and, for a failed run, the error and the last good
-checkpoint.
+checkpoint. A training run's record starts as `started` (the run updates it as it ends), an
+evaluation's is `evaluated`, a job that failed before its run began is `failed`, and a job its
+launcher saw die says so with `mark_failed`.
 """
 
 from __future__ import annotations
@@ -19,6 +21,43 @@ from alexnet.errors import InvalidValue
 RECORD = "metrics.json"
 RESERVE = ".metrics.reserve"  # space kept free for the record while a run runs
 RESERVE_BYTES = 1 << 20
+
+
+def started(overrides: list[str], **details: Any) -> dict[str, Any]:
+    """A training run's record as it starts: running, with its overrides and `details` (where
+    it resumed from, its requeues, its config groups' choices, its device slot)."""
+    return {"status": "running", **details, "overrides": list(overrides)}
+
+
+def evaluated(
+    checkpoint: str, split: str, eval_crop: str, metrics: dict[str, float], overrides: list[str]
+) -> dict[str, Any]:
+    """An evaluation's record: the checkpoint, the split and crop, the metrics."""
+    return {
+        "status": "completed",
+        "checkpoint": checkpoint,
+        "split": split,
+        "eval_crop": eval_crop,
+        "metrics": metrics,
+        "overrides": list(overrides),
+    }
+
+
+def failed(error: str, overrides: list[str]) -> dict[str, Any]:
+    """The record of a job that failed before its run began (a bad setting, a missing file)."""
+    return {"status": "failed", "error": error, "metrics": {}, "overrides": list(overrides)}
+
+
+def mark_failed(run_dir: str | Path, error: str) -> None:
+    """A job its launcher saw die: its record says failed, with `error`, unless the job already
+    said why itself (failed or terminated)."""
+    folder = Path(run_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    record = read_record(folder) if (folder / RECORD).is_file() else {}
+    if record.get("status") in ("failed", "terminated"):
+        return
+    record.update(status="failed", error=error)
+    write_record(folder, record)
 
 
 def write_record(run_dir: str | Path, record: dict[str, Any]) -> Path:

@@ -24,7 +24,7 @@ from alexnet.errors import DataError, InvalidValue
 from alexnet.launch.device_slots import take_device
 from alexnet.launch.distributed import RankFailed
 from alexnet.launch.requeue import Requeued, requeued
-from alexnet.record import write_record
+from alexnet.record import failed, write_record
 from alexnet.run.api import evaluate, train
 from alexnet.run.divergence import DivergenceError
 from alexnet.run.lock import LOCK_FILE, RunDirBusy, lock_run_dir
@@ -104,13 +104,7 @@ def _in_sweep() -> bool:
 def _record_failure(output_dir: Path, err: Exception) -> None:
     """metrics.json of a job that failed before training started."""
     log.error("%s", err)
-    record = {
-        "status": "failed",
-        "error": f"{type(err).__name__}: {err}",
-        "metrics": {},
-        "overrides": overrides(),
-    }
-    write_record(output_dir, record)
+    write_record(output_dir, failed(f"{type(err).__name__}: {err}", overrides()))
 
 
 def _remove_if_empty(output_dir: Path) -> bool:

@@ -36,6 +36,7 @@ from hydra_plugins.hydra_submitit_launcher.submitit_launcher import SlurmLaunche
 from omegaconf import OmegaConf
 
 from alexnet.launch.requeue import batch_signal_setup, install_signal_flag, task_python
+from alexnet.record import mark_failed
 
 log = logging.getLogger(__name__)
 # The plugin's executor-agnostic keys pass as they are; the others become slurm_<key>.
@@ -160,14 +161,14 @@ def _result(
             f"{ended.state or 'vanished'} ({ended.reason})"
         )
         log.error("%s; recorded as failed, the sweep goes on", error)
-        _record_failed(job_dir, error)
+        mark_failed(job_dir, error)
         return _failed(overrides)
     try:
         return job.results()[0]
     except Exception as err:  # noqa: BLE001 - any way a job can die is a failed job here
         said = (str(err).strip().splitlines() or [type(err).__name__])[-1]
         log.error("SLURM job %s died without a result: %s", job.job_id, said)
-        _record_failed(job_dir, f"SLURM job {job.job_id} died without a result: {said}")
+        mark_failed(job_dir, f"SLURM job {job.job_id} died without a result: {said}")
         return _failed(overrides)
 
 
@@ -175,17 +176,6 @@ def _failed(overrides: Sequence[str]) -> JobReturn:
     """A job that failed, as the sweep sees one that failed inside train.py: it returned None
     (its metrics.json says why); a FAILED JobReturn would stop the whole sweep in Hydra."""
     return JobReturn(overrides=list(overrides), status=JobStatus.COMPLETED)
-
-
-def _record_failed(job_dir: Path, error: str) -> None:
-    from alexnet.record import RECORD, read_record, write_record
-
-    job_dir.mkdir(parents=True, exist_ok=True)
-    record = read_record(job_dir) if (job_dir / RECORD).is_file() else {}
-    if record.get("status") in ("failed", "terminated"):
-        return  # the job said why itself
-    record.update(status="failed", error=error)
-    write_record(job_dir, record)
 
 
 def submission_error(stderr: str) -> str:

@@ -23,7 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from alexnet.errors import InvalidValue, check_choice
 from alexnet.launch.requeue import REQUEUE_CHECKPOINT, requested, requeue
-from alexnet.record import write_record
+from alexnet.record import evaluated, write_record
 from alexnet.run.console import quiet_console
 from alexnet.run.lock import lock_run_dir, unlock_run_dir
 from alexnet.run.outcome import RecordedRun, best_checkpoint, scalars
@@ -128,14 +128,13 @@ def evaluate(cfg: DictConfig) -> dict[str, Any]:
         end_job = getattr(trainer.strategy, "end_job", None)  # release DDP's ranks
         if end_job is not None:
             end_job()
-    record = {
-        "status": "completed",
-        "checkpoint": str(path.resolve()),
-        "split": cfg.split,
-        "eval_crop": datamodule.eval_crop,
-        "metrics": scalars(trainer.callback_metrics),
-        "overrides": overrides(),
-    }
+    record = evaluated(
+        str(path.resolve()),
+        cfg.split,
+        datamodule.eval_crop,
+        scalars(trainer.callback_metrics),
+        overrides(),
+    )
     output_dir = Path(cfg.paths.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     if trainer.is_global_zero:

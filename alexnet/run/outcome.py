@@ -19,7 +19,7 @@ from omegaconf import DictConfig
 
 from alexnet.errors import DataError
 from alexnet.launch.requeue import Requeued, requeued, restart_count
-from alexnet.record import release_space, reserve_space, write_record
+from alexnet.record import release_space, reserve_space, started, write_record
 from alexnet.run.history import MetricHistory
 from alexnet.run.setup import choices, overrides
 from alexnet.run.stop_reasons import RunStopped, stop_reason
@@ -40,15 +40,14 @@ class RecordedRun:
         ckpt_path: Path | None,
     ) -> None:
         self.trainer, self.cfg, self.output_dir, self.history = trainer, cfg, output_dir, history
-        self.record: dict[str, Any] = {
-            "status": "running",
-            "resumed_from": str(ckpt_path or "") or None,
-            "requeues": restart_count(),
-            "overrides": overrides(),
-            "choices": choices(),
-            "device_slot": cfg.get("device_slot"),
-            "device_slot_gpu": cfg.get("device_slot_gpu"),
-        }
+        self.record: dict[str, Any] = started(
+            overrides(),
+            resumed_from=str(ckpt_path or "") or None,
+            requeues=restart_count(),
+            choices=choices(),
+            device_slot=cfg.get("device_slot"),
+            device_slot_gpu=cfg.get("device_slot_gpu"),
+        )
         self.started = time.perf_counter()
 
     def __enter__(self) -> RecordedRun:

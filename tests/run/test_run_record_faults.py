@@ -169,3 +169,19 @@ def test_a_full_disk_is_recorded_and_resumes(run_script, tmp_path):
     resumed = run_script("train.py", f"ckpt_path={kept}", f"hydra.run.dir={tmp_path}/resumed")
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert metrics(Path(tmp_path / "resumed"))["epochs"] == 3
+
+
+def test_a_launcher_marks_a_dead_job_failed_unless_it_said_why_itself(tmp_path):
+    from alexnet.record import failed, mark_failed, read_record, write_record
+
+    mark_failed(tmp_path / "gone", "SLURM job 7 died without a result: node failure")
+    assert read_record(tmp_path / "gone")["status"] == "failed"
+    (tmp_path / "own").mkdir()
+    (tmp_path / "ran").mkdir()
+    write_record(tmp_path / "own", {**failed("ValueError: bad", ["seed=1"]), "metrics": {"a": 1}})
+    mark_failed(tmp_path / "own", "SLURM job 8 died")  # the job's own reason stays
+    assert read_record(tmp_path / "own")["error"] == "ValueError: bad"
+    write_record(tmp_path / "ran", {"status": "running", "history": [{"epoch": 0}]})
+    mark_failed(tmp_path / "ran", "SLURM job 9 died")  # what it wrote is kept beside the error
+    record = read_record(tmp_path / "ran")
+    assert record["status"] == "failed" and record["history"] == [{"epoch": 0}]
