@@ -1,4 +1,5 @@
-"""`python -m experiments.interpret ...`: load a checkpoint or weights, write the report."""
+"""`alexnet-interpret ...` (python -m experiments.interpret): load a checkpoint or weights, write
+the report."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from alexnet.data import AlexNetDataModule
 from alexnet.errors import InvalidValue
 from alexnet.models import create_model
 from alexnet.models.weights import IMAGENET, load_weights
-from alexnet.run.setup import load_checkpoint
+from alexnet.run.setup import fit_to_model, load_checkpoint
 from alexnet.viz.report import ReportSettings, write_report
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,5 @@ def _with_weights(cfg: DictConfig) -> tuple[torch.nn.Module, AlexNetDataModule, 
     classes = 1000 if weights == IMAGENET else datamodule.num_classes
     model = create_model(preset, num_classes=classes)
     info = load_weights(model, weights, preset=preset, log=log)
-    datamodule.fit_to_model(model.min_input_size)
-    if info["mean"] is not None and info["std"] is not None:
-        datamodule.follow_weights((info["mean"], info["std"]), weights)
+    fit_to_model(datamodule, model.min_input_size, {**info, "source": weights})
     return model, datamodule, {"model": preset, "weights": weights}

@@ -80,10 +80,7 @@ def build_run(cfg: DictConfig, output_dir: Path) -> Run:
         moved = offset_seed(cfg.seed, cfg.rng_offset)
         L.seed_everything(moved, workers=True, verbose=False)
         datamodule.order_offset = moved
-    datamodule.fit_to_model(module.model.min_input_size)
-    weights = getattr(module, "weights_info", None)
-    if weights and weights["mean"] is not None and weights["std"] is not None:
-        datamodule.follow_weights((weights["mean"], weights["std"]), weights["source"])
+    fit_to_model(datamodule, module.model.min_input_size, getattr(module, "weights_info", None))
     check_image_size(datamodule.image_size, module.model.min_input_size)
     # Lightning's model summary counts the forward FLOPs of this one image (else "FLOPs: 0").
     size = datamodule.image_size
@@ -219,6 +216,17 @@ def instantiate_group(node: DictConfig, group: str, **kwargs: Any) -> Any:
         raise InvalidValue(group, given, f"{type(cause).__name__}: {cause}") from None
 
 
+def fit_to_model(
+    datamodule: AlexNetDataModule, min_input_size: int, weights: dict[str, Any] | None = None
+) -> None:
+    """A data config's DataModule made ready for its model, in the one order every command
+    keeps: the image size fitted to the model's smallest input, then the normalization of the
+    weights it starts from (their mean and std, where they have their own)."""
+    datamodule.fit_to_model(min_input_size)
+    if weights and weights.get("mean") is not None and weights.get("std") is not None:
+        datamodule.follow_weights((weights["mean"], weights["std"]), weights["source"])
+
+
 def instantiate_datamodule(data_cfg: DictConfig) -> AlexNetDataModule:
     """The datamodule of `cfg.data`; its own errors unwrapped from Hydra's."""
     try:
@@ -252,7 +260,7 @@ def load_checkpoint(
     data_args.update(given)
     datamodule = AlexNetDataModule(**data_args)
     module = AlexNetModule.load_from_checkpoint(path, map_location="cpu", weights_only=True)
-    datamodule.fit_to_model(module.model.min_input_size)
+    fit_to_model(datamodule, module.model.min_input_size)  # its normalization: in data_args
     return path, module, datamodule
 
 
