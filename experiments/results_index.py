@@ -126,7 +126,9 @@ def index(results: Path) -> str:
         "# Results\n",
         "Made by `python -m experiments.results_index` from the files beside it; each "
         "section's numbers come from the linked dir, written by the command named in its "
-        "provenance line. Re-run that command to measure them again. The paper's claims, "
+        "provenance line. Re-run that command to measure them again (a command recorded as "
+        "`python experiments/NAME.py` runs today as `python -m experiments.NAME`, from the "
+        "checkout). The paper's claims, "
         "scored together: [claims.md](claims.md).\n",
     ]
     for name, title, table, question in ENTRIES:
