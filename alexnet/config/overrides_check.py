@@ -129,6 +129,8 @@ def _check_hydra(
     except Exception:  # noqa: BLE001 - Hydra's own to report
         return
     check_finite("hydra", OmegaConf.to_container(cfg.hydra, resolve=False))
+    if multirun:
+        _check_launcher(cfg.hydra.get("launcher"))
     problem = cannot_create(folder)
     if problem is None:
         return
@@ -138,6 +140,18 @@ def _check_hydra(
     given = _given(key, [*hydra, *overrides])
     value = str(folder.absolute()) if given is None else given
     raise InvalidValue(key, value, f"cannot create it: {problem}")
+
+
+def _check_launcher(launcher: DictConfig | None) -> None:
+    """The SLURM launcher's times, checked here for the command line's one line (the launcher
+    checks them again before it submits anything)."""
+    if launcher is None or not str(launcher.get("_target_", "")).endswith("SlurmLauncher"):
+        return
+    from alexnet.launch.slurm_launcher import check_timing
+
+    given = OmegaConf.to_container(launcher, resolve=False)
+    assert isinstance(given, dict)
+    check_timing({k: v for k, v in given.items() if isinstance(v, (int, float))})
 
 
 def _variants(overrides: list[str], multirun: bool) -> list[list[str]]:

@@ -35,6 +35,7 @@ from hydra_plugins.hydra_submitit_launcher.config import BaseQueueConf, SlurmQue
 from hydra_plugins.hydra_submitit_launcher.submitit_launcher import SlurmLauncher
 from omegaconf import OmegaConf
 
+from alexnet.errors import InvalidValue
 from alexnet.launch.requeue import batch_signal_setup, install_signal_flag, task_python
 from alexnet.record import mark_failed
 
@@ -123,26 +124,28 @@ class RequeueingSlurm(SlurmLauncher):
 
 def check_timing(params: dict[str, Any]) -> None:
     """The launcher's times make sense (the warning signal before the time limit, a poll period
-    and a grace that are numbers of seconds): else one line, nothing submitted."""
+    and a grace that are numbers of seconds): else InvalidValue naming the key, before anything
+    is submitted (the command line's override check calls this too, for its one line)."""
     for key, low in (("poll_s", 0.0), ("vanished_grace_s", None)):
         value = params.get(key)
         if value is not None and not (float(value) > low if low is not None else float(value) >= 0):
             bound = "> 0" if low is not None else ">= 0"
-            sys.exit(
-                f"error: hydra.launcher.{key}={value} is not valid; it must be a number of "
-                f"seconds {bound}"
+            raise InvalidValue(
+                f"hydra.launcher.{key}", value, f"it must be a number of seconds {bound}"
             )
     delay, limit = params.get("signal_delay_s"), params.get("timeout_min")
     if limit is not None and float(limit) <= 0:
-        sys.exit(
-            f"error: hydra.launcher.timeout_min={limit} is not valid; it must be a number "
-            "of minutes > 0 (the job's time limit)"
+        raise InvalidValue(
+            "hydra.launcher.timeout_min",
+            limit,
+            "it must be a number of minutes > 0 (the job's time limit)",
         )
     if delay is not None and limit is not None and float(delay) >= 60 * float(limit):
-        sys.exit(
-            f"error: hydra.launcher.signal_delay_s={delay} is not valid; it must be "
-            f"smaller than hydra.launcher.timeout_min={limit} ({60 * float(limit):g} s): "
-            "the job would be warned as it starts"
+        raise InvalidValue(
+            "hydra.launcher.signal_delay_s",
+            delay,
+            f"it must be smaller than hydra.launcher.timeout_min={limit} "
+            f"({60 * float(limit):g} s): the job would be warned as it starts",
         )
 
 
