@@ -33,11 +33,11 @@ from experiments.lab.claims import (
     Claim,
     ClaimsError,
     Measured,
-    judged,
     load_claims,
     read_effect,
 )
 from experiments.lab.claims_figure import claims_figure
+from experiments.lab.judging import judged
 from experiments.lab.provenance import ROOT, commit_adding, first_commit
 from experiments.lab.verdicts import Verdict
 

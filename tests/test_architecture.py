@@ -111,3 +111,13 @@ def test_the_suite_mirrors_the_package():
     assert folders <= rooms | {"experiments", "support"}, folders - rooms
     top = {p.name for p in (ROOT / "tests").glob("test_*.py")}
     assert top == {"test_architecture.py", "test_docs.py", "test_package.py"}, top
+
+
+def test_no_file_is_over_300_lines():
+    files = [p for part in ("alexnet", "experiments", "tests") for p in (ROOT / part).rglob("*.py")]
+    long = {
+        p.relative_to(ROOT).as_posix(): n
+        for p in files
+        if (n := len(p.read_text().splitlines())) > 300
+    }
+    assert not long, long

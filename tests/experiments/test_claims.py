@@ -11,12 +11,12 @@ from experiments.lab.claims import (
     CLAIMS_FILE,
     ClaimsError,
     Measured,
-    judged,
     load_claims,
     measured,
     read_effect,
     write_effect,
 )
+from experiments.lab.judging import judged
 from tests.experiments.conftest import load
 
 TEN = list(range(10))
