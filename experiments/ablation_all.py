@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from experiments import ablation
-from experiments.lab.claims import claim
+from experiments.lab.claims import Claim, claim
 from experiments.lab.provenance import collect, git_state, write_provenance
 from experiments.lab.runs import Run, launch_multirun, load_runs, write_summary
 
@@ -34,6 +34,18 @@ def arms_of(claim_ids: tuple[str, ...]) -> list[str]:
     """The arms the claims name, each once."""
     declared = [claim(c) for c in claim_ids]
     return sorted({arm for c in declared for arm in (c.reference, c.treatment)})
+
+
+def shared_overrides(claims: list[Claim], size: str) -> list[str]:
+    """The overrides the claims declare at `size` (a shrunk run, from their power pilot): the
+    same for every claim of the shared sweep, or SystemExit naming the claims that differ."""
+    declared = {c.id: tuple(c.overrides.get(size, [])) for c in claims}
+    if len(set(declared.values())) > 1:
+        raise SystemExit(
+            f"error: the claims of the shared sweep declare different overrides at --size {size}: "
+            + "; ".join(f"{c}: {list(o)}" for c, o in declared.items())
+        )
+    return list(next(iter(declared.values()), ()))
 
 
 def runs_by_part(out: Path, part: str) -> dict[str, list[Run]]:
@@ -101,6 +113,7 @@ def main(argv: list[str] | None = None) -> Path:
     launch_multirun(
         [
             *ablation.arm_overrides(args.size),
+            *shared_overrides([claim(c) for c in ablation.CLAIM_IDS], args.size),
             f"ablation={','.join(arms_of(ablation.CLAIM_IDS))}",
             f"seed={','.join(str(s) for s in seeds)}",
         ],

@@ -81,3 +81,18 @@ def test_localization_refuses_a_sweep_without_the_full_arm(tmp_path):
 
 def remove(folder):
     shutil.rmtree(folder)
+
+
+def test_the_shared_sweep_takes_its_claims_common_overrides():
+    from dataclasses import replace
+
+    from experiments.lab.claims import claim
+
+    module = load("ablation_all")
+    claims = [claim(c) for c in module.ablation.CLAIM_IDS]
+    assert module.shared_overrides(claims, "cpu") == []  # none declared yet
+    shrunk = {"cpu": ["trainer.check_val_every_n_epoch=60"]}
+    both = [replace(c, overrides=shrunk) for c in claims]
+    assert module.shared_overrides(both, "cpu") == shrunk["cpu"]
+    with pytest.raises(SystemExit, match="declare different overrides at --size cpu"):
+        module.shared_overrides([both[0], claims[1]], "cpu")
