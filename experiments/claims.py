@@ -39,7 +39,7 @@ from experiments.lab.claims import (
 from experiments.lab.claims_figure import claims_figure
 from experiments.lab.judging import judged
 from experiments.lab.provenance import ROOT, commit_adding, first_commit
-from experiments.lab.verdicts import Verdict
+from experiments.lab.verdicts import Verdict, seeds_for_power
 
 RESULTS = Path(__file__).resolve().parent / "results"
 COLUMNS = (
@@ -131,7 +131,9 @@ def row_of(
         {
             "measured [interval at its level]": f"{shown(scale, result.effect.mean)} "
             f"[{shown(scale, low)}, {shown(scale, high)}]",
-            "seeds used (asked)": seeds + (f" ({asked})" if asked else ""),
+            "seeds used (asked)": seeds
+            + (f" ({asked})" if asked else "")
+            + power_note(result, verdict, declared.effect_size),
             "smallest detectable": shown(scale, verdict.detectable if verdict else None, False),
             "p: t / sign-flip": (
                 f"{verdict.p_t:.3g} / {verdict.p_sign_flip:.3g}" if verdict else "n/a"
@@ -156,6 +158,17 @@ def row_of(
         }
     )
     return row
+
+
+def power_note(result: Measured, verdict: Verdict | None, effect: float) -> str:
+    """Where the seeds could not detect the declared effect at the claim's level: how many its
+    measured SD would need there (80% power), or that over 1000 would."""
+    if verdict is None or verdict.detectable <= effect or len(result.deltas) < 2:
+        return ""
+    mean = math.fsum(result.deltas) / len(result.deltas)
+    sd = math.sqrt(math.fsum((d - mean) ** 2 for d in result.deltas) / (len(result.deltas) - 1))
+    needed = seeds_for_power(sd, effect, verdict.level, max_n=1000)
+    return f"; its SD would need {needed if needed else 'over 1000'}"
 
 
 def wall_time(folder: Path) -> str:

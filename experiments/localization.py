@@ -193,7 +193,8 @@ def from_sweep(args: argparse.Namespace, out: Path) -> Path:
     """The declared protocol: the shared sweep's `full` runs measured, none trained anew but
     those whose job dirs are gone."""
     git, started = git_state(exclude=out), time.perf_counter()
-    runs, again, removed = gather(args.sweep, out)
+    task = "hard-v2" if args.size == "cpu" else None  # the declared task (localization_v2)
+    runs, again, removed = gather(args.sweep, out, task)
     write_summary(runs, out)
     seeds = sorted(int(r.config["seed"]) for r in runs)
     measure(out, runs, args.layer, args.images or IMAGES[args.size])

@@ -31,7 +31,11 @@ def on_disk(sweep: Path) -> dict[int, Run]:
     """The `full` arm's job dirs still under sweep/sweeps/*/ with a checkpoint, by seed."""
     found: dict[int, Run] = {}
     for part in sorted((sweep / "sweeps").glob("*")) if (sweep / "sweeps").is_dir() else []:
-        for run in load_runs(part):
+        try:
+            runs = load_runs(part)
+        except FileNotFoundError:  # a part with no finished job
+            continue
+        for run in runs:
             if _arm({"record": run.record}) != ARM:
                 continue
             try:
@@ -48,12 +52,21 @@ def retrain_overrides(job: dict, seeds: list[int]) -> list[str]:
     return [*kept, f"seed={','.join(map(str, seeds))}"]
 
 
-def gather(sweep: Path, out: Path) -> tuple[list[Run], list[int], dict[str, str]]:
+def gather(
+    sweep: Path, out: Path, task: str | None = None
+) -> tuple[list[Run], list[int], dict[str, str]]:
     """Every completed `full` run of the sweep, each with its checkpoint: (runs by seed, the
-    seeds trained again here, the seeds removed and why: a failed or diverged run)."""
+    seeds trained again here, the seeds removed and why: a failed or diverged run). With
+    `task` (the declared one), a sweep trained on another is refused in one line."""
     jobs = recorded(sweep)
     if not jobs:
         raise SystemExit(f"error: --sweep={sweep}: its runs.json has no `{ARM}` arm runs")
+    other = sorted({str(j["record"].get("task")) for j in jobs.values()} - {str(task)})
+    if task is not None and other:
+        raise SystemExit(
+            f"error: --sweep={sweep}: its `{ARM}` runs trained on {', '.join(other)}; the "
+            f"declared protocol measures {task} (experiments/declarations/localization_v2.yaml)"
+        )
     removed = {
         str(seed): f"{ARM}: {job['record'].get('status')}"
         for seed, job in jobs.items()

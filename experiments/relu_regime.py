@@ -133,7 +133,7 @@ def failures(sweep: list[Run], chosen: dict[str, float], regime: Regime) -> list
     names = sorted({activation(r) for r in sweep})
     missing = [n for n in names if n not in chosen]
     if missing:
-        return [f"{', '.join(missing)} kept no rate (every rate died)"]
+        return [f"{', '.join(missing)} kept no rate (every rate died or missed the target)"]
     why, means = [], {}
     for name in names:
         kept = [r for r in sweep if activation(r) == name and learning_rate(r) == chosen[name]]

@@ -103,7 +103,7 @@ def candidate_sweep(
     )
     stages = {name: load_runs(out / name)}
     runs = list(stages[name])
-    chosen, _ = choose_rates(runs, regime.target)
+    chosen, _ = choose_rates(runs, regime.target, regime.enforced)
     tried = {a: [learning_rate(r) for r in runs if activation(r) == a] for a in ACTIVATIONS}
     for act, rates in beyond_edge(chosen, tried).items():
         edge = f"{name}_edge_{act}"
@@ -113,7 +113,7 @@ def candidate_sweep(
         )
         stages[edge] = load_runs(out / edge)
         runs += stages[edge]
-    chosen, _ = choose_rates(runs, regime.target)
+    chosen, _ = choose_rates(runs, regime.target, regime.enforced)
     return stages, chosen
 
 

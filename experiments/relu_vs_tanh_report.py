@@ -75,7 +75,13 @@ def curves_figure(runs: list[Run], target: float) -> Figure:
 
 
 def regime_of(record: dict) -> Regime:
-    """The regime a run recorded in its provenance (lists back to tuples)."""
+    """The regime a run recorded in its provenance (lists back to tuples); one line for runs
+    made before a regime was declared (claims version 1: their archived page stays)."""
+    if "regime" not in record:
+        raise SystemExit(
+            "error: these runs record no regime (made before declarations/relu_regime_v1.yaml); "
+            "their report is the one archived beside them"
+        )
     fields = record["regime"]
     return Regime(
         **{
@@ -98,7 +104,7 @@ def regime_page(regime: Regime, sweeps: dict[int, list[Run]]) -> tuple[str, list
         if runs is None:
             rows.append({"candidate": name, "overrides": " ".join(overrides), "result": "not run"})
             continue
-        kept, table = choose_rates(runs, regime.target)
+        kept, table = choose_rates(runs, regime.target, regime.enforced)
         why = failures(runs, kept, regime)
         tables[index] = table
         if not chosen_index and (not why or (not regime.enforced and len(kept) == 2)):

@@ -59,7 +59,8 @@ def paired_steps(
     """Per training seed, each activation's steps to `target`: (steps, censored, removed).
     A treatment run that completed its horizon without reaching the target enters at the
     horizon (a lower bound on the ratio: censored); a reference run that never reached it, a
-    failed, diverged or dead run, or a missing arm removes its pair (removed: seed -> why)."""
+    failed or diverged run, or a missing arm removes its pair (removed: seed -> why); a run with
+    a dead layer stays in (claims.yaml's runs rule: its arm is flagged on the page)."""
     by_seed: dict[int, dict[str, Run]] = {}
     for run in runs:
         by_seed.setdefault(int(run.config["seed"]), {})[activation(run)] = run
@@ -70,8 +71,8 @@ def paired_steps(
         if {reference, treatment} - set(arms):
             removed[seed] = "an arm has no run"
             continue
-        if any(is_dead(arms[name]) for name in (reference, treatment)):
-            removed[seed] = "a run failed, diverged or died"
+        if any(arms[name].record.get("status") == "failed" for name in (reference, treatment)):
+            removed[seed] = "a run failed or diverged"  # a dead layer stays in: it is flagged
             continue
         mine = {name: steps_to(training_errors(arms[name]), target) for name in arms}
         if mine[reference] is None:
@@ -92,7 +93,13 @@ def paired_steps(
 
 
 def steps_per_epoch(run: Run) -> int:
-    """Optimizer steps in one epoch (the global step after the first)."""
+    """Optimizer steps in one epoch: from the synthetic task's size and the batch (a run that
+    stopped at its target within the first epoch has no whole epoch to count), else the global
+    step after the first epoch."""
+    data = run.config.get("data") or {}
+    if all(data.get(k) for k in ("train_per_class", "num_classes", "batch_size")):
+        images = int(data["train_per_class"]) * int(data["num_classes"])
+        return math.ceil(images / int(data["batch_size"]))  # the last batch is kept
     return int(run.history[0]["step"]) if run.history else 0
 
 
@@ -130,12 +137,14 @@ def learning_rate(run: Run) -> float:
     return float(run.config["optimizer"]["lr"])
 
 
-def choose_rates(sweep: list[Run], target: float) -> tuple[dict[str, float], list[dict]]:
+def choose_rates(
+    sweep: list[Run], target: float, strict: bool = False
+) -> tuple[dict[str, float], list[dict]]:
     """Each activation's rate whose slower sweep seed reaches `target` in the fewest steps (a
     rate where a seed died or missed counts as never; ties: the lower worst final error; no
-    rate reached by every seed: the lowest worst final error among rates with no dead seed),
-    and the sweep's table, one row per run, with the dead-unit fractions (act1 / act2 / ...
-    at the end) beside each rate."""
+    rate reached by every seed: the lowest worst final error among rates with no dead seed, or,
+    `strict` (a declared regime's rule), no rate at all), and the sweep's table, one row per
+    run, with the dead-unit fractions (act1 / act2 / ... at the end) beside each rate."""
     table, worst = [], {}
     for run in sweep:
         errors = training_errors(run)
@@ -163,7 +172,7 @@ def choose_rates(sweep: list[Run], target: float) -> tuple[dict[str, float], lis
         )
     best: dict[str, tuple[tuple[float, float], float]] = {}
     for (name, lr), (slowest, final, dead) in worst.items():
-        if dead:
+        if dead or (strict and slowest == math.inf):
             continue
         if name not in best or (slowest, final) < best[name][0]:
             best[name] = ((slowest, final), lr)

@@ -38,6 +38,7 @@ from alexnet.run.checkpoints import resolve_checkpoint
 from alexnet.tables import markdown_table, write_table
 from alexnet.training.module import AlexNetModule
 from alexnet.viz import AlexNetVisualizer
+from experiments.ablation_runs import seed_of
 from experiments.lab.claims import (
     Measured,
     claim,
@@ -168,6 +169,13 @@ def report(source: Path, out: Path) -> Measured | None:
     change, removed = in_regime(states.get(STATES[0], {}), provenance.get("target_val_acc1"))
     result = None
     runs = load_runs(source)
+    removed.update(  # a failed or diverged run: removed and counted (claims.yaml's runs rule)
+        {
+            str(seed_of(r)): f"the run {r.record.get('status')}: {r.record.get('error', '')}"
+            for r in runs
+            if r.record.get("status") != "completed"
+        }
+    )
     data = runs[0].task if runs else "?"
     if change:
         result = measured(

@@ -48,13 +48,13 @@ def regime() -> dict:
 
 def stop_at(target: float) -> list[str]:
     """Lightning's EarlyStopping ending the run at the first validation at or above `target`
-    (its patience off: only the threshold stops it)."""
+    (its patience off: only the threshold stops it; Lightning stops strictly above it)."""
     key = "+callbacks.stop_at_target"
     return [
         f"{key}._target_=lightning.pytorch.callbacks.EarlyStopping",
         f"{key}.monitor=val/acc1",
         f"{key}.mode=max",
-        f"{key}.stopping_threshold={target}",
+        f"{key}.stopping_threshold={target - 1e-9:.10g}",  # at or above: Lightning's is >
         f"{key}.patience=100000",
         f"{key}.check_on_train_epoch_end=false",
     ]

@@ -39,11 +39,15 @@ class AtomicCheckpointIO(TorchCheckpointIO):
 def resolve_checkpoint(value: str | Path) -> Path:
     """A checkpoint file, or the newest checkpoint of a run dir: in its checkpoints/ dir, or
     (a run without our checkpoint callbacks, callbacks=none) Lightning's own, under the
-    logger's version dir (tensorboard/<version>/checkpoints/)."""
+    logger's dir (tensorboard/checkpoints/, or tensorboard/<version>/checkpoints/ in a sweep)."""
     path = Path(value)
     if path.is_dir():
         folder = path / "checkpoints" if (path / "checkpoints").is_dir() else path
-        found = list(folder.glob("*.ckpt")) or list(path.glob("*/*/checkpoints/*.ckpt"))
+        found = (
+            list(folder.glob("*.ckpt"))
+            or list(path.glob("*/checkpoints/*.ckpt"))  # a single run's logger dir
+            or list(path.glob("*/*/checkpoints/*.ckpt"))  # a sweep job's: its version dir
+        )
         found.sort(key=lambda p: p.stat().st_mtime)
         if not found:
             raise InvalidValue("ckpt_path", str(value), f"no *.ckpt file in {folder}")

@@ -72,11 +72,20 @@ def full_configs(runs: list[dict]) -> dict[int, dict]:
     }
 
 
-def test_localization_refuses_a_sweep_without_the_full_arm(tmp_path):
+def test_localization_refuses_a_sweep_without_the_full_arm_or_on_another_task(tmp_path):
     (tmp_path / "runs.json").write_text("[]")
     module = load("localization")
     with pytest.raises(SystemExit, match="has no `full` arm runs"):
         module.main(["--size", "tiny", "--sweep", str(tmp_path), "--out", str(tmp_path / "o")])
+    job = {
+        "config": {"seed": 0},
+        "record": {"choices": {"ablation": "full"}, "task": "hard-v1", "status": "completed"},
+    }
+    (tmp_path / "runs.json").write_text(json.dumps([job]))
+    with pytest.raises(
+        SystemExit, match="trained on hard-v1; the declared protocol measures hard-v2"
+    ):
+        module.main(["--size", "cpu", "--sweep", str(tmp_path), "--out", str(tmp_path / "o")])
 
 
 def remove(folder):

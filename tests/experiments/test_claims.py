@@ -156,6 +156,10 @@ def test_the_page_lists_every_claim_flags_dead_arms_and_the_placebos_surprise(tm
             ),
         ),
         ("ablation/placebo", effect_of("placebo", [0.05 + 0.002 * i for i in TEN])),
+        (  # noisy against its 0.4 points: its SD would need many more seeds
+            "ablation/overlapping_pooling",
+            effect_of("overlapping_pooling", [0.004 + 0.05 * (-1) ** i for i in TEN]),
+        ),
         (
             "relu_vs_tanh",
             effect_of("relu_speed", [math.log(1.7 + 0.01 * i) for i in TEN], "log-ratio"),
@@ -168,7 +172,10 @@ def test_the_page_lists_every_claim_flags_dead_arms_and_the_placebos_surprise(tm
     out = module.main(["--results", str(tmp_path)])
     text = out.read_text()
     rows = [line for line in text.splitlines() if line.startswith("| ") and "---" not in line]
-    assert len(rows) == 1 + 9 and sum("| not measured yet |" in r for r in rows) == 6
+    assert len(rows) == 1 + 9 and sum("| not measured yet |" in r for r in rows) == 5
+    pooling = next(r for r in rows if r.startswith("| overlapping pooling"))
+    assert "its SD would need over 1000" in pooling  # SD 0.05 against 0.004
+    assert "would need" not in next(r for r in rows if r.startswith("| ReLU"))
     lrn = next(r for r in rows if r.startswith("| local response"))
     assert "lrn 0.31 **above the gate**" in lrn and "agrees" in lrn
     assert "| 4 min (2 runs) |" in lrn  # its runs' summed wall time

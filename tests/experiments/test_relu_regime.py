@@ -44,7 +44,9 @@ def test_a_candidate_qualifies_only_if_the_slower_arm_is_slow_enough_and_healthy
     )
     sick = fine[:3] + [sweep_run("tanh", 0.03, [0.8, 0.5, 0.2], seed=99, dead=0.3)]
     assert module.failures(sick, kept, rule) == ["tanh at 0.03: a layer ends 0.30 dead"]
-    assert module.failures(fine, {"relu": 0.01}, rule) == ["tanh kept no rate (every rate died)"]
+    assert module.failures(fine, {"relu": 0.01}, rule) == [
+        "tanh kept no rate (every rate died or missed the target)"
+    ]
 
 
 def test_a_rate_kept_at_the_grids_edge_adds_two_rates_beyond_it():
@@ -83,3 +85,10 @@ def test_the_base_drops_the_keys_the_regime_sets():
     )
     assert "model=mini" not in base and "data.image_size=64" not in base
     assert "data.num_workers=1" in base and base.count("data.image_size=32") == 1
+
+
+def test_a_declared_regime_never_keeps_a_rate_that_missed_the_target():
+    runs = load("relu_vs_tanh_runs")
+    sweep = [sweep_run("tanh", 0.01, [0.7, 0.65]), sweep_run("tanh", 0.03, [0.9, 0.62])]
+    assert runs.choose_rates(sweep, 0.6)[0] == {"tanh": 0.03}  # v1's fallback: lowest final
+    assert runs.choose_rates(sweep, 0.6, strict=True)[0] == {}  # the declared rule: none

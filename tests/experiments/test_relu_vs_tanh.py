@@ -149,6 +149,8 @@ def test_the_mean_error_is_the_area_under_the_curve_over_the_horizon():
 def test_a_tanh_run_that_never_crosses_is_censored_at_its_horizon():
     module = load("relu_vs_tanh_runs")
     stopped = timed_run("tanh", [0.8], seed=4, epochs=3)  # ended before its 3 epochs
+    saturated = timed_run("tanh", [0.9, 0.9], seed=6)
+    saturated.record["probe"][-1]["dead"] = {"act1": 1.0}
     runs = [
         timed_run("relu", [0.5, 0.2], seed=1),
         timed_run("tanh", [0.6, 0.2], seed=1),
@@ -159,11 +161,13 @@ def test_a_tanh_run_that_never_crosses_is_censored_at_its_horizon():
         timed_run("relu", [0.5, 0.2], seed=4),
         stopped,
         timed_run("relu", [0.5, 0.2], seed=5),  # no tanh run at all
+        timed_run("relu", [0.5, 0.2], seed=6),
+        saturated,  # a layer all dead, never crossed: it stays in, censored (and is flagged)
     ]
     steps, censored, removed = module.paired_steps(runs, 0.25)
-    assert steps[2]["tanh"] == 20.0 and set(censored) == {2}  # at the horizon: a lower bound
+    assert steps[2]["tanh"] == 20.0 and set(censored) == {2, 6}  # at the horizon: a bound
     assert steps[1]["tanh"] == pytest.approx(10 + 10 * 0.35 / 0.4, abs=1e-9)
-    assert set(steps) == {1, 2}
+    assert set(steps) == {1, 2, 6}
     assert removed == {
         3: "relu never reached the target",
         4: "tanh stopped before its horizon",
