@@ -85,7 +85,7 @@ def test_relative_change_per_tower():
 
 def interpret(*args, timeout=600):
     return subprocess.run(
-        [sys.executable, "experiments/interpret.py", *args],
+        [sys.executable, "-m", "experiments.interpret", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
