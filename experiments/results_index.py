@@ -24,9 +24,15 @@ ENTRIES = (
         "relu_vs_tanh.md",
         "Does a ReLU network reach 25% training error faster than tanh, each at its own best rate?",
     ),
+    (
+        "ablation",
+        "The ablation claims' shared sweep: its power pilot",
+        "pilot.md",
+        "How many seeds the six ablation claims run, by the rule declared before the sweep?",
+    ),
     *(
         (
-            f"ablation_{claim}",
+            f"ablation/{claim}",
             f"Ablation: {claim.replace('_', ' ')}",
             "ablation.md",
             "One of the paper's design claims, its two arms paired by seed on the hard task.",
@@ -37,6 +43,7 @@ ENTRIES = (
             "pca_colour",
             "dropout_overfitting",
             "augmentation_overfitting",
+            "placebo",
         )
     ),
     (
