@@ -115,7 +115,7 @@ def decode_render(checks: Checks, work: Path) -> None:
         (nvJPEG on a GPU), the figures the lab's choice of decoder rests on."""
         import csv
 
-        import image_decoders  # experiments/, on the path of gpu_acceptance.py
+        from experiments import image_decoders
 
         size = ["--images", "256", "--rounds", "3"] if device.type == "cuda" else []
         size = size or ["--images", "32", "--rounds", "1", "--batch", "16"]

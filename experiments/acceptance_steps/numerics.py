@@ -130,7 +130,7 @@ def precision(checks: Checks, work: Path) -> None:
                         "trainer.limit_val_batches=0",
                         "trainer.log_every_n_steps=1000",
                         "divergence_check=deferred",
-                        "+callbacks.sync_counter._target_=acceptance_steps.numerics.SyncCounter",
+                        "+callbacks.sync_counter._target_=experiments.acceptance_steps.numerics.SyncCounter",
                     ),
                     output_dir=work / f"syncs_{steps}",
                 )

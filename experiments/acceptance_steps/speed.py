@@ -49,7 +49,7 @@ class Rate(L.Callback):
 
 def rate_of(checks: Checks, work: Path, name: str, *extra: str) -> float | None:
     Rate.rates = []
-    rate = "+callbacks.rate._target_=acceptance_steps.speed.Rate"
+    rate = "+callbacks.rate._target_=experiments.acceptance_steps.speed.Rate"
     record = train(
         compose_config(
             overrides(checks.device, "trainer.max_epochs=1", rate, *extra), output_dir=work / name
@@ -104,7 +104,7 @@ def compile_step(checks: Checks, work: Path) -> None:
                     "callbacks=interpret",
                     f"compile={str(compiled).lower()}",
                     f"compile_backend={backend}",
-                    "+callbacks.rate._target_=acceptance_steps.speed.Rate",
+                    "+callbacks.rate._target_=experiments.acceptance_steps.speed.Rate",
                 ),
                 output_dir=work / str(compiled),
             )

@@ -99,9 +99,9 @@ def test_the_shared_sweep_takes_its_claims_common_overrides():
 
     module = load("ablation_all")
     claims = [claim(c) for c in module.ablation.CLAIM_IDS]
-    assert module.shared_overrides(claims, "cpu") == []  # none declared yet
-    shrunk = {"cpu": ["trainer.check_val_every_n_epoch=60"]}
-    both = [replace(c, overrides=shrunk) for c in claims]
-    assert module.shared_overrides(both, "cpu") == shrunk["cpu"]
+    # claims.yaml's six claims declare one shrink (their power pilot's): the sweep takes it.
+    assert module.shared_overrides(claims, "cpu") == ["trainer.check_val_every_n_epoch=60"]
+    assert module.shared_overrides(claims, "tiny") == []
+    other = {"cpu": ["trainer.max_epochs=30"]}
     with pytest.raises(SystemExit, match="declare different overrides at --size cpu"):
-        module.shared_overrides([both[0], claims[1]], "cpu")
+        module.shared_overrides([replace(claims[0], overrides=other), claims[1]], "cpu")
