@@ -76,7 +76,7 @@ def build_run(cfg: DictConfig, output_dir: Path) -> Run:
     L.seed_everything(cfg.seed, workers=True)
     datamodule = instantiate_datamodule(cfg.data)
     module = build_module(cfg, datamodule.num_classes)
-    if cfg.get("rng_offset", 0):  # a placebo arm: the same images and init, other draws after
+    if cfg.rng_offset:  # a placebo arm: the same images and init, other draws after
         moved = offset_seed(cfg.seed, cfg.rng_offset)
         L.seed_everything(moved, workers=True, verbose=False)
         datamodule.order_offset = moved
@@ -86,7 +86,7 @@ def build_run(cfg: DictConfig, output_dir: Path) -> Run:
     size = datamodule.image_size
     module.example_input_array = torch.zeros(1, 3, size, size)
     history = MetricHistory()
-    bound = SigtermBound(float(cfg.get("sigterm_grace_s", 30.0)))
+    bound = SigtermBound(float(cfg.sigterm_grace_s))
     trainer = build_trainer(cfg, output_dir, [history, bound])
     return Run(datamodule, module, trainer, ckpt_path, history, bound)
 
@@ -104,7 +104,7 @@ def build_trainer(cfg: DictConfig, output_dir: Path, ours: list[L.Callback]) -> 
         if c
     ]
     callbacks += [
-        DivergenceGuard(cfg.get("divergence_check", "auto")),
+        DivergenceGuard(cfg.divergence_check),
         DeadUnits(),
         *ours,
         RNGState(),
@@ -120,18 +120,17 @@ def build_trainer(cfg: DictConfig, output_dir: Path, ours: list[L.Callback]) -> 
         cfg.trainer, "trainer", callbacks=callbacks, logger=loggers or False, plugins=plugins
     )
     if trainer.strategy.root_device.type == "cuda":  # TF32 matmuls and convs unless "highest"
-        torch.set_float32_matmul_precision(cfg.get("matmul_precision", "high"))
-        torch.backends.cudnn.allow_tf32 = cfg.get("matmul_precision", "high") != "highest"
-        log.info(
-            "float32 matmul precision on CUDA: %s (matmul_precision)",
-            cfg.get("matmul_precision", "high"),
-        )
+        precision = cfg.matmul_precision  # its default: train.yaml's
+        torch.set_float32_matmul_precision(precision)
+        torch.backends.cudnn.allow_tf32 = precision != "highest"
+        log.info("float32 matmul precision on CUDA: %s (matmul_precision)", precision)
     return trainer
 
 
 def check_run_options(cfg: DictConfig) -> None:
-    """The top-level keys of the train config: fail before anything is built."""
-    check_int("checkpoint_every_n_steps", cfg.get("checkpoint_every_n_steps", 0), minimum=0)
+    """The top-level keys of the train config (their defaults: train.yaml's, the one owner):
+    fail before anything is built."""
+    check_int("checkpoint_every_n_steps", cfg.checkpoint_every_n_steps, minimum=0)
     if cfg.get("seed") is None:
         raise InvalidValue(
             "seed",
@@ -140,17 +139,15 @@ def check_run_options(cfg: DictConfig) -> None:
             "splits and the loaders' shuffles are drawn from it)",
         )
     check_int("seed", cfg.seed, minimum=0)
-    check_int("rng_offset", cfg.get("rng_offset", 0), minimum=0)
-    check_number("label_smoothing", cfg.get("label_smoothing", 0.0), 0, 1, high_open=True)
-    check_choice(
-        "matmul_precision", cfg.get("matmul_precision", "high"), ("highest", "high", "medium")
-    )
-    check_choice("compile_backend", cfg.get("compile_backend", "inductor"), compile_backends())
-    check_number("sigterm_grace_s", cfg.get("sigterm_grace_s", 30.0), 0, None, low_open=True)
+    check_int("rng_offset", cfg.rng_offset, minimum=0)
+    check_number("label_smoothing", cfg.label_smoothing, 0, 1, high_open=True)
+    check_choice("matmul_precision", cfg.matmul_precision, ("highest", "high", "medium"))
+    check_choice("compile_backend", cfg.compile_backend, compile_backends())
+    check_number("sigterm_grace_s", cfg.sigterm_grace_s, 0, None, low_open=True)
     for key in ("channels_last", "compile", "test"):
-        if not isinstance(cfg.get(key, False), bool):
-            raise InvalidValue(key, cfg.get(key), "it must be true or false")
-    check_choice("divergence_check", cfg.get("divergence_check", "auto"), DIVERGENCE_CHECKS)
+        if not isinstance(cfg[key], bool):
+            raise InvalidValue(key, cfg[key], "it must be true or false")
+    check_choice("divergence_check", cfg.divergence_check, DIVERGENCE_CHECKS)
     check_trackers(cfg.get("logger"))
 
 
@@ -181,9 +178,9 @@ def build_module(cfg: DictConfig, num_classes: int) -> AlexNetModule:
             optimizer=optimizer,
             schedule=schedule,
             label_smoothing=cfg.label_smoothing,
-            channels_last=bool(cfg.get("channels_last")),
-            compile=bool(cfg.get("compile")),
-            compile_backend=cfg.get("compile_backend", "inductor"),
+            channels_last=cfg.channels_last,
+            compile=cfg.compile,
+            compile_backend=cfg.compile_backend,
             freeze=cfg.model.get("freeze") or "none",
         )
     except InvalidValue as err:
