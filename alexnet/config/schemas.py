@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, make_dataclass
 from typing import Any, Optional
 
 from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
 
 
 @dataclass
@@ -46,13 +47,14 @@ class DropoutSchema:
 
 
 def _optimizer_schema() -> type:
-    """name, lr, and every argument any registered optimizer takes (null: that optimizer's
-    default; an argument the chosen optimizer does not take is refused when it is built)."""
+    """name, lr (no default here: each optimizer's YAML file owns its values), and every
+    argument any registered optimizer takes (null: that optimizer's default; an argument the
+    chosen optimizer does not take is refused when it is built)."""
     from alexnet.training.optim import OPTIMIZERS, optimizer_arguments
 
     fields: dict[str, tuple[str, Any, Any]] = {
-        "name": ("name", str, field(default="sgd")),
-        "lr": ("lr", float, field(default=0.01)),
+        "name": ("name", str, field(default=MISSING)),  # each optimizer's file sets both:
+        "lr": ("lr", float, field(default=MISSING)),  # its values have that one owner
     }
     for name in OPTIMIZERS:
         for key in optimizer_arguments(name):
