@@ -69,7 +69,7 @@ OptimizerSchema = _optimizer_schema()
 class ScheduleSchema:
     """Every schedule's arguments; each schedule reads its own (null: not set)."""
 
-    name: str = "constant"
+    name: str = MISSING  # each schedule's file sets it
     warmup_steps: int = 0  # linear warmup over this many optimizer steps
     warmup_start_factor: float = 0.01
     step_size: int | None = None  # step
