@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -83,6 +84,16 @@ def run_script_in_root(*args: str, timeout: int = 600) -> subprocess.CompletedPr
     root, as a user would, capturing its output: a process of its own, forked from one that
     imported the lab already (tests/support/zygote.py)."""
     return run_python(ROOT, list(args), timeout)
+
+
+@pytest.fixture(autouse=True)
+def _ctrl_c_as_a_terminal_gives_it():
+    """After each test, SIGINT raises KeyboardInterrupt again in this process, as in a fresh
+    `python`: a test whose in-process run handled a Ctrl-C leaves it ignored (Lightning does,
+    for its shutdown), and a process started later would inherit that through exec."""
+    yield
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")

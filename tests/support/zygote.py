@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import runpy
+import signal
 import sys
 import threading
 from pathlib import Path
@@ -23,6 +24,7 @@ from pathlib import Path
 def _child(request: dict) -> None:
     """Become `python <argv...>` (never returns: raises SystemExit like that process would)."""
     os.setsid()  # its own process group: a timeout kills it with what it started
+    fresh_signals()
     os.chdir(request["cwd"])
     os.environ.clear()
     os.environ.update(request["env"])
@@ -45,6 +47,15 @@ def _child(request: dict) -> None:
     sys.exit(0)
 
 
+def fresh_signals() -> None:
+    """SIGINT and SIGTERM as a fresh `python` from a terminal has them: unblocked, Ctrl-C a
+    KeyboardInterrupt. A signal mask is inherited through fork and exec, and the test worker that
+    started the zygote may have had SIGINT blocked at that moment (a library spawning its helper
+    process blocks it for a while): its children then never saw a Ctrl-C."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def _report(pid: int, status_path: str) -> None:
     """Wait for child `pid` and write its exit status as subprocess reports it."""
     _, status = os.waitpid(pid, 0)
@@ -55,6 +66,7 @@ def _report(pid: int, status_path: str) -> None:
 
 
 def main() -> None:
+    fresh_signals()
     import alexnet.cli.main  # noqa: F401 - what train.py and eval.py import, and no more
 
     replies = sys.stdout
