@@ -104,11 +104,20 @@ def _kill_session(pid: int, status: Path) -> None:
         time.sleep(0.05)
 
 
+# A fresh `python` as a terminal starts it: SIGINT and SIGTERM unblocked (a mask passes through
+# exec; see zygote.fresh_signals), then the command itself, by exec.
+FRESH_SIGNALS = (
+    "import os, signal, sys; "
+    "signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM}); "
+    "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])"
+)
+
+
 def _fresh(root: Path, args: list[str], timeout: float) -> subprocess.CompletedProcess:
     """`python <args>` started from scratch, in a session of its own as a forked run is."""
     command = [sys.executable, *args]
     process = subprocess.Popen(
-        command,
+        [sys.executable, "-c", FRESH_SIGNALS, *args],  # then exactly `command`
         cwd=root,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
