@@ -22,7 +22,12 @@ def _arm(job: dict) -> str | None:
 
 
 def recorded(sweep: Path) -> dict[int, dict]:
-    """The `full` arm's jobs in the sweep's runs.json, by seed: config and record."""
+    """The `full` arm's jobs in the sweep's runs.json, by seed: config and record; one line if
+    the folder holds no runs.json."""
+    if not (sweep / "runs.json").is_file():
+        raise SystemExit(
+            f"error: --sweep={sweep}: no runs.json there (the shared ablation sweep's)"
+        )
     jobs = json.loads((sweep / "runs.json").read_text())
     return {int(job["config"]["seed"]): job for job in jobs if _arm(job) == ARM}
 

@@ -73,8 +73,10 @@ def full_configs(runs: list[dict]) -> dict[int, dict]:
 
 
 def test_localization_refuses_a_sweep_without_the_full_arm_or_on_another_task(tmp_path):
-    (tmp_path / "runs.json").write_text("[]")
     module = load("localization")
+    with pytest.raises(SystemExit, match="no runs.json there"):
+        module.main(["--size", "tiny", "--sweep", str(tmp_path), "--out", str(tmp_path / "o")])
+    (tmp_path / "runs.json").write_text("[]")
     with pytest.raises(SystemExit, match="has no `full` arm runs"):
         module.main(["--size", "tiny", "--sweep", str(tmp_path), "--out", str(tmp_path / "o")])
     job = {
