@@ -1,5 +1,6 @@
 """`python -m alexnet COMMAND [overrides...]`, the same commands as the console scripts
-alexnet-train, alexnet-eval, alexnet-interpret and alexnet-describe."""
+alexnet-train, alexnet-eval, alexnet-interpret, alexnet-predict, alexnet-export and
+alexnet-describe."""
 
 import sys
 from collections.abc import Callable
@@ -9,6 +10,8 @@ COMMANDS = {
     "train": "alexnet.cli.main:train_command",
     "eval": "alexnet.cli.main:eval_command",
     "interpret": "alexnet.cli.main:interpret_command",
+    "predict": "alexnet.cli.main:predict_command",
+    "export": "alexnet.cli.main:export_command",
     "describe": "alexnet.cli.describe:command",
 }
 

@@ -146,6 +146,29 @@ def interpret_main(cfg: DictConfig) -> None:
         _fail(err, unused_dir=Path(cfg.paths.output_dir))
 
 
+@hydra.main(config_path=str(CONF_DIR), config_name="predict", version_base="1.3")
+def predict_main(cfg: DictConfig) -> None:
+    """`python predict.py ckpt_path=... input=...`."""
+    from alexnet.cli.predict import predict_files
+
+    try:
+        predict_files(cfg)
+    except (InvalidValue, DataError) as err:
+        _fail(err, unused_dir=Path(cfg.paths.output_dir))
+
+
+@hydra.main(config_path=str(CONF_DIR), config_name="export", version_base="1.3")
+def export_main(cfg: DictConfig) -> None:
+    """`python export.py ckpt_path=... format=onnx|torchscript|safetensors`."""
+    from alexnet.cli.export import export
+    from alexnet.inference.export import ExportMismatch
+
+    try:
+        export(cfg)
+    except (InvalidValue, DataError, ImportError, ExportMismatch) as err:
+        _fail(err, unused_dir=Path(cfg.paths.output_dir))
+
+
 def train_command() -> None:
     """`python train.py ...`: the overrides checked (one line for a mistake), then the run."""
     _check_overrides("train")
@@ -176,6 +199,18 @@ def interpret_command() -> None:
     """`python -m experiments.interpret ...`: the overrides checked, then the report."""
     _check_overrides("interpret")
     interpret_main()
+
+
+def predict_command() -> None:
+    """`python predict.py ...`: the overrides checked, then the predictions."""
+    _check_overrides("predict")
+    predict_main()
+
+
+def export_command() -> None:
+    """`python export.py ...`: the overrides checked, then the export."""
+    _check_overrides("export")
+    export_main()
 
 
 def _check_overrides(config_name: str) -> None:

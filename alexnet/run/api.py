@@ -27,7 +27,8 @@ from alexnet.record import evaluated, write_record
 from alexnet.run.console import quiet_console
 from alexnet.run.lock import lock_run_dir, unlock_run_dir
 from alexnet.run.outcome import RecordedRun, best_checkpoint, scalars
-from alexnet.run.setup import Run, build_run, load_checkpoint, overrides
+from alexnet.run.setup import Run, build_run, overrides
+from alexnet.run.trained import load_checkpoint
 
 log = logging.getLogger(__name__)
 

@@ -32,9 +32,11 @@ from alexnet.run.checkpoints import AtomicCheckpointIO, check_checkpoint, resolv
 from alexnet.run.dead_units import DeadUnits
 from alexnet.run.divergence import DIVERGENCE_CHECKS, DivergenceGuard
 from alexnet.run.history import MetricHistory
+from alexnet.run.model_card import ModelCard
 from alexnet.run.resume_settings import adopt_checkpoint
 from alexnet.run.rng_state import RNGState
 from alexnet.run.trackers import TrackerParams, check_trackers
+from alexnet.run.trained import fit_to_model
 from alexnet.training.module import AlexNetModule
 from alexnet.training.optim import check_optimizer, check_schedule
 
@@ -93,8 +95,8 @@ def build_run(cfg: DictConfig, output_dir: Path) -> Run:
 
 def build_trainer(cfg: DictConfig, output_dir: Path, ours: list[L.Callback]) -> L.Trainer:
     """The Trainer of `cfg` with its loggers and callbacks, ours (`ours`, the divergence guard,
-    the dead units of the final weights,
-    RNG states, tracker params) and, under SLURM, the requeue at the warning signal."""
+    the dead units of the final weights, the model card in checkpoints, RNG states, tracker
+    params) and, under SLURM, the requeue at the warning signal."""
     loggers = [
         instantiate_group(c, f"logger.{name}") for name, c in (cfg.get("logger") or {}).items() if c
     ]
@@ -106,6 +108,7 @@ def build_trainer(cfg: DictConfig, output_dir: Path, ours: list[L.Callback]) -> 
     callbacks += [
         DivergenceGuard(cfg.divergence_check),
         DeadUnits(),
+        ModelCard(),
         *ours,
         RNGState(),
         TrackerParams(),
@@ -213,17 +216,6 @@ def instantiate_group(node: DictConfig, group: str, **kwargs: Any) -> Any:
         raise InvalidValue(group, given, f"{type(cause).__name__}: {cause}") from None
 
 
-def fit_to_model(
-    datamodule: AlexNetDataModule, min_input_size: int, weights: dict[str, Any] | None = None
-) -> None:
-    """A data config's DataModule made ready for its model, in the one order every command
-    keeps: the image size fitted to the model's smallest input, then the normalization of the
-    weights it starts from (their mean and std, where they have their own)."""
-    datamodule.fit_to_model(min_input_size)
-    if weights and weights.get("mean") is not None and weights.get("std") is not None:
-        datamodule.follow_weights((weights["mean"], weights["std"]), weights["source"])
-
-
 def instantiate_datamodule(data_cfg: DictConfig) -> AlexNetDataModule:
     """The datamodule of `cfg.data`; its own errors unwrapped from Hydra's."""
     try:
@@ -232,33 +224,6 @@ def instantiate_datamodule(data_cfg: DictConfig) -> AlexNetDataModule:
         if isinstance(err.__cause__, (InvalidValue, DataError)):
             raise err.__cause__ from None
         raise
-
-
-def load_checkpoint(
-    ckpt_path: str, data: DictConfig | None = None
-) -> tuple[Path, AlexNetModule, AlexNetDataModule]:
-    """A checkpoint (a file or a run dir's newest), checked, its module on the CPU and a
-    datamodule with the checkpoint's data settings, each non-null key of `data` replacing one
-    (another `source` drops the checkpoint's root and variant)."""
-    path = resolve_checkpoint(ckpt_path)
-    check_checkpoint(path)
-    checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-    data_args = dict(checkpoint.get("datamodule_hyper_parameters") or {})
-    given = (
-        {}
-        if data is None
-        else {k: v for k, v in OmegaConf.to_container(data, resolve=True).items() if v is not None}
-    )
-    if given.get("source", data_args.get("source")) != data_args.get("source"):
-        for key in ("root", "variant"):  # the checkpoint's dataset's, not the new one's
-            data_args.pop(key, None)
-    if "source" in given or "root" in given:  # other data: its classes are its own
-        data_args.pop("num_classes", None)
-    data_args.update(given)
-    datamodule = AlexNetDataModule(**data_args)
-    module = AlexNetModule.load_from_checkpoint(path, map_location="cpu", weights_only=True)
-    fit_to_model(datamodule, module.model.min_input_size)  # its normalization: in data_args
-    return path, module, datamodule
 
 
 def default_config() -> DictConfig:

@@ -10,7 +10,7 @@ from alexnet import AlexNetDataModule, create_model
 from alexnet.callbacks.training_probe import dead_fractions, lrn_spread
 from alexnet.data.samples import unaugmented_train_samples
 from alexnet.run.api import train
-from alexnet.run.setup import load_checkpoint
+from alexnet.run.trained import load_checkpoint
 from tests.conftest import TINY, compose_train
 
 PROBE = [

@@ -145,5 +145,5 @@ def test_a_config_name_that_is_nowhere_is_one_line(tmp_path):
         check_command_line(["-cd", str(tmp_path), "-cn", "my_trian"], "train")
     assert str(refused.value) == (
         "--config-name='my_trian' is not valid; "
-        "choose one of: describe, eval, interpret, my_train, train"
+        "choose one of: describe, eval, export, interpret, my_train, predict, train"
     )
