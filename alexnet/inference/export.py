@@ -73,8 +73,8 @@ def export_model(
         images = fixed_batch(batch, image_size)
         with torch.inference_mode():
             expected = model(images).numpy()
-        got = _RUNNERS[fmt](partial, images, sidecar["model"])
-        parity = _compare(expected, got, tolerance)
+        got = run_exported(fmt, partial, images, sidecar["model"])
+        parity = compare(expected, got, tolerance)
         if not parity.passed:
             raise ExportMismatch(parity.line(fmt))
         card = {**sidecar, "format": fmt, "file": path.name, "parity": parity.__dict__}
@@ -87,7 +87,14 @@ def export_model(
         partial.unlink(missing_ok=True)
 
 
-def _compare(expected: np.ndarray, got: np.ndarray, tolerance: float) -> Parity:
+def run_exported(fmt: str, path: Path, images: torch.Tensor, model: dict) -> np.ndarray:
+    """The logits of exported file `path` on `images`: ONNX through onnxruntime, TorchScript
+    through torch.jit.load, safetensors loaded into the preset and knobs of `model`."""
+    return _RUNNERS[fmt](path, images, model)
+
+
+def compare(expected: np.ndarray, got: np.ndarray, tolerance: float) -> Parity:
+    """PyTorch's logits `expected` against an exported model's `got`."""
     largest = float(np.abs(expected - got).max())
     agree = int((expected.argmax(-1) == got.argmax(-1)).sum())
     return Parity(len(expected), largest, tolerance, agree)

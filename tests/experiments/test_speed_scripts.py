@@ -136,3 +136,21 @@ def test_image_decoders_compares_every_decoder_on_both_paths(tmp_path):
     assert [row["vs today"] for row in rows if row["decoder"] in ("PIL (today)",)] == ["1.0"]
     assert "TorchCodec: installed" in (out / "notes.md").read_text()
     assert (out / "provenance.json").is_file()
+
+
+def test_predict_speed_times_both_paths_on_the_same_files(tmp_path):
+    out = load("predict_speed").main(
+        ["--images", "8", "--rounds", "2", "--batch", "4", "--preset", "mini", "--size", "64"]
+        + ["--workers", "0", "--out", str(tmp_path)]
+    )
+    with (out / "predict_speed.csv").open() as stream:
+        rows = {row["path"]: row for row in csv.DictReader(stream)}
+    assert set(rows) == {"plain PyTorch loop", "alexnet-predict"}
+    for row in rows.values():
+        assert len(row["rounds"].split(", ")) == 2 and float(row["img/s (median)"]) > 0
+    assert float(rows["alexnet-predict"]["ratio to plain (median of paired rounds)"]) > 0
+    assert sorted(p.name for p in out.iterdir()) == [
+        "predict_speed.csv",
+        "predict_speed.md",
+        "provenance.json",
+    ]
