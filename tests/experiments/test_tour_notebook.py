@@ -1,5 +1,6 @@
 """The tour notebook runs top to bottom in a real Jupyter kernel, and every figure cell shows."""
 
+import re
 from pathlib import Path
 
 import nbformat
@@ -42,3 +43,12 @@ def test_notebook_runs_and_every_figure_cell_shows_an_image(tmp_path, monkeypatc
     loop = next(cell for cell in figures if "on the test image" in cell.source)
     assert sum("image/png" in o.get("data", {}) for o in loop.outputs) == 4  # image + 3 maps
     assert (tmp_path / "ablation" / "ablation.md").is_file()
+    # Every cell that trains shows a progress bar (tqdm's, or Lightning's), as it goes.
+    training = [cell for cell in notebook.cells if "trains" in cell.metadata.get("tags", [])]
+    assert len(training) == 3
+    for cell in training:
+        streamed = "".join(o.get("text", "") for o in cell.outputs if o["output_type"] == "stream")
+        assert re.search(r"\d+%\|", streamed), f"no progress bar from:\n{cell.source[:300]}"
+    # It ends by classifying image files with the run's checkpoint, as predict.py does.
+    rows = (tmp_path / "predictions.csv").read_text().splitlines()
+    assert rows[0].startswith("path,class_1,prob_1") and len(rows) == 5
