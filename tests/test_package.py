@@ -135,6 +135,17 @@ def test_the_wheel_installs_into_a_fresh_venv_and_its_commands_run_from_any_dir(
         timeout=120,
     )
     assert described.returncode == 0 and "3,002,664 parameters" in described.stdout
+    for command, *args in (("alexnet-predict", "input=x"), ("alexnet-export",)):
+        composed = subprocess.run(  # the installed commands find their own configs
+            [str(venv / "bin" / command), "--cfg", "job", *args],
+            cwd=elsewhere,
+            env=_env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        name = command.removeprefix("alexnet-")
+        assert f"task_name: {name}" in composed.stdout, composed.stderr[-2000:]
 
 
 @pytest.mark.slow
