@@ -49,7 +49,7 @@ def export(cfg: DictConfig) -> Path:
 def sidecar(trained: Trained, versions: dict[str, str]) -> dict[str, Any]:
     """What a consumer of the exported model needs: its input and output, the preprocessing, the
     class names, the model's preset and knobs, where it came from."""
-    prep = Preprocessing.of(trained.datamodule)
+    prep = Preprocessing.of(trained.datamodule, "checkpoint" in trained.about)
     size, classes = prep.image_size, len(trained.class_names)
     about = trained.about
     return {

@@ -153,7 +153,7 @@ def predict_main(cfg: DictConfig) -> None:
 
     try:
         predict_files(cfg)
-    except (InvalidValue, DataError) as err:
+    except (InvalidValue, DataError, OSError) as err:  # OSError: a full disk, a lost mount
         _fail(err, unused_dir=Path(cfg.paths.output_dir))
 
 
@@ -165,7 +165,7 @@ def export_main(cfg: DictConfig) -> None:
 
     try:
         export(cfg)
-    except (InvalidValue, DataError, ImportError, ExportMismatch) as err:
+    except (InvalidValue, DataError, ImportError, ExportMismatch, OSError) as err:
         _fail(err, unused_dir=Path(cfg.paths.output_dir))
 
 

@@ -26,11 +26,12 @@ def predict_files(cfg: DictConfig) -> Path:
     paths = image_paths(cfg.input)
     weights = cfg.model.get("weights")
     trained = load_trained(cfg.get("ckpt_path"), cfg.model.preset, weights, cfg.data)
+    log.info("Model: %s", trained.about.get("checkpoint") or trained.about.get("weights"))
     top_k = min(5, len(trained.class_names)) if cfg.top_k is None else cfg.top_k
     check_top_k(top_k, len(trained.class_names))
     device = pick_device(cfg.device)
     datamodule = trained.datamodule
-    preprocessing = Preprocessing.of(datamodule)
+    preprocessing = Preprocessing.of(datamodule, "checkpoint" in trained.about)
     log.info(
         "Predicting %d files on %s: %d px (%s crop from %d px), mean %s, std %s",
         len(paths),
@@ -52,6 +53,7 @@ def predict_files(cfg: DictConfig) -> Path:
         datamodule.num_workers,
         device,
         skipped=skipped,
+        timeout_s=datamodule.loader_timeout_s,
     )
     rows = write_rows(_some(predictions, cfg.input, len(paths)), out)
     log.info("Predictions: %s (%d images, %d unreadable skipped)", out, rows, len(skipped))
@@ -69,11 +71,14 @@ def pick_device(device: str) -> str:
     """``auto`` (a GPU when there is one), ``cpu``, ``cuda`` or ``cuda:N``, ``mps``."""
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
-    kind = str(device).split(":")[0]
-    if kind not in ("cpu", "cuda", "mps"):
+    kind, _, index = str(device).partition(":")
+    if kind not in ("cpu", "cuda", "mps") or (index and not (kind == "cuda" and index.isdigit())):
         raise InvalidValue("device", device, "choose one of: auto, cpu, cuda, cuda:N, mps")
-    if kind == "cuda" and not torch.cuda.is_available():
-        raise InvalidValue("device", device, "this machine has no CUDA GPU; use device=cpu")
+    if kind == "cuda" and int(index or 0) >= torch.cuda.device_count():
+        found = torch.cuda.device_count()
+        raise InvalidValue("device", device, f"this machine has {found} CUDA GPU(s); use cpu")
+    if kind == "mps" and not torch.backends.mps.is_available():
+        raise InvalidValue("device", device, "MPS is not available here; use device=cpu")
     return str(device)
 
 

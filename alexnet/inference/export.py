@@ -23,7 +23,8 @@ INPUT, OUTPUT = "images", "logits"
 
 
 class ExportMismatch(RuntimeError):
-    """The exported model's logits differ from PyTorch's beyond the tolerance."""
+    """The exporter failed, or the exported model's logits differ from PyTorch's beyond the
+    tolerance."""
 
 
 @dataclass
@@ -69,7 +70,13 @@ def export_model(
     model = model.cpu().eval()
     partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
     try:
-        _WRITERS[fmt](model, partial, image_size)
+        try:
+            _WRITERS[fmt](model, partial, image_size)
+        except Exception as err:  # noqa: BLE001 - the exporter's own failure, as one line
+            line = (str(err).strip().splitlines() or [""])[0][:300]
+            raise ExportMismatch(
+                f"format={fmt}: the exporter failed: {type(err).__name__}: {line}"
+            ) from err
         images = fixed_batch(batch, image_size)
         with torch.inference_mode():
             expected = model(images).numpy()
@@ -78,10 +85,9 @@ def export_model(
         if not parity.passed:
             raise ExportMismatch(parity.line(fmt))
         card = {**sidecar, "format": fmt, "file": path.name, "parity": parity.__dict__}
-        sidecar_path = path.with_name(path.name + ".json")
-        with written_whole(sidecar_path) as stream:
-            stream.write((json.dumps(card, indent=2) + "\n").encode())
         os.replace(partial, path)
+        with written_whole(path.with_name(path.name + ".json")) as stream:
+            stream.write((json.dumps(card, indent=2) + "\n").encode())
         return parity
     finally:
         partial.unlink(missing_ok=True)

@@ -17,7 +17,7 @@ KEY = "input"
 def image_paths(spec: str | Path) -> list[Path]:
     """The image files `spec` names, sorted; InvalidValue naming `input` when there are none."""
     text = str(spec)
-    if any(char in text for char in "*?["):
+    if any(char in text for char in "*?[") and not Path(text).exists():  # a name may hold them
         matched = sorted(Path(p) for p in glob.glob(text, recursive=True))
         found = [p for p in matched if p.is_file() and _is_image(p)]
         if not found:

@@ -17,8 +17,9 @@ from torch.utils.data import DataLoader, Dataset
 from alexnet.data.imagefolder import PILLOW_MAX_PIXELS, load_rgb
 from alexnet.data.loaders import init_worker
 from alexnet.data.names import shown
+from alexnet.data.pipelines import renders_at_crop_size
 from alexnet.data.transforms import eval_transform
-from alexnet.errors import InvalidValue, check_int
+from alexnet.errors import DataError, InvalidValue, check_int
 
 log = logging.getLogger(__name__)
 UNREADABLE = (OSError, SyntaxError, ValueError, MemoryError)  # PIL's ways, and ImageTooLarge
@@ -37,12 +38,21 @@ class Preprocessing:
     max_image_pixels: int = PILLOW_MAX_PIXELS
 
     @classmethod
-    def of(cls, datamodule: Any) -> Preprocessing:
-        """The evaluation pipeline of an AlexNetDataModule (its settings after fit_to_model)."""
+    def of(cls, datamodule: Any, trained_on_it: bool = True) -> Preprocessing:
+        """The evaluation pipeline of an AlexNetDataModule (its settings after fit_to_model).
+        A model `trained_on_it` that saw synthetic images evaluated them as drawn, at the crop
+        size (a centre crop): a file of that size goes through unchanged, a larger one is
+        resized to it, not cropped. Pretrained weights (not trained on it) get the photographs'
+        resize and crop."""
         mean, std = datamodule.stats
+        at_crop = (
+            trained_on_it
+            and datamodule.source == "synthetic"
+            and renders_at_crop_size("val", datamodule.augment, datamodule.eval_crop)
+        )
         return cls(
             int(datamodule.image_size),
-            int(datamodule.resize_size),
+            int(datamodule.image_size if at_crop else datamodule.resize_size),
             tuple(map(float, mean)),
             tuple(map(float, std)),
             datamodule.eval_crop,
@@ -108,6 +118,20 @@ def class_probabilities(model: torch.nn.Module, images: torch.Tensor) -> torch.T
     return model(images).softmax(-1)
 
 
+def _bounded(loader: DataLoader, timeout_s: float) -> Iterator[Any]:
+    """The loader's batches; its workers' timeout as one line."""
+    try:
+        yield from loader
+    except RuntimeError as err:
+        if "timed out" in str(err):
+            raise DataError(
+                f"no batch from the loader workers in {timeout_s:g} s (data.loader_timeout_s)"
+            ) from None
+        if "exited unexpectedly" in str(err):
+            raise DataError(f"a loader worker died: {str(err).splitlines()[0]}") from None
+        raise
+
+
 def predict(
     model: torch.nn.Module,
     paths: Sequence[Path],
@@ -119,6 +143,7 @@ def predict(
     device: str = "cpu",
     progress: bool | None = None,
     skipped: list[Path] | None = None,
+    timeout_s: float = 300.0,
 ) -> Iterator[Prediction]:
     """The top-k of each readable file of `paths`, in their order; an unreadable one is logged
     with its reason, added to `skipped` and left out. `progress` None: a bar on a terminal."""
@@ -135,6 +160,7 @@ def predict(
         pin_memory=torch.device(device).type == "cuda",
         worker_init_fn=init_worker if num_workers else None,
         persistent_workers=False,
+        timeout=timeout_s if num_workers else 0,
     )
     model = model.to(device).eval()
     skipped = [] if skipped is None else skipped
@@ -144,7 +170,7 @@ def predict(
             total=len(paths), unit="img", disable=None if progress is None else not progress
         ) as bar,
     ):
-        for images, indices, bad in loader:
+        for images, indices, bad in _bounded(loader, timeout_s):
             for index, why in bad:
                 skipped.append(paths[index])
                 log.warning("Skipped unreadable image %s (%s)", shown(paths[index]), why)

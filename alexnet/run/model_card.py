@@ -18,18 +18,23 @@ GIT_TIMEOUT_S = 10.0
 @functools.cache
 def lab_commit() -> str | None:
     """The commit of the checkout the lab runs from (``-dirty`` with uncommitted changes);
-    None for an installed wheel, without git, or past GIT_TIMEOUT_S."""
-    here = Path(__file__).resolve().parent
+    None for an installed wheel (even inside another repository), without git, or past
+    GIT_TIMEOUT_S."""
+    package = Path(__file__).resolve().parents[1]
     try:
-        done = subprocess.run(
-            ["git", "-C", str(here), "describe", "--always", "--dirty", "--abbrev=40"],
-            capture_output=True,
-            text=True,
-            timeout=GIT_TIMEOUT_S,
-        )
+        top = _git(package, "rev-parse", "--show-toplevel")
+        if top is None or Path(top).resolve() / "alexnet" != package:
+            return None  # installed inside some other repository: not the lab's commit
+        return _git(package, "describe", "--always", "--dirty", "--abbrev=40")
     except (OSError, subprocess.TimeoutExpired):
         return None
-    return done.stdout.strip() or None if done.returncode == 0 else None
+
+
+def _git(where: Path, *args: str) -> str | None:
+    done = subprocess.run(
+        ["git", "-C", str(where), *args], capture_output=True, text=True, timeout=GIT_TIMEOUT_S
+    )
+    return (done.stdout.strip() or None) if done.returncode == 0 else None
 
 
 def lab_version() -> str | None:

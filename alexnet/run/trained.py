@@ -4,6 +4,7 @@ its class names in the head's order and what it came from."""
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +17,7 @@ from alexnet.data import AlexNetDataModule
 from alexnet.errors import InvalidValue
 from alexnet.models import create_model
 from alexnet.models.presets import preset_knobs
-from alexnet.models.weights import IMAGENET, load_weights
+from alexnet.models.weights import IMAGENET, KEY, load_weights
 from alexnet.run.checkpoints import check_checkpoint, resolve_checkpoint
 from alexnet.run.model_card import KEY as CARD
 from alexnet.training.module import AlexNetModule
@@ -58,12 +59,16 @@ def load_checkpoint(
 
 
 def load_pretrained(
-    preset: str, weights: str, data: DictConfig | None = None
+    preset: str, weights: str, data: DictConfig | None = None, head_of_file: bool = False
 ) -> tuple[torch.nn.Module, AlexNetDataModule]:
     """`preset` filled with `weights` (``imagenet`` or a file) and a datamodule of `data`'s
-    non-null keys, normalizing as the weights expect."""
+    non-null keys, normalizing as the weights expect. The head has the data's classes (a file's
+    head with another count is initialized afresh), or with `head_of_file` the file's own."""
     datamodule = AlexNetDataModule(**_given(data))
-    classes = 1000 if weights == IMAGENET else datamodule.num_classes
+    if weights == IMAGENET:
+        classes = 1000
+    else:
+        classes = head_classes(weights) if head_of_file else datamodule.num_classes
     model = create_model(preset, num_classes=classes)
     info = load_weights(model, weights, preset=preset, log=log)
     fit_to_model(datamodule, model.min_input_size, {**info, "source": weights})
@@ -71,11 +76,19 @@ def load_pretrained(
 
 
 def load_trained(
-    ckpt_path: str | None, preset: str, weights: str | None, data: DictConfig | None = None
+    ckpt_path: str | None,
+    preset: str,
+    weights: str | None,
+    data: DictConfig | None = None,
+    as_trained: bool = True,
 ) -> Trained:
-    """The model of `ckpt_path`, or else of `preset` with `weights`: ready to use."""
+    """The model of `ckpt_path`, or else of `preset` with `weights`: ready to use. `as_trained`
+    (predict, export): a weights file keeps its own head, and one of our .ckpt files is read as
+    a checkpoint; else (interpret) the head fits `data`'s classes."""
+    if as_trained and not ckpt_path and weights and str(weights).endswith(".ckpt"):
+        ckpt_path = str(weights)  # one of ours: its data settings, knobs and class names too
     if ckpt_path:
-        path, module, datamodule = load_checkpoint(ckpt_path, data)
+        path, module, datamodule = load_checkpoint(best_checkpoint(ckpt_path), data)
         checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
         card = checkpoint.get(CARD) or {}
         spec = dict(module.hparams["model"])
@@ -88,7 +101,7 @@ def load_trained(
             "lab_version": card.get("lab_version"),
         }
     elif weights:
-        model, datamodule = load_pretrained(preset, str(weights), data)
+        model, datamodule = load_pretrained(preset, str(weights), data, head_of_file=as_trained)
         model.eval()
         names = imagenet_names() if weights == IMAGENET else None
         names = _names(names, model.num_classes, datamodule, str(weights))
@@ -102,6 +115,34 @@ def load_trained(
     about["model"] = {**preset_knobs(about["model"]["preset"]), **about["model"]}
     about["model"]["num_classes"] = model.num_classes
     return Trained(model, datamodule, names, about)
+
+
+def best_checkpoint(ckpt_path: str) -> str:
+    """A checkpoint file as given; for a run dir, the best checkpoint its metrics.json names
+    (where it still exists), else its newest."""
+    record = Path(ckpt_path) / "metrics.json"
+    if record.is_file():
+        try:
+            best = json.loads(record.read_text()).get("best_checkpoint")
+        except (OSError, ValueError):
+            best = None
+        if best and Path(best).is_file():
+            return str(best)
+    return ckpt_path
+
+
+def head_classes(path: str) -> int:
+    """The class count of a state_dict file's head: the rows of its last 2-D weight."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception as err:  # noqa: BLE001 - any failure to read means the same to the user
+        raise InvalidValue(KEY, path, f"not a readable state_dict ({type(err).__name__})") from None
+    matrices = [v for k, v in (state or {}).items() if k.endswith("weight") and v.dim() == 2]
+    if not isinstance(state, dict) or not matrices:
+        raise InvalidValue(
+            KEY, path, "it holds no linear layer's weights: not a model's state_dict"
+        )
+    return int(matrices[-1].shape[0])
 
 
 def imagenet_names() -> list[str]:

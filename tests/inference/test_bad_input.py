@@ -35,6 +35,7 @@ def photos(tmp_path):
         ("output={tmp}/missing/p.csv", "output", "does not exist"),
         ("output={tmp}/p.txt", "output", "name a file ending in .csv or .jsonl"),
         ("device=tpu", "device", "choose one of: auto, cpu, cuda"),
+        ("device=cuda:7", "device", "CUDA GPU(s)"),
         ("ckpt_path={tmp}/photos/0.jpg", "ckpt_path", "not a readable checkpoint"),
     ],
 )

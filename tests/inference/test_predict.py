@@ -7,11 +7,13 @@ import logging
 
 import pytest
 import torch
+from torchvision.transforms.v2.functional import to_pil_image
 
 from alexnet.cli.predict import predict_files
 from alexnet.config.compose import compose_config
 from alexnet.data.transforms import IMAGENET_MEAN, IMAGENET_STD
 from alexnet.inference.predictions import Preprocessing
+from alexnet.models import create_model
 from alexnet.run.api import evaluate
 from alexnet.run.trained import imagenet_names, load_checkpoint, load_trained
 from tests.conftest import write_image
@@ -120,6 +122,45 @@ def test_imagenet_weights_use_imagenets_names_and_preprocessing(tmp_path, monkey
     names = imagenet_names()
     assert len(names) == 1000 and names[0] == "tench"
     assert {row[f"class_{rank}"] for rank in range(1, 6)} <= set(names)
-    prep = Preprocessing.of(load_trained(None, "alexnet", "imagenet").datamodule)
+    prep = Preprocessing.of(load_trained(None, "alexnet", "imagenet").datamodule, False)
     assert (prep.image_size, prep.resize_size) == (224, 256)
     assert prep.mean == IMAGENET_MEAN and prep.std == IMAGENET_STD
+
+
+def test_synthetic_images_saved_at_their_size_go_through_as_evaluation_sees_them():
+    # Synthetic validation images are drawn at the crop size and only normalized: a file of
+    # that size must reach the model unchanged (up to the PNG's 8 bits), not resized and cut.
+    from alexnet import AlexNetDataModule
+    from alexnet.data.transforms import denormalize
+
+    datamodule = AlexNetDataModule(
+        num_classes=3, image_size=64, train_per_class=2, val_per_class=2, num_workers=0
+    )
+    datamodule.setup("validate")
+    image, _ = datamodule.datasets["val"][0]
+    pixels = denormalize(image.unsqueeze(0), datamodule.stats)[0].clamp(0, 1)
+    saved = to_pil_image((pixels * 255).round().byte())
+    again = Preprocessing.of(datamodule).transform()(saved)
+    assert again.shape == image.shape
+    assert (again - image).abs().max() < 0.5 / 255 / min(datamodule.stats[1]) + 1e-4
+
+
+def test_a_weights_file_keeps_its_own_head_and_a_ckpt_its_own_settings(trained_run, tmp_path):
+    torch.manual_seed(0)
+    original = create_model("mini", num_classes=3).eval()
+    torch.save(original.state_dict(), tmp_path / "mini3.pth")
+    trained = load_trained(None, "mini", str(tmp_path / "mini3.pth"))
+    images = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        assert torch.equal(trained.model(images), original(images))  # not a fresh 10-class head
+    best = json.loads((trained_run / "metrics.json").read_text())["best_checkpoint"]
+    from_file = load_trained(None, "alexnet", best)  # one of ours, given as weights
+    assert from_file.class_names == list(CLASSES) and from_file.about["checkpoint"] == best
+    assert load_trained(str(trained_run), "alexnet", None).about["checkpoint"] == best  # the best
+
+
+def test_a_folder_whose_name_looks_like_a_pattern_is_read_as_named(trained_run, tmp_path):
+    folder = tmp_path / "shots [2023]"
+    write_image(folder / "a.jpg", "RGB", (80, 80), 3)
+    cfg = predict_cfg(tmp_path, f"ckpt_path={trained_run}", f"input='{folder}'")  # quoted for Hydra
+    assert len(read_csv(predict_files(cfg))) == 1
