@@ -99,6 +99,18 @@ ENTRIES = (
         "presets.md",
         "Parameters, MiB and FLOPs of each preset (per-layer tables in the dir).",
     ),
+    (
+        "export_parity",
+        "Export parity",
+        "export_parity.md",
+        "Does every preset, exported to ONNX, TorchScript and safetensors, give PyTorch's logits?",
+    ),
+    (
+        "predict_speed",
+        "Predict speed",
+        "predict_speed.md",
+        "Is alexnet-predict as fast as a plain PyTorch loop over the same files and model?",
+    ),
     ("activations", "Activations", "activations.md", "Where each activation saturates."),
     (
         "lr_schedules",
