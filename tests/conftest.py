@@ -104,9 +104,9 @@ def run_script() -> Callable[..., subprocess.CompletedProcess]:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The slow tests first (in their files' order). `--dist worksteal` hands each worker a
-    contiguous slice of this list, so under `-n 2` worker 0 starts on the slow tests (whole
-    sweeps, DDP, SLURM jobs: two processes or the cluster's two CPUs each) while worker 1 runs
-    the short ones beside them, then steals from worker 0's tail. Sharing the slow tests between
-    the slices instead ran two of them at once, competing for the two cores and the cluster's
-    CPUs: 735 s against 692 s for the suite (2-core AMD EPYC)."""
+    contiguous slice of this list, so worker 0 starts on the slow tests (whole sweeps, DDP,
+    SLURM jobs: two processes or the cluster's two CPUs each) while the others run the short
+    ones beside them, then steal from worker 0's tail. Sharing the slow tests between the slices
+    instead ran two of them at once, competing for the two cores and the cluster's CPUs: 735 s
+    against 692 s for the suite under `-n 2` (2-core AMD EPYC)."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)

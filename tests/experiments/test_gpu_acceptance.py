@@ -16,16 +16,17 @@ from tests.experiments.conftest import load
 SCRIPT = ["-m", "experiments.gpu_acceptance"]  # run from the checkout, as a module
 
 
-# Whole runs of the commands that the suite already runs on the CPU: train / eval / resume with
-# the interpret callbacks (tests/run, tests/callbacks) and a DDP sweep (tests/launch). On the CPU
-# they would repeat those runs; they run on the GPU, where their numbers are new.
-WHOLE_RUNS = ("train_eval_resume", "ddp_sweep")
+# The steps whose CPU run repeats runs the suite makes already: train / eval / resume with the
+# interpret callbacks (tests/run, tests/callbacks), the device data paths on the CPU
+# (tests/data), torch.compile's recompilations (tests/training/test_compile.py) and a DDP sweep
+# (tests/launch). They run on the GPU, where their numbers are new.
+REPEATS = ("train_eval_resume", "device_data", "compile", "ddp_sweep")
 
 
 @pytest.mark.slow
 def test_every_step_passes_on_the_cpu(tmp_path):
-    steps = [step[0] for step in load("gpu_acceptance").STEPS if step[0] not in WHOLE_RUNS]
-    assert len(steps) == len(load("gpu_acceptance").STEPS) - len(WHOLE_RUNS)
+    steps = [step[0] for step in load("gpu_acceptance").STEPS if step[0] not in REPEATS]
+    assert len(steps) == len(load("gpu_acceptance").STEPS) - len(REPEATS)
     done = subprocess.run(
         [sys.executable, *SCRIPT, "--cpu", "--only", *steps, "--out", str(tmp_path)],
         cwd=ROOT,

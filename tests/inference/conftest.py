@@ -1,5 +1,5 @@
 """A tiny model trained on a real ImageFolder (JPEG and PNG files of odd modes and sizes), once
-per test module: the checkpoint that predict and export read."""
+per test process: the checkpoint that predict and export read (none of them writes into it)."""
 
 from pathlib import Path
 
@@ -24,7 +24,7 @@ def photo_folder(root: Path, val_per_class: int = 5) -> Path:
     return root
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def trained_run(tmp_path_factory) -> Path:
     """The run dir of 2 epochs of the mini preset on `photo_folder` (64 px)."""
     tmp = tmp_path_factory.mktemp("trained")
