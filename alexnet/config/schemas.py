@@ -163,6 +163,38 @@ def _data_type(annotation: Any) -> Any:
 
 DataSchema = _data_schema()
 
+
+@dataclass
+class TrainSchema:
+    """The train config's top level: its groups, then the run's own keys, typed here (their
+    values: train.yaml's, the one owner; their ranges: run.setup.check_run_options)."""
+
+    model: Any = None
+    activation: Any = None
+    dropout: Any = None
+    optimizer: Any = None
+    schedule: Any = None
+    data: Any = None
+    trainer: Any = None
+    logger: Any = None
+    callbacks: Any = None
+    paths: Any = None
+    task_name: str = MISSING
+    seed: Optional[int] = MISSING  # null is refused with its reason, by the run's checks
+    rng_offset: int = MISSING
+    ckpt_path: Optional[str] = MISSING
+    checkpoint_every_n_steps: int = MISSING
+    label_smoothing: float = MISSING
+    channels_last: bool = MISSING
+    compile: bool = MISSING
+    compile_backend: str = MISSING
+    divergence_check: str = MISSING
+    matmul_precision: str = MISSING
+    sigterm_grace_s: float = MISSING
+    test: bool = MISSING
+    optimized_metric: Any = MISSING  # a metric, or a list of them (a multi-objective study)
+    device_slots: Any = MISSING  # auto, or a number of slots
+
 SCHEMAS: dict[str, type] = {
     "model": ModelSchema,
     "activation": ActivationSchema,
@@ -183,13 +215,15 @@ NAMED_DATA: dict[str, Any] = {
     "root": "???",
     "image_size": None,  # the native size, upsampled to a power of two the model accepts
     "augment": "paper",
+    "batch_size": 128,
     "num_workers": 2,
     "seed": "${seed}",
 }
 
 
 def register_schemas() -> None:
-    """Store each group's schema as `schema/<group>`, and `schema/named_data` (idempotent)."""
+    """Store each group's schema as `schema/<group>`, `schema/named_data` and the train
+    config's top level as `schema/train` (idempotent)."""
     from omegaconf import OmegaConf
 
     store = ConfigStore.instance()
@@ -197,3 +231,4 @@ def register_schemas() -> None:
         store.store(group="schema", name=group, node=schema)
     named = OmegaConf.merge(OmegaConf.structured(DataSchema), NAMED_DATA)
     store.store(group="schema", name="named_data", node=named)
+    store.store(group="schema", name="train", node=TrainSchema)

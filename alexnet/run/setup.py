@@ -131,8 +131,8 @@ def build_trainer(cfg: DictConfig, output_dir: Path, ours: list[L.Callback]) -> 
 
 
 def check_run_options(cfg: DictConfig) -> None:
-    """The top-level keys of the train config (their defaults: train.yaml's, the one owner):
-    fail before anything is built."""
+    """The ranges and choices of the train config's top-level keys (their types: TrainSchema,
+    checked at composition; their values: train.yaml's): fail before anything is built."""
     check_int("checkpoint_every_n_steps", cfg.checkpoint_every_n_steps, minimum=0)
     if cfg.get("seed") is None:
         raise InvalidValue(
@@ -147,9 +147,6 @@ def check_run_options(cfg: DictConfig) -> None:
     check_choice("matmul_precision", cfg.matmul_precision, ("highest", "high", "medium"))
     check_choice("compile_backend", cfg.compile_backend, compile_backends())
     check_number("sigterm_grace_s", cfg.sigterm_grace_s, 0, None, low_open=True)
-    for key in ("channels_last", "compile", "test"):
-        if not isinstance(cfg[key], bool):
-            raise InvalidValue(key, cfg[key], "it must be true or false")
     check_choice("divergence_check", cfg.divergence_check, DIVERGENCE_CHECKS)
     check_trackers(cfg.get("logger"))
 

@@ -35,7 +35,7 @@ BAD_MODEL_OVERRIDES = [
         ["matmul_precision=tf32"],
         "matmul_precision='tf32' is not valid; choose one of: highest, high, medium",
     ),
-    (["sigterm_grace_s=0"], "sigterm_grace_s=0 is not valid; it must be a number > 0"),
+    (["sigterm_grace_s=0"], "sigterm_grace_s=0.0 is not valid; it must be a number > 0"),
     (["model.init=xavier"], "model.init='xavier' is not valid; choose one of: default, kaiming"),
     (
         ["model.groups=2"],

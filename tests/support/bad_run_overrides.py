@@ -103,7 +103,8 @@ BAD_RUN_OVERRIDES = [
         "experiment='nope' is not valid; choose one of: demo, finetune, paper, torchvision_recipe",
     ),
     # top-level keys
-    (["seed=abc"], "seed='abc' is not valid; it must be an integer >= 0"),
+    (["seed=abc"], "seed='abc' is not valid; it must be an integer"),
+    (["seed=-1"], "seed=-1 is not valid; it must be an integer >= 0"),
     (["label_smoothing=1.5"], "label_smoothing=1.5 is not valid; it must be a number in [0, 1)"),
     (
         ["checkpoint_every_n_steps=-1"],
