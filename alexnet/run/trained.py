@@ -63,8 +63,9 @@ def load_pretrained(
 ) -> tuple[torch.nn.Module, AlexNetDataModule]:
     """`preset` filled with `weights` (``imagenet`` or a file) and a datamodule of `data`'s
     non-null keys, normalizing as the weights expect. The head has the data's classes (a file's
-    head with another count is initialized afresh), or with `head_of_file` the file's own."""
-    datamodule = AlexNetDataModule(**_given(data))
+    head with another count is initialized afresh), or with `head_of_file` the file's own.
+    Without a data.image_size, the images are cut as the ImageNet weights were evaluated."""
+    datamodule = AlexNetDataModule(**{"image_size": imagenet_crop(), **_given(data)})
     if weights == IMAGENET:
         classes = 1000
     else:
@@ -150,6 +151,13 @@ def imagenet_names() -> list[str]:
     from torchvision.models import AlexNet_Weights
 
     return list(AlexNet_Weights.IMAGENET1K_V1.meta["categories"])
+
+
+def imagenet_crop() -> int:
+    """The crop torchvision evaluates its ImageNet AlexNet weights at (224)."""
+    from torchvision.models import AlexNet_Weights
+
+    return int(AlexNet_Weights.IMAGENET1K_V1.transforms().crop_size[0])
 
 
 def fit_to_model(
