@@ -1,6 +1,7 @@
-"""Nothing lost, nothing misleading, in real processes: metrics.json holds every epoch and says
-why the run ended (completed, interrupted, terminated, no_space, failed), one run owns its
-folder, and a dead process's step checkpoints go by the retention rule."""
+"""Nothing lost, nothing misleading: metrics.json holds every epoch and says why the run ended
+(completed, interrupted, terminated, no_space, failed), one run owns its folder, and a dead
+process's step checkpoints go by the retention rule. What only a process shows (a signal, a
+kill -9, a full disk, two runs at once) runs in real processes; the rest in this process."""
 
 import json
 import shutil
@@ -12,8 +13,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, TINY
-from tests.support.train_runs import metrics, run_dirs, train
+from alexnet.run.api import train as run_train
+from tests.conftest import ROOT, TINY, compose_train
+from tests.support.train_runs import (
+    command_exit,
+    metrics,
+    run_dirs,
+    train,
+    train_error,
+    train_here,
+)
 
 SMALL = [
     *TINY,
@@ -24,12 +33,11 @@ SMALL = [
 ]
 
 
-def test_the_history_keeps_the_epochs_after_the_best_one(run_script, tmp_path):
+def test_the_history_keeps_the_epochs_after_the_best_one(tmp_path):
     # A learning rate too small to change anything: every epoch ties, the best stays epoch 0,
     # and testing it (which restores every callback from it) must not cut the history there.
     # The training probe's entries, kept in checkpoints the same way, must not be cut either.
-    result = train(
-        run_script,
+    train_here(
         tmp_path,
         *SMALL,
         "trainer.max_epochs=3",
@@ -38,7 +46,6 @@ def test_the_history_keeps_the_epochs_after_the_best_one(run_script, tmp_path):
         "+callbacks.training_probe.every_n_steps=3",
         "+callbacks.training_probe.images=6",
     )
-    assert result.returncode == 0, result.stderr[-2000:]
     record = metrics(run_dirs(tmp_path)[0])
     assert record["best_checkpoint"].endswith("epoch_000.ckpt")
     assert record["epochs"] == 3 and [h["epoch"] for h in record["history"]] == [0, 1, 2]
@@ -67,25 +74,27 @@ def test_a_signal_is_recorded_as_what_it_is(run_script, tmp_path, signum, status
     assert [h["epoch"] for h in record["history"]] == [0]
 
 
-def test_out_of_memory_in_training_is_one_line_naming_the_batch(run_script, tmp_path):
-    result = train(
-        run_script,
-        tmp_path,
+def test_out_of_memory_in_training_is_one_line_naming_the_batch(monkeypatch, capsys, tmp_path):
+    code = command_exit(  # train.py's entry point, in this process
+        monkeypatch,
+        "train.py",
         *SMALL,
         "+callbacks.hog._target_=tests.support.killer.AllocateAtStep",
         "+callbacks.hog.step=4",
+        f"paths.log_dir={tmp_path}",
     )
-    assert result.returncode == 1 and "Traceback" not in result.stderr
-    line = result.stderr.strip().splitlines()[-1]
+    stderr = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in stderr
+    line = stderr.strip().splitlines()[-1]
     assert line.startswith("error: out of memory with data.batch_size=4 and data.image_size=64")
     assert "lower data.batch_size" in line
     assert metrics(run_dirs(tmp_path)[0])["status"] == "failed"
 
 
-def test_out_of_memory_while_building_is_one_line(run_script, tmp_path):
-    result = train(run_script, tmp_path, *SMALL, "model.hidden=4000000000")
-    assert result.returncode == 1 and "Traceback" not in result.stderr
-    assert result.stderr.strip().splitlines()[-1].startswith("error: out of memory")
+def test_out_of_memory_while_building_is_one_line(monkeypatch, tmp_path):
+    # A message (exit status 1, no traceback): 9e12 floats for fc6, refused at once.
+    error = train_error(monkeypatch, tmp_path, *SMALL, "model.hidden=4000000000")
+    assert error.startswith("error: out of memory")
     assert not run_dirs(tmp_path)
 
 
@@ -122,7 +131,8 @@ def test_a_second_run_in_a_live_runs_folder_is_refused(run_script, tmp_path):
 
 def test_a_dead_owners_folder_resumes_and_its_step_checkpoints_are_pruned(run_script, tmp_path):
     folder = tmp_path / "run"
-    run = [*SMALL, "trainer.max_epochs=4", "checkpoint_every_n_steps=2", f"hydra.run.dir={folder}"]
+    settings = [*SMALL, "trainer.max_epochs=4", "checkpoint_every_n_steps=2"]
+    run = [*settings, f"hydra.run.dir={folder}"]
     for step in (5, 9):  # two kill -9s: each leaves its newest step checkpoint behind
         killed = run_script(
             "train.py",
@@ -132,8 +142,8 @@ def test_a_dead_owners_folder_resumes_and_its_step_checkpoints_are_pruned(run_sc
             f"+callbacks.kill.step={step}",
         )
         assert killed.returncode == -signal.SIGKILL
-    resumed = run_script("train.py", *run, f"ckpt_path={folder}")  # the lock died with them
-    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    # In this process: the lock died with them.
+    run_train(compose_train(*settings, f"ckpt_path={folder}", output_dir=folder))
     steps = sorted(p.name for p in (folder / "checkpoints").glob("step_*.ckpt"))
     assert steps == ["step_0000012.ckpt"]
     assert not list(folder.rglob("*.partial")) and metrics(folder)["status"] == "completed"
@@ -166,8 +176,7 @@ def test_a_full_disk_is_recorded_and_resumes(run_script, tmp_path):
     record = json.loads((kept / "metrics.json").read_text())
     assert record["status"] == "no_space" and record["history"]
     assert not list(kept.rglob("*.partial")) and not (kept / ".metrics.reserve").exists()
-    resumed = run_script("train.py", f"ckpt_path={kept}", f"hydra.run.dir={tmp_path}/resumed")
-    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    run_train(compose_train(f"ckpt_path={kept}", output_dir=tmp_path / "resumed"))
     assert metrics(Path(tmp_path / "resumed"))["epochs"] == 3
 
 
