@@ -1,20 +1,23 @@
-"""Runs that fail, in real processes: a diverging run stops, keeps its last good checkpoint and is
-marked failed; a failing sweep job or Optuna trial does not stop the others; bad image files are
-skipped with a warning and a count, or stop the run naming the file."""
+"""Runs that fail: a diverging run stops, keeps its last good checkpoint and is marked failed; a
+failing sweep job or Optuna trial does not stop the others (real processes); bad image files are
+skipped with a warning and a count, or stop the run naming the file. The single runs run
+train.py's entry point in this process."""
 
 import json
 import re
+import sys
 from pathlib import Path
 
 import torch
 
+from alexnet.cli.main import train_command
 from tests.conftest import TINY
-from tests.support.train_runs import metrics, run_dirs, train
+from tests.support.train_runs import metrics, run_dirs, train_error
 
 
-def test_a_diverging_run_stops_keeps_its_checkpoint_and_is_marked_failed(run_script, tmp_path):
-    result = train(
-        run_script,
+def test_a_diverging_run_stops_keeps_its_checkpoint_and_is_marked_failed(monkeypatch, tmp_path):
+    error = train_error(
+        monkeypatch,
         tmp_path,
         *TINY,
         "data.train_per_class=16",
@@ -24,13 +27,12 @@ def test_a_diverging_run_stops_keeps_its_checkpoint_and_is_marked_failed(run_scr
         "checkpoint_every_n_steps=2",
         "logger=csv",
     )
-    assert result.returncode != 0
     found = re.search(
         r"error: training diverged: the loss is -?(?:nan|inf) at step (\d+) "
         r"\(epoch 0\)",
-        result.stderr,
+        error,
     )
-    assert found, result.stderr[-2000:]
+    assert found, error
     step = int(found.group(1))
     (run_dir,) = run_dirs(tmp_path)
     record = metrics(run_dir)
@@ -111,10 +113,16 @@ FOLDER_RUN = [
 ]
 
 
-def test_bad_image_files_are_skipped_with_a_warning_and_a_count(run_script, tmp_path, image_folder):
+def test_bad_image_files_are_skipped_with_a_warning_and_a_count(
+    monkeypatch, tmp_path, image_folder
+):
     fake, truncated = spoil(image_folder)
-    result = train(run_script, tmp_path, *FOLDER_RUN, f"data.root={image_folder}")
-    assert result.returncode == 0, result.stderr[-2000:]
+    monkeypatch.setattr(
+        sys,
+        "argv",
+        ["train.py", *FOLDER_RUN, f"data.root={image_folder}", f"paths.log_dir={tmp_path}"],
+    )
+    train_command()  # completes: no SystemExit
     (run_dir,) = run_dirs(tmp_path)
     log = (run_dir / "train.log").read_text()
     assert f"Skipped unreadable image {fake}" in log
@@ -122,11 +130,10 @@ def test_bad_image_files_are_skipped_with_a_warning_and_a_count(run_script, tmp_
     assert metrics(run_dir)["status"] == "completed"
 
 
-def test_bad_image_files_can_stop_the_run_naming_the_file(run_script, tmp_path, image_folder):
+def test_bad_image_files_can_stop_the_run_naming_the_file(monkeypatch, tmp_path, image_folder):
     bad = spoil(image_folder)
-    result = train(
-        run_script, tmp_path, *FOLDER_RUN, f"data.root={image_folder}", "data.bad_files=fail"
+    error = train_error(
+        monkeypatch, tmp_path, *FOLDER_RUN, f"data.root={image_folder}", "data.bad_files=fail"
     )
-    assert result.returncode != 0
-    assert any(f"error: unreadable image {path}: " in result.stderr for path in bad)
+    assert any(f"error: unreadable image {path}: " in error for path in bad)
     assert metrics(run_dirs(tmp_path)[0])["status"] == "failed"
