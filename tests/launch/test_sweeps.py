@@ -1,5 +1,5 @@
-"""Real `python train.py` / `eval.py` processes (multirun, joblib, Optuna, help, exit codes),
-and the entry points in this process for their one-line errors."""
+"""Real `python train.py` / `eval.py` processes (multirun, joblib, Optuna, exit codes), and the
+entry points in this process for their help and their one-line errors."""
 
 import json
 import subprocess
@@ -10,7 +10,8 @@ import pytest
 import yaml
 
 from alexnet.cli.main import eval_command, train_command
-from tests.conftest import ROOT, TINY
+from alexnet.run.api import train
+from tests.conftest import ROOT, TINY, compose_train
 
 
 def job_dirs(log_dir: Path) -> list[Path]:
@@ -104,9 +105,17 @@ def test_two_runs_started_together_never_share_a_dir(tmp_path):
     assert len(list(tmp_path.glob("train/runs/*/metrics.json"))) == 2
 
 
-def test_help_lists_the_groups(run_script):
-    result = run_script("train.py", "--help")
-    assert result.returncode == 0
+def help_of(monkeypatch, capsys, *argv: str) -> str:
+    """What `python train.py <argv>` prints for --help, its entry point run in this process."""
+    monkeypatch.setattr(sys, "argv", ["train.py", *argv])
+    with pytest.raises(SystemExit) as stopped:
+        train_command()
+    assert stopped.value.code == 0
+    return capsys.readouterr().out
+
+
+def test_help_lists_the_groups(monkeypatch, capsys):
+    shown = help_of(monkeypatch, capsys, "--help")
     for line in (
         "model: alexnet, four_layer, mini, paper2012",
         "dropout: none, standard",
@@ -116,16 +125,16 @@ def test_help_lists_the_groups(run_script):
         "experiment: demo, finetune, paper, torchvision_recipe",
         "debug: fast_dev_run, limit, overfit",
     ):
-        assert line in result.stdout, line
-    groups = result.stdout.split("== Config ==")[0]
+        assert line in shown, line
+    groups = shown.split("== Config ==")[0]
     assert "schema" not in groups  # the typed schemas are no option a user chooses
 
 
-def test_help_lists_the_users_own_groups_too(run_script, tmp_path):
+def test_help_lists_the_users_own_groups_too(monkeypatch, capsys, tmp_path):
     (tmp_path / "optimizer").mkdir()
     (tmp_path / "optimizer" / "slow_sgd.yaml").write_text("defaults:\n  - sgd\n  - _self_\n")
-    result = run_script("train.py", "--config-dir", str(tmp_path), "--help")
-    assert result.returncode == 0 and "optimizer: adam, adamw, sgd, slow_sgd" in result.stdout
+    shown = help_of(monkeypatch, capsys, "--config-dir", str(tmp_path), "--help")
+    assert "optimizer: adam, adamw, sgd, slow_sgd" in shown
 
 
 def test_unknown_option_lists_the_valid_ones(run_script, tmp_path):
@@ -202,11 +211,10 @@ def error_of(monkeypatch, command, *argv: str) -> str:
 
 @pytest.mark.slow
 def test_eval_on_a_checkpoint_center_and_ten_crop(run_script, tmp_path, monkeypatch):
-    result = run_script(
-        "train.py", *TINY, "trainer.max_epochs=1", "logger=none", f"paths.log_dir={tmp_path}"
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    ckpt = next(tmp_path.glob("train/runs/*/checkpoints/last.ckpt"))
+    # The training in this process; eval.py's centre crop a real process, its ten crop here.
+    cfg = compose_train(*TINY, "trainer.max_epochs=1", "logger=none", output_dir=tmp_path / "run")
+    train(cfg)
+    ckpt = tmp_path / "run" / "checkpoints" / "last.ckpt"
     result = run_script(
         "eval.py",
         f"ckpt_path={ckpt}",
@@ -237,7 +245,7 @@ def test_eval_on_a_checkpoint_center_and_ten_crop(run_script, tmp_path, monkeypa
     assert all(w["split"] == "val" for w in written.values())
     # The centre crop of the last checkpoint is what the run itself validated at its end; the
     # accuracy is a share of 6 images (1/6 apart), so within 1e-6 means the same predictions.
-    trained = json.loads(next(tmp_path.glob("train/runs/*/metrics.json")).read_text())
+    trained = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert written["center"]["metrics"]["val/acc1"] == pytest.approx(
         trained["metrics"]["val/acc1"], abs=1e-6
     )
