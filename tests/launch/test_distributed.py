@@ -1,12 +1,16 @@
-"""DDP on CPU (gloo, 2 processes) alone and inside sweeps; one device slot per parallel job."""
+"""DDP on CPU (gloo, 2 processes) alone and inside sweeps; one device slot per parallel job. The
+runs on one device that only serve a DDP test run in this process."""
 
 import json
+import sys
 import time
 from pathlib import Path
 
 import pytest
 import torch
 
+from alexnet.cli.main import eval_command
+from alexnet.run.api import train
 from tests.conftest import TINY, compose_train
 
 DDP = [
@@ -144,32 +148,22 @@ def test_device_slots_never_narrow_a_ddp_job_to_one_gpu(tmp_path):
 
 
 @pytest.mark.slow
-def test_ddp_test_metrics_equal_a_single_device_evaluation(run_script, tmp_path):
+def test_ddp_test_metrics_equal_a_single_device_evaluation(run_script, monkeypatch, tmp_path):
     # 3 classes x 3 test images = 9: an odd set, which a padding sampler would repeat.
-    trained = run_script(
-        "train.py",
-        *TINY,
-        "data.test_per_class=3",
-        "trainer.max_epochs=1",
-        "logger=none",
-        "test=false",
-        f"paths.log_dir={tmp_path}",
+    # The training and the single-device evaluation in this process, the DDP one a process.
+    run = [*TINY, "data.test_per_class=3", "trainer.max_epochs=1", "logger=none", "test=false"]
+    train(compose_train(*run, output_dir=tmp_path / "run"))
+    ckpt = tmp_path / "run" / "checkpoints" / "last.ckpt"
+    evaluation = ["eval.py", f"ckpt_path={ckpt}", "split=test"]
+    monkeypatch.setattr(
+        sys, "argv", [*evaluation, "trainer=cpu", f"paths.log_dir={tmp_path}/single"]
     )
-    assert trained.returncode == 0, trained.stderr[-2000:]
-    ckpt = next(tmp_path.glob("train/runs/*/checkpoints/last.ckpt"))
+    eval_command()  # completes: no SystemExit
+    ddp = ["trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2"]
+    result = run_script(*evaluation, *ddp, f"paths.log_dir={tmp_path / 'ddp'}")
+    assert result.returncode == 0, result.stderr[-2000:]
     records = {}
-    for name, trainer in (
-        ("single", ["trainer=cpu"]),
-        ("ddp", ["trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2"]),
-    ):
-        result = run_script(
-            "eval.py",
-            f"ckpt_path={ckpt}",
-            "split=test",
-            *trainer,
-            f"paths.log_dir={tmp_path / name}",
-        )
-        assert result.returncode == 0, result.stderr[-2000:]
+    for name in ("single", "ddp"):
         (path,) = (tmp_path / name).glob("eval/runs/*/metrics.json")
         records[name] = json.loads(path.read_text())["metrics"]
     assert set(records["ddp"]) == {"test/loss", "test/acc1", "test/acc5"}
