@@ -195,6 +195,7 @@ class TrainSchema:
     optimized_metric: Any = MISSING  # a metric, or a list of them (a multi-objective study)
     device_slots: Any = MISSING  # auto, or a number of slots
 
+
 SCHEMAS: dict[str, type] = {
     "model": ModelSchema,
     "activation": ActivationSchema,
