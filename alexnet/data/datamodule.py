@@ -36,11 +36,8 @@ log = logging.getLogger(__name__)
 class AlexNetDataModule(SplitLoaders, DeviceBatches, L.LightningDataModule):
     """Train/val/test loaders over synthetic images (no download), an ImageFolder root or a
     named dataset (``cifar10``, ``cifar100``, ``mnist``, ``fashion_mnist``, ``stl10``,
-    ``imagenette``) read by torchvision's own class.
-
-    Each default below is the default run's (``python train.py``: synthetic images at 112 px,
-    batch 64), the one owner the config's data schema and ``--help`` read; the data configs set
-    only what differs (``data=imagefolder``: 224 px, batch 128, the paper's augmentation).
+    ``imagenette``) read by torchvision's own class. Its defaults are the default run's (their
+    one owner: the data schema reads them).
 
     Args:
         source: ``synthetic``, ``imagefolder`` or a named dataset.
@@ -49,11 +46,10 @@ class AlexNetDataModule(SplitLoaders, DeviceBatches, L.LightningDataModule):
             use unless ``download`` is false).
         num_classes: classes of the synthetic data (None: 10); for an ImageFolder or a named
             dataset, the count the data must have (None: whatever it has).
-        image_size: the crop the model sees (112 keeps the default CPU run short; 224 is
-            ImageNet's); images are first resized to ``resize_size``
-            (default 256/224 of it) on their shorter side, as ImageNet's protocol. None (named
-            datasets only): the dataset's native size, upsampled to the smallest power of two
-            the model accepts (``resize_size`` equal to it keeps the images whole).
+        image_size: the crop the model sees (224: ImageNet's), after a resize of the shorter
+            side to ``resize_size`` (default 256/224 of it). None (named datasets only): the
+            native size, upsampled to the smallest power of two the model accepts
+            (``resize_size`` equal to it keeps the images whole).
         mean, std: the normalization (None: the named dataset's own statistics, ImageNet's for
             synthetic images and ImageFolders, or those of the loaded weights).
         variant: Imagenette's image size: ``full``, ``320px`` (default) or ``160px``.

@@ -102,7 +102,16 @@ def test_a_second_run_in_a_live_runs_folder_is_refused(run_script, tmp_path):
     folder = tmp_path / "shared run"
     output = (tmp_path / "first.log").open("w")
     first = subprocess.Popen(
-        [sys.executable, "train.py", *SMALL, "trainer.max_epochs=5", f"hydra.run.dir={folder}"],
+        [
+            sys.executable,
+            "train.py",
+            *SMALL,
+            "trainer.max_epochs=5",
+            f"hydra.run.dir={folder}",
+            # 2 s asleep after each of its 15 steps: alive while the second starts from scratch
+            "+callbacks.sleep._target_=tests.support.slow_steps.SleepEachStep",
+            "+callbacks.sleep.seconds=2",
+        ],
         cwd=ROOT,
         stdout=output,
         stderr=subprocess.STDOUT,
