@@ -14,7 +14,7 @@ from omegaconf import DictConfig
 from PIL import Image
 
 from alexnet.config.compose import compose_config
-from tests.support.forked_runs import run_python
+from tests.support.processes import run_python
 
 ROOT = Path(__file__).resolve().parents[1]
 # Under `pytest -n N`, one thread per worker (and per process it starts): N workers on N cores
@@ -81,8 +81,8 @@ def compose_train(*overrides: str, output_dir: Path | None = None) -> DictConfig
 
 def run_script_in_root(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
     """Run `python <args>` (a script and its overrides, or ``-m module ...``) in the project
-    root, as a user would, capturing its output: a process of its own, forked from one that
-    imported the lab already (tests/support/zygote.py)."""
+    root, as a user would, capturing its output: a plain process of its own
+    (tests/support/processes.py)."""
     return run_python(ROOT, list(args), timeout)
 
 

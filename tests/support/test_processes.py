@@ -1,6 +1,6 @@
-"""The tests' `python <script>` runs, forked from tests/support/zygote.py (or started from scratch
-with ALEXNET_TESTS_FRESH_PROCESSES=1), end as a fresh process would: its exit status, its streams,
-its arguments and environment; past its timeout it is killed with what it started."""
+"""The tests' `python <script>` runs (tests/support/processes.py) report what the process did: its
+exit status, its streams, its arguments and environment; past its timeout it is killed with what
+it started."""
 
 import subprocess
 import time
@@ -8,7 +8,7 @@ import time
 import pytest
 
 from tests.conftest import ROOT
-from tests.support.forked_runs import run_python
+from tests.support.processes import run_python
 
 
 def script(tmp_path, body: str) -> str:
@@ -17,7 +17,7 @@ def script(tmp_path, body: str) -> str:
     return str(path)
 
 
-def test_a_forked_run_reports_its_exit_streams_argv_and_environment(tmp_path, monkeypatch):
+def test_a_run_reports_its_exit_streams_argv_and_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("ALEXNET_FORK_PROBE", "seen")
     body = (
         "import os, sys\n"
@@ -33,7 +33,7 @@ def test_a_forked_run_reports_its_exit_streams_argv_and_environment(tmp_path, mo
     assert killed.returncode == -9
 
 
-def test_a_forked_run_past_its_timeout_is_killed_with_what_it_started(tmp_path):
+def test_a_run_past_its_timeout_is_killed_with_what_it_started(tmp_path):
     marker = tmp_path / "grandchild.pid"
     body = (
         "import subprocess, sys, time\n"
